@@ -1,0 +1,115 @@
+//! Client authentication: reads the token from `Authorization: Bearer`, `x-api-key` or `api-key`
+//! and compares it with the configured tokens in constant time. Never logs what it reads.
+
+use crate::config::Secret;
+use crate::error::Error;
+
+/// Checks the request's credentials against `tokens`; no tokens configured means open.
+pub fn check(headers: &[tiny_http::Header], tokens: &[Secret]) -> Result<(), Error> {
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let mut ok = false;
+    for h in headers {
+        let name = h.field.as_str().as_str();
+        let value = h.value.as_str().trim();
+        let candidate = if name.eq_ignore_ascii_case("authorization") {
+            strip_scheme(value)
+        } else if name.eq_ignore_ascii_case("x-api-key") || name.eq_ignore_ascii_case("api-key") {
+            value
+        } else {
+            continue;
+        };
+        // No early exit: every candidate is compared with every token.
+        for t in tokens {
+            ok |= constant_time_eq(candidate.as_bytes(), t.expose().as_bytes());
+        }
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Unauthorized)
+    }
+}
+
+/// `Bearer x` → `x` (any case); a bare value is taken as the token itself.
+fn strip_scheme(v: &str) -> &str {
+    match v.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => v,
+    }
+}
+
+/// Equality whose running time depends only on the lengths, not on where the bytes differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = (a.len() ^ b.len()) as u64;
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0xff);
+        diff |= u64::from(x ^ y);
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hdr(name: &str, value: &str) -> tiny_http::Header {
+        tiny_http::Header::from_bytes(name, value).unwrap()
+    }
+
+    fn tokens() -> Vec<Secret> {
+        let c = crate::config::Config::from_parts(
+            "",
+            "t",
+            &crate::config::Env::from_pairs(&[("LOCAL_AUTH_TOKEN", "tok-a,tok-b")]),
+            &Default::default(),
+        )
+        .unwrap();
+        c.tokens
+    }
+
+    #[test]
+    fn each_header_form_is_accepted() {
+        let t = tokens();
+        for h in [
+            hdr("Authorization", "Bearer tok-a"),
+            hdr("authorization", "bearer tok-b"),
+            hdr("Authorization", "tok-a"),
+            hdr("X-Api-Key", "tok-b"),
+            hdr("api-key", "tok-a"),
+        ] {
+            assert!(check(std::slice::from_ref(&h), &t).is_ok(), "{h:?}");
+        }
+    }
+
+    #[test]
+    fn wrong_missing_and_partial_tokens_are_refused() {
+        let t = tokens();
+        for hs in [
+            vec![],
+            vec![hdr("Authorization", "Bearer tok-")],
+            vec![hdr("Authorization", "Bearer tok-ab")],
+            vec![hdr("Authorization", "Bearer xtok-a")],
+            vec![hdr("Authorization", "Bearer ")],
+            vec![hdr("Cookie", "tok-a")],
+        ] {
+            assert!(matches!(check(&hs, &t), Err(Error::Unauthorized)), "{hs:?}");
+        }
+    }
+
+    #[test]
+    fn open_when_no_token_is_configured() {
+        assert!(check(&[], &[]).is_ok());
+    }
+
+    #[test]
+    fn constant_time_eq_is_plain_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(!constant_time_eq(b"", b"a"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}

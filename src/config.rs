@@ -1,0 +1,914 @@
+//! Configuration: the environment (with `.env`, `.env.local`), the LiteLLM-format model list, and
+//! the validated [`Config`] the rest of the proxy reads. Parsing is never mixed with doing: raw
+//! serde structs mirror the file, [`Config::from_parts`] checks everything and says exactly what
+//! is wrong. All defaults live in [`Settings::default`].
+
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+/// The model list used when no config file exists: one local `demo` model, so a first `curl`
+/// works offline.
+pub const DEMO_CONFIG: &str = r#"model_list:
+  - model_name: demo
+    litellm_params:
+      model: openai/demo
+      mock_response: "Hello from gpt-reverse-proxy! This is the built-in demo model answering locally. Create litellm_config.yaml to route to a real provider."
+"#;
+
+/// The providers an entry's `litellm_params.model` may name before the `/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// Any OpenAI-compatible API; `api_base` includes `/v1`.
+    OpenAi,
+    /// Anthropic's Messages API; `api_base` is the origin, `/v1/messages` is appended.
+    Anthropic,
+    /// Anthropic wire format plus the Claude Code client identity.
+    OpenAi2ClaudeCode,
+}
+
+impl Provider {
+    const KNOWN: &'static str = "openai, anthropic, openai2claudecode";
+
+    fn parse(s: &str) -> Option<Provider> {
+        match s {
+            "openai" => Some(Provider::OpenAi),
+            "anthropic" => Some(Provider::Anthropic),
+            "openai2claudecode" => Some(Provider::OpenAi2ClaudeCode),
+            _ => None,
+        }
+    }
+
+    /// The name used in the config file and in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "openai",
+            Provider::Anthropic => "anthropic",
+            Provider::OpenAi2ClaudeCode => "openai2claudecode",
+        }
+    }
+
+    fn default_api_base(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "https://api.openai.com/v1",
+            Provider::Anthropic | Provider::OpenAi2ClaudeCode => "https://api.anthropic.com",
+        }
+    }
+}
+
+/// A secret string (token or key) that never shows up in `Debug` or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret's value, for the one place that must send or compare it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<secret, {} chars>", self.0.chars().count())
+    }
+}
+
+/// Every timeout of an upstream call. There is deliberately no total cap: a healthy stream may
+/// run for as long as the model writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP + TLS (+ proxy CONNECT) setup.
+    pub connect: Duration,
+    /// From the request being sent to the upstream's response head: the model's thinking time.
+    pub response_header: Duration,
+    /// The longest silence allowed between two reads of a response body.
+    pub idle: Duration,
+}
+
+/// Process-wide settings with their defaults; the `gpt_reverse_proxy:` section overrides them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Upstream timeouts used when a deployment sets none.
+    pub timeouts: Timeouts,
+    /// Most requests served at once (one worker thread each); beyond that a short queue.
+    pub max_concurrent_requests: usize,
+    /// Requests that may wait for a worker; beyond that a fast 503.
+    pub max_queued_requests: usize,
+    /// Largest accepted request body. Claude Code sessions with screenshots are tens of MB.
+    pub max_body_bytes: usize,
+    /// Largest accepted request head (all header names and values together).
+    pub max_header_bytes: usize,
+    /// How long an upstream's model list is reused for `GET /v1/models`.
+    pub model_list_ttl: Duration,
+    /// Time limit for fetching one upstream's model list.
+    pub model_list_timeout: Duration,
+    /// Extra attempts over a deployment group (LiteLLM's `num_retries`).
+    pub num_retries: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            timeouts: Timeouts {
+                connect: Duration::from_secs(10),
+                response_header: Duration::from_secs(600),
+                idle: Duration::from_secs(300),
+            },
+            max_concurrent_requests: 1024,
+            max_queued_requests: 64,
+            max_body_bytes: 64 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
+            model_list_ttl: Duration::from_secs(60),
+            model_list_timeout: Duration::from_secs(5),
+            num_retries: 0,
+        }
+    }
+}
+
+/// What the proxy reports about a model (`model_info` in the config).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ModelInfo {
+    /// Context window, for Ollama's `context_length` and token checks.
+    pub max_input_tokens: Option<u64>,
+    /// Largest `max_tokens` the model accepts.
+    pub max_output_tokens: Option<u64>,
+    /// Accepts images.
+    pub supports_vision: Option<bool>,
+    /// Accepts tools.
+    pub supports_function_calling: Option<bool>,
+    /// Has a reasoning / thinking mode.
+    pub supports_reasoning: Option<bool>,
+    /// Other keys (e.g. the original's `sponsor`), kept for logs.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_yaml::Value>,
+}
+
+/// One validated `model_list` entry.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// Position in `model_list`, for logs and failover bookkeeping.
+    pub index: usize,
+    /// The name clients use: exact, or a glob with `*`.
+    pub model_name: String,
+    /// Which wire format and URL layout the upstream speaks.
+    pub provider: Provider,
+    /// The model name sent upstream; `None` for `<provider>/*` (the client's own name).
+    pub upstream_model: Option<String>,
+    /// Base URL without a trailing `/`.
+    pub api_base: String,
+    /// Credential injected upstream.
+    pub api_key: Option<Secret>,
+    /// Headers added to every upstream request of this deployment.
+    pub extra_headers: Vec<(String, String)>,
+    /// Timeouts for non-streamed calls.
+    pub timeouts: Timeouts,
+    /// Timeouts for streamed calls (`stream_timeout` in LiteLLM).
+    pub stream_timeouts: Timeouts,
+    /// LiteLLM's `mock_response`: answer locally with this text, never call upstream.
+    pub mock_response: Option<String>,
+    /// Capabilities reported to clients.
+    pub info: ModelInfo,
+}
+
+impl Deployment {
+    /// Whether `model_name` is a glob (contains `*`).
+    pub fn is_glob(&self) -> bool {
+        self.model_name.contains('*')
+    }
+
+    /// `"#<index> <provider>/<model> @ <api_base>"`, safe to log.
+    pub fn label(&self) -> String {
+        let model = self.upstream_model.as_deref().unwrap_or("*");
+        format!("#{} {}/{}", self.index, self.provider.name(), model)
+    }
+}
+
+/// The validated configuration, shared read-only by all workers.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Whether `HOST`/`--host` was given (otherwise a token-less proxy stays on loopback).
+    pub host_explicit: bool,
+    /// Client tokens; empty means no auth.
+    pub tokens: Vec<Secret>,
+    /// `LOCAL_PATH_PREFIX`, normalised to `/x/y` (no trailing `/`), or `None`.
+    pub path_prefix: Option<String>,
+    /// `LOCAL_OLLAMA_SECRET` without slashes.
+    pub ollama_secret: String,
+    /// Whether the Ollama secret was set explicitly (then the path itself is the credential).
+    pub ollama_secret_explicit: bool,
+    /// `DUMP_HTTP_CONTENT`.
+    pub dump: bool,
+    /// Outbound HTTP(S) proxy URL and its `NO_PROXY` list.
+    pub outbound_proxy: Option<(String, String)>,
+    /// Log level name.
+    pub log_level: log::LevelFilter,
+    /// The model list, in file order.
+    pub deployments: Vec<Deployment>,
+    /// Tunables and defaults.
+    pub settings: Settings,
+    /// Where the model list came from (a path, or the built-in demo).
+    pub source: String,
+    /// Keys present in the file that the proxy does not use (logged once at startup).
+    pub unused_keys: Vec<String>,
+}
+
+/// The environment: `.env`, then `.env.local`, then the real environment, later wins.
+#[derive(Debug, Clone, Default)]
+pub struct Env(HashMap<String, String>);
+
+impl Env {
+    /// Reads `.env` and `.env.local` in `dir`, then overlays the process environment.
+    pub fn load(dir: &Path) -> Env {
+        let mut env = Env::default();
+        for name in [".env", ".env.local"] {
+            if let Ok(text) = std::fs::read_to_string(dir.join(name)) {
+                env.0.extend(parse_dotenv(&text));
+            }
+        }
+        env.0.extend(std::env::vars());
+        env
+    }
+
+    /// An environment made of exactly these pairs (for tests and embedding).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Env {
+        Env(pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
+    }
+
+    /// The value of `name` or its lower-case spelling; empty values count as unset.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let v = self
+            .0
+            .get(name)
+            .or_else(|| self.0.get(&name.to_ascii_lowercase()));
+        v.map(String::as_str).filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// Parses `KEY=value` lines (`export`, comments and quotes allowed).
+fn parse_dotenv(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        if line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let v = v.trim();
+        let v = match v.as_bytes().first() {
+            Some(q @ (b'"' | b'\'')) if v.len() >= 2 && v.as_bytes()[v.len() - 1] == *q => {
+                &v[1..v.len() - 1]
+            }
+            // An unquoted value may carry a trailing comment.
+            _ => v.split(" #").next().unwrap_or(v).trim(),
+        };
+        out.push((k.trim().to_string(), v.to_string()));
+    }
+    out
+}
+
+/// Command-line overrides (they win over the environment).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config PATH`.
+    pub config_path: Option<String>,
+    /// `--host ADDR`.
+    pub host: Option<String>,
+    /// `--port N`.
+    pub port: Option<String>,
+}
+
+// ---- the raw file, as serde sees it -------------------------------------------------------
+
+type Extra = BTreeMap<String, serde_yaml::Value>;
+
+#[derive(Deserialize, Default)]
+struct RawFile {
+    #[serde(default)]
+    model_list: Vec<RawModel>,
+    #[serde(default)]
+    litellm_settings: RawLitellmSettings,
+    #[serde(default)]
+    router_settings: RawRouterSettings,
+    #[serde(default)]
+    general_settings: RawGeneralSettings,
+    #[serde(default)]
+    gpt_reverse_proxy: RawProxySettings,
+    #[serde(flatten)]
+    other: Extra,
+}
+
+#[derive(Deserialize)]
+struct RawModel {
+    model_name: String,
+    litellm_params: RawParams,
+    #[serde(default)]
+    model_info: ModelInfo,
+    #[serde(flatten)]
+    other: Extra,
+}
+
+#[derive(Deserialize)]
+struct RawParams {
+    model: String,
+    api_base: Option<String>,
+    api_key: Option<String>,
+    #[serde(default)]
+    extra_headers: BTreeMap<String, String>,
+    timeout: Option<f64>,
+    stream_timeout: Option<f64>,
+    mock_response: Option<String>,
+    #[serde(flatten)]
+    other: Extra,
+}
+
+#[derive(Deserialize, Default)]
+struct RawLitellmSettings {
+    num_retries: Option<u32>,
+    request_timeout: Option<f64>,
+    /// The original registered `openai2claudecode` here; it is built in, so accepted and ignored.
+    #[allow(dead_code)] // read only to accept the key
+    custom_provider_map: Option<serde_yaml::Value>,
+    #[serde(flatten)]
+    other: Extra,
+}
+
+#[derive(Deserialize, Default)]
+struct RawRouterSettings {
+    num_retries: Option<u32>,
+    timeout: Option<f64>,
+    #[serde(flatten)]
+    other: Extra,
+}
+
+#[derive(Deserialize, Default)]
+struct RawGeneralSettings {
+    master_key: Option<String>,
+    #[serde(flatten)]
+    other: Extra,
+}
+
+/// The proxy's own section; unlike LiteLLM's sections, a typo here is an error.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProxySettings {
+    connect_timeout: Option<f64>,
+    response_header_timeout: Option<f64>,
+    stream_idle_timeout: Option<f64>,
+    max_concurrent_requests: Option<usize>,
+    max_queued_requests: Option<usize>,
+    max_body_bytes: Option<usize>,
+    max_header_bytes: Option<usize>,
+    model_list_ttl: Option<f64>,
+    model_list_timeout: Option<f64>,
+}
+
+// ---- validation --------------------------------------------------------------------------
+
+impl Config {
+    /// Loads the configuration the way the binary does: the model list file named by
+    /// `--config`, `LITELLM_CONFIG_PATH` or `litellm_config.yaml`; the built-in demo list when the
+    /// default file does not exist.
+    pub fn load(env: &Env, ov: &Overrides) -> Result<Config, String> {
+        let explicit = ov
+            .config_path
+            .clone()
+            .or_else(|| env.get("LITELLM_CONFIG_PATH").map(String::from));
+        let path = explicit
+            .clone()
+            .unwrap_or_else(|| "litellm_config.yaml".to_string());
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::from_parts(&text, &path, env, ov),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
+                Config::from_parts(DEMO_CONFIG, "built-in demo model list", env, ov)
+            }
+            Err(e) => Err(format!("{path}: cannot read: {e}")),
+        }
+    }
+
+    /// Validates a model list text (from `source`) together with the environment.
+    pub fn from_parts(
+        yaml: &str,
+        source: &str,
+        env: &Env,
+        ov: &Overrides,
+    ) -> Result<Config, String> {
+        let raw: RawFile = if yaml.trim().is_empty() {
+            RawFile::default()
+        } else {
+            serde_yaml::from_str(yaml).map_err(|e| format!("{source}: {e}"))?
+        };
+        let at = |what: &str, msg: String| format!("{source}: {what}: {msg}");
+
+        let mut unused = Vec::new();
+        let mut note = |section: &str, extra: &Extra| {
+            unused.extend(extra.keys().map(|k| {
+                if section.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{section}.{k}")
+                }
+            }))
+        };
+        note("", &raw.other);
+        note("litellm_settings", &raw.litellm_settings.other);
+        note("router_settings", &raw.router_settings.other);
+        note("general_settings", &raw.general_settings.other);
+
+        let mut settings = Settings::default();
+        let p = &raw.gpt_reverse_proxy;
+        let secs = |what: &str, v: Option<f64>, into: &mut Duration| -> Result<(), String> {
+            if let Some(v) = v {
+                *into = seconds(v).ok_or_else(|| {
+                    at(
+                        what,
+                        format!("must be a positive number of seconds, got {v}"),
+                    )
+                })?;
+            }
+            Ok(())
+        };
+        secs(
+            "gpt_reverse_proxy.connect_timeout",
+            p.connect_timeout,
+            &mut settings.timeouts.connect,
+        )?;
+        secs(
+            "gpt_reverse_proxy.response_header_timeout",
+            p.response_header_timeout,
+            &mut settings.timeouts.response_header,
+        )?;
+        secs(
+            "gpt_reverse_proxy.stream_idle_timeout",
+            p.stream_idle_timeout,
+            &mut settings.timeouts.idle,
+        )?;
+        secs(
+            "gpt_reverse_proxy.model_list_ttl",
+            p.model_list_ttl,
+            &mut settings.model_list_ttl,
+        )?;
+        secs(
+            "gpt_reverse_proxy.model_list_timeout",
+            p.model_list_timeout,
+            &mut settings.model_list_timeout,
+        )?;
+        // LiteLLM's request timeout bounds the wait for an answer; we apply it to the head and gaps.
+        let request_timeout = raw
+            .litellm_settings
+            .request_timeout
+            .or(raw.router_settings.timeout);
+        if let Some(v) = request_timeout {
+            let d = seconds(v).ok_or_else(|| {
+                at(
+                    "litellm_settings.request_timeout",
+                    format!("must be a positive number, got {v}"),
+                )
+            })?;
+            settings.timeouts.response_header = d;
+            settings.timeouts.idle = d;
+        }
+        for (what, v, into) in [
+            (
+                "max_concurrent_requests",
+                p.max_concurrent_requests,
+                &mut settings.max_concurrent_requests,
+            ),
+            (
+                "max_body_bytes",
+                p.max_body_bytes,
+                &mut settings.max_body_bytes,
+            ),
+            (
+                "max_header_bytes",
+                p.max_header_bytes,
+                &mut settings.max_header_bytes,
+            ),
+        ] {
+            match v {
+                Some(0) => {
+                    return Err(at(
+                        &format!("gpt_reverse_proxy.{what}"),
+                        "must be at least 1".into(),
+                    ))
+                }
+                Some(n) => *into = n,
+                None => {}
+            }
+        }
+        if let Some(n) = p.max_queued_requests {
+            settings.max_queued_requests = n;
+        }
+        if let Some(n) = raw
+            .router_settings
+            .num_retries
+            .or(raw.litellm_settings.num_retries)
+        {
+            settings.num_retries = n;
+        }
+
+        let mut deployments = Vec::new();
+        for (i, m) in raw.model_list.into_iter().enumerate() {
+            let what = format!("model_list[{i}] (model_name {:?})", m.model_name);
+            let at = |key: &str, msg: String| format!("{source}: {what}: {key}: {msg}");
+            if m.model_name.trim().is_empty() {
+                return Err(at("model_name", "must not be empty".into()));
+            }
+            let lp = m.litellm_params;
+            let Some((prov, model)) = lp.model.split_once('/') else {
+                return Err(at(
+                    "litellm_params.model",
+                    format!(
+                        "{:?} must be <provider>/<model> (known providers: {})",
+                        lp.model,
+                        Provider::KNOWN
+                    ),
+                ));
+            };
+            let provider = Provider::parse(prov).ok_or_else(|| {
+                at(
+                    "litellm_params.model",
+                    format!(
+                        "unknown provider {prov:?} (known providers: {})",
+                        Provider::KNOWN
+                    ),
+                )
+            })?;
+            if model.is_empty() {
+                return Err(at(
+                    "litellm_params.model",
+                    format!("{:?} names no model after the provider", lp.model),
+                ));
+            }
+            let resolve = |key: &str, v: &str| resolve_env(v, env).map_err(|e| at(key, e));
+            let api_base = match &lp.api_base {
+                Some(b) => resolve("litellm_params.api_base", b)?,
+                None => provider.default_api_base().to_string(),
+            };
+            let api_base = api_base.trim_end_matches('/').to_string();
+            if !(api_base.starts_with("http://") || api_base.starts_with("https://"))
+                || api_base.parse::<ureq::http::Uri>().is_err()
+            {
+                return Err(at(
+                    "litellm_params.api_base",
+                    format!("{api_base:?} is not an http(s) URL"),
+                ));
+            }
+            let api_key = match &lp.api_key {
+                Some(k) => Some(Secret(resolve("litellm_params.api_key", k)?)),
+                None => None,
+            };
+            let mut extra_headers = Vec::new();
+            for (k, v) in &lp.extra_headers {
+                let v = resolve(&format!("litellm_params.extra_headers.{k}"), v)?;
+                if ureq::http::HeaderName::from_bytes(k.as_bytes()).is_err()
+                    || ureq::http::HeaderValue::from_str(&v).is_err()
+                {
+                    return Err(at(
+                        "litellm_params.extra_headers",
+                        format!("{k:?} is not a valid header name and value"),
+                    ));
+                }
+                extra_headers.push((k.clone(), v));
+            }
+            let per = |key: &str, v: Option<f64>| -> Result<Timeouts, String> {
+                let mut t = settings.timeouts;
+                if let Some(v) = v {
+                    let d = seconds(v).ok_or_else(|| {
+                        at(
+                            key,
+                            format!("must be a positive number of seconds, got {v}"),
+                        )
+                    })?;
+                    t.response_header = d;
+                    t.idle = d;
+                }
+                Ok(t)
+            };
+            let timeouts = per("litellm_params.timeout", lp.timeout)?;
+            let stream_timeouts = per(
+                "litellm_params.stream_timeout",
+                lp.stream_timeout.or(lp.timeout),
+            )?;
+            unused.extend(m.other.keys().map(|k| format!("model_list[{i}].{k}")));
+            unused.extend(
+                lp.other
+                    .keys()
+                    .map(|k| format!("model_list[{i}].litellm_params.{k}")),
+            );
+            deployments.push(Deployment {
+                index: i,
+                model_name: m.model_name,
+                provider,
+                upstream_model: (model != "*").then(|| model.to_string()),
+                api_base,
+                api_key,
+                extra_headers,
+                timeouts,
+                stream_timeouts,
+                mock_response: lp.mock_response,
+                info: m.model_info,
+            });
+        }
+
+        let mut tokens: Vec<Secret> = env
+            .get("LOCAL_AUTH_TOKEN")
+            .map(|t| {
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| Secret(t.into()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(k) = &raw.general_settings.master_key {
+            tokens.push(Secret(
+                resolve_env(k, env).map_err(|e| at("general_settings.master_key", e))?,
+            ));
+        }
+
+        let host_arg = ov.host.as_deref().or(env.get("HOST"));
+        let host: IpAddr = match host_arg {
+            Some(h) => h
+                .trim()
+                .parse()
+                .map_err(|_| format!("HOST: {h:?} is not an IP address"))?,
+            // Without a token nobody but this machine may use the proxy unless the user says so.
+            None if tokens.is_empty() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        };
+        let port_arg = ov.port.as_deref().or(env.get("PORT")).unwrap_or("12000");
+        let port: u16 = port_arg
+            .trim()
+            .parse()
+            .map_err(|_| format!("PORT: {port_arg:?} is not a port number"))?;
+
+        let path_prefix = env.get("LOCAL_PATH_PREFIX").and_then(|p| {
+            let p = p.trim().trim_end_matches('/');
+            (!p.is_empty()).then(|| format!("/{}", p.trim_start_matches('/')))
+        });
+        let ollama = env
+            .get("LOCAL_OLLAMA_SECRET")
+            .map(|s| s.trim().trim_matches('/').to_string());
+        let ollama_secret_explicit = ollama.as_deref().is_some_and(|s| !s.is_empty());
+        let ollama_secret = ollama
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "ollama".into());
+        let dump = env.get("DUMP_HTTP_CONTENT").is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "true" | "1" | "yes" | "on"
+            )
+        });
+        let proxy_url = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"]
+            .iter()
+            .find_map(|k| env.get(k));
+        let outbound_proxy =
+            proxy_url.map(|u| (u.to_string(), env.get("NO_PROXY").unwrap_or("").to_string()));
+        let level_name = env
+            .get("RUST_LOG")
+            .or(env.get("LOG_LEVEL"))
+            .unwrap_or("info");
+        let log_level = level_name
+            .trim()
+            .parse()
+            .map_err(|_| format!("RUST_LOG/LOG_LEVEL: {level_name:?} is not one of off, error, warn, info, debug, trace"))?;
+
+        Ok(Config {
+            listen: SocketAddr::new(host, port),
+            host_explicit: host_arg.is_some(),
+            tokens,
+            path_prefix,
+            ollama_secret,
+            ollama_secret_explicit,
+            dump,
+            outbound_proxy,
+            log_level,
+            deployments,
+            settings,
+            source: source.to_string(),
+            unused_keys: unused,
+        })
+    }
+
+    /// The startup summary: effective settings, secrets masked.
+    pub fn summary(&self) -> Vec<String> {
+        let mut lines = vec![
+            format!("listening on http://{}", self.listen),
+            format!(
+                "model list: {} ({} entries)",
+                self.source,
+                self.deployments.len()
+            ),
+        ];
+        lines.push(match self.tokens.len() {
+            0 if self.host_explicit => "auth: NO TOKEN SET and HOST is explicit: anyone who can reach this port can use your upstream keys. Set LOCAL_AUTH_TOKEN.".into(),
+            0 => "auth: no token set, so only loopback (127.0.0.1) is served. Set LOCAL_AUTH_TOKEN (and HOST=0.0.0.0) to serve other machines.".into(),
+            n => format!("auth: {n} token(s) configured"),
+        });
+        if let Some(p) = &self.path_prefix {
+            lines.push(format!("path prefix: {p}"));
+        }
+        if let Some((url, no)) = &self.outbound_proxy {
+            lines.push(format!(
+                "outbound proxy: {} (NO_PROXY={no:?})",
+                mask_url(url)
+            ));
+        }
+        for d in &self.deployments {
+            let key = match &d.api_key {
+                Some(k) => format!("key {:?}", k),
+                None => "no key".into(),
+            };
+            let target = match &d.mock_response {
+                Some(_) => "answered locally (mock_response)".to_string(),
+                None => format!("{} ({key})", mask_url(&d.api_base)),
+            };
+            lines.push(format!(
+                "model {:?} -> {} at {target}",
+                d.model_name,
+                d.label()
+            ));
+        }
+        if !self.unused_keys.is_empty() {
+            lines.push(format!(
+                "keys not used by this proxy (ignored): {}",
+                self.unused_keys.join(", ")
+            ));
+        }
+        lines
+    }
+}
+
+/// `os.environ/NAME` → the variable's value (LiteLLM's syntax); anything else as is.
+fn resolve_env(v: &str, env: &Env) -> Result<String, String> {
+    match v.strip_prefix("os.environ/") {
+        Some(name) => env
+            .get(name)
+            .map(String::from)
+            .ok_or_else(|| format!("environment variable {name} is not set")),
+        None => Ok(v.to_string()),
+    }
+}
+
+/// A positive, finite number of seconds as a `Duration`.
+fn seconds(v: f64) -> Option<Duration> {
+    (v.is_finite() && v > 0.0 && v < 1e9).then(|| Duration::from_secs_f64(v))
+}
+
+/// Hides `user:password@` in a URL.
+fn mask_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(yaml: &str, env: &[(&str, &str)]) -> Result<Config, String> {
+        Config::from_parts(
+            yaml,
+            "test.yaml",
+            &Env::from_pairs(env),
+            &Overrides::default(),
+        )
+    }
+
+    #[test]
+    fn dotenv_lines_are_parsed_like_shells_do() {
+        let got = parse_dotenv(
+            "# c\nA=1\nexport B = two \nC=\"q # not comment\"\nD=x # comment\n\nbad line\n",
+        );
+        let want = [
+            ("A", "1"),
+            ("B", "two"),
+            ("C", "q # not comment"),
+            ("D", "x"),
+        ];
+        assert_eq!(got, want.map(|(k, v)| (k.to_string(), v.to_string())));
+    }
+
+    #[test]
+    fn unknown_provider_error_names_the_entry_and_the_known_ones() {
+        let e = cfg(
+            "model_list:\n  - model_name: m\n    litellm_params: {model: foo/bar}\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("model_list[0]") && e.contains("\"foo\"") && e.contains("openai, anthropic"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_environment_key_is_an_error_naming_the_variable() {
+        let y = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, api_key: os.environ/NOPE_KEY}\n";
+        let e = cfg(y, &[]).unwrap_err();
+        assert!(
+            e.contains("NOPE_KEY") && e.contains("litellm_params.api_key"),
+            "{e}"
+        );
+        let c = cfg(y, &[("NOPE_KEY", "sk-1")]).unwrap();
+        assert_eq!(c.deployments[0].api_key.as_ref().unwrap().expose(), "sk-1");
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug_or_summary() {
+        let y = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, api_key: sk-very-secret, api_base: 'http://u:pw@h/v1'}\n";
+        let c = cfg(y, &[("LOCAL_AUTH_TOKEN", "tok-secret")]).unwrap();
+        let all = format!("{c:?}{}", c.summary().join("\n"));
+        assert!(
+            !all.contains("sk-very-secret") && !all.contains("tok-secret"),
+            "{all}"
+        );
+        assert!(!c.summary().join("\n").contains(":pw@"));
+    }
+
+    #[test]
+    fn no_token_and_no_host_binds_loopback_only() {
+        let c = cfg("", &[]).unwrap();
+        assert!(c.listen.ip().is_loopback());
+        let c = cfg("", &[("LOCAL_AUTH_TOKEN", "t")]).unwrap();
+        assert!(c.listen.ip().is_unspecified());
+        let c = cfg("", &[("HOST", "0.0.0.0")]).unwrap();
+        assert!(c.listen.ip().is_unspecified() && c.tokens.is_empty());
+    }
+
+    #[test]
+    fn several_tokens_and_master_key_all_count() {
+        let c = cfg(
+            "general_settings:\n  master_key: sk-master\n",
+            &[("LOCAL_AUTH_TOKEN", "a, b,")],
+        )
+        .unwrap();
+        let t: Vec<_> = c.tokens.iter().map(Secret::expose).collect();
+        assert_eq!(t, ["a", "b", "sk-master"]);
+    }
+
+    #[test]
+    fn prefix_and_ollama_secret_are_normalised() {
+        let c = cfg(
+            "",
+            &[
+                ("LOCAL_PATH_PREFIX", "p/q/"),
+                ("LOCAL_OLLAMA_SECRET", "/s3cret"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.path_prefix.as_deref(), Some("/p/q"));
+        assert_eq!(c.ollama_secret, "s3cret");
+        assert!(c.ollama_secret_explicit);
+        let c = cfg("", &[("LOCAL_PATH_PREFIX", "/")]).unwrap();
+        assert_eq!(c.path_prefix, None);
+        assert_eq!(c.ollama_secret, "ollama");
+        assert!(!c.ollama_secret_explicit);
+    }
+
+    #[test]
+    fn timeouts_come_from_litellm_keys_and_our_section() {
+        let y = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, timeout: 30, stream_timeout: 5}\ngpt_reverse_proxy:\n  connect_timeout: 2\n";
+        let c = cfg(y, &[]).unwrap();
+        let d = &c.deployments[0];
+        assert_eq!(d.timeouts.response_header, Duration::from_secs(30));
+        assert_eq!(d.stream_timeouts.idle, Duration::from_secs(5));
+        assert_eq!(d.timeouts.connect, Duration::from_secs(2));
+        let e = cfg("gpt_reverse_proxy:\n  conect_timeout: 2\n", &[]).unwrap_err();
+        assert!(e.contains("conect_timeout"), "{e}");
+        let e = cfg("gpt_reverse_proxy:\n  connect_timeout: -1\n", &[]).unwrap_err();
+        assert!(e.contains("connect_timeout"), "{e}");
+    }
+
+    #[test]
+    fn unused_litellm_keys_are_collected_not_fatal() {
+        let y = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, rpm: 5}\nlitellm_settings:\n  drop_params: true\nenvironment_variables: {}\n";
+        let c = cfg(y, &[]).unwrap();
+        assert_eq!(
+            c.unused_keys,
+            [
+                "environment_variables",
+                "litellm_settings.drop_params",
+                "model_list[0].litellm_params.rpm"
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_extra_header_is_rejected() {
+        let y = "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/x\n      extra_headers: {\"bad header\": v}\n";
+        assert!(cfg(y, &[]).unwrap_err().contains("extra_headers"));
+    }
+}

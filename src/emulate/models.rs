@@ -1,0 +1,120 @@
+//! The merged model list (SPEC §4.1): every exact `model_name`, plus, for each glob entry, the
+//! upstream's own list filtered by the glob; de-duplicated, first wins, in file order.
+
+use crate::config::Deployment;
+use crate::route::glob_match;
+use serde_json::{json, Value};
+
+/// One model as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The model name clients send.
+    pub id: String,
+    /// Unix seconds (the upstream's own value where it gave one).
+    pub created: u64,
+    /// Who serves it.
+    pub owned_by: String,
+}
+
+/// Merges the configured names with the fetched upstream lists (`fetched[i]` belongs to the
+/// deployment with `index == i`; missing or failed fetches are simply absent).
+pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Value>)], now: u64) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Vec::new();
+    let mut push = |e: Entry| {
+        if !out.iter().any(|o| o.id == e.id) {
+            out.push(e);
+        }
+    };
+    for d in deployments {
+        if !d.is_glob() {
+            push(Entry {
+                id: d.model_name.clone(),
+                created: now,
+                owned_by: d.provider.name().to_string(),
+            });
+            continue;
+        }
+        let items = fetched
+            .iter()
+            .filter(|(i, _)| *i == d.index)
+            .flat_map(|(_, v)| v);
+        for item in items {
+            let Some(id) = item.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            if !glob_match(&d.model_name, id) {
+                continue;
+            }
+            let created = item.get("created").and_then(Value::as_u64).unwrap_or(now);
+            let owned_by = item
+                .get("owned_by")
+                .and_then(Value::as_str)
+                .unwrap_or(d.provider.name());
+            push(Entry {
+                id: id.to_string(),
+                created,
+                owned_by: owned_by.to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// One model in OpenAI's shape.
+pub fn openai_model(e: &Entry) -> Value {
+    json!({"id": e.id, "object": "model", "created": e.created, "owned_by": e.owned_by})
+}
+
+/// The list in OpenAI's shape.
+pub fn openai_list(entries: &[Entry]) -> Value {
+    json!({"object": "list", "data": entries.iter().map(openai_model).collect::<Vec<_>>()})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Env, Overrides};
+
+    #[test]
+    fn explicit_names_are_kept_and_globs_filter_and_dedupe() {
+        let y = r#"model_list:
+  - {model_name: claude-sonnet-4, litellm_params: {model: anthropic/claude-sonnet-4}}
+  - {model_name: "gpt-*", litellm_params: {model: openai/*, api_base: "http://a/v1"}}
+  - {model_name: "*", litellm_params: {model: openai/*, api_base: "http://b/v1"}}
+"#;
+        let c = Config::from_parts(y, "t", &Env::default(), &Overrides::default()).unwrap();
+        let fetched = vec![
+            (
+                1,
+                vec![
+                    json!({"id": "gpt-4o", "created": 5, "owned_by": "openai"}),
+                    json!({"id": "o3"}),
+                    json!({"no": "id"}),
+                ],
+            ),
+            (
+                2,
+                vec![
+                    json!({"id": "gpt-4o"}),
+                    json!({"id": "llama"}),
+                    json!({"id": "claude-sonnet-4"}),
+                ],
+            ),
+        ];
+        let got = merge(&c.deployments, &fetched, 7);
+        let ids: Vec<_> = got.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["claude-sonnet-4", "gpt-4o", "llama"]);
+        assert_eq!(
+            got[1],
+            Entry {
+                id: "gpt-4o".into(),
+                created: 5,
+                owned_by: "openai".into()
+            }
+        );
+        assert_eq!(got[2].owned_by, "openai");
+        let list = openai_list(&got);
+        assert_eq!(list["object"], "list");
+        assert_eq!(list["data"][0]["object"], "model");
+    }
+}

@@ -1,0 +1,200 @@
+//! The one error type of the request path: who is at fault, which HTTP status that means, and the
+//! JSON body a client of each dialect expects. Errors become responses only in `respond.rs`.
+
+use std::fmt;
+
+/// Who caused an error; decides the status class and how loudly it is logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The client sent something we cannot serve (4xx).
+    Client,
+    /// The upstream provider failed in transport: unreachable, slow, or unreadable (502/504).
+    Upstream,
+    /// The proxy itself: overloaded or a bug (5xx).
+    Proxy,
+}
+
+/// Everything that can go wrong while serving one request.
+///
+/// Upstream HTTP errors (a 429 or 500 from a provider) are not here: they are data and pass
+/// through to the client. Only transport failures become [`Error::UpstreamUnreachable`],
+/// [`Error::UpstreamTimeout`] or [`Error::UpstreamInvalid`].
+#[derive(Debug)]
+pub enum Error {
+    /// No valid token in `Authorization`, `x-api-key` or `api-key`.
+    Unauthorized,
+    /// No route for this method and path.
+    NotFound,
+    /// The route exists but not for this method.
+    MethodNotAllowed,
+    /// No deployment serves the requested model.
+    UnknownModel(String),
+    /// Malformed request: bad JSON, a missing `model`, bad framing. The text is shown to the client.
+    BadRequest(String),
+    /// The request body is larger than the configured limit (in bytes).
+    BodyTooLarge(usize),
+    /// The request head is larger than the configured limit.
+    HeadersTooLarge,
+    /// Every worker is busy and the queue is full.
+    Overloaded,
+    /// The upstream could not be reached (connect error, DNS, TLS, reset before the head).
+    UpstreamUnreachable(String),
+    /// The upstream did not answer, or stalled mid-stream, within the configured timeout.
+    UpstreamTimeout(String),
+    /// The upstream answered with something unusable where JSON was due.
+    UpstreamInvalid(String),
+    /// A bug or an unexpected local failure.
+    Internal(String),
+}
+
+impl Error {
+    /// Whose fault this is.
+    pub fn fault(&self) -> Fault {
+        match self {
+            Error::Unauthorized
+            | Error::NotFound
+            | Error::MethodNotAllowed
+            | Error::UnknownModel(_)
+            | Error::BadRequest(_)
+            | Error::BodyTooLarge(_)
+            | Error::HeadersTooLarge => Fault::Client,
+            Error::UpstreamUnreachable(_)
+            | Error::UpstreamTimeout(_)
+            | Error::UpstreamInvalid(_) => Fault::Upstream,
+            Error::Overloaded | Error::Internal(_) => Fault::Proxy,
+        }
+    }
+
+    /// The HTTP status this error is answered with (SPEC §6).
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::BadRequest(_) => 400,
+            Error::Unauthorized => 401,
+            Error::NotFound | Error::UnknownModel(_) => 404,
+            Error::MethodNotAllowed => 405,
+            Error::BodyTooLarge(_) => 413,
+            Error::HeadersTooLarge => 431,
+            Error::Internal(_) => 500,
+            Error::UpstreamUnreachable(_) | Error::UpstreamInvalid(_) => 502,
+            Error::Overloaded => 503,
+            Error::UpstreamTimeout(_) => 504,
+        }
+    }
+
+    /// A short stable name for logs and the OpenAI `code` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Unauthorized => "invalid_api_key",
+            Error::NotFound => "not_found",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::UnknownModel(_) => "model_not_found",
+            Error::BadRequest(_) => "invalid_request",
+            Error::BodyTooLarge(_) => "request_too_large",
+            Error::HeadersTooLarge => "headers_too_large",
+            Error::Overloaded => "overloaded",
+            Error::UpstreamUnreachable(_) => "upstream_unreachable",
+            Error::UpstreamTimeout(_) => "upstream_timeout",
+            Error::UpstreamInvalid(_) => "upstream_invalid_response",
+            Error::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The OpenAI error `type` field.
+    fn openai_type(&self) -> &'static str {
+        match self.status() {
+            401 => "authentication_error",
+            404 => "not_found_error",
+            503 => "overloaded_error",
+            s if s >= 500 => "api_error",
+            _ => "invalid_request_error",
+        }
+    }
+
+    /// `{"error":{"message","type","param","code"}}`, as the OpenAI SDKs parse it.
+    pub fn openai_body(&self) -> serde_json::Value {
+        let param = match self {
+            Error::UnknownModel(_) => serde_json::Value::from("model"),
+            _ => serde_json::Value::Null,
+        };
+        serde_json::json!({"error": {
+            "message": self.to_string(),
+            "type": self.openai_type(),
+            "param": param,
+            "code": self.kind(),
+        }})
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Unauthorized => f.write_str(
+                "Invalid or missing API key: send the proxy's token as `Authorization: Bearer <token>`, `x-api-key` or `api-key`",
+            ),
+            Error::NotFound => f.write_str("No such route"),
+            Error::MethodNotAllowed => f.write_str("Method not allowed on this route"),
+            Error::UnknownModel(m) => write!(f, "The model `{m}` does not exist or is not configured on this proxy"),
+            Error::BadRequest(m) => f.write_str(m),
+            Error::BodyTooLarge(n) => write!(f, "Request body is larger than the limit of {n} bytes"),
+            Error::HeadersTooLarge => f.write_str("Request headers are too large"),
+            Error::Overloaded => f.write_str("The proxy is at its concurrent request limit; retry shortly"),
+            Error::UpstreamUnreachable(m) => write!(f, "Upstream unreachable: {m}"),
+            Error::UpstreamTimeout(m) => write!(f, "Upstream timed out: {m}"),
+            Error::UpstreamInvalid(m) => write!(f, "Upstream sent an invalid response: {m}"),
+            Error::Internal(m) => write!(f, "Internal proxy error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ureq::Error> for Error {
+    fn from(e: ureq::Error) -> Self {
+        match e {
+            ureq::Error::Timeout(t) => Error::UpstreamTimeout(t.to_string()),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                Error::UpstreamTimeout(io.to_string())
+            }
+            other => Error::UpstreamUnreachable(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_class_maps_to_its_status_range() {
+        for e in [
+            Error::Unauthorized,
+            Error::BadRequest("x".into()),
+            Error::BodyTooLarge(1),
+        ] {
+            assert_eq!(e.fault(), Fault::Client);
+            assert!((400..500).contains(&e.status()));
+        }
+        for e in [
+            Error::UpstreamUnreachable("x".into()),
+            Error::UpstreamTimeout("x".into()),
+        ] {
+            assert_eq!(e.fault(), Fault::Upstream);
+            assert!([502, 504].contains(&e.status()));
+        }
+        assert_eq!(Error::Overloaded.status(), 503);
+    }
+
+    #[test]
+    fn openai_body_has_the_four_fields_sdks_read() {
+        let b = Error::UnknownModel("gpt-9".into()).openai_body();
+        assert_eq!(b["error"]["type"], "not_found_error");
+        assert_eq!(b["error"]["code"], "model_not_found");
+        assert_eq!(b["error"]["param"], "model");
+        assert!(b["error"]["message"].as_str().unwrap().contains("gpt-9"));
+    }
+
+    #[test]
+    fn error_stays_small() {
+        assert!(std::mem::size_of::<Error>() <= 32);
+    }
+}

@@ -1,0 +1,105 @@
+//! The command line: parse arguments, load the configuration, start logging, run the server.
+
+#![forbid(unsafe_code)]
+
+use gpt_reverse_proxy::config::{Config, Env, Overrides};
+use gpt_reverse_proxy::server;
+use std::process::exit;
+
+const HELP: &str = "\
+gpt-reverse-proxy: one binary between LLM clients and LLM providers
+
+USAGE:
+    gpt-reverse-proxy [OPTIONS]
+
+OPTIONS:
+    --config PATH   model list in LiteLLM format (env LITELLM_CONFIG_PATH; default litellm_config.yaml,
+                    or a built-in `demo` model when that file does not exist)
+    --host ADDR     listen address (env HOST; default 127.0.0.1 without a token, 0.0.0.0 with one)
+    --port N        listen port (env PORT; default 12000)
+    --check         validate the configuration, print the effective settings and exit
+    --help          print this help
+    --version       print the version
+
+ENVIRONMENT (also read from .env and .env.local; the real environment wins):
+    LOCAL_AUTH_TOKEN     client token(s), comma-separated
+    LOCAL_PATH_PREFIX    serve all routes under this path
+    RUST_LOG, LOG_LEVEL  off, error, warn, info (default), debug, trace
+    HTTPS_PROXY, NO_PROXY  outbound proxy for upstream calls
+";
+
+fn main() {
+    let mut ov = Overrides::default();
+    let mut check = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (arg.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .unwrap_or_else(|| fail(&format!("{name} needs a value")))
+        };
+        match flag.as_str() {
+            "--help" | "-h" => {
+                print!("{HELP}");
+                return;
+            }
+            "--version" | "-V" => {
+                println!("gpt-reverse-proxy {}", env!("CARGO_PKG_VERSION"));
+                return;
+            }
+            "--check" => check = true,
+            "--config" => ov.config_path = Some(value("--config")),
+            "--host" => ov.host = Some(value("--host")),
+            "--port" => ov.port = Some(value("--port")),
+            _ => fail(&format!("unknown argument {arg:?} (see --help)")),
+        }
+    }
+
+    let env = Env::load(std::path::Path::new("."));
+    let cfg = Config::load(&env, &ov).unwrap_or_else(|e| fail(&e));
+    if check {
+        println!("configuration OK");
+        for line in cfg.summary() {
+            println!("  {line}");
+        }
+        return;
+    }
+    let noisy = cfg.log_level.min(log::LevelFilter::Info);
+    let logger = simple_logger::SimpleLogger::new()
+        .with_level(cfg.log_level)
+        .with_module_level("ureq", noisy)
+        .with_module_level("ureq_proto", noisy)
+        .with_module_level("rustls", noisy);
+    if let Err(e) = logger.init() {
+        eprintln!("cannot start logging: {e}");
+    }
+    for line in cfg.summary() {
+        log::info!("{line}");
+    }
+    let demo = cfg.source.starts_with("built-in");
+    let listen = cfg.listen;
+    let running = server::start(cfg).unwrap_or_else(|e| fail(&e));
+    if demo {
+        log::info!(
+            "no litellm_config.yaml here, so the built-in `demo` model answers locally. Try:\n  curl http://{}/v1/chat/completions -H 'Content-Type: application/json' -d '{{\"model\":\"demo\",\"messages\":[{{\"role\":\"user\",\"content\":\"hi\"}}]}}'\nTo use a real provider, create litellm_config.yaml (see README.md), e.g.\n  model_list:\n    - model_name: \"*\"\n      litellm_params: {{model: openai/*, api_base: https://api.openai.com/v1, api_key: os.environ/OPENAI_API_KEY}}",
+            listen
+        );
+    }
+    if let Err(e) = running.wait() {
+        log::error!(
+            "accepting connections failed: {e}; exiting so that the supervisor restarts the proxy"
+        );
+        exit(1);
+    }
+}
+
+/// Prints an error and exits with status 2 (bad usage or configuration).
+fn fail(msg: &str) -> ! {
+    eprintln!("gpt-reverse-proxy: {msg}");
+    exit(2)
+}

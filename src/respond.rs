@@ -1,0 +1,342 @@
+//! Everything written to the client. We write status line, headers and chunk framing ourselves
+//! through `Request::into_writer()`, because tiny_http's `Response` path holds ~8 KiB before
+//! sending anything; every upstream read becomes one chunk and one flush. Errors become HTTP
+//! responses here and nowhere else.
+
+use crate::error::Error;
+use crate::upstream::Answer;
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+/// What the pipeline decided to send.
+pub enum Reply {
+    /// A complete local body (health, model lists, the demo model).
+    Full {
+        /// HTTP status.
+        status: u16,
+        /// `Content-Type` value.
+        content_type: &'static str,
+        /// The body.
+        body: Vec<u8>,
+    },
+    /// A CORS preflight answer (no body).
+    Preflight {
+        /// The headers the browser asked to send (`Access-Control-Request-Headers`).
+        allow_headers: String,
+    },
+    /// An upstream answer, copied to the client as it arrives.
+    Upstream(Answer),
+    /// A failure, rendered in the client's dialect.
+    Error(Error),
+}
+
+/// What happened on the wire, for the access log.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The status sent.
+    pub status: u16,
+    /// Body bytes sent (excluding framing).
+    pub bytes: u64,
+    /// When the first body byte went out, from the start of the request.
+    pub ttfb: Option<Duration>,
+    /// Why the response ended early, if it did.
+    pub error: Option<String>,
+}
+
+/// Sends `reply` on `rq`'s connection.
+pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant) -> Outcome {
+    let framing = Framing {
+        http10: *rq.http_version() == (1, 0),
+        head_only: *rq.method() == tiny_http::Method::Head,
+    };
+    let mut w = rq.into_writer();
+    let mut out = Outcome::default();
+    let result = match reply {
+        Reply::Full {
+            status,
+            content_type,
+            body,
+        } => {
+            out.status = status;
+            full(
+                &mut *w,
+                &framing,
+                status,
+                &[("Content-Type", content_type)],
+                &body,
+                &mut out,
+                started,
+            )
+        }
+        Reply::Preflight { allow_headers } => {
+            out.status = 204;
+            let headers = [
+                (
+                    "Access-Control-Allow-Methods",
+                    "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+                ),
+                ("Access-Control-Allow-Headers", allow_headers.as_str()),
+                ("Access-Control-Max-Age", "86400"),
+            ];
+            full(&mut *w, &framing, 204, &headers, b"", &mut out, started)
+        }
+        Reply::Error(e) => {
+            out.status = e.status();
+            out.error = Some(e.kind().to_string());
+            let body = e.openai_body().to_string();
+            let mut headers = vec![("Content-Type", "application/json")];
+            match e {
+                Error::Overloaded => headers.push(("Retry-After", "1")),
+                Error::Unauthorized => headers.push(("WWW-Authenticate", "Bearer")),
+                _ => {}
+            }
+            full(
+                &mut *w,
+                &framing,
+                out.status,
+                &headers,
+                body.as_bytes(),
+                &mut out,
+                started,
+            )
+        }
+        Reply::Upstream(answer) => stream(&mut *w, &framing, answer, &mut out, started),
+    };
+    if let Err(e) = result {
+        // The client went away; nothing more to do but say so in the log.
+        out.error
+            .get_or_insert_with(|| format!("client_disconnected ({})", e.kind()));
+    }
+    out
+}
+
+/// How the response body is delimited on this connection.
+struct Framing {
+    /// HTTP/1.0 clients get no chunking; the body ends when the connection closes.
+    http10: bool,
+    /// A HEAD request: headers only.
+    head_only: bool,
+}
+
+/// Status line, the given headers and ours, ending in the blank line unless more follow.
+fn head(status: u16, headers: &[(&str, &str)]) -> Vec<u8> {
+    let mut h = Vec::with_capacity(256);
+    let reason = tiny_http::StatusCode(status).default_reason_phrase();
+    let _ = write!(h, "HTTP/1.1 {status} {reason}\r\n");
+    let mut cors = true;
+    for (k, v) in headers {
+        cors &= !k.eq_ignore_ascii_case("access-control-allow-origin");
+        let _ = write!(h, "{k}: {v}\r\n");
+    }
+    if cors {
+        h.extend_from_slice(b"Access-Control-Allow-Origin: *\r\n");
+    }
+    h
+}
+
+/// A complete response in one write.
+fn full(
+    w: &mut dyn Write,
+    f: &Framing,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    out: &mut Outcome,
+    started: Instant,
+) -> io::Result<()> {
+    let mut buf = head(status, headers);
+    let _ = write!(buf, "Content-Length: {}\r\n\r\n", body.len());
+    if !f.head_only {
+        buf.extend_from_slice(body);
+        out.bytes = body.len() as u64;
+    }
+    w.write_all(&buf)?;
+    w.flush()?;
+    out.ttfb = Some(started.elapsed());
+    Ok(())
+}
+
+/// Copies an upstream answer: one chunk and one flush per read. An SSE head goes out at once so
+/// the client sees `200` before the first token; any other head rides with the first chunk.
+fn stream(
+    w: &mut dyn Write,
+    f: &Framing,
+    mut a: Answer,
+    out: &mut Outcome,
+    started: Instant,
+) -> io::Result<()> {
+    out.status = a.status;
+    let content_type = a
+        .headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.as_str());
+    let sse = content_type.is_some_and(|v| v.starts_with("text/event-stream"));
+    let mut headers: Vec<(&str, &str)> = a
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    if sse {
+        headers.retain(|(k, _)| *k != "cache-control");
+        headers.extend([("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]);
+    }
+    headers.push(if f.http10 {
+        ("Connection", "close")
+    } else {
+        ("Transfer-Encoding", "chunked")
+    });
+    let mut pending = head(a.status, &headers);
+    pending.extend_from_slice(b"\r\n");
+    if f.head_only {
+        w.write_all(&pending)?;
+        return w.flush();
+    }
+    if sse {
+        w.write_all(&pending)?;
+        w.flush()?;
+        pending.clear();
+    }
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut frame = Vec::with_capacity(buf.len() + 32);
+    loop {
+        let n = match a.body.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let err = if e.kind() == io::ErrorKind::TimedOut {
+                    Error::UpstreamTimeout(format!("no data for too long mid-response ({e})"))
+                } else {
+                    Error::UpstreamUnreachable(format!("response broke off: {e}"))
+                };
+                out.error = Some(err.kind().to_string());
+                if sse {
+                    // A keep-alive client would otherwise wait forever; say why, then end cleanly.
+                    let event = format!("data: {}\n\n", err.openai_body());
+                    write_chunk(w, f, &mut frame, &pending, event.as_bytes())?;
+                }
+                break;
+            }
+        };
+        write_chunk(w, f, &mut frame, &pending, &buf[..n])?;
+        pending.clear();
+        out.bytes += n as u64;
+        out.ttfb.get_or_insert_with(|| started.elapsed());
+    }
+    frame.clear();
+    frame.extend_from_slice(&pending);
+    if !f.http10 {
+        frame.extend_from_slice(b"0\r\n\r\n");
+    }
+    w.write_all(&frame)?;
+    w.flush()
+}
+
+/// Writes `prefix` (a pending head, possibly empty) and one framed chunk of `data`, then flushes.
+fn write_chunk(
+    w: &mut dyn Write,
+    f: &Framing,
+    frame: &mut Vec<u8>,
+    prefix: &[u8],
+    data: &[u8],
+) -> io::Result<()> {
+    frame.clear();
+    frame.extend_from_slice(prefix);
+    if f.http10 {
+        frame.extend_from_slice(data);
+    } else {
+        let _ = write!(frame, "{:x}\r\n", data.len());
+        frame.extend_from_slice(data);
+        frame.extend_from_slice(b"\r\n");
+    }
+    w.write_all(frame)?;
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, ct: &str, body: &'static [u8]) -> Answer {
+        Answer {
+            status,
+            headers: vec![
+                ("content-type".into(), ct.into()),
+                ("x-request-id".into(), "r1".into()),
+            ],
+            body: Box::new(body),
+            deployment: "#0".into(),
+            attempts: 1,
+        }
+    }
+
+    fn run(a: Answer, http10: bool) -> (String, Outcome) {
+        let mut w = Vec::new();
+        let mut out = Outcome::default();
+        stream(
+            &mut w,
+            &Framing {
+                http10,
+                head_only: false,
+            },
+            a,
+            &mut out,
+            Instant::now(),
+        )
+        .unwrap();
+        (String::from_utf8(w).unwrap(), out)
+    }
+
+    #[test]
+    fn sse_is_chunked_with_no_buffering_headers() {
+        let (wire, out) = run(answer(200, "text/event-stream", b"data: {}\n\n"), false);
+        assert!(wire.starts_with("HTTP/1.1 200 OK\r\n"), "{wire}");
+        for h in [
+            "x-request-id: r1",
+            "Cache-Control: no-cache",
+            "X-Accel-Buffering: no",
+            "Transfer-Encoding: chunked",
+        ] {
+            assert!(wire.contains(h), "{h} missing in {wire}");
+        }
+        assert!(
+            wire.ends_with("\r\n\r\na\r\ndata: {}\n\n\r\n0\r\n\r\n"),
+            "{wire:?}"
+        );
+        assert_eq!((out.status, out.bytes), (200, 10));
+    }
+
+    #[test]
+    fn http10_gets_connection_close_and_raw_body() {
+        let (wire, _) = run(answer(429, "application/json", b"{\"error\":{}}"), true);
+        assert!(wire.starts_with("HTTP/1.1 429 Too Many Requests\r\n"));
+        assert!(wire.contains("Connection: close\r\n") && !wire.contains("chunked"));
+        assert!(wire.ends_with("\r\n\r\n{\"error\":{}}"));
+    }
+
+    /// A reader that yields some bytes and then fails, like a stream that stalls past its timeout.
+    struct Stalls(bool);
+    impl Read for Stalls {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if std::mem::replace(&mut self.0, true) {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "per read"));
+            }
+            buf[..10].copy_from_slice(b"data: 1\n\n\n");
+            Ok(10)
+        }
+    }
+
+    #[test]
+    fn stream_error_after_head_becomes_an_error_event_and_a_clean_end() {
+        let a = Answer {
+            body: Box::new(Stalls(false)),
+            ..answer(200, "text/event-stream", b"")
+        };
+        let (wire, out) = run(a, false);
+        assert!(wire.contains("data: {\"error\":"), "{wire}");
+        assert!(wire.ends_with("\r\n0\r\n\r\n"));
+        assert!(!wire.contains("[DONE]"));
+        assert_eq!(out.error.as_deref(), Some("upstream_timeout"));
+    }
+}

@@ -1,0 +1,281 @@
+//! Routing, as pure functions: which surface a method and path address (after the path prefix),
+//! which deployments serve a model name, and the upstream URL for a deployment. No I/O.
+
+use crate::config::{Deployment, Provider};
+use tiny_http::Method;
+
+/// What a request addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /health`: liveness, no auth.
+    Health,
+    /// `OPTIONS *`: CORS preflight, answered before auth.
+    Preflight,
+    /// `POST /v1/chat/completions` or `/chat/completions`.
+    ChatCompletions,
+    /// `GET /v1/models` or `/models`.
+    Models,
+    /// `GET /v1/models/{id}`.
+    Model(String),
+    /// Any other `/v1/*` path, forwarded to an OpenAI deployment; holds the part after `/v1`.
+    OpenAiPassthrough(String),
+    /// A known path with the wrong method.
+    MethodNotAllowed,
+    /// Nothing here.
+    NotFound,
+}
+
+/// Classifies a request target. `prefix` is `LOCAL_PATH_PREFIX` (normalised, e.g. `/p`).
+pub fn classify(method: &Method, target: &str, prefix: Option<&str>) -> Route {
+    if *method == Method::Options {
+        return Route::Preflight;
+    }
+    let path = target.split(['?', '#']).next().unwrap_or("");
+    if !is_clean(path) {
+        return Route::NotFound;
+    }
+    let get = matches!(method, Method::Get | Method::Head);
+    if path == "/health" {
+        return if get {
+            Route::Health
+        } else {
+            Route::MethodNotAllowed
+        };
+    }
+    let path = match prefix {
+        None => path,
+        Some(p) => match path.strip_prefix(p) {
+            Some("") => "/",
+            Some(rest) if rest.starts_with('/') => rest,
+            _ => return Route::NotFound,
+        },
+    };
+    let only = |ok: bool, r: Route| if ok { r } else { Route::MethodNotAllowed };
+    match path {
+        "/health" => only(get, Route::Health),
+        "/v1/chat/completions" | "/chat/completions" => {
+            only(*method == Method::Post, Route::ChatCompletions)
+        }
+        "/v1/models" | "/models" => only(get, Route::Models),
+        _ => {
+            if let Some(id) = path
+                .strip_prefix("/v1/models/")
+                .or_else(|| path.strip_prefix("/models/"))
+            {
+                return only(get, Route::Model(id.to_string()));
+            }
+            match path.strip_prefix("/v1/") {
+                // The Anthropic surface is not an OpenAI passthrough.
+                Some(rest) if rest == "messages" || rest.starts_with("messages/") => {
+                    Route::NotFound
+                }
+                Some(rest) if !rest.is_empty() => Route::OpenAiPassthrough(format!("/{rest}")),
+                _ => Route::NotFound,
+            }
+        }
+    }
+}
+
+/// A path we are willing to route: absolute, no empty, `.` or `..` segments, no percent-encoding
+/// or backslashes (nothing an upstream or a prefix check could read differently than we do).
+fn is_clean(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.contains(['%', '\\'])
+        && path[1..].split('/').enumerate().all(|(i, seg)| {
+            // A single trailing slash is harmless; inner empty segments (`//`) are not.
+            let last = i == path[1..].split('/').count() - 1;
+            seg != "."
+                && seg != ".."
+                && (!seg.is_empty() || (last && path.len() > 1) || path == "/")
+        })
+}
+
+/// The deployments serving `model`: every entry with that exact `model_name`, otherwise the
+/// entries of the first glob (in file order) that matches. Empty when nothing matches.
+pub fn resolve<'c>(model: &str, deployments: &'c [Deployment]) -> Vec<&'c Deployment> {
+    let exact: Vec<_> = deployments
+        .iter()
+        .filter(|d| !d.is_glob() && d.model_name == model)
+        .collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    match deployments
+        .iter()
+        .find(|d| d.is_glob() && glob_match(&d.model_name, model))
+    {
+        Some(g) => deployments
+            .iter()
+            .filter(|d| d.model_name == g.model_name)
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == n[ni] {
+            pi += 1;
+            ni += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// The model name to send upstream for a client's `model`.
+pub fn upstream_model<'a>(d: &'a Deployment, client_model: &'a str) -> &'a str {
+    d.upstream_model.as_deref().unwrap_or(client_model)
+}
+
+/// The upstream URL for an OpenAI-style path such as `/chat/completions` or `/models`, joined
+/// the way LiteLLM does: an `openai` `api_base` already ends in `/v1`; Anthropic's does not.
+pub fn upstream_url(d: &Deployment, openai_path: &str) -> String {
+    match d.provider {
+        Provider::OpenAi => format!("{}{openai_path}", d.api_base),
+        Provider::Anthropic | Provider::OpenAi2ClaudeCode => {
+            format!("{}/v1{openai_path}", d.api_base)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Env, Overrides};
+
+    fn post(p: &str) -> Route {
+        classify(&Method::Post, p, None)
+    }
+
+    #[test]
+    fn chat_paths_with_and_without_v1_and_queries() {
+        assert_eq!(post("/v1/chat/completions"), Route::ChatCompletions);
+        assert_eq!(post("/chat/completions?x=1"), Route::ChatCompletions);
+        assert_eq!(
+            classify(&Method::Get, "/v1/chat/completions", None),
+            Route::MethodNotAllowed
+        );
+        assert_eq!(post("/V1/chat/completions"), Route::NotFound);
+    }
+
+    #[test]
+    fn models_and_model_ids_with_slashes() {
+        let get = |p| classify(&Method::Get, p, None);
+        assert_eq!(get("/v1/models"), Route::Models);
+        assert_eq!(get("/models"), Route::Models);
+        assert_eq!(
+            get("/v1/models/meta/llama-3"),
+            Route::Model("meta/llama-3".into())
+        );
+        assert_eq!(classify(&Method::Head, "/health", None), Route::Health);
+    }
+
+    #[test]
+    fn passthrough_keeps_the_rest_and_refuses_tricks() {
+        assert_eq!(
+            post("/v1/embeddings"),
+            Route::OpenAiPassthrough("/embeddings".into())
+        );
+        assert_eq!(
+            post("/v1/audio/speech"),
+            Route::OpenAiPassthrough("/audio/speech".into())
+        );
+        for p in [
+            "/v1/../admin",
+            "/v1//embeddings",
+            "/v1/./x",
+            "/v1/%2e%2e/x",
+            "v1/embeddings",
+            "/v1/a\\b",
+            "/v1/",
+        ] {
+            assert_eq!(post(p), Route::NotFound, "{p}");
+        }
+        assert_eq!(post("/v1/messages"), Route::NotFound);
+    }
+
+    #[test]
+    fn prefix_is_segment_aware() {
+        let p = Some("/p");
+        assert_eq!(
+            classify(&Method::Post, "/p/v1/chat/completions", p),
+            Route::ChatCompletions
+        );
+        assert_eq!(
+            classify(&Method::Post, "/px/v1/chat/completions", p),
+            Route::NotFound
+        );
+        assert_eq!(
+            classify(&Method::Post, "/v1/chat/completions", p),
+            Route::NotFound
+        );
+        assert_eq!(
+            classify(&Method::Post, "/p/../v1/chat/completions", p),
+            Route::NotFound
+        );
+        assert_eq!(classify(&Method::Get, "/health", p), Route::Health);
+        assert_eq!(classify(&Method::Options, "/anything", p), Route::Preflight);
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*", "anything"));
+        assert!(glob_match("claude-*", "claude-sonnet-4"));
+        assert!(!glob_match("claude-*", "gpt-claude-"));
+        assert!(glob_match("*-mini", "gpt-4o-mini"));
+        assert!(glob_match("a*b*c", "aXbYbZc"));
+        assert!(!glob_match("a*b*c", "aXbYbZ"));
+        assert!(glob_match("exact", "exact") && !glob_match("exact", "exactly"));
+    }
+
+    fn deps() -> Vec<Deployment> {
+        let y = r#"model_list:
+  - {model_name: "gpt-*", litellm_params: {model: openai/*, api_base: "http://g/v1"}}
+  - {model_name: fast, litellm_params: {model: openai/gpt-4o-mini, api_base: "http://a/v1"}}
+  - {model_name: fast, litellm_params: {model: openai/gpt-4o-mini, api_base: "http://b/v1"}}
+  - {model_name: gpt-4o, litellm_params: {model: anthropic/claude-x}}
+  - {model_name: "*", litellm_params: {model: openai/*, api_base: "http://star/v1"}}
+"#;
+        Config::from_parts(y, "t", &Env::default(), &Overrides::default())
+            .unwrap()
+            .deployments
+    }
+
+    #[test]
+    fn exact_beats_glob_then_globs_in_file_order() {
+        let d = deps();
+        let idx = |m: &str| resolve(m, &d).iter().map(|d| d.index).collect::<Vec<_>>();
+        assert_eq!(idx("gpt-4o"), [3]);
+        assert_eq!(idx("fast"), [1, 2]);
+        assert_eq!(idx("gpt-5"), [0]);
+        assert_eq!(idx("llama"), [4]);
+        assert_eq!(upstream_model(&d[1], "fast"), "gpt-4o-mini");
+        assert_eq!(upstream_model(&d[0], "gpt-5"), "gpt-5");
+    }
+
+    #[test]
+    fn urls_join_like_litellm() {
+        let d = deps();
+        assert_eq!(
+            upstream_url(&d[1], "/chat/completions"),
+            "http://a/v1/chat/completions"
+        );
+        assert_eq!(
+            upstream_url(&d[3], "/messages"),
+            "https://api.anthropic.com/v1/messages"
+        );
+    }
+}

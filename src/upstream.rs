@@ -1,0 +1,384 @@
+//! Upstream calls: owns the ureq agent (named timeouts, status codes as data, no redirects, small
+//! buffers), builds each outgoing request from a header deny-list plus the deployment's injected
+//! credential, and walks a deployment group with failover before the first byte.
+
+use crate::config::{Config, Deployment, Provider, Timeouts};
+use crate::error::Error;
+use crate::route;
+use std::borrow::Cow;
+use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use ureq::http;
+
+/// Client headers never forwarded: hop-by-hop, framing ureq sets itself, the client's own
+/// credentials, and what would let upstream compress a body we may need to read.
+const DROP_REQUEST_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "cookie",
+    "accept-encoding",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-forwarded-server",
+    "x-real-ip",
+];
+
+/// Response headers never copied back: hop-by-hop and framing (we frame the body ourselves).
+const DROP_RESPONSE_HEADERS: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+];
+
+/// The Anthropic API version sent when the client named none.
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// One request to send to whichever deployment of a group answers.
+pub struct Outgoing<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// The OpenAI-style path, e.g. `/chat/completions`; joined per provider by [`route::upstream_url`].
+    pub path: &'a str,
+    /// The client's headers (filtered before sending).
+    pub client_headers: &'a [tiny_http::Header],
+    /// The body exactly as the client sent it.
+    pub body: &'a [u8],
+    /// The parsed body, when the `model` field may need rewriting per deployment.
+    pub json: Option<&'a serde_json::Value>,
+    /// The model the client asked for.
+    pub client_model: &'a str,
+    /// Whether the client asked for a stream (selects `stream_timeout`).
+    pub stream: bool,
+}
+
+/// An upstream's answer, status and all, with the body still unread.
+pub struct Answer {
+    /// The upstream status, passed through to the client.
+    pub status: u16,
+    /// Response headers worth passing on.
+    pub headers: Vec<(String, String)>,
+    /// The body, read as it arrives.
+    pub body: Box<dyn Read + Send>,
+    /// Which deployment answered (safe to log).
+    pub deployment: String,
+    /// How many attempts it took.
+    pub attempts: usize,
+}
+
+/// The upstream side of the proxy: one shared connection pool.
+pub struct Upstream {
+    agent: ureq::Agent,
+    /// Round-robin start position, so a group spreads load.
+    next: AtomicUsize,
+    num_retries: usize,
+}
+
+impl Upstream {
+    /// Builds the agent from the validated config.
+    pub fn new(cfg: &Config) -> Result<Upstream, String> {
+        let proxy = match &cfg.outbound_proxy {
+            Some((url, no_proxy)) => Some(outbound_proxy(url, no_proxy)?),
+            None => None,
+        };
+        let workers = cfg.settings.max_concurrent_requests;
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .proxy(proxy)
+            .user_agent(concat!("gpt-reverse-proxy/", env!("CARGO_PKG_VERSION")))
+            .accept(ureq::config::AutoHeaderValue::None)
+            .accept_encoding(ureq::config::AutoHeaderValue::None)
+            // ureq's 128 KiB defaults cost ~230 KB RSS per live stream; 16 KiB is plenty for SSE.
+            .input_buffer_size(16 * 1024)
+            .output_buffer_size(16 * 1024)
+            .max_idle_connections(workers.min(256))
+            .max_idle_connections_per_host(workers.min(64))
+            .timeout_connect(Some(cfg.settings.timeouts.connect))
+            .build();
+        Ok(Upstream {
+            agent: config.new_agent(),
+            next: AtomicUsize::new(0),
+            num_retries: cfg.settings.num_retries as usize,
+        })
+    }
+
+    /// Sends `out` to the group, trying the next deployment on transport errors, 429 and 5xx as
+    /// long as nothing has reached the client. The last answer (or error) is returned as is.
+    pub fn send(&self, group: &[&Deployment], out: &Outgoing) -> Result<Answer, Error> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let attempts = group.len() + self.num_retries;
+        let mut last = Err(Error::Internal("empty deployment group".into()));
+        for i in 0..attempts {
+            let d = group[(start + i) % group.len()];
+            let final_try = i + 1 == attempts;
+            last = self.attempt(d, out).map(|mut a| {
+                a.attempts = i + 1;
+                a
+            });
+            match &last {
+                Ok(a) if final_try || !(a.status == 429 || a.status >= 500) => return last,
+                Ok(a) => log::warn!(
+                    "{}: upstream answered {}, trying the next deployment",
+                    d.label(),
+                    a.status
+                ),
+                Err(e) if !final_try => {
+                    log::warn!("{}: {e}, trying the next deployment", d.label())
+                }
+                Err(_) => {}
+            }
+        }
+        last
+    }
+
+    /// One call to one deployment.
+    fn attempt(&self, d: &Deployment, out: &Outgoing) -> Result<Answer, Error> {
+        let body = body_for(d, out)?;
+        let mut rq = http::Request::builder()
+            .method(out.method)
+            .uri(route::upstream_url(d, out.path));
+        for h in out.client_headers {
+            let name = h.field.as_str().as_str();
+            if !forwarded(name, out.client_headers) {
+                continue;
+            }
+            rq = rq.header(name, h.value.as_str());
+        }
+        for (k, v) in credential_headers(d) {
+            rq = rq.header(k, v);
+        }
+        let rq = rq
+            .body(&*body)
+            .map_err(|e| Error::BadRequest(format!("cannot forward request: {e}")))?;
+        let rq = with_extra_headers(rq, d);
+        let t = if out.stream {
+            d.stream_timeouts
+        } else {
+            d.timeouts
+        };
+        let rq = self.timed(rq, t);
+        let resp = self.agent.run(rq)?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .filter(|(k, _)| !DROP_RESPONSE_HEADERS.contains(&k.as_str()))
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        Ok(Answer {
+            status,
+            headers,
+            body: Box::new(resp.into_body().into_reader()),
+            deployment: d.label(),
+            attempts: 1,
+        })
+    }
+
+    /// The items of a deployment's own model list (`data` of `GET /models`), for glob entries.
+    pub fn model_list(
+        &self,
+        d: &Deployment,
+        timeout: Duration,
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        let mut rq = http::Request::builder()
+            .method("GET")
+            .uri(route::upstream_url(d, "/models"));
+        for (k, v) in credential_headers(d) {
+            rq = rq.header(k, v);
+        }
+        let rq = rq.body(()).map_err(|e| Error::Internal(e.to_string()))?;
+        let rq = with_extra_headers(rq, d);
+        let t = Timeouts {
+            connect: d.timeouts.connect.min(timeout),
+            response_header: timeout,
+            idle: timeout,
+        };
+        let resp = self.agent.run(self.timed(rq, t))?;
+        if resp.status() != 200 {
+            return Err(Error::UpstreamInvalid(format!(
+                "model list answered {}",
+                resp.status()
+            )));
+        }
+        let bytes = resp
+            .into_body()
+            .with_config()
+            .limit(8 << 20)
+            .read_to_vec()?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::UpstreamInvalid(format!("model list is not JSON: {e}")))?;
+        match v.get("data").and_then(|d| d.as_array()) {
+            Some(items) => Ok(items.clone()),
+            None => Err(Error::UpstreamInvalid(
+                "model list has no `data` array".into(),
+            )),
+        }
+    }
+
+    /// Applies the named timeouts to one request. No total budget: streams may run as long as
+    /// they keep sending.
+    fn timed<B: ureq::AsSendBody>(&self, rq: http::Request<B>, t: Timeouts) -> http::Request<B> {
+        self.agent
+            .configure_request(rq)
+            .timeout_connect(Some(t.connect))
+            .timeout_recv_response(Some(t.response_header))
+            .timeout_per_read(Some(t.idle))
+            .timeout_per_write(Some(t.idle))
+            .build()
+    }
+}
+
+/// Whether a client header goes upstream: not on the deny-list and not named by `Connection`.
+fn forwarded(name: &str, all: &[tiny_http::Header]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if DROP_REQUEST_HEADERS.contains(&lower.as_str()) {
+        return false;
+    }
+    !all.iter().any(|h| {
+        h.field.equiv("connection")
+            && h.value
+                .as_str()
+                .split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case(&lower))
+    })
+}
+
+/// The deployment's credential, in the header its provider expects.
+fn credential_headers(d: &Deployment) -> Vec<(&'static str, String)> {
+    let mut h = Vec::new();
+    let key = d.api_key.as_ref().map(|k| k.expose());
+    match (d.provider, key) {
+        (Provider::OpenAi, Some(k)) => h.push(("authorization", format!("Bearer {k}"))),
+        (Provider::Anthropic, Some(k)) => h.push(("x-api-key", k.to_string())),
+        (Provider::OpenAi2ClaudeCode, Some(k)) => {
+            h.push(("authorization", format!("Bearer {k}")));
+            h.push(("x-api-key", k.to_string()));
+        }
+        (_, None) => {}
+    }
+    if d.provider != Provider::OpenAi {
+        h.push(("anthropic-version", ANTHROPIC_VERSION.to_string()));
+    }
+    h
+}
+
+/// Sets the deployment's `extra_headers`, replacing any same-named header.
+fn with_extra_headers<B>(mut rq: http::Request<B>, d: &Deployment) -> http::Request<B> {
+    for (k, v) in &d.extra_headers {
+        // Validated at startup, so both parse.
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(v),
+        ) {
+            rq.headers_mut().insert(k, v);
+        }
+    }
+    rq
+}
+
+/// The body for one deployment: the client's bytes untouched when the model name stays the
+/// same, otherwise re-serialised with the deployment's upstream model.
+fn body_for<'a>(d: &Deployment, out: &Outgoing<'a>) -> Result<Cow<'a, [u8]>, Error> {
+    let target = route::upstream_model(d, out.client_model);
+    match out.json {
+        Some(json) if target != out.client_model => {
+            let mut json = json.clone();
+            json["model"] = target.into();
+            Ok(Cow::Owned(
+                serde_json::to_vec(&json).map_err(|e| Error::Internal(e.to_string()))?,
+            ))
+        }
+        _ => Ok(Cow::Borrowed(out.body)),
+    }
+}
+
+/// `scheme://[user[:pass]@]host[:port]` plus a `NO_PROXY` list → a ureq proxy.
+fn outbound_proxy(url: &str, no_proxy: &str) -> Result<ureq::Proxy, String> {
+    let bad = || format!("outbound proxy {url:?} is not a valid proxy URL");
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let protocol = ureq::ProxyProtocol::try_from(scheme).map_err(|_| bad())?;
+    let authority = rest.split('/').next().unwrap_or("");
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || hostport.starts_with('[') => {
+            (h, Some(p.parse::<u16>().map_err(|_| bad())?))
+        }
+        _ => (hostport, None),
+    };
+    if host.is_empty() {
+        return Err(bad());
+    }
+    let mut b = ureq::Proxy::builder(protocol).host(host);
+    if let Some(p) = port {
+        b = b.port(p);
+    }
+    if let Some(u) = userinfo {
+        let (user, pass) = u.split_once(':').unwrap_or((u, ""));
+        b = b.username(user);
+        if !pass.is_empty() {
+            b = b.password(pass);
+        }
+    }
+    for entry in no_proxy.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        b = b.no_proxy(entry);
+    }
+    b.build().map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_and_credentials_are_not_forwarded() {
+        let hs: Vec<tiny_http::Header> = [
+            "Connection: keep-alive, X-Secret-Hop",
+            "X-Secret-Hop: 1",
+            "Content-Type: x",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        assert!(!forwarded("Authorization", &hs));
+        assert!(!forwarded("X-API-Key", &hs));
+        assert!(!forwarded("Transfer-Encoding", &hs));
+        assert!(!forwarded("x-secret-hop", &hs));
+        assert!(forwarded("Content-Type", &hs));
+        assert!(forwarded("OpenAI-Organization", &hs));
+    }
+
+    #[test]
+    fn proxy_urls_parse_with_credentials_and_no_proxy() {
+        let p = outbound_proxy("http://u:p@proxy.local:3128", "localhost,.internal").unwrap();
+        assert_eq!(
+            (p.host(), p.port(), p.username()),
+            ("proxy.local", 3128, Some("u"))
+        );
+        assert!(outbound_proxy("ftp://x", "").is_err());
+        assert!(outbound_proxy("http://:80", "").is_err());
+    }
+}
