@@ -205,11 +205,7 @@ fn stream(
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                let err = if e.kind() == io::ErrorKind::TimedOut {
-                    Error::UpstreamTimeout(format!("no data for too long mid-response ({e})"))
-                } else {
-                    Error::UpstreamUnreachable(format!("response broke off: {e}"))
-                };
+                let err = Error::from_upstream_read(e);
                 out.error = Some(err.kind().to_string());
                 if sse {
                     // A keep-alive client would otherwise wait forever; say why, then end cleanly.

@@ -1,0 +1,15 @@
+# A static musl build on Alpine (whose gcc already targets musl), copied into an empty image.
+FROM rust:1-alpine AS build
+RUN apk add --no-cache musl-dev
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked && cp target/release/gpt-reverse-proxy /gpt-reverse-proxy
+
+FROM scratch
+COPY --from=build /gpt-reverse-proxy /gpt-reverse-proxy
+WORKDIR /data
+# Mount litellm_config.yaml (and optionally .env) into /data; without one the demo model answers.
+ENV HOST=0.0.0.0 PORT=12000
+EXPOSE 12000
+USER 65534:65534
+ENTRYPOINT ["/gpt-reverse-proxy"]

@@ -1,0 +1,11 @@
+//! The integration tests: one binary, the proxy in-process on port 0, fake upstreams on
+//! 127.0.0.1:0, nothing on the network.
+
+mod support;
+
+mod auth; // every way to present a token, wrong and missing ones, loopback-only mode
+mod cli; // the binary: --check on the original example config, --version, bad configs
+mod errors; // each error status, failover, timeouts, the concurrency cap, mid-stream failures
+mod local; // the demo model, /health, CORS preflight, the merged model list
+mod passthrough; // byte-identical bodies, promptness, disconnects, framing, key injection
+mod routing; // exact / glob / alias / wildcard models, prefixes, /v1/* passthrough

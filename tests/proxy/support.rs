@@ -1,0 +1,267 @@
+//! Test harness: a fake upstream on 127.0.0.1:0 that replays scripted answers and records what
+//! it received, the proxy started in-process on port 0, and a small HTTP client.
+
+use gpt_reverse_proxy::config::{Config, Env, Overrides};
+use gpt_reverse_proxy::server::{self, Running};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// Reads a file from `fixtures/`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// One request as the fake upstream saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("upstream got JSON")
+    }
+}
+
+/// What the fake upstream does with a request.
+pub enum Script {
+    /// Answer: status, headers, then body parts, each after its delay.
+    Answer { status: u16, headers: Vec<(String, String)>, parts: Vec<(Duration, Vec<u8>)> },
+    /// Read the request, then say nothing for this long, then close.
+    Silence(Duration),
+}
+
+impl Script {
+    pub fn json(status: u16, body: &[u8]) -> Script {
+        Script::Answer {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into()), ("x-request-id".into(), "req-1".into())],
+            parts: vec![(Duration::ZERO, body.to_vec())],
+        }
+    }
+
+    /// An SSE answer cut into `piece`-byte reads.
+    pub fn sse(body: &[u8], piece: usize) -> Script {
+        Script::Answer {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/event-stream".into())],
+            parts: body.chunks(piece).map(|c| (Duration::ZERO, c.to_vec())).collect(),
+        }
+    }
+
+    /// An SSE answer sending each part after its delay.
+    pub fn paced(parts: Vec<(Duration, Vec<u8>)>) -> Script {
+        Script::Answer { status: 200, headers: vec![("Content-Type".into(), "text/event-stream".into())], parts }
+    }
+}
+
+type Handler = dyn Fn(&Recorded) -> Script + Send + Sync;
+
+/// A scripted HTTP/1.1 server; every answer closes its connection.
+pub struct FakeUpstream {
+    pub addr: SocketAddr,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    /// For each answer that could not be written completely: how many parts had been sent.
+    pub cut_off: Arc<Mutex<Vec<usize>>>,
+}
+
+impl FakeUpstream {
+    pub fn start(handler: impl Fn(&Recorded) -> Script + Send + Sync + 'static) -> FakeUpstream {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let cut_off = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let (reqs, cuts) = (requests.clone(), cut_off.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (reqs, cuts, handler) = (reqs.clone(), cuts.clone(), handler.clone());
+                thread::spawn(move || serve(conn, &*handler, &reqs, &cuts));
+            }
+        });
+        FakeUpstream { addr, requests, cut_off }
+    }
+
+    /// Answers every request with the same fixture-backed script.
+    pub fn replay(make: impl Fn() -> Script + Send + Sync + 'static) -> FakeUpstream {
+        FakeUpstream::start(move |_| make())
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn serve(conn: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Recorded>>, cuts: &Mutex<Vec<usize>>) {
+    conn.set_nodelay(true).unwrap();
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut it = line.split_whitespace();
+    let (method, path) = (it.next().unwrap_or("").to_string(), it.next().unwrap_or("").to_string());
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (k, v) = l.split_once(':').unwrap();
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).unwrap();
+    let rec = Recorded { method, path, headers, body };
+    reqs.lock().unwrap().push(rec.clone());
+    let mut conn = conn;
+    match handler(&rec) {
+        Script::Silence(d) => thread::sleep(d),
+        Script::Answer { status, headers, parts } => {
+            let mut head = format!("HTTP/1.1 {status} Scripted\r\n");
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("Connection: close\r\n\r\n");
+            if conn.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            for (i, (delay, part)) in parts.iter().enumerate() {
+                thread::sleep(*delay);
+                if conn.write_all(part).and_then(|_| conn.flush()).is_err() {
+                    cuts.lock().unwrap().push(i);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The proxy, running in this process until dropped.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    running: Option<Running>,
+}
+
+impl Proxy {
+    /// Starts the proxy on 127.0.0.1:0 with this model list and environment.
+    pub fn start(yaml: &str, env: &[(&str, &str)]) -> Proxy {
+        let mut pairs = vec![("HOST", "127.0.0.1"), ("PORT", "0")];
+        pairs.extend_from_slice(env);
+        let cfg = Config::from_parts(yaml, "test.yaml", &Env::from_pairs(&pairs), &Overrides::default())
+            .unwrap_or_else(|e| panic!("config: {e}"));
+        Proxy::from_config(cfg)
+    }
+
+    pub fn from_config(cfg: Config) -> Proxy {
+        let running = server::start(cfg).expect("proxy starts");
+        Proxy { addr: running.addr, running: Some(running) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop();
+        }
+    }
+}
+
+/// A model list with one entry per `(model_name, model, api_base)`, all keyed `sk-upstream`.
+pub fn models_yaml(entries: &[(&str, &str, &str)]) -> String {
+    let mut y = String::from("model_list:\n");
+    for (name, model, base) in entries {
+        y.push_str(&format!(
+            "  - model_name: {name:?}\n    litellm_params:\n      model: {model:?}\n      api_base: {base:?}\n      api_key: sk-upstream\n"
+        ));
+    }
+    y
+}
+
+/// A response as the test client saw it.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+}
+
+/// Sends one request through ureq (no proxy from the environment, statuses as data).
+pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Resp {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into();
+    let mut rq = ureq::http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        rq = rq.header(*k, *v);
+    }
+    let resp = agent.run(rq.body(body.to_string()).unwrap()).expect("request completes");
+    let status = resp.status().as_u16();
+    let headers =
+        resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
+    let body = resp.into_body().with_config().limit(64 << 20).read_to_vec().expect("body reads");
+    Resp { status, headers, body }
+}
+
+/// `POST path` with a JSON body and the given token as a Bearer header.
+pub fn post(proxy: &Proxy, path: &str, token: &str, body: &str) -> Resp {
+    let auth = format!("Bearer {token}");
+    call("POST", &proxy.url(path), &[("Authorization", &auth), ("Content-Type", "application/json")], body)
+}
+
+/// Writes raw bytes to the proxy and returns the connection (for framing and timing tests).
+pub fn raw(proxy: &Proxy, request: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(proxy.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request).unwrap();
+    s
+}
+
+/// Reads a whole `Connection: close` response from a raw connection.
+pub fn read_all(mut s: TcpStream) -> String {
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
