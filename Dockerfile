@@ -8,8 +8,8 @@ RUN cargo build --release --locked && cp target/release/gpt-reverse-proxy /gpt-r
 FROM scratch
 COPY --from=build /gpt-reverse-proxy /gpt-reverse-proxy
 WORKDIR /data
-# Mount litellm_config.yaml (and optionally .env) into /data; without one the demo model answers.
-ENV HOST=0.0.0.0 PORT=12000
+# Mount litellm_config.yaml (and optionally .env) into /data. Set LOCAL_AUTH_TOKEN: with a token
+# the proxy listens on 0.0.0.0; without one it stays on the container's loopback (unreachable).
 EXPOSE 12000
 USER 65534:65534
 ENTRYPOINT ["/gpt-reverse-proxy"]

@@ -704,7 +704,7 @@ impl Config {
     /// The startup summary: effective settings, secrets masked.
     pub fn summary(&self) -> Vec<String> {
         let mut lines = vec![
-            format!("listening on http://{}", self.listen),
+            format!("listen address: {}", self.listen),
             format!(
                 "model list: {} ({} entries)",
                 self.source,

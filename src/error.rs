@@ -152,9 +152,16 @@ impl Error {
     /// A failure while reading an upstream body. ureq hands its own errors (a per-read timeout,
     /// say) through `io::Error`; unwrap them so a stall is reported as a timeout.
     pub fn from_upstream_read(e: std::io::Error) -> Error {
-        match e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
-            Some(ureq::Error::Timeout(t)) => Error::UpstreamTimeout(format!("no data for too long mid-response ({t})")),
-            _ if e.kind() == std::io::ErrorKind::TimedOut => Error::UpstreamTimeout(format!("no data for too long mid-response ({e})")),
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+        {
+            Some(ureq::Error::Timeout(t)) => {
+                Error::UpstreamTimeout(format!("no data for too long mid-response ({t})"))
+            }
+            _ if e.kind() == std::io::ErrorKind::TimedOut => {
+                Error::UpstreamTimeout(format!("no data for too long mid-response ({e})"))
+            }
             _ => Error::UpstreamUnreachable(format!("response broke off: {e}")),
         }
     }

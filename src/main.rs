@@ -82,12 +82,12 @@ fn main() {
         log::info!("{line}");
     }
     let demo = cfg.source.starts_with("built-in");
-    let listen = cfg.listen;
     let running = server::start(cfg).unwrap_or_else(|e| fail(&e));
+    log::info!("listening on http://{}", running.addr);
     if demo {
         log::info!(
             "no litellm_config.yaml here, so the built-in `demo` model answers locally. Try:\n  curl http://{}/v1/chat/completions -H 'Content-Type: application/json' -d '{{\"model\":\"demo\",\"messages\":[{{\"role\":\"user\",\"content\":\"hi\"}}]}}'\nTo use a real provider, create litellm_config.yaml (see README.md), e.g.\n  model_list:\n    - model_name: \"*\"\n      litellm_params: {{model: openai/*, api_base: https://api.openai.com/v1, api_key: os.environ/OPENAI_API_KEY}}",
-            listen
+            running.addr
         );
     }
     if let Err(e) = running.wait() {

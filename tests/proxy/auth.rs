@@ -4,7 +4,10 @@ use crate::support::*;
 
 fn setup() -> (FakeUpstream, Proxy) {
     let up = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
-    let proxy = Proxy::start(&models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]), &[("LOCAL_AUTH_TOKEN", "tok-a,tok-b")]);
+    let proxy = Proxy::start(
+        &models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]),
+        &[("LOCAL_AUTH_TOKEN", "tok-a,tok-b")],
+    );
     (up, proxy)
 }
 
@@ -14,8 +17,18 @@ const CHAT: &str = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi
 fn bearer_x_api_key_and_api_key_are_all_accepted() {
     let (up, proxy) = setup();
     let url = proxy.url("/v1/chat/completions");
-    for h in [("Authorization", "Bearer tok-a"), ("Authorization", "bearer tok-b"), ("x-api-key", "tok-a"), ("API-Key", "tok-b")] {
-        let r = call("POST", &url, &[h, ("Content-Type", "application/json")], CHAT);
+    for h in [
+        ("Authorization", "Bearer tok-a"),
+        ("Authorization", "bearer tok-b"),
+        ("x-api-key", "tok-a"),
+        ("API-Key", "tok-b"),
+    ] {
+        let r = call(
+            "POST",
+            &url,
+            &[h, ("Content-Type", "application/json")],
+            CHAT,
+        );
         assert_eq!(r.status, 200, "{h:?}");
     }
     assert_eq!(up.requests().len(), 4);
@@ -25,7 +38,12 @@ fn bearer_x_api_key_and_api_key_are_all_accepted() {
 fn wrong_or_missing_token_is_401_in_openai_shape_and_never_reaches_upstream() {
     let (up, proxy) = setup();
     let url = proxy.url("/v1/chat/completions");
-    for hs in [vec![], vec![("Authorization", "Bearer tok-c")], vec![("Authorization", "Bearer tok-a-b")], vec![("x-api-key", "")]] {
+    for hs in [
+        vec![],
+        vec![("Authorization", "Bearer tok-c")],
+        vec![("Authorization", "Bearer tok-a-b")],
+        vec![("x-api-key", "")],
+    ] {
         let r = call("POST", &url, &hs, CHAT);
         assert_eq!(r.status, 401, "{hs:?}");
         assert_eq!(r.json()["error"]["type"], "authentication_error");
@@ -41,16 +59,36 @@ fn wrong_or_missing_token_is_401_in_openai_shape_and_never_reaches_upstream() {
 fn health_and_preflight_need_no_token() {
     let (_up, proxy) = setup();
     assert_eq!(call("GET", &proxy.url("/health"), &[], "").status, 200);
-    let r = call("OPTIONS", &proxy.url("/v1/chat/completions"), &[("Origin", "https://app"), ("Access-Control-Request-Headers", "authorization,content-type")], "");
+    let r = call(
+        "OPTIONS",
+        &proxy.url("/v1/chat/completions"),
+        &[
+            ("Origin", "https://app"),
+            (
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            ),
+        ],
+        "",
+    );
     assert_eq!(r.status, 204);
-    assert_eq!(r.header("access-control-allow-headers"), Some("authorization,content-type"));
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("authorization,content-type")
+    );
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 }
 
 #[test]
 fn without_a_token_and_without_host_only_loopback_is_served() {
     use gpt_reverse_proxy::config::{Config, Env, Overrides};
-    let cfg = Config::from_parts("", "t", &Env::from_pairs(&[("PORT", "0")]), &Overrides::default()).unwrap();
+    let cfg = Config::from_parts(
+        "",
+        "t",
+        &Env::from_pairs(&[("PORT", "0")]),
+        &Overrides::default(),
+    )
+    .unwrap();
     let proxy = Proxy::from_config(cfg);
     assert!(proxy.addr.ip().is_loopback(), "{}", proxy.addr);
     // And it is open there: no token needed.

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "tok-client";
 
 fn proxy_to(up: &FakeUpstream) -> Proxy {
-    Proxy::start(&models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]), &[("LOCAL_AUTH_TOKEN", TOKEN)])
+    Proxy::start(
+        &models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]),
+        &[("LOCAL_AUTH_TOKEN", TOKEN)],
+    )
 }
 
 #[test]
@@ -28,9 +31,17 @@ fn non_streamed_body_arrives_byte_for_byte() {
 fn streamed_body_split_mid_event_and_mid_character_arrives_byte_for_byte() {
     let up = FakeUpstream::replay(|| Script::sse(&fixture("upstream/chat-stream.sse"), 37));
     let proxy = proxy_to(&up);
-    let r = post(&proxy, "/v1/chat/completions", TOKEN, r#"{"model":"gemini-2.5-pro","stream":true,"messages":[]}"#);
+    let r = post(
+        &proxy,
+        "/v1/chat/completions",
+        TOKEN,
+        r#"{"model":"gemini-2.5-pro","stream":true,"messages":[]}"#,
+    );
     assert_eq!(r.status, 200);
-    assert_eq!(r.text(), String::from_utf8(fixture("upstream/chat-stream.sse")).unwrap());
+    assert_eq!(
+        r.text(),
+        String::from_utf8(fixture("upstream/chat-stream.sse")).unwrap()
+    );
     assert_eq!(r.header("cache-control"), Some("no-cache"));
     assert_eq!(r.header("x-accel-buffering"), Some("no"));
 }
@@ -43,7 +54,13 @@ fn upstream_key_is_injected_and_client_credentials_never_forwarded() {
     let r = call(
         "POST",
         &proxy.url("/v1/chat/completions"),
-        &[("Authorization", &auth), ("x-api-key", TOKEN), ("Cookie", "s=1"), ("OpenAI-Organization", "org-1"), ("X-Forwarded-For", "1.2.3.4")],
+        &[
+            ("Authorization", &auth),
+            ("x-api-key", TOKEN),
+            ("Cookie", "s=1"),
+            ("OpenAI-Organization", "org-1"),
+            ("X-Forwarded-For", "1.2.3.4"),
+        ],
         r#"{"model":"m","messages":[]}"#,
     );
     assert_eq!(r.status, 200);
@@ -54,14 +71,24 @@ fn upstream_key_is_injected_and_client_credentials_never_forwarded() {
         assert_eq!(got.header(h), None, "{h} forwarded");
     }
     let everything = format!("{:?}", got);
-    assert!(!everything.contains(TOKEN), "client token reached upstream: {everything}");
+    assert!(
+        !everything.contains(TOKEN),
+        "client token reached upstream: {everything}"
+    );
 }
 
 #[test]
 fn first_event_reaches_the_client_long_before_the_stream_ends() {
-    let ev = |i: u32| format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{i}\"}}}}]}}\n\n").into_bytes();
+    let ev = |i: u32| {
+        format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{i}\"}}}}]}}\n\n")
+            .into_bytes()
+    };
     let up = FakeUpstream::replay(move || {
-        Script::paced(vec![(Duration::ZERO, ev(1)), (Duration::from_millis(500), ev(2)), (Duration::ZERO, b"data: [DONE]\n\n".to_vec())])
+        Script::paced(vec![
+            (Duration::ZERO, ev(1)),
+            (Duration::from_millis(500), ev(2)),
+            (Duration::ZERO, b"data: [DONE]\n\n".to_vec()),
+        ])
     });
     let proxy = proxy_to(&up);
     let body = r#"{"model":"m","stream":true,"messages":[]}"#;
@@ -85,13 +112,26 @@ fn first_event_reaches_the_client_long_before_the_stream_ends() {
     let total = start.elapsed();
     assert!(rest.contains("[DONE]"));
     // Generous bounds: the point is that the first event was not held back until the end.
-    assert!(first < Duration::from_millis(350), "first event after {first:?}");
-    assert!(total >= Duration::from_millis(500), "stream ended after {total:?}");
+    assert!(
+        first < Duration::from_millis(350),
+        "first event after {first:?}"
+    );
+    assert!(
+        total >= Duration::from_millis(500),
+        "stream ended after {total:?}"
+    );
 }
 
 #[test]
 fn client_disconnect_mid_stream_drops_the_upstream_call_promptly() {
-    let parts: Vec<_> = (0..60).map(|i| (Duration::from_millis(50), format!("data: {{\"n\":{i}}}\n\n").into_bytes())).collect();
+    let parts: Vec<_> = (0..60)
+        .map(|i| {
+            (
+                Duration::from_millis(50),
+                format!("data: {{\"n\":{i}}}\n\n").into_bytes(),
+            )
+        })
+        .collect();
     let up = FakeUpstream::replay(move || Script::paced(parts.clone()));
     let proxy = proxy_to(&up);
     let body = r#"{"model":"m","stream":true,"messages":[]}"#;
@@ -132,11 +172,16 @@ fn keep_alive_connection_serves_a_second_request_after_a_stream() {
     let mut buf = [0u8; 4096];
     while !seen.ends_with(b"\r\n0\r\n\r\n") {
         let n = s.read(&mut buf).unwrap();
-        assert!(n > 0, "connection closed: {}", String::from_utf8_lossy(&seen));
+        assert!(
+            n > 0,
+            "connection closed: {}",
+            String::from_utf8_lossy(&seen)
+        );
         seen.extend_from_slice(&buf[..n]);
     }
     use std::io::Write;
-    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
     let second = read_all(s);
     assert!(second.starts_with("HTTP/1.1 200"), "{second}");
 }
@@ -152,6 +197,9 @@ fn http10_client_gets_the_stream_delimited_by_close() {
     );
     let got = read_all(raw(&proxy, req.as_bytes()));
     let (head, rest) = got.split_once("\r\n\r\n").unwrap();
-    assert!(head.contains("Connection: close") && !head.contains("chunked"), "{head}");
+    assert!(
+        head.contains("Connection: close") && !head.contains("chunked"),
+        "{head}"
+    );
     assert_eq!(rest.as_bytes(), fixture("upstream/chat-stream.sse"));
 }

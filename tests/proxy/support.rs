@@ -12,7 +12,9 @@ use std::time::Duration;
 
 /// Reads a file from `fixtures/`.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -27,7 +29,10 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("upstream got JSON")
@@ -37,7 +42,11 @@ impl Recorded {
 /// What the fake upstream does with a request.
 pub enum Script {
     /// Answer: status, headers, then body parts, each after its delay.
-    Answer { status: u16, headers: Vec<(String, String)>, parts: Vec<(Duration, Vec<u8>)> },
+    Answer {
+        status: u16,
+        headers: Vec<(String, String)>,
+        parts: Vec<(Duration, Vec<u8>)>,
+    },
     /// Read the request, then say nothing for this long, then close.
     Silence(Duration),
 }
@@ -46,7 +55,10 @@ impl Script {
     pub fn json(status: u16, body: &[u8]) -> Script {
         Script::Answer {
             status,
-            headers: vec![("Content-Type".into(), "application/json".into()), ("x-request-id".into(), "req-1".into())],
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("x-request-id".into(), "req-1".into()),
+            ],
             parts: vec![(Duration::ZERO, body.to_vec())],
         }
     }
@@ -56,13 +68,20 @@ impl Script {
         Script::Answer {
             status: 200,
             headers: vec![("Content-Type".into(), "text/event-stream".into())],
-            parts: body.chunks(piece).map(|c| (Duration::ZERO, c.to_vec())).collect(),
+            parts: body
+                .chunks(piece)
+                .map(|c| (Duration::ZERO, c.to_vec()))
+                .collect(),
         }
     }
 
     /// An SSE answer sending each part after its delay.
     pub fn paced(parts: Vec<(Duration, Vec<u8>)>) -> Script {
-        Script::Answer { status: 200, headers: vec![("Content-Type".into(), "text/event-stream".into())], parts }
+        Script::Answer {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/event-stream".into())],
+            parts,
+        }
     }
 }
 
@@ -91,7 +110,11 @@ impl FakeUpstream {
                 thread::spawn(move || serve(conn, &*handler, &reqs, &cuts));
             }
         });
-        FakeUpstream { addr, requests, cut_off }
+        FakeUpstream {
+            addr,
+            requests,
+            cut_off,
+        }
     }
 
     /// Answers every request with the same fixture-backed script.
@@ -108,7 +131,12 @@ impl FakeUpstream {
     }
 }
 
-fn serve(conn: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Recorded>>, cuts: &Mutex<Vec<usize>>) {
+fn serve(
+    conn: TcpStream,
+    handler: &Handler,
+    reqs: &Mutex<Vec<Recorded>>,
+    cuts: &Mutex<Vec<usize>>,
+) {
     conn.set_nodelay(true).unwrap();
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut line = String::new();
@@ -116,7 +144,10 @@ fn serve(conn: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Recorded>>, cuts: 
         return;
     }
     let mut it = line.split_whitespace();
-    let (method, path) = (it.next().unwrap_or("").to_string(), it.next().unwrap_or("").to_string());
+    let (method, path) = (
+        it.next().unwrap_or("").to_string(),
+        it.next().unwrap_or("").to_string(),
+    );
     let mut headers = Vec::new();
     loop {
         line.clear();
@@ -134,12 +165,21 @@ fn serve(conn: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Recorded>>, cuts: 
         .map_or(0, |(_, v)| v.parse().unwrap());
     let mut body = vec![0; len];
     reader.read_exact(&mut body).unwrap();
-    let rec = Recorded { method, path, headers, body };
+    let rec = Recorded {
+        method,
+        path,
+        headers,
+        body,
+    };
     reqs.lock().unwrap().push(rec.clone());
     let mut conn = conn;
     match handler(&rec) {
         Script::Silence(d) => thread::sleep(d),
-        Script::Answer { status, headers, parts } => {
+        Script::Answer {
+            status,
+            headers,
+            parts,
+        } => {
             let mut head = format!("HTTP/1.1 {status} Scripted\r\n");
             for (k, v) in headers {
                 head.push_str(&format!("{k}: {v}\r\n"));
@@ -170,14 +210,22 @@ impl Proxy {
     pub fn start(yaml: &str, env: &[(&str, &str)]) -> Proxy {
         let mut pairs = vec![("HOST", "127.0.0.1"), ("PORT", "0")];
         pairs.extend_from_slice(env);
-        let cfg = Config::from_parts(yaml, "test.yaml", &Env::from_pairs(&pairs), &Overrides::default())
-            .unwrap_or_else(|e| panic!("config: {e}"));
+        let cfg = Config::from_parts(
+            yaml,
+            "test.yaml",
+            &Env::from_pairs(&pairs),
+            &Overrides::default(),
+        )
+        .unwrap_or_else(|e| panic!("config: {e}"));
         Proxy::from_config(cfg)
     }
 
     pub fn from_config(cfg: Config) -> Proxy {
         let running = server::start(cfg).expect("proxy starts");
-        Proxy { addr: running.addr, running: Some(running) }
+        Proxy {
+            addr: running.addr,
+            running: Some(running),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -214,7 +262,10 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
@@ -237,18 +288,40 @@ pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Re
     for (k, v) in headers {
         rq = rq.header(*k, *v);
     }
-    let resp = agent.run(rq.body(body.to_string()).unwrap()).expect("request completes");
+    let resp = agent
+        .run(rq.body(body.to_string()).unwrap())
+        .expect("request completes");
     let status = resp.status().as_u16();
-    let headers =
-        resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
-    let body = resp.into_body().with_config().limit(64 << 20).read_to_vec().expect("body reads");
-    Resp { status, headers, body }
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = resp
+        .into_body()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .expect("body reads");
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// `POST path` with a JSON body and the given token as a Bearer header.
 pub fn post(proxy: &Proxy, path: &str, token: &str, body: &str) -> Resp {
     let auth = format!("Bearer {token}");
-    call("POST", &proxy.url(path), &[("Authorization", &auth), ("Content-Type", "application/json")], body)
+    call(
+        "POST",
+        &proxy.url(path),
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    )
 }
 
 /// Writes raw bytes to the proxy and returns the connection (for framing and timing tests).
