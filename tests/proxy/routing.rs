@@ -116,3 +116,35 @@ fn anthropic_deployments_refuse_openai_passthrough_with_a_clear_400() {
         .unwrap()
         .contains("Anthropic"));
 }
+
+#[test]
+fn outbound_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it() {
+    let up = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
+    let fwd = ConnectProxy::start();
+    let yaml = models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]);
+    let proxy_url = format!("http://{}", fwd.addr);
+    let body = r#"{"model":"m","messages":[]}"#;
+
+    let via = Proxy::start(&yaml, &[("https_proxy", &proxy_url)]);
+    let r = post(&via, "/v1/chat/completions", "", body);
+    assert_eq!(
+        (r.status, r.body.clone()),
+        (200, fixture("upstream/chat.json"))
+    );
+    assert_eq!(*fwd.targets.lock().unwrap(), [up.addr.to_string()]);
+
+    let bypass = Proxy::start(
+        &yaml,
+        &[
+            ("HTTPS_PROXY", &proxy_url),
+            ("NO_PROXY", "localhost,127.0.0.1"),
+        ],
+    );
+    assert_eq!(post(&bypass, "/v1/chat/completions", "", body).status, 200);
+    assert_eq!(
+        fwd.targets.lock().unwrap().len(),
+        1,
+        "NO_PROXY host went through the proxy"
+    );
+    assert_eq!(up.requests().len(), 2);
+}

@@ -338,3 +338,48 @@ pub fn read_all(mut s: TcpStream) -> String {
     let _ = s.read_to_end(&mut buf);
     String::from_utf8_lossy(&buf).into_owned()
 }
+
+/// A forward proxy speaking HTTP CONNECT (what ureq uses for every upstream behind a proxy);
+/// records each tunnel's target and relays bytes both ways.
+pub struct ConnectProxy {
+    pub addr: SocketAddr,
+    pub targets: Arc<Mutex<Vec<String>>>,
+}
+
+impl ConnectProxy {
+    pub fn start() -> ConnectProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let targets = Arc::new(Mutex::new(Vec::new()));
+        let seen = targets.clone();
+        thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let seen = seen.clone();
+                thread::spawn(move || {
+                    let mut reader = BufReader::new(conn.try_clone().unwrap());
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                        line.clear();
+                    }
+                    seen.lock().unwrap().push(target.clone());
+                    let upstream = TcpStream::connect(&target).unwrap();
+                    let mut client = conn;
+                    client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .unwrap();
+                    let (mut up_r, mut cl_w) =
+                        (upstream.try_clone().unwrap(), client.try_clone().unwrap());
+                    thread::spawn(move || {
+                        let _ = std::io::copy(&mut up_r, &mut cl_w);
+                        let _ = cl_w.shutdown(std::net::Shutdown::Write);
+                    });
+                    let mut up_w = upstream;
+                    let _ = std::io::copy(&mut reader, &mut up_w);
+                });
+            }
+        });
+        ConnectProxy { addr, targets }
+    }
+}
