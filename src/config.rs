@@ -3,11 +3,11 @@
 //! serde structs mirror the file, [`Config::from_parts`] checks everything and says exactly what
 //! is wrong. All defaults live in [`Settings::default`].
 
+pub use crate::env::Env;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
 use std::time::Duration;
 
 /// The model list used when no config file exists: one local `demo` model, so a first `curl`
@@ -217,66 +217,6 @@ pub struct Config {
     pub unused_keys: Vec<String>,
 }
 
-/// The environment: `.env`, then `.env.local`, then the real environment, later wins.
-#[derive(Debug, Clone, Default)]
-pub struct Env(HashMap<String, String>);
-
-impl Env {
-    /// Reads `.env` and `.env.local` in `dir`, then overlays the process environment.
-    pub fn load(dir: &Path) -> Env {
-        let mut env = Env::default();
-        for name in [".env", ".env.local"] {
-            if let Ok(text) = std::fs::read_to_string(dir.join(name)) {
-                env.0.extend(parse_dotenv(&text));
-            }
-        }
-        env.0.extend(std::env::vars());
-        env
-    }
-
-    /// An environment made of exactly these pairs (for tests and embedding).
-    pub fn from_pairs(pairs: &[(&str, &str)]) -> Env {
-        Env(pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect())
-    }
-
-    /// The value of `name` or its lower-case spelling; empty values count as unset.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        let v = self
-            .0
-            .get(name)
-            .or_else(|| self.0.get(&name.to_ascii_lowercase()));
-        v.map(String::as_str).filter(|v| !v.trim().is_empty())
-    }
-}
-
-/// Parses `KEY=value` lines (`export`, comments and quotes allowed).
-fn parse_dotenv(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        if line.starts_with('#') {
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        let v = v.trim();
-        let v = match v.as_bytes().first() {
-            Some(q @ (b'"' | b'\'')) if v.len() >= 2 && v.as_bytes()[v.len() - 1] == *q => {
-                &v[1..v.len() - 1]
-            }
-            // An unquoted value may carry a trailing comment.
-            _ => v.split(" #").next().unwrap_or(v).trim(),
-        };
-        out.push((k.trim().to_string(), v.to_string()));
-    }
-    out
-}
-
 /// Command-line overrides (they win over the environment).
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -384,9 +324,7 @@ impl Config {
             .config_path
             .clone()
             .or_else(|| env.get("LITELLM_CONFIG_PATH").map(String::from));
-        let path = explicit
-            .clone()
-            .unwrap_or_else(|| "litellm_config.yaml".to_string());
+        let path = explicit.clone().unwrap_or_else(|| "litellm_config.yaml".to_string());
         match std::fs::read_to_string(&path) {
             Ok(text) => Config::from_parts(&text, &path, env, ov),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
@@ -397,228 +335,31 @@ impl Config {
     }
 
     /// Validates a model list text (from `source`) together with the environment.
-    pub fn from_parts(
-        yaml: &str,
-        source: &str,
-        env: &Env,
-        ov: &Overrides,
-    ) -> Result<Config, String> {
-        let raw: RawFile = if yaml.trim().is_empty() {
-            RawFile::default()
-        } else {
-            serde_yaml::from_str(yaml).map_err(|e| format!("{source}: {e}"))?
+    pub fn from_parts(yaml: &str, source: &str, env: &Env, ov: &Overrides) -> Result<Config, String> {
+        let raw: RawFile = match yaml.trim() {
+            "" => RawFile::default(),
+            _ => serde_yaml::from_str(yaml).map_err(|e| format!("{source}: {e}"))?,
         };
-        let at = |what: &str, msg: String| format!("{source}: {what}: {msg}");
-
-        let mut unused = Vec::new();
-        let mut note = |section: &str, extra: &Extra| {
-            unused.extend(extra.keys().map(|k| {
-                if section.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{section}.{k}")
-                }
-            }))
-        };
-        note("", &raw.other);
-        note("litellm_settings", &raw.litellm_settings.other);
-        note("router_settings", &raw.router_settings.other);
-        note("general_settings", &raw.general_settings.other);
-
-        let mut settings = Settings::default();
-        let p = &raw.gpt_reverse_proxy;
-        let secs = |what: &str, v: Option<f64>, into: &mut Duration| -> Result<(), String> {
-            if let Some(v) = v {
-                *into = seconds(v).ok_or_else(|| {
-                    at(
-                        what,
-                        format!("must be a positive number of seconds, got {v}"),
-                    )
-                })?;
-            }
-            Ok(())
-        };
-        secs(
-            "gpt_reverse_proxy.connect_timeout",
-            p.connect_timeout,
-            &mut settings.timeouts.connect,
-        )?;
-        secs(
-            "gpt_reverse_proxy.response_header_timeout",
-            p.response_header_timeout,
-            &mut settings.timeouts.response_header,
-        )?;
-        secs(
-            "gpt_reverse_proxy.stream_idle_timeout",
-            p.stream_idle_timeout,
-            &mut settings.timeouts.idle,
-        )?;
-        secs(
-            "gpt_reverse_proxy.model_list_ttl",
-            p.model_list_ttl,
-            &mut settings.model_list_ttl,
-        )?;
-        secs(
-            "gpt_reverse_proxy.model_list_timeout",
-            p.model_list_timeout,
-            &mut settings.model_list_timeout,
-        )?;
-        // LiteLLM's request timeout bounds the wait for an answer; we apply it to the head and gaps.
-        let request_timeout = raw
-            .litellm_settings
-            .request_timeout
-            .or(raw.router_settings.timeout);
-        if let Some(v) = request_timeout {
-            let d = seconds(v).ok_or_else(|| {
-                at(
-                    "litellm_settings.request_timeout",
-                    format!("must be a positive number, got {v}"),
-                )
-            })?;
-            settings.timeouts.response_header = d;
-            settings.timeouts.idle = d;
-        }
-        for (what, v, into) in [
-            (
-                "max_concurrent_requests",
-                p.max_concurrent_requests,
-                &mut settings.max_concurrent_requests,
-            ),
-            (
-                "max_body_bytes",
-                p.max_body_bytes,
-                &mut settings.max_body_bytes,
-            ),
-            (
-                "max_header_bytes",
-                p.max_header_bytes,
-                &mut settings.max_header_bytes,
-            ),
+        let mut unused: Vec<String> = raw.other.keys().cloned().collect();
+        for (section, extra) in [
+            ("litellm_settings", &raw.litellm_settings.other),
+            ("router_settings", &raw.router_settings.other),
+            ("general_settings", &raw.general_settings.other),
         ] {
-            match v {
-                Some(0) => {
-                    return Err(at(
-                        &format!("gpt_reverse_proxy.{what}"),
-                        "must be at least 1".into(),
-                    ))
-                }
-                Some(n) => *into = n,
-                None => {}
-            }
+            unused.extend(extra.keys().map(|k| format!("{section}.{k}")));
         }
-        if let Some(n) = p.max_queued_requests {
-            settings.max_queued_requests = n;
-        }
-        if let Some(n) = raw
-            .router_settings
-            .num_retries
-            .or(raw.litellm_settings.num_retries)
-        {
-            settings.num_retries = n;
-        }
-
+        let settings = settings(&raw, source)?;
         let mut deployments = Vec::new();
         for (i, m) in raw.model_list.into_iter().enumerate() {
-            let what = format!("model_list[{i}] (model_name {:?})", m.model_name);
-            let at = |key: &str, msg: String| format!("{source}: {what}: {key}: {msg}");
-            if m.model_name.trim().is_empty() {
-                return Err(at("model_name", "must not be empty".into()));
-            }
-            let lp = m.litellm_params;
-            let Some((prov, model)) = lp.model.split_once('/') else {
-                return Err(at(
-                    "litellm_params.model",
-                    format!(
-                        "{:?} must be <provider>/<model> (known providers: {})",
-                        lp.model,
-                        Provider::KNOWN
-                    ),
-                ));
-            };
-            let provider = Provider::parse(prov).ok_or_else(|| {
-                at(
-                    "litellm_params.model",
-                    format!(
-                        "unknown provider {prov:?} (known providers: {})",
-                        Provider::KNOWN
-                    ),
-                )
-            })?;
-            if model.is_empty() {
-                return Err(at(
-                    "litellm_params.model",
-                    format!("{:?} names no model after the provider", lp.model),
-                ));
-            }
-            let resolve = |key: &str, v: &str| resolve_env(v, env).map_err(|e| at(key, e));
-            let api_base = match &lp.api_base {
-                Some(b) => resolve("litellm_params.api_base", b)?,
-                None => provider.default_api_base().to_string(),
-            };
-            let api_base = api_base.trim_end_matches('/').to_string();
-            if !(api_base.starts_with("http://") || api_base.starts_with("https://"))
-                || api_base.parse::<ureq::http::Uri>().is_err()
-            {
-                return Err(at(
-                    "litellm_params.api_base",
-                    format!("{api_base:?} is not an http(s) URL"),
-                ));
-            }
-            let api_key = match &lp.api_key {
-                Some(k) => Some(Secret(resolve("litellm_params.api_key", k)?)),
-                None => None,
-            };
-            let mut extra_headers = Vec::new();
-            for (k, v) in &lp.extra_headers {
-                let v = resolve(&format!("litellm_params.extra_headers.{k}"), v)?;
-                if ureq::http::HeaderName::from_bytes(k.as_bytes()).is_err()
-                    || ureq::http::HeaderValue::from_str(&v).is_err()
-                {
-                    return Err(at(
-                        "litellm_params.extra_headers",
-                        format!("{k:?} is not a valid header name and value"),
-                    ));
-                }
-                extra_headers.push((k.clone(), v));
-            }
-            let per = |key: &str, v: Option<f64>| -> Result<Timeouts, String> {
-                let mut t = settings.timeouts;
-                if let Some(v) = v {
-                    let d = seconds(v).ok_or_else(|| {
-                        at(
-                            key,
-                            format!("must be a positive number of seconds, got {v}"),
-                        )
-                    })?;
-                    t.response_header = d;
-                    t.idle = d;
-                }
-                Ok(t)
-            };
-            let timeouts = per("litellm_params.timeout", lp.timeout)?;
-            let stream_timeouts = per(
-                "litellm_params.stream_timeout",
-                lp.stream_timeout.or(lp.timeout),
-            )?;
+            let at = format!("{source}: model_list[{i}] (model_name {:?})", m.model_name);
             unused.extend(m.other.keys().map(|k| format!("model_list[{i}].{k}")));
             unused.extend(
-                lp.other
+                m.litellm_params
+                    .other
                     .keys()
                     .map(|k| format!("model_list[{i}].litellm_params.{k}")),
             );
-            deployments.push(Deployment {
-                index: i,
-                model_name: m.model_name,
-                provider,
-                upstream_model: (model != "*").then(|| model.to_string()),
-                api_base,
-                api_key,
-                extra_headers,
-                timeouts,
-                stream_timeouts,
-                mock_response: lp.mock_response,
-                info: m.model_info,
-            });
+            deployments.push(deployment(i, m, &settings, env).map_err(|e| format!("{at}: {e}"))?);
         }
 
         let mut tokens: Vec<Secret> = env
@@ -632,9 +373,8 @@ impl Config {
             })
             .unwrap_or_default();
         if let Some(k) = &raw.general_settings.master_key {
-            tokens.push(Secret(
-                resolve_env(k, env).map_err(|e| at("general_settings.master_key", e))?,
-            ));
+            let key = resolve_env(k, env).map_err(|e| format!("{source}: general_settings.master_key: {e}"))?;
+            tokens.push(Secret(key));
         }
 
         let host_arg = ov.host.as_deref().or(env.get("HOST"));
@@ -652,47 +392,33 @@ impl Config {
             .trim()
             .parse()
             .map_err(|_| format!("PORT: {port_arg:?} is not a port number"))?;
-
         let path_prefix = env.get("LOCAL_PATH_PREFIX").and_then(|p| {
-            let p = p.trim().trim_end_matches('/');
-            (!p.is_empty()).then(|| format!("/{}", p.trim_start_matches('/')))
+            let p = p.trim().trim_matches('/');
+            (!p.is_empty()).then(|| format!("/{p}"))
         });
         let ollama = env
             .get("LOCAL_OLLAMA_SECRET")
-            .map(|s| s.trim().trim_matches('/').to_string());
-        let ollama_secret_explicit = ollama.as_deref().is_some_and(|s| !s.is_empty());
-        let ollama_secret = ollama
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "ollama".into());
-        let dump = env.get("DUMP_HTTP_CONTENT").is_some_and(|v| {
-            matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "true" | "1" | "yes" | "on"
-            )
-        });
+            .map(|s| s.trim().trim_matches('/'))
+            .filter(|s| !s.is_empty());
+        let dump = env.get("DUMP_HTTP_CONTENT").map(|v| v.trim().to_ascii_lowercase());
         let proxy_url = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"]
             .iter()
             .find_map(|k| env.get(k));
-        let outbound_proxy =
-            proxy_url.map(|u| (u.to_string(), env.get("NO_PROXY").unwrap_or("").to_string()));
-        let level_name = env
-            .get("RUST_LOG")
-            .or(env.get("LOG_LEVEL"))
-            .unwrap_or("info");
-        let log_level = level_name
+        let level = env.get("RUST_LOG").or(env.get("LOG_LEVEL")).unwrap_or("info");
+        let log_level = level
             .trim()
             .parse()
-            .map_err(|_| format!("RUST_LOG/LOG_LEVEL: {level_name:?} is not one of off, error, warn, info, debug, trace"))?;
+            .map_err(|_| format!("RUST_LOG/LOG_LEVEL: {level:?} is not one of off, error, warn, info, debug, trace"))?;
 
         Ok(Config {
             listen: SocketAddr::new(host, port),
             host_explicit: host_arg.is_some(),
             tokens,
             path_prefix,
-            ollama_secret,
-            ollama_secret_explicit,
-            dump,
-            outbound_proxy,
+            ollama_secret: ollama.unwrap_or("ollama").to_string(),
+            ollama_secret_explicit: ollama.is_some(),
+            dump: matches!(dump.as_deref(), Some("true" | "1" | "yes" | "on")),
+            outbound_proxy: proxy_url.map(|u| (u.to_string(), env.get("NO_PROXY").unwrap_or("").to_string())),
             log_level,
             deployments,
             settings,
@@ -705,11 +431,7 @@ impl Config {
     pub fn summary(&self) -> Vec<String> {
         let mut lines = vec![
             format!("listen address: {}", self.listen),
-            format!(
-                "model list: {} ({} entries)",
-                self.source,
-                self.deployments.len()
-            ),
+            format!("model list: {} ({} entries)", self.source, self.deployments.len()),
         ];
         lines.push(match self.tokens.len() {
             0 if self.host_explicit => "auth: NO TOKEN SET and HOST is explicit: anyone who can reach this port can use your upstream keys. Set LOCAL_AUTH_TOKEN.".into(),
@@ -720,10 +442,7 @@ impl Config {
             lines.push(format!("path prefix: {p}"));
         }
         if let Some((url, no)) = &self.outbound_proxy {
-            lines.push(format!(
-                "outbound proxy: {} (NO_PROXY={no:?})",
-                mask_url(url)
-            ));
+            lines.push(format!("outbound proxy: {} (NO_PROXY={no:?})", mask_url(url)));
         }
         for d in &self.deployments {
             let key = match &d.api_key {
@@ -734,11 +453,7 @@ impl Config {
                 Some(_) => "answered locally (mock_response)".to_string(),
                 None => format!("{} ({key})", mask_url(&d.api_base)),
             };
-            lines.push(format!(
-                "model {:?} -> {} at {target}",
-                d.model_name,
-                d.label()
-            ));
+            lines.push(format!("model {:?} -> {} at {target}", d.model_name, d.label()));
         }
         if !self.unused_keys.is_empty() {
             lines.push(format!(
@@ -748,6 +463,150 @@ impl Config {
         }
         lines
     }
+}
+
+/// The process-wide settings: defaults, then LiteLLM's keys, then the `gpt_reverse_proxy` section.
+fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
+    let mut s = Settings::default();
+    let secs = |key: &str, v: Option<f64>, into: &mut Duration| -> Result<(), String> {
+        if let Some(v) = v {
+            *into =
+                seconds(v).ok_or_else(|| format!("{source}: {key}: must be a positive number of seconds, got {v}"))?;
+        }
+        Ok(())
+    };
+    // LiteLLM's request timeout bounds the wait for an answer: the head and the gaps inside it.
+    let request_timeout = raw.litellm_settings.request_timeout.or(raw.router_settings.timeout);
+    secs(
+        "litellm_settings.request_timeout",
+        request_timeout,
+        &mut s.timeouts.response_header,
+    )?;
+    secs(
+        "litellm_settings.request_timeout",
+        request_timeout,
+        &mut s.timeouts.idle,
+    )?;
+    let p = &raw.gpt_reverse_proxy;
+    secs(
+        "gpt_reverse_proxy.connect_timeout",
+        p.connect_timeout,
+        &mut s.timeouts.connect,
+    )?;
+    secs(
+        "gpt_reverse_proxy.response_header_timeout",
+        p.response_header_timeout,
+        &mut s.timeouts.response_header,
+    )?;
+    secs(
+        "gpt_reverse_proxy.stream_idle_timeout",
+        p.stream_idle_timeout,
+        &mut s.timeouts.idle,
+    )?;
+    secs(
+        "gpt_reverse_proxy.model_list_ttl",
+        p.model_list_ttl,
+        &mut s.model_list_ttl,
+    )?;
+    secs(
+        "gpt_reverse_proxy.model_list_timeout",
+        p.model_list_timeout,
+        &mut s.model_list_timeout,
+    )?;
+    for (key, v, into) in [
+        (
+            "max_concurrent_requests",
+            p.max_concurrent_requests,
+            &mut s.max_concurrent_requests,
+        ),
+        ("max_body_bytes", p.max_body_bytes, &mut s.max_body_bytes),
+        ("max_header_bytes", p.max_header_bytes, &mut s.max_header_bytes),
+    ] {
+        match v {
+            Some(0) => return Err(format!("{source}: gpt_reverse_proxy.{key}: must be at least 1")),
+            Some(n) => *into = n,
+            None => {}
+        }
+    }
+    s.max_queued_requests = p.max_queued_requests.unwrap_or(s.max_queued_requests);
+    s.num_retries = raw
+        .router_settings
+        .num_retries
+        .or(raw.litellm_settings.num_retries)
+        .unwrap_or(s.num_retries);
+    Ok(s)
+}
+
+/// One validated `model_list` entry; errors name the key (the caller adds file and entry).
+fn deployment(index: usize, m: RawModel, settings: &Settings, env: &Env) -> Result<Deployment, String> {
+    if m.model_name.trim().is_empty() {
+        return Err("model_name: must not be empty".into());
+    }
+    let lp = m.litellm_params;
+    let known = Provider::KNOWN;
+    let (prov, model) = lp.model.split_once('/').ok_or_else(|| {
+        format!(
+            "litellm_params.model: {:?} must be <provider>/<model> (known providers: {known})",
+            lp.model
+        )
+    })?;
+    let provider = Provider::parse(prov)
+        .ok_or_else(|| format!("litellm_params.model: unknown provider {prov:?} (known providers: {known})"))?;
+    if model.is_empty() {
+        return Err(format!(
+            "litellm_params.model: {:?} names no model after the provider",
+            lp.model
+        ));
+    }
+    let resolve = |key: &str, v: &str| resolve_env(v, env).map_err(|e| format!("litellm_params.{key}: {e}"));
+    let api_base = match &lp.api_base {
+        Some(b) => resolve("api_base", b)?,
+        None => provider.default_api_base().to_string(),
+    };
+    let api_base = api_base.trim_end_matches('/').to_string();
+    let is_http = api_base.starts_with("http://") || api_base.starts_with("https://");
+    if !is_http || api_base.parse::<ureq::http::Uri>().is_err() {
+        return Err(format!("litellm_params.api_base: {api_base:?} is not an http(s) URL"));
+    }
+    let api_key = lp
+        .api_key
+        .as_deref()
+        .map(|k| resolve("api_key", k).map(Secret))
+        .transpose()?;
+    let mut extra_headers = Vec::new();
+    for (k, v) in &lp.extra_headers {
+        let v = resolve(&format!("extra_headers.{k}"), v)?;
+        let valid =
+            ureq::http::HeaderName::from_bytes(k.as_bytes()).is_ok() && ureq::http::HeaderValue::from_str(&v).is_ok();
+        if !valid {
+            return Err(format!(
+                "litellm_params.extra_headers: {k:?} is not a valid header name and value"
+            ));
+        }
+        extra_headers.push((k.clone(), v));
+    }
+    let timeouts_with = |key: &str, v: Option<f64>| -> Result<Timeouts, String> {
+        let mut t = settings.timeouts;
+        if let Some(v) = v {
+            let d = seconds(v)
+                .ok_or_else(|| format!("litellm_params.{key}: must be a positive number of seconds, got {v}"))?;
+            (t.response_header, t.idle) = (d, d);
+        }
+        Ok(t)
+    };
+    Ok(Deployment {
+        index,
+        model_name: m.model_name,
+        provider,
+        upstream_model: (model != "*").then(|| model.to_string()),
+        api_base,
+        api_key,
+        extra_headers,
+        timeouts: timeouts_with("timeout", lp.timeout)?,
+        stream_timeouts: timeouts_with("stream_timeout", lp.stream_timeout.or(lp.timeout))?,
+        mock_response: lp.mock_response,
+        info: m.model_info,
+    })
 }
 
 /// `os.environ/NAME` → the variable's value (LiteLLM's syntax); anything else as is.
@@ -779,26 +638,7 @@ mod tests {
     use super::*;
 
     fn cfg(yaml: &str, env: &[(&str, &str)]) -> Result<Config, String> {
-        Config::from_parts(
-            yaml,
-            "test.yaml",
-            &Env::from_pairs(env),
-            &Overrides::default(),
-        )
-    }
-
-    #[test]
-    fn dotenv_lines_are_parsed_like_shells_do() {
-        let got = parse_dotenv(
-            "# c\nA=1\nexport B = two \nC=\"q # not comment\"\nD=x # comment\n\nbad line\n",
-        );
-        let want = [
-            ("A", "1"),
-            ("B", "two"),
-            ("C", "q # not comment"),
-            ("D", "x"),
-        ];
-        assert_eq!(got, want.map(|(k, v)| (k.to_string(), v.to_string())));
+        Config::from_parts(yaml, "test.yaml", &Env::from_pairs(env), &Overrides::default())
     }
 
     #[test]
@@ -818,10 +658,7 @@ mod tests {
     fn missing_environment_key_is_an_error_naming_the_variable() {
         let y = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, api_key: os.environ/NOPE_KEY}\n";
         let e = cfg(y, &[]).unwrap_err();
-        assert!(
-            e.contains("NOPE_KEY") && e.contains("litellm_params.api_key"),
-            "{e}"
-        );
+        assert!(e.contains("NOPE_KEY") && e.contains("litellm_params.api_key"), "{e}");
         let c = cfg(y, &[("NOPE_KEY", "sk-1")]).unwrap();
         assert_eq!(c.deployments[0].api_key.as_ref().unwrap().expose(), "sk-1");
     }
@@ -831,10 +668,7 @@ mod tests {
         let y = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, api_key: sk-very-secret, api_base: 'http://u:pw@h/v1'}\n";
         let c = cfg(y, &[("LOCAL_AUTH_TOKEN", "tok-secret")]).unwrap();
         let all = format!("{c:?}{}", c.summary().join("\n"));
-        assert!(
-            !all.contains("sk-very-secret") && !all.contains("tok-secret"),
-            "{all}"
-        );
+        assert!(!all.contains("sk-very-secret") && !all.contains("tok-secret"), "{all}");
         assert!(!c.summary().join("\n").contains(":pw@"));
     }
 
@@ -861,14 +695,7 @@ mod tests {
 
     #[test]
     fn prefix_and_ollama_secret_are_normalised() {
-        let c = cfg(
-            "",
-            &[
-                ("LOCAL_PATH_PREFIX", "p/q/"),
-                ("LOCAL_OLLAMA_SECRET", "/s3cret"),
-            ],
-        )
-        .unwrap();
+        let c = cfg("", &[("LOCAL_PATH_PREFIX", "p/q/"), ("LOCAL_OLLAMA_SECRET", "/s3cret")]).unwrap();
         assert_eq!(c.path_prefix.as_deref(), Some("/p/q"));
         assert_eq!(c.ollama_secret, "s3cret");
         assert!(c.ollama_secret_explicit);

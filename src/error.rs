@@ -58,9 +58,7 @@ impl Error {
             | Error::BadRequest(_)
             | Error::BodyTooLarge(_)
             | Error::HeadersTooLarge => Fault::Client,
-            Error::UpstreamUnreachable(_)
-            | Error::UpstreamTimeout(_)
-            | Error::UpstreamInvalid(_) => Fault::Upstream,
+            Error::UpstreamUnreachable(_) | Error::UpstreamTimeout(_) | Error::UpstreamInvalid(_) => Fault::Upstream,
             Error::Overloaded | Error::Internal(_) => Fault::Proxy,
         }
     }
@@ -152,13 +150,8 @@ impl Error {
     /// A failure while reading an upstream body. ureq hands its own errors (a per-read timeout,
     /// say) through `io::Error`; unwrap them so a stall is reported as a timeout.
     pub fn from_upstream_read(e: std::io::Error) -> Error {
-        match e
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<ureq::Error>())
-        {
-            Some(ureq::Error::Timeout(t)) => {
-                Error::UpstreamTimeout(format!("no data for too long mid-response ({t})"))
-            }
+        match e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
+            Some(ureq::Error::Timeout(t)) => Error::UpstreamTimeout(format!("no data for too long mid-response ({t})")),
             _ if e.kind() == std::io::ErrorKind::TimedOut => {
                 Error::UpstreamTimeout(format!("no data for too long mid-response ({e})"))
             }
@@ -171,9 +164,7 @@ impl From<ureq::Error> for Error {
     fn from(e: ureq::Error) -> Self {
         match e {
             ureq::Error::Timeout(t) => Error::UpstreamTimeout(t.to_string()),
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-                Error::UpstreamTimeout(io.to_string())
-            }
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => Error::UpstreamTimeout(io.to_string()),
             other => Error::UpstreamUnreachable(other.to_string()),
         }
     }

@@ -47,10 +47,7 @@ struct Facts {
 /// Serves one request completely, including its access log line.
 pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     let started = Instant::now();
-    let (method, path) = (
-        rq.method().to_string(),
-        rq.url().split('?').next().unwrap_or("").to_string(),
-    );
+    let (method, path) = request_line(&rq);
     let mut facts = Facts::default();
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(Reply::Error);
     let upstream = match &reply {
@@ -72,16 +69,17 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
 
 /// Answers a request with an error without running the pipeline (e.g. when overloaded).
 pub fn reject(rq: tiny_http::Request, e: Error) {
-    let (method, path) = (
+    let (method, path) = request_line(&rq);
+    let out = respond::send(rq, Reply::Error(e), Instant::now());
+    log::warn!("{method} {path} {} error={}", out.status, out.error.unwrap_or_default());
+}
+
+/// Method and path (without the query, which may carry secrets) for the access log.
+fn request_line(rq: &tiny_http::Request) -> (String, String) {
+    (
         rq.method().to_string(),
         rq.url().split('?').next().unwrap_or("").to_string(),
-    );
-    let out = respond::send(rq, Reply::Error(e), Instant::now());
-    log::warn!(
-        "{method} {path} {} error={}",
-        out.status,
-        out.error.unwrap_or_default()
-    );
+    )
 }
 
 /// The stages in order; any error short-circuits to an error reply.
@@ -166,15 +164,9 @@ fn forward(
     let model = match parsed.as_ref().and_then(|v| v.get("model")) {
         Some(Value::String(m)) => m.clone(),
         _ if chat && parsed.is_none() => {
-            return Err(Error::BadRequest(
-                "The request body must be a JSON object".into(),
-            ))
+            return Err(Error::BadRequest("The request body must be a JSON object".into()))
         }
-        _ if chat => {
-            return Err(Error::BadRequest(
-                "The request body has no `model` string".into(),
-            ))
-        }
+        _ if chat => return Err(Error::BadRequest("The request body has no `model` string".into())),
         // Bodies without a model (files, multipart uploads) go to the catch-all entry.
         _ => String::new(),
     };
@@ -194,24 +186,16 @@ fn forward(
             .and_then(|v| v.pointer("/stream_options/include_usage"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let (content_type, body) =
-            emulate::mock::chat(text, &model, body.len(), stream, include_usage);
+        let (content_type, body) = emulate::mock::chat(text, &model, body.len(), stream, include_usage);
         return Ok(Reply::Full {
             status: 200,
             content_type,
             body,
         });
     }
-    let group: Vec<&Deployment> = group
-        .into_iter()
-        .filter(|d| d.provider == Provider::OpenAi)
-        .collect();
+    let group: Vec<&Deployment> = group.into_iter().filter(|d| d.provider == Provider::OpenAi).collect();
     if group.is_empty() {
-        let what = if chat {
-            "Chat requests"
-        } else {
-            "This endpoint"
-        };
+        let what = if chat { "Chat requests" } else { "This endpoint" };
         return Err(Error::BadRequest(format!(
             "{what} for model `{model}` cannot be served: its deployments speak the Anthropic API, and OpenAI→Anthropic translation is not part of this build"
         )));
@@ -259,11 +243,7 @@ fn model_list(sh: &Shared) -> Arc<Vec<models::Entry>> {
             })
             .collect()
     });
-    let list = Arc::new(models::merge(
-        &sh.cfg.deployments,
-        &fetched,
-        sh.started_unix,
-    ));
+    let list = Arc::new(models::merge(&sh.cfg.deployments, &fetched, sh.started_unix));
     *sh.models.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), list.clone()));
     list
 }
@@ -283,9 +263,8 @@ fn preflight(rq: &tiny_http::Request) -> Reply {
         .headers()
         .iter()
         .find(|h| h.field.equiv("access-control-request-headers"));
-    let allow_headers = asked.map_or(
-        "authorization, content-type, x-api-key, api-key".into(),
-        |h| h.value.to_string(),
-    );
+    let allow_headers = asked.map_or("authorization, content-type, x-api-key, api-key".into(), |h| {
+        h.value.to_string()
+    });
     Reply::Preflight { allow_headers }
 }

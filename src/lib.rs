@@ -9,8 +9,9 @@
 #![warn(missing_docs)]
 
 pub mod auth; // client tokens, constant-time compare
-pub mod config; // environment + LiteLLM model list → validated Config
+pub mod config; // LiteLLM model list + environment → validated Config
 pub mod emulate; // endpoints answered locally (demo model, model list)
+pub mod env; // .env, .env.local and the process environment
 pub mod error;
 pub mod handle; // the request path, top to bottom
 pub mod respond; // bytes to the client: framing, flushing, error bodies

@@ -91,9 +91,7 @@ fn main() {
         );
     }
     if let Err(e) = running.wait() {
-        log::error!(
-            "accepting connections failed: {e}; exiting so that the supervisor restarts the proxy"
-        );
+        log::error!("accepting connections failed: {e}; exiting so that the supervisor restarts the proxy");
         exit(1);
     }
 }

@@ -71,10 +71,7 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant) -> Outcome {
         Reply::Preflight { allow_headers } => {
             out.status = 204;
             let headers = [
-                (
-                    "Access-Control-Allow-Methods",
-                    "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-                ),
+                ("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"),
                 ("Access-Control-Allow-Headers", allow_headers.as_str()),
                 ("Access-Control-Max-Age", "86400"),
             ];
@@ -158,13 +155,7 @@ fn full(
 
 /// Copies an upstream answer: one chunk and one flush per read. An SSE head goes out at once so
 /// the client sees `200` before the first token; any other head rides with the first chunk.
-fn stream(
-    w: &mut dyn Write,
-    f: &Framing,
-    mut a: Answer,
-    out: &mut Outcome,
-    started: Instant,
-) -> io::Result<()> {
+fn stream(w: &mut dyn Write, f: &Framing, mut a: Answer, out: &mut Outcome, started: Instant) -> io::Result<()> {
     out.status = a.status;
     let content_type = a
         .headers
@@ -172,11 +163,7 @@ fn stream(
         .find(|(k, _)| k == "content-type")
         .map(|(_, v)| v.as_str());
     let sse = content_type.is_some_and(|v| v.starts_with("text/event-stream"));
-    let mut headers: Vec<(&str, &str)> = a
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let mut headers: Vec<(&str, &str)> = a.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     if sse {
         headers.retain(|(k, _)| *k != "cache-control");
         headers.extend([("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]);
@@ -230,13 +217,7 @@ fn stream(
 }
 
 /// Writes `prefix` (a pending head, possibly empty) and one framed chunk of `data`, then flushes.
-fn write_chunk(
-    w: &mut dyn Write,
-    f: &Framing,
-    frame: &mut Vec<u8>,
-    prefix: &[u8],
-    data: &[u8],
-) -> io::Result<()> {
+fn write_chunk(w: &mut dyn Write, f: &Framing, frame: &mut Vec<u8>, prefix: &[u8], data: &[u8]) -> io::Result<()> {
     frame.clear();
     frame.extend_from_slice(prefix);
     if f.http10 {
@@ -257,10 +238,7 @@ mod tests {
     fn answer(status: u16, ct: &str, body: &'static [u8]) -> Answer {
         Answer {
             status,
-            headers: vec![
-                ("content-type".into(), ct.into()),
-                ("x-request-id".into(), "r1".into()),
-            ],
+            headers: vec![("content-type".into(), ct.into()), ("x-request-id".into(), "r1".into())],
             body: Box::new(body),
             deployment: "#0".into(),
             attempts: 1,
@@ -296,10 +274,7 @@ mod tests {
         ] {
             assert!(wire.contains(h), "{h} missing in {wire}");
         }
-        assert!(
-            wire.ends_with("\r\n\r\na\r\ndata: {}\n\n\r\n0\r\n\r\n"),
-            "{wire:?}"
-        );
+        assert!(wire.ends_with("\r\n\r\na\r\ndata: {}\n\n\r\n0\r\n\r\n"), "{wire:?}");
         assert_eq!((out.status, out.bytes), (200, 10));
     }
 

@@ -36,11 +36,7 @@ pub fn classify(method: &Method, target: &str, prefix: Option<&str>) -> Route {
     }
     let get = matches!(method, Method::Get | Method::Head);
     if path == "/health" {
-        return if get {
-            Route::Health
-        } else {
-            Route::MethodNotAllowed
-        };
+        return if get { Route::Health } else { Route::MethodNotAllowed };
     }
     let path = match prefix {
         None => path,
@@ -53,9 +49,7 @@ pub fn classify(method: &Method, target: &str, prefix: Option<&str>) -> Route {
     let only = |ok: bool, r: Route| if ok { r } else { Route::MethodNotAllowed };
     match path {
         "/health" => only(get, Route::Health),
-        "/v1/chat/completions" | "/chat/completions" => {
-            only(*method == Method::Post, Route::ChatCompletions)
-        }
+        "/v1/chat/completions" | "/chat/completions" => only(*method == Method::Post, Route::ChatCompletions),
         "/v1/models" | "/models" => only(get, Route::Models),
         _ => {
             if let Some(id) = path
@@ -66,9 +60,7 @@ pub fn classify(method: &Method, target: &str, prefix: Option<&str>) -> Route {
             }
             match path.strip_prefix("/v1/") {
                 // The Anthropic surface is not an OpenAI passthrough.
-                Some(rest) if rest == "messages" || rest.starts_with("messages/") => {
-                    Route::NotFound
-                }
+                Some(rest) if rest == "messages" || rest.starts_with("messages/") => Route::NotFound,
                 Some(rest) if !rest.is_empty() => Route::OpenAiPassthrough(format!("/{rest}")),
                 _ => Route::NotFound,
             }
@@ -84,9 +76,7 @@ fn is_clean(path: &str) -> bool {
         && path[1..].split('/').enumerate().all(|(i, seg)| {
             // A single trailing slash is harmless; inner empty segments (`//`) are not.
             let last = i == path[1..].split('/').count() - 1;
-            seg != "."
-                && seg != ".."
-                && (!seg.is_empty() || (last && path.len() > 1) || path == "/")
+            seg != "." && seg != ".." && (!seg.is_empty() || (last && path.len() > 1) || path == "/")
         })
 }
 
@@ -104,10 +94,7 @@ pub fn resolve<'c>(model: &str, deployments: &'c [Deployment]) -> Vec<&'c Deploy
         .iter()
         .find(|d| d.is_glob() && glob_match(&d.model_name, model))
     {
-        Some(g) => deployments
-            .iter()
-            .filter(|d| d.model_name == g.model_name)
-            .collect(),
+        Some(g) => deployments.iter().filter(|d| d.model_name == g.model_name).collect(),
         None => Vec::new(),
     }
 }
@@ -176,19 +163,13 @@ mod tests {
         let get = |p| classify(&Method::Get, p, None);
         assert_eq!(get("/v1/models"), Route::Models);
         assert_eq!(get("/models"), Route::Models);
-        assert_eq!(
-            get("/v1/models/meta/llama-3"),
-            Route::Model("meta/llama-3".into())
-        );
+        assert_eq!(get("/v1/models/meta/llama-3"), Route::Model("meta/llama-3".into()));
         assert_eq!(classify(&Method::Head, "/health", None), Route::Health);
     }
 
     #[test]
     fn passthrough_keeps_the_rest_and_refuses_tricks() {
-        assert_eq!(
-            post("/v1/embeddings"),
-            Route::OpenAiPassthrough("/embeddings".into())
-        );
+        assert_eq!(post("/v1/embeddings"), Route::OpenAiPassthrough("/embeddings".into()));
         assert_eq!(
             post("/v1/audio/speech"),
             Route::OpenAiPassthrough("/audio/speech".into())
@@ -214,18 +195,9 @@ mod tests {
             classify(&Method::Post, "/p/v1/chat/completions", p),
             Route::ChatCompletions
         );
-        assert_eq!(
-            classify(&Method::Post, "/px/v1/chat/completions", p),
-            Route::NotFound
-        );
-        assert_eq!(
-            classify(&Method::Post, "/v1/chat/completions", p),
-            Route::NotFound
-        );
-        assert_eq!(
-            classify(&Method::Post, "/p/../v1/chat/completions", p),
-            Route::NotFound
-        );
+        assert_eq!(classify(&Method::Post, "/px/v1/chat/completions", p), Route::NotFound);
+        assert_eq!(classify(&Method::Post, "/v1/chat/completions", p), Route::NotFound);
+        assert_eq!(classify(&Method::Post, "/p/../v1/chat/completions", p), Route::NotFound);
         assert_eq!(classify(&Method::Get, "/health", p), Route::Health);
         assert_eq!(classify(&Method::Options, "/anything", p), Route::Preflight);
     }
@@ -269,10 +241,7 @@ mod tests {
     #[test]
     fn urls_join_like_litellm() {
         let d = deps();
-        assert_eq!(
-            upstream_url(&d[1], "/chat/completions"),
-            "http://a/v1/chat/completions"
-        );
+        assert_eq!(upstream_url(&d[1], "/chat/completions"), "http://a/v1/chat/completions");
         assert_eq!(
             upstream_url(&d[3], "/messages"),
             "https://api.anthropic.com/v1/messages"

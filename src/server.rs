@@ -49,10 +49,7 @@ pub fn start(cfg: Config) -> Result<Running, String> {
     let upstream = Upstream::new(&cfg)?;
     let listener = bind(cfg.listen).map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let server = tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .ok_or("listener has no IP address")?;
+    let addr = server.server_addr().to_ip().ok_or("listener has no IP address")?;
     let shared = Arc::new(Shared::new(cfg, upstream));
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -60,11 +57,7 @@ pub fn start(cfg: Config) -> Result<Running, String> {
         .name("dispatcher".into())
         .spawn(move || dispatch(server, shared, flag))
         .map_err(|e| e.to_string())?;
-    Ok(Running {
-        addr,
-        stop,
-        dispatcher,
-    })
+    Ok(Running { addr, stop, dispatcher })
 }
 
 /// A TCP listener whose accepted sockets inherit `TCP_NODELAY` and a send timeout. Without
@@ -83,11 +76,7 @@ fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 }
 
 /// Takes requests off tiny_http's queue and gives each to a worker.
-fn dispatch(
-    server: tiny_http::Server,
-    shared: Arc<Shared>,
-    stop: Arc<AtomicBool>,
-) -> io::Result<()> {
+fn dispatch(server: tiny_http::Server, shared: Arc<Shared>, stop: Arc<AtomicBool>) -> io::Result<()> {
     let mut pool = Pool::new(shared);
     while !stop.load(Ordering::SeqCst) {
         if let Some(rq) = server.recv_timeout(Duration::from_millis(200))? {
@@ -137,9 +126,7 @@ impl Pool {
         }
         match self.tx.try_send(rq) {
             Ok(()) => {}
-            Err(TrySendError::Full(rq) | TrySendError::Disconnected(rq)) => {
-                handle::reject(rq, Error::Overloaded)
-            }
+            Err(TrySendError::Full(rq) | TrySendError::Disconnected(rq)) => handle::reject(rq, Error::Overloaded),
         }
     }
 }

@@ -172,11 +172,7 @@ impl Upstream {
             .body(&*body)
             .map_err(|e| Error::BadRequest(format!("cannot forward request: {e}")))?;
         let rq = with_extra_headers(rq, d);
-        let t = if out.stream {
-            d.stream_timeouts
-        } else {
-            d.timeouts
-        };
+        let t = if out.stream { d.stream_timeouts } else { d.timeouts };
         let rq = self.timed(rq, t);
         let resp = self.agent.run(rq)?;
         let status = resp.status().as_u16();
@@ -196,11 +192,7 @@ impl Upstream {
     }
 
     /// The items of a deployment's own model list (`data` of `GET /models`), for glob entries.
-    pub fn model_list(
-        &self,
-        d: &Deployment,
-        timeout: Duration,
-    ) -> Result<Vec<serde_json::Value>, Error> {
+    pub fn model_list(&self, d: &Deployment, timeout: Duration) -> Result<Vec<serde_json::Value>, Error> {
         let mut rq = http::Request::builder()
             .method("GET")
             .uri(route::upstream_url(d, "/models"));
@@ -216,23 +208,14 @@ impl Upstream {
         };
         let resp = self.agent.run(self.timed(rq, t))?;
         if resp.status() != 200 {
-            return Err(Error::UpstreamInvalid(format!(
-                "model list answered {}",
-                resp.status()
-            )));
+            return Err(Error::UpstreamInvalid(format!("model list answered {}", resp.status())));
         }
-        let bytes = resp
-            .into_body()
-            .with_config()
-            .limit(8 << 20)
-            .read_to_vec()?;
+        let bytes = resp.into_body().with_config().limit(8 << 20).read_to_vec()?;
         let v: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| Error::UpstreamInvalid(format!("model list is not JSON: {e}")))?;
         match v.get("data").and_then(|d| d.as_array()) {
             Some(items) => Ok(items.clone()),
-            None => Err(Error::UpstreamInvalid(
-                "model list has no `data` array".into(),
-            )),
+            None => Err(Error::UpstreamInvalid("model list has no `data` array".into())),
         }
     }
 
@@ -374,10 +357,7 @@ mod tests {
     #[test]
     fn proxy_urls_parse_with_credentials_and_no_proxy() {
         let p = outbound_proxy("http://u:p@proxy.local:3128", "localhost,.internal").unwrap();
-        assert_eq!(
-            (p.host(), p.port(), p.username()),
-            ("proxy.local", 3128, Some("u"))
-        );
+        assert_eq!((p.host(), p.port(), p.username()), ("proxy.local", 3128, Some("u")));
         assert!(outbound_proxy("ftp://x", "").is_err());
         assert!(outbound_proxy("http://:80", "").is_err());
     }

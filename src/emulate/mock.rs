@@ -39,10 +39,7 @@ pub fn chat(
         json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
                "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
     };
-    let mut events = vec![chunk(
-        json!({"role": "assistant", "content": ""}),
-        json!(null),
-    )];
+    let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), json!(null))];
     events.extend(words(text).map(|w| chunk(json!({"content": w}), json!(null))));
     events.push(chunk(json!({}), json!("stop")));
     if include_usage {

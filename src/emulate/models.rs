@@ -34,10 +34,7 @@ pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Value>)], now: u
             });
             continue;
         }
-        let items = fetched
-            .iter()
-            .filter(|(i, _)| *i == d.index)
-            .flat_map(|(_, v)| v);
+        let items = fetched.iter().filter(|(i, _)| *i == d.index).flat_map(|(_, v)| v);
         for item in items {
             let Some(id) = item.get("id").and_then(Value::as_str) else {
                 continue;

@@ -23,12 +23,7 @@ fn bearer_x_api_key_and_api_key_are_all_accepted() {
         ("x-api-key", "tok-a"),
         ("API-Key", "tok-b"),
     ] {
-        let r = call(
-            "POST",
-            &url,
-            &[h, ("Content-Type", "application/json")],
-            CHAT,
-        );
+        let r = call("POST", &url, &[h, ("Content-Type", "application/json")], CHAT);
         assert_eq!(r.status, 200, "{h:?}");
     }
     assert_eq!(up.requests().len(), 4);
@@ -64,10 +59,7 @@ fn health_and_preflight_need_no_token() {
         &proxy.url("/v1/chat/completions"),
         &[
             ("Origin", "https://app"),
-            (
-                "Access-Control-Request-Headers",
-                "authorization,content-type",
-            ),
+            ("Access-Control-Request-Headers", "authorization,content-type"),
         ],
         "",
     );
@@ -82,13 +74,7 @@ fn health_and_preflight_need_no_token() {
 #[test]
 fn without_a_token_and_without_host_only_loopback_is_served() {
     use gpt_reverse_proxy::config::{Config, Env, Overrides};
-    let cfg = Config::from_parts(
-        "",
-        "t",
-        &Env::from_pairs(&[("PORT", "0")]),
-        &Overrides::default(),
-    )
-    .unwrap();
+    let cfg = Config::from_parts("", "t", &Env::from_pairs(&[("PORT", "0")]), &Overrides::default()).unwrap();
     let proxy = Proxy::from_config(cfg);
     assert!(proxy.addr.ip().is_loopback(), "{}", proxy.addr);
     // And it is open there: no token needed.

@@ -11,28 +11,17 @@ fn bin() -> Command {
 #[test]
 fn the_original_example_config_loads_unchanged() {
     let out = bin()
-        .args([
-            "--check",
-            "--config",
-            "fixtures/litellm_config.original.yaml",
-        ])
+        .args(["--check", "--config", "fixtures/litellm_config.original.yaml"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("configuration OK"));
     assert!(
         stdout.contains("openai2claudecode/claude-sonnet-4-20250514"),
         "{stdout}"
     );
-    assert!(
-        stdout.contains("#1 openai/* at https://your-host/v1"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("#1 openai/* at https://your-host/v1"), "{stdout}");
     assert!(!stdout.contains("sk-you-keys"), "key leaked: {stdout}");
 }
 

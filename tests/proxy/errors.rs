@@ -44,12 +44,7 @@ fn client_mistakes_get_4xx() {
         "invalid_request",
     );
     openai_error(
-        &post(
-            &proxy,
-            "/v1/chat/completions",
-            "",
-            r#"{"model":"other","messages":[]}"#,
-        ),
+        &post(&proxy, "/v1/chat/completions", "", r#"{"model":"other","messages":[]}"#),
         404,
         "model_not_found",
     );
@@ -58,11 +53,7 @@ fn client_mistakes_get_4xx() {
         405,
         "method_not_allowed",
     );
-    openai_error(
-        &call("GET", &proxy.url("/nothing/here"), &[], ""),
-        404,
-        "not_found",
-    );
+    openai_error(&call("GET", &proxy.url("/nothing/here"), &[], ""), 404, "not_found");
     let big = format!(
         r#"{{"model":"m","messages":[{{"role":"user","content":"{}"}}]}}"#,
         "x".repeat(300)
@@ -93,10 +84,7 @@ fn ambiguous_framing_is_refused() {
 #[test]
 fn upstream_http_errors_pass_through_untouched() {
     let up = FakeUpstream::replay(|| {
-        let Script::Answer {
-            mut headers, parts, ..
-        } = Script::json(429, &fixture("upstream/error-429.json"))
-        else {
+        let Script::Answer { mut headers, parts, .. } = Script::json(429, &fixture("upstream/error-429.json")) else {
             unreachable!()
         };
         headers.push(("Retry-After".into(), "7".into()));
@@ -126,19 +114,13 @@ fn unreachable_upstream_is_502() {
 #[test]
 fn silent_upstream_is_504_after_the_header_timeout() {
     let up = FakeUpstream::replay(|| Script::Silence(Duration::from_secs(5)));
-    let yaml = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/m, api_base: 'BASE', timeout: 0.4}\n".replace("BASE", &format!("{}/v1", up.url()));
+    let yaml =
+        "model_list:\n  - model_name: m\n    litellm_params: {model: openai/m, api_base: 'BASE', timeout: 0.4}\n"
+            .replace("BASE", &format!("{}/v1", up.url()));
     let proxy = Proxy::start(&yaml, &[]);
     let t = Instant::now();
-    openai_error(
-        &post(&proxy, "/v1/chat/completions", "", CHAT),
-        504,
-        "upstream_timeout",
-    );
-    assert!(
-        t.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        t.elapsed()
-    );
+    openai_error(&post(&proxy, "/v1/chat/completions", "", CHAT), 504, "upstream_timeout");
+    assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
 }
 
 #[test]
@@ -158,32 +140,17 @@ fn stream_stalling_mid_way_ends_with_an_error_event_and_no_done() {
         "",
         r#"{"model":"m","stream":true,"messages":[]}"#,
     );
-    assert!(
-        t.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
     let text = r.text();
-    assert!(
-        text.starts_with("data: {\"n\":1}\n\ndata: {\"error\":"),
-        "{text}"
-    );
-    assert!(
-        text.contains("upstream_timeout") && !text.contains("[DONE]"),
-        "{text}"
-    );
+    assert!(text.starts_with("data: {\"n\":1}\n\ndata: {\"error\":"), "{text}");
+    assert!(text.contains("upstream_timeout") && !text.contains("[DONE]"), "{text}");
 }
 
 #[test]
 fn a_slow_but_healthy_stream_is_never_cut_by_a_total_cap() {
     // Each gap is under the idle timeout, the total is well over it.
     let parts: Vec<_> = (0..6)
-        .map(|i| {
-            (
-                Duration::from_millis(250),
-                format!("data: {i}\n\n").into_bytes(),
-            )
-        })
+        .map(|i| (Duration::from_millis(250), format!("data: {i}\n\n").into_bytes()))
         .collect();
     let up = FakeUpstream::replay(move || Script::paced(parts.clone()));
     let yaml = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/m, api_base: 'BASE', stream_timeout: 0.6}\n".replace("BASE", &format!("{}/v1", up.url()));
@@ -194,10 +161,7 @@ fn a_slow_but_healthy_stream_is_never_cut_by_a_total_cap() {
         "",
         r#"{"model":"m","stream":true,"messages":[]}"#,
     );
-    assert_eq!(
-        r.text(),
-        (0..6).map(|i| format!("data: {i}\n\n")).collect::<String>()
-    );
+    assert_eq!(r.text(), (0..6).map(|i| format!("data: {i}\n\n")).collect::<String>());
 }
 
 #[test]
@@ -229,18 +193,13 @@ fn when_every_deployment_fails_the_last_answer_is_passed_on() {
     );
     let proxy = Proxy::start(&yaml, &[]);
     let r = post(&proxy, "/v1/chat/completions", "", CHAT);
-    assert_eq!(
-        (r.status, r.body.as_slice()),
-        (500, b"{\"error\":\"a\"}".as_slice())
-    );
+    assert_eq!((r.status, r.body.as_slice()), (500, b"{\"error\":\"a\"}".as_slice()));
     assert_eq!(a.requests().len(), 3, "one try plus num_retries");
 }
 
 #[test]
 fn beyond_the_concurrency_cap_requests_get_a_fast_503() {
-    let up = FakeUpstream::replay(|| {
-        Script::paced(vec![(Duration::from_millis(1500), b"data: x\n\n".to_vec())])
-    });
+    let up = FakeUpstream::replay(|| Script::paced(vec![(Duration::from_millis(1500), b"data: x\n\n".to_vec())]));
     let yaml = format!(
         "{}gpt_reverse_proxy:\n  max_concurrent_requests: 2\n  max_queued_requests: 0\n",
         models_yaml(&[("m", "openai/m", &format!("{}/v1", up.url()))])
@@ -260,11 +219,7 @@ fn beyond_the_concurrency_cap_requests_get_a_fast_503() {
     let r = call("POST", &url, &[], CHAT);
     openai_error(&r, 503, "overloaded");
     assert_eq!(r.header("retry-after"), Some("1"));
-    assert!(
-        t.elapsed() < Duration::from_millis(1000),
-        "503 took {:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < Duration::from_millis(1000), "503 took {:?}", t.elapsed());
     for b in busy {
         assert_eq!(b.join().unwrap(), 200);
     }

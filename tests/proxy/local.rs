@@ -24,14 +24,10 @@ fn demo_model_answers_without_stream() {
 #[test]
 fn demo_model_streams_with_usage_and_done() {
     let proxy = Proxy::start(DEMO_CONFIG, &[]);
-    let body =
-        r#"{"model":"demo","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#;
+    let body = r#"{"model":"demo","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#;
     let r = post(&proxy, "/chat/completions", "", body);
     assert_eq!(r.status, 200);
-    assert!(r
-        .header("content-type")
-        .unwrap()
-        .starts_with("text/event-stream"));
+    assert!(r.header("content-type").unwrap().starts_with("text/event-stream"));
     let text = r.text();
     assert!(text.ends_with("data: [DONE]\n\n"));
     assert!(text.contains("\"finish_reason\":\"stop\"") && text.contains("\"usage\":{"));
@@ -83,10 +79,7 @@ fn model_list_merges_exact_names_and_glob_lists_and_survives_a_failing_upstream(
     assert_eq!(call("GET", &proxy.url("/models"), &auth, "").json(), v);
     assert_eq!(good.requests().len() + bad.requests().len(), 2);
     let one = call("GET", &proxy.url("/v1/models/gpt-4o-mini"), &auth, "");
-    assert_eq!(
-        (one.status, one.json()["id"].as_str()),
-        (200, Some("gpt-4o-mini"))
-    );
+    assert_eq!((one.status, one.json()["id"].as_str()), (200, Some("gpt-4o-mini")));
     let none = call("GET", &proxy.url("/v1/models/o9"), &auth, "");
     assert_eq!(
         (none.status, none.json()["error"]["code"].as_str()),

@@ -79,10 +79,8 @@ fn upstream_key_is_injected_and_client_credentials_never_forwarded() {
 
 #[test]
 fn first_event_reaches_the_client_long_before_the_stream_ends() {
-    let ev = |i: u32| {
-        format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{i}\"}}}}]}}\n\n")
-            .into_bytes()
-    };
+    let ev =
+        |i: u32| format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{i}\"}}}}]}}\n\n").into_bytes();
     let up = FakeUpstream::replay(move || {
         Script::paced(vec![
             (Duration::ZERO, ev(1)),
@@ -112,14 +110,8 @@ fn first_event_reaches_the_client_long_before_the_stream_ends() {
     let total = start.elapsed();
     assert!(rest.contains("[DONE]"));
     // Generous bounds: the point is that the first event was not held back until the end.
-    assert!(
-        first < Duration::from_millis(350),
-        "first event after {first:?}"
-    );
-    assert!(
-        total >= Duration::from_millis(500),
-        "stream ended after {total:?}"
-    );
+    assert!(first < Duration::from_millis(350), "first event after {first:?}");
+    assert!(total >= Duration::from_millis(500), "stream ended after {total:?}");
 }
 
 #[test]
@@ -172,11 +164,7 @@ fn keep_alive_connection_serves_a_second_request_after_a_stream() {
     let mut buf = [0u8; 4096];
     while !seen.ends_with(b"\r\n0\r\n\r\n") {
         let n = s.read(&mut buf).unwrap();
-        assert!(
-            n > 0,
-            "connection closed: {}",
-            String::from_utf8_lossy(&seen)
-        );
+        assert!(n > 0, "connection closed: {}", String::from_utf8_lossy(&seen));
         seen.extend_from_slice(&buf[..n]);
     }
     use std::io::Write;

@@ -25,9 +25,7 @@ fn exact_glob_alias_and_wildcard_each_reach_their_upstream_with_the_right_model(
     ]);
     let proxy = Proxy::start(&yaml, &[("LOCAL_AUTH_TOKEN", TOKEN)]);
     for model in ["claude-exact", "claude-opus", "fast", "llama-3"] {
-        let body = format!(
-            r#"{{"model":"{model}","messages":[{{"role":"user","content":"x"}}],"stream":false}}"#
-        );
+        let body = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"x"}}],"stream":false}}"#);
         assert_eq!(
             post(&proxy, "/v1/chat/completions", TOKEN, &body).status,
             200,
@@ -54,15 +52,9 @@ fn exact_glob_alias_and_wildcard_each_reach_their_upstream_with_the_right_model(
 fn prefix_is_segment_aware() {
     let up = FakeUpstream::replay(ok);
     let yaml = models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]);
-    let proxy = Proxy::start(
-        &yaml,
-        &[("LOCAL_AUTH_TOKEN", TOKEN), ("LOCAL_PATH_PREFIX", "/p")],
-    );
+    let proxy = Proxy::start(&yaml, &[("LOCAL_AUTH_TOKEN", TOKEN), ("LOCAL_PATH_PREFIX", "/p")]);
     let body = r#"{"model":"m","messages":[]}"#;
-    assert_eq!(
-        post(&proxy, "/p/v1/chat/completions", TOKEN, body).status,
-        200
-    );
+    assert_eq!(post(&proxy, "/p/v1/chat/completions", TOKEN, body).status, 200);
     assert_eq!(post(&proxy, "/p/chat/completions", TOKEN, body).status, 200);
     for path in [
         "/px/v1/chat/completions",
@@ -73,10 +65,7 @@ fn prefix_is_segment_aware() {
         assert_eq!(post(&proxy, path, TOKEN, body).status, 404, "{path}");
     }
     assert_eq!(up.requests().len(), 2);
-    assert!(up
-        .requests()
-        .iter()
-        .all(|r| r.path == "/v1/chat/completions"));
+    assert!(up.requests().iter().all(|r| r.path == "/v1/chat/completions"));
 }
 
 #[test]
@@ -93,10 +82,7 @@ fn other_v1_endpoints_pass_through_to_openai_deployments() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body, fixture("upstream/embeddings.json"));
     let got = &up.requests()[0];
-    assert_eq!(
-        (got.method.as_str(), got.path.as_str()),
-        ("POST", "/v1/embeddings")
-    );
+    assert_eq!((got.method.as_str(), got.path.as_str()), ("POST", "/v1/embeddings"));
     assert_eq!(got.header("authorization"), Some("Bearer sk-upstream"));
 }
 
@@ -104,17 +90,9 @@ fn other_v1_endpoints_pass_through_to_openai_deployments() {
 fn anthropic_deployments_refuse_openai_passthrough_with_a_clear_400() {
     let yaml = "model_list:\n  - {model_name: claude-x, litellm_params: {model: anthropic/claude-x, api_base: 'http://127.0.0.1:9'}}\n";
     let proxy = Proxy::start(yaml, &[]);
-    let r = post(
-        &proxy,
-        "/v1/embeddings",
-        "",
-        r#"{"model":"claude-x","input":"a"}"#,
-    );
+    let r = post(&proxy, "/v1/embeddings", "", r#"{"model":"claude-x","input":"a"}"#);
     assert_eq!(r.status, 400);
-    assert!(r.json()["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("Anthropic"));
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("Anthropic"));
 }
 
 #[test]
@@ -127,18 +105,12 @@ fn outbound_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it() {
 
     let via = Proxy::start(&yaml, &[("https_proxy", &proxy_url)]);
     let r = post(&via, "/v1/chat/completions", "", body);
-    assert_eq!(
-        (r.status, r.body.clone()),
-        (200, fixture("upstream/chat.json"))
-    );
+    assert_eq!((r.status, r.body.clone()), (200, fixture("upstream/chat.json")));
     assert_eq!(*fwd.targets.lock().unwrap(), [up.addr.to_string()]);
 
     let bypass = Proxy::start(
         &yaml,
-        &[
-            ("HTTPS_PROXY", &proxy_url),
-            ("NO_PROXY", "localhost,127.0.0.1"),
-        ],
+        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "localhost,127.0.0.1")],
     );
     assert_eq!(post(&bypass, "/v1/chat/completions", "", body).status, 200);
     assert_eq!(

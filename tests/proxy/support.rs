@@ -12,9 +12,7 @@ use std::time::Duration;
 
 /// Reads a file from `fixtures/`.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -68,10 +66,7 @@ impl Script {
         Script::Answer {
             status: 200,
             headers: vec![("Content-Type".into(), "text/event-stream".into())],
-            parts: body
-                .chunks(piece)
-                .map(|c| (Duration::ZERO, c.to_vec()))
-                .collect(),
+            parts: body.chunks(piece).map(|c| (Duration::ZERO, c.to_vec())).collect(),
         }
     }
 
@@ -131,12 +126,7 @@ impl FakeUpstream {
     }
 }
 
-fn serve(
-    conn: TcpStream,
-    handler: &Handler,
-    reqs: &Mutex<Vec<Recorded>>,
-    cuts: &Mutex<Vec<usize>>,
-) {
+fn serve(conn: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Recorded>>, cuts: &Mutex<Vec<usize>>) {
     conn.set_nodelay(true).unwrap();
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut line = String::new();
@@ -144,10 +134,7 @@ fn serve(
         return;
     }
     let mut it = line.split_whitespace();
-    let (method, path) = (
-        it.next().unwrap_or("").to_string(),
-        it.next().unwrap_or("").to_string(),
-    );
+    let (method, path) = (it.next().unwrap_or("").to_string(), it.next().unwrap_or("").to_string());
     let mut headers = Vec::new();
     loop {
         line.clear();
@@ -175,11 +162,7 @@ fn serve(
     let mut conn = conn;
     match handler(&rec) {
         Script::Silence(d) => thread::sleep(d),
-        Script::Answer {
-            status,
-            headers,
-            parts,
-        } => {
+        Script::Answer { status, headers, parts } => {
             let mut head = format!("HTTP/1.1 {status} Scripted\r\n");
             for (k, v) in headers {
                 head.push_str(&format!("{k}: {v}\r\n"));
@@ -210,13 +193,8 @@ impl Proxy {
     pub fn start(yaml: &str, env: &[(&str, &str)]) -> Proxy {
         let mut pairs = vec![("HOST", "127.0.0.1"), ("PORT", "0")];
         pairs.extend_from_slice(env);
-        let cfg = Config::from_parts(
-            yaml,
-            "test.yaml",
-            &Env::from_pairs(&pairs),
-            &Overrides::default(),
-        )
-        .unwrap_or_else(|e| panic!("config: {e}"));
+        let cfg = Config::from_parts(yaml, "test.yaml", &Env::from_pairs(&pairs), &Overrides::default())
+            .unwrap_or_else(|e| panic!("config: {e}"));
         Proxy::from_config(cfg)
     }
 
@@ -268,8 +246,7 @@ impl Resp {
             .map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
     pub fn text(&self) -> String {
         String::from_utf8(self.body.clone()).unwrap()
@@ -303,11 +280,7 @@ pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Re
         .limit(64 << 20)
         .read_to_vec()
         .expect("body reads");
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    Resp { status, headers, body }
 }
 
 /// `POST path` with a JSON body and the given token as a Bearer header.
@@ -316,10 +289,7 @@ pub fn post(proxy: &Proxy, path: &str, token: &str, body: &str) -> Resp {
     call(
         "POST",
         &proxy.url(path),
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
         body,
     )
 }
@@ -369,8 +339,7 @@ impl ConnectProxy {
                     client
                         .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
                         .unwrap();
-                    let (mut up_r, mut cl_w) =
-                        (upstream.try_clone().unwrap(), client.try_clone().unwrap());
+                    let (mut up_r, mut cl_w) = (upstream.try_clone().unwrap(), client.try_clone().unwrap());
                     thread::spawn(move || {
                         let _ = std::io::copy(&mut up_r, &mut cl_w);
                         let _ = cl_w.shutdown(std::net::Shutdown::Write);
