@@ -86,6 +86,9 @@ fn dispatch(server: tiny_http::Server, shared: Arc<Shared>, stop: Arc<AtomicBool
     Ok(())
 }
 
+/// What a worker does with one request.
+type Serve = Arc<dyn Fn(tiny_http::Request) + Send + Sync>;
+
 /// Worker threads fed through a bounded queue.
 struct Pool {
     tx: SyncSender<tiny_http::Request>,
@@ -93,31 +96,33 @@ struct Pool {
     idle: Arc<AtomicUsize>,
     workers: usize,
     max_workers: usize,
-    shared: Arc<Shared>,
+    serve: Serve,
 }
 
 impl Pool {
     fn new(shared: Arc<Shared>) -> Pool {
         let (tx, rx) = mpsc::sync_channel(shared.cfg.settings.max_queued_requests);
         let max_workers = shared.cfg.settings.max_concurrent_requests;
+        let serve: Serve = Arc::new(move |rq| handle::handle(rq, &shared));
+        let (rx, idle) = (Arc::new(Mutex::new(rx)), Arc::new(AtomicUsize::new(0)));
         Pool {
             tx,
-            rx: Arc::new(Mutex::new(rx)),
-            idle: Arc::new(AtomicUsize::new(0)),
+            rx,
+            idle,
             workers: 0,
             max_workers,
-            shared,
+            serve,
         }
     }
 
     /// Runs `rq` on an idle worker, a new worker, or the queue; answers 503 when all are full.
     fn submit(&mut self, rq: tiny_http::Request) {
         if self.idle.load(Ordering::SeqCst) == 0 && self.workers < self.max_workers {
-            let (rx, idle, shared) = (self.rx.clone(), self.idle.clone(), self.shared.clone());
+            let (rx, idle, serve) = (self.rx.clone(), self.idle.clone(), self.serve.clone());
             let spawned = thread::Builder::new()
                 .name("worker".into())
                 .stack_size(WORKER_STACK)
-                .spawn(move || worker(rq, rx, idle, shared));
+                .spawn(move || worker(rq, rx, idle, serve));
             match spawned {
                 Ok(_) => self.workers += 1,
                 Err(e) => log::error!("cannot start a worker thread: {e}"),
@@ -136,16 +141,56 @@ fn worker(
     first: tiny_http::Request,
     rx: Arc<Mutex<Receiver<tiny_http::Request>>>,
     idle: Arc<AtomicUsize>,
-    shared: Arc<Shared>,
+    serve: Serve,
 ) {
     let mut next = Some(first);
     while let Some(rq) = next {
         // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
-        if catch_unwind(AssertUnwindSafe(|| handle::handle(rq, &shared))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| serve(rq))).is_err() {
             log::error!("a request handler panicked; its client got a 500 and the worker goes on");
         }
         idle.fetch_add(1, Ordering::SeqCst);
         next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv().ok();
         idle.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn a_panicking_request_gets_a_500_and_its_worker_serves_the_next_one() {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let addr = server.server_addr().to_ip().unwrap();
+        let send = |path: &str| {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            write!(c, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            c
+        };
+        let (boom, ok) = (send("/boom"), send("/ok"));
+        let mut first = server.recv().unwrap();
+        let mut second = server.recv().unwrap();
+        if first.url() != "/boom" {
+            std::mem::swap(&mut first, &mut second);
+        }
+        let (tx, rx) = mpsc::sync_channel(1);
+        tx.send(second).unwrap();
+        drop(tx);
+        let serve: Serve = Arc::new(|rq: tiny_http::Request| {
+            assert_ne!(rq.url(), "/boom", "simulated bug");
+            rq.respond(tiny_http::Response::from_string("fine")).unwrap();
+        });
+        // Runs both requests on this thread and returns once the queue is closed.
+        worker(first, Arc::new(Mutex::new(rx)), Arc::new(AtomicUsize::new(0)), serve);
+        let read = |mut c: std::net::TcpStream| {
+            let mut s = String::new();
+            c.read_to_string(&mut s).unwrap();
+            s
+        };
+        assert!(read(boom).starts_with("HTTP/1.1 500"));
+        let ok = read(ok);
+        assert!(ok.starts_with("HTTP/1.1 200") && ok.ends_with("fine"), "{ok}");
     }
 }
