@@ -320,10 +320,7 @@ impl Config {
     /// `--config`, `LITELLM_CONFIG_PATH` or `litellm_config.yaml`; the built-in demo list when the
     /// default file does not exist.
     pub fn load(env: &Env, ov: &Overrides) -> Result<Config, String> {
-        let explicit = ov
-            .config_path
-            .clone()
-            .or_else(|| env.get("LITELLM_CONFIG_PATH").map(String::from));
+        let explicit = ov.config_path.clone().or_else(|| env.get("LITELLM_CONFIG_PATH").map(String::from));
         let path = explicit.clone().unwrap_or_else(|| "litellm_config.yaml".to_string());
         match std::fs::read_to_string(&path) {
             Ok(text) => Config::from_parts(&text, &path, env, ov),
@@ -353,24 +350,13 @@ impl Config {
         for (i, m) in raw.model_list.into_iter().enumerate() {
             let at = format!("{source}: model_list[{i}] (model_name {:?})", m.model_name);
             unused.extend(m.other.keys().map(|k| format!("model_list[{i}].{k}")));
-            unused.extend(
-                m.litellm_params
-                    .other
-                    .keys()
-                    .map(|k| format!("model_list[{i}].litellm_params.{k}")),
-            );
+            unused.extend(m.litellm_params.other.keys().map(|k| format!("model_list[{i}].litellm_params.{k}")));
             deployments.push(deployment(i, m, &settings, env).map_err(|e| format!("{at}: {e}"))?);
         }
 
         let mut tokens: Vec<Secret> = env
             .get("LOCAL_AUTH_TOKEN")
-            .map(|t| {
-                t.split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(|t| Secret(t.into()))
-                    .collect()
-            })
+            .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| Secret(t.into())).collect())
             .unwrap_or_default();
         if let Some(k) = &raw.general_settings.master_key {
             let key = resolve_env(k, env).map_err(|e| format!("{source}: general_settings.master_key: {e}"))?;
@@ -379,31 +365,20 @@ impl Config {
 
         let host_arg = ov.host.as_deref().or(env.get("HOST"));
         let host: IpAddr = match host_arg {
-            Some(h) => h
-                .trim()
-                .parse()
-                .map_err(|_| format!("HOST: {h:?} is not an IP address"))?,
+            Some(h) => h.trim().parse().map_err(|_| format!("HOST: {h:?} is not an IP address"))?,
             // Without a token nobody but this machine may use the proxy unless the user says so.
             None if tokens.is_empty() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         };
         let port_arg = ov.port.as_deref().or(env.get("PORT")).unwrap_or("12000");
-        let port: u16 = port_arg
-            .trim()
-            .parse()
-            .map_err(|_| format!("PORT: {port_arg:?} is not a port number"))?;
+        let port: u16 = port_arg.trim().parse().map_err(|_| format!("PORT: {port_arg:?} is not a port number"))?;
         let path_prefix = env.get("LOCAL_PATH_PREFIX").and_then(|p| {
             let p = p.trim().trim_matches('/');
             (!p.is_empty()).then(|| format!("/{p}"))
         });
-        let ollama = env
-            .get("LOCAL_OLLAMA_SECRET")
-            .map(|s| s.trim().trim_matches('/'))
-            .filter(|s| !s.is_empty());
+        let ollama = env.get("LOCAL_OLLAMA_SECRET").map(|s| s.trim().trim_matches('/')).filter(|s| !s.is_empty());
         let dump = env.get("DUMP_HTTP_CONTENT").map(|v| v.trim().to_ascii_lowercase());
-        let proxy_url = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"]
-            .iter()
-            .find_map(|k| env.get(k));
+        let proxy_url = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].iter().find_map(|k| env.get(k));
         let level = env.get("RUST_LOG").or(env.get("LOG_LEVEL")).unwrap_or("info");
         let log_level = level
             .trim()
@@ -456,10 +431,7 @@ impl Config {
             lines.push(format!("model {:?} -> {} at {target}", d.model_name, d.label()));
         }
         if !self.unused_keys.is_empty() {
-            lines.push(format!(
-                "keys not used by this proxy (ignored): {}",
-                self.unused_keys.join(", ")
-            ));
+            lines.push(format!("keys not used by this proxy (ignored): {}", self.unused_keys.join(", ")));
         }
         lines
     }
@@ -477,48 +449,16 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
     };
     // LiteLLM's request timeout bounds the wait for an answer: the head and the gaps inside it.
     let request_timeout = raw.litellm_settings.request_timeout.or(raw.router_settings.timeout);
-    secs(
-        "litellm_settings.request_timeout",
-        request_timeout,
-        &mut s.timeouts.response_header,
-    )?;
-    secs(
-        "litellm_settings.request_timeout",
-        request_timeout,
-        &mut s.timeouts.idle,
-    )?;
+    secs("litellm_settings.request_timeout", request_timeout, &mut s.timeouts.response_header)?;
+    secs("litellm_settings.request_timeout", request_timeout, &mut s.timeouts.idle)?;
     let p = &raw.gpt_reverse_proxy;
-    secs(
-        "gpt_reverse_proxy.connect_timeout",
-        p.connect_timeout,
-        &mut s.timeouts.connect,
-    )?;
-    secs(
-        "gpt_reverse_proxy.response_header_timeout",
-        p.response_header_timeout,
-        &mut s.timeouts.response_header,
-    )?;
-    secs(
-        "gpt_reverse_proxy.stream_idle_timeout",
-        p.stream_idle_timeout,
-        &mut s.timeouts.idle,
-    )?;
-    secs(
-        "gpt_reverse_proxy.model_list_ttl",
-        p.model_list_ttl,
-        &mut s.model_list_ttl,
-    )?;
-    secs(
-        "gpt_reverse_proxy.model_list_timeout",
-        p.model_list_timeout,
-        &mut s.model_list_timeout,
-    )?;
+    secs("gpt_reverse_proxy.connect_timeout", p.connect_timeout, &mut s.timeouts.connect)?;
+    secs("gpt_reverse_proxy.response_header_timeout", p.response_header_timeout, &mut s.timeouts.response_header)?;
+    secs("gpt_reverse_proxy.stream_idle_timeout", p.stream_idle_timeout, &mut s.timeouts.idle)?;
+    secs("gpt_reverse_proxy.model_list_ttl", p.model_list_ttl, &mut s.model_list_ttl)?;
+    secs("gpt_reverse_proxy.model_list_timeout", p.model_list_timeout, &mut s.model_list_timeout)?;
     for (key, v, into) in [
-        (
-            "max_concurrent_requests",
-            p.max_concurrent_requests,
-            &mut s.max_concurrent_requests,
-        ),
+        ("max_concurrent_requests", p.max_concurrent_requests, &mut s.max_concurrent_requests),
         ("max_body_bytes", p.max_body_bytes, &mut s.max_body_bytes),
         ("max_header_bytes", p.max_header_bytes, &mut s.max_header_bytes),
     ] {
@@ -529,11 +469,7 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
         }
     }
     s.max_queued_requests = p.max_queued_requests.unwrap_or(s.max_queued_requests);
-    s.num_retries = raw
-        .router_settings
-        .num_retries
-        .or(raw.litellm_settings.num_retries)
-        .unwrap_or(s.num_retries);
+    s.num_retries = raw.router_settings.num_retries.or(raw.litellm_settings.num_retries).unwrap_or(s.num_retries);
     Ok(s)
 }
 
@@ -545,18 +481,12 @@ fn deployment(index: usize, m: RawModel, settings: &Settings, env: &Env) -> Resu
     let lp = m.litellm_params;
     let known = Provider::KNOWN;
     let (prov, model) = lp.model.split_once('/').ok_or_else(|| {
-        format!(
-            "litellm_params.model: {:?} must be <provider>/<model> (known providers: {known})",
-            lp.model
-        )
+        format!("litellm_params.model: {:?} must be <provider>/<model> (known providers: {known})", lp.model)
     })?;
     let provider = Provider::parse(prov)
         .ok_or_else(|| format!("litellm_params.model: unknown provider {prov:?} (known providers: {known})"))?;
     if model.is_empty() {
-        return Err(format!(
-            "litellm_params.model: {:?} names no model after the provider",
-            lp.model
-        ));
+        return Err(format!("litellm_params.model: {:?} names no model after the provider", lp.model));
     }
     let resolve = |key: &str, v: &str| resolve_env(v, env).map_err(|e| format!("litellm_params.{key}: {e}"));
     let api_base = match &lp.api_base {
@@ -568,20 +498,14 @@ fn deployment(index: usize, m: RawModel, settings: &Settings, env: &Env) -> Resu
     if !is_http || api_base.parse::<ureq::http::Uri>().is_err() {
         return Err(format!("litellm_params.api_base: {api_base:?} is not an http(s) URL"));
     }
-    let api_key = lp
-        .api_key
-        .as_deref()
-        .map(|k| resolve("api_key", k).map(Secret))
-        .transpose()?;
+    let api_key = lp.api_key.as_deref().map(|k| resolve("api_key", k).map(Secret)).transpose()?;
     let mut extra_headers = Vec::new();
     for (k, v) in &lp.extra_headers {
         let v = resolve(&format!("extra_headers.{k}"), v)?;
         let valid =
             ureq::http::HeaderName::from_bytes(k.as_bytes()).is_ok() && ureq::http::HeaderValue::from_str(&v).is_ok();
         if !valid {
-            return Err(format!(
-                "litellm_params.extra_headers: {k:?} is not a valid header name and value"
-            ));
+            return Err(format!("litellm_params.extra_headers: {k:?} is not a valid header name and value"));
         }
         extra_headers.push((k.clone(), v));
     }
@@ -612,10 +536,7 @@ fn deployment(index: usize, m: RawModel, settings: &Settings, env: &Env) -> Resu
 /// `os.environ/NAME` → the variable's value (LiteLLM's syntax); anything else as is.
 fn resolve_env(v: &str, env: &Env) -> Result<String, String> {
     match v.strip_prefix("os.environ/") {
-        Some(name) => env
-            .get(name)
-            .map(String::from)
-            .ok_or_else(|| format!("environment variable {name} is not set")),
+        Some(name) => env.get(name).map(String::from).ok_or_else(|| format!("environment variable {name} is not set")),
         None => Ok(v.to_string()),
     }
 }
@@ -643,15 +564,8 @@ mod tests {
 
     #[test]
     fn unknown_provider_error_names_the_entry_and_the_known_ones() {
-        let e = cfg(
-            "model_list:\n  - model_name: m\n    litellm_params: {model: foo/bar}\n",
-            &[],
-        )
-        .unwrap_err();
-        assert!(
-            e.contains("model_list[0]") && e.contains("\"foo\"") && e.contains("openai, anthropic"),
-            "{e}"
-        );
+        let e = cfg("model_list:\n  - model_name: m\n    litellm_params: {model: foo/bar}\n", &[]).unwrap_err();
+        assert!(e.contains("model_list[0]") && e.contains("\"foo\"") && e.contains("openai, anthropic"), "{e}");
     }
 
     #[test]
@@ -684,11 +598,7 @@ mod tests {
 
     #[test]
     fn several_tokens_and_master_key_all_count() {
-        let c = cfg(
-            "general_settings:\n  master_key: sk-master\n",
-            &[("LOCAL_AUTH_TOKEN", "a, b,")],
-        )
-        .unwrap();
+        let c = cfg("general_settings:\n  master_key: sk-master\n", &[("LOCAL_AUTH_TOKEN", "a, b,")]).unwrap();
         let t: Vec<_> = c.tokens.iter().map(Secret::expose).collect();
         assert_eq!(t, ["a", "b", "sk-master"]);
     }
@@ -725,11 +635,7 @@ mod tests {
         let c = cfg(y, &[]).unwrap();
         assert_eq!(
             c.unused_keys,
-            [
-                "environment_variables",
-                "litellm_settings.drop_params",
-                "model_list[0].litellm_params.rpm"
-            ]
+            ["environment_variables", "litellm_settings.drop_params", "model_list[0].litellm_params.rpm"]
         );
     }
 

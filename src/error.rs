@@ -1,6 +1,7 @@
 //! The one error type of the request path: who is at fault, which HTTP status that means, and the
 //! JSON body a client of each dialect expects. Errors become responses only in `respond.rs`.
 
+use crate::route::Dialect;
 use std::fmt;
 
 /// Who caused an error; decides the status class and how loudly it is logged.
@@ -123,6 +124,37 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The status in the client's dialect: Anthropic clients (Claude Code) know overload as 529.
+    pub fn status_in(&self, d: Dialect) -> u16 {
+        match (self, d) {
+            (Error::Overloaded, Dialect::Anthropic) => 529,
+            _ => self.status(),
+        }
+    }
+
+    /// The error body in the client's dialect.
+    pub fn body(&self, d: Dialect) -> serde_json::Value {
+        match d {
+            Dialect::OpenAi => self.openai_body(),
+            Dialect::Anthropic => serde_json::json!({"type": "error", "error": {
+                "type": crate::translate::response::anthropic_error_type(self.status_in(d)),
+                "message": self.to_string(),
+            }}),
+        }
+    }
+
+    /// The error as a stream event in the client's dialect (after a stream has begun).
+    pub fn sse(&self, d: Dialect) -> Vec<u8> {
+        let mut out = Vec::new();
+        match d {
+            Dialect::OpenAi => crate::sse::write_data(&mut out, &self.body(d).to_string()),
+            Dialect::Anthropic => crate::sse::write_named(&mut out, "error", &self.body(d).to_string()),
+        }
+        out
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -176,18 +208,11 @@ mod tests {
 
     #[test]
     fn every_fault_class_maps_to_its_status_range() {
-        for e in [
-            Error::Unauthorized,
-            Error::BadRequest("x".into()),
-            Error::BodyTooLarge(1),
-        ] {
+        for e in [Error::Unauthorized, Error::BadRequest("x".into()), Error::BodyTooLarge(1)] {
             assert_eq!(e.fault(), Fault::Client);
             assert!((400..500).contains(&e.status()));
         }
-        for e in [
-            Error::UpstreamUnreachable("x".into()),
-            Error::UpstreamTimeout("x".into()),
-        ] {
+        for e in [Error::UpstreamUnreachable("x".into()), Error::UpstreamTimeout("x".into())] {
             assert_eq!(e.fault(), Fault::Upstream);
             assert!([502, 504].contains(&e.status()));
         }
@@ -201,6 +226,16 @@ mod tests {
         assert_eq!(b["error"]["code"], "model_not_found");
         assert_eq!(b["error"]["param"], "model");
         assert!(b["error"]["message"].as_str().unwrap().contains("gpt-9"));
+    }
+
+    #[test]
+    fn anthropic_clients_get_anthropic_shapes_and_529_for_overload() {
+        let b = Error::Unauthorized.body(Dialect::Anthropic);
+        assert_eq!((b["type"].as_str(), b["error"]["type"].as_str()), (Some("error"), Some("authentication_error")));
+        assert_eq!(Error::Overloaded.status_in(Dialect::Anthropic), 529);
+        assert_eq!(Error::Overloaded.body(Dialect::Anthropic)["error"]["type"], "overloaded_error");
+        let ev = String::from_utf8(Error::UpstreamTimeout("x".into()).sse(Dialect::Anthropic)).unwrap();
+        assert!(ev.starts_with("event: error\ndata: {") && ev.contains("timeout_error"), "{ev}");
     }
 
     #[test]

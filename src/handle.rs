@@ -1,18 +1,24 @@
 //! The request path, top to bottom: check the head → route the path → authenticate → read the
-//! body → resolve the model → answer locally or call upstream → send → log. This is the only
-//! file that knows the order of the stages; the stages never call one another.
+//! body → resolve the model → prepare each deployment's body (as is, or translated) → call
+//! upstream with failover → turn the answer into the client's dialect → send → log. This is the
+//! only file that knows the order of the stages; the stages never call one another.
 
-use crate::config::{Config, Provider};
+use crate::auth;
+use crate::config::{Config, Deployment, Provider};
 use crate::emulate::{self, models};
 use crate::error::Error;
 use crate::respond::{self, Reply};
-use crate::route::{self, Route};
-use crate::upstream::{Outgoing, Upstream};
-use crate::{auth, config::Deployment};
-use serde_json::Value;
+use crate::route::{self, Dialect, Route};
+use crate::translate::{self, Target, MINTED_SIGNATURE};
+use crate::upstream::{Answer, Outgoing, Prepared, Upstream};
+use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// Largest complete upstream answer read into memory for translation.
+const MAX_TRANSLATED_BODY: u64 = 64 << 20;
 
 /// State shared read-only by every worker (plus the model-list cache).
 pub struct Shared {
@@ -29,37 +35,30 @@ pub struct Shared {
 impl Shared {
     /// Bundles the config with its upstream pool.
     pub fn new(cfg: Config, upstream: Upstream) -> Shared {
-        Shared {
-            cfg,
-            upstream,
-            models: Mutex::new(None),
-            started_unix: emulate::unix_now(),
-        }
+        Shared { cfg, upstream, models: Mutex::new(None), started_unix: emulate::unix_now() }
     }
 }
 
-/// What the access line reports beyond the wire outcome.
-#[derive(Default)]
+/// What the pipeline learns on the way, for the error reply and the access line.
 struct Facts {
+    dialect: Dialect,
     model: Option<String>,
+    upstream: Option<String>,
 }
 
 /// Serves one request completely, including its access log line.
 pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     let started = Instant::now();
     let (method, path) = request_line(&rq);
-    let mut facts = Facts::default();
-    let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(Reply::Error);
-    let upstream = match &reply {
-        Reply::Upstream(a) => format!(" deployment={} attempts={}", a.deployment, a.attempts),
-        _ => String::new(),
-    };
+    let mut facts = Facts { dialect: Dialect::OpenAi, model: None, upstream: None };
+    let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
     let out = respond::send(rq, reply, started);
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     log::info!(
-        "{method} {path} {} model={}{upstream} bytes={} ttfb={} total={:.1}ms{}",
+        "{method} {path} {} model={}{} bytes={} ttfb={} total={:.1}ms{}",
         out.status,
         facts.model.as_deref().unwrap_or("-"),
+        facts.upstream.unwrap_or_default(),
         out.bytes,
         out.ttfb.map_or("-".into(), |t| format!("{:.1}ms", ms(t))),
         ms(started.elapsed()),
@@ -70,63 +69,63 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
 /// Answers a request with an error without running the pipeline (e.g. when overloaded).
 pub fn reject(rq: tiny_http::Request, e: Error) {
     let (method, path) = request_line(&rq);
-    let out = respond::send(rq, Reply::Error(e), Instant::now());
+    let dialect = client_dialect(&route::classify(rq.method(), rq.url(), None), rq.headers());
+    let out = respond::send(rq, Reply::Error(e, dialect), Instant::now());
     log::warn!("{method} {path} {} error={}", out.status, out.error.unwrap_or_default());
 }
 
 /// Method and path (without the query, which may carry secrets) for the access log.
 fn request_line(rq: &tiny_http::Request) -> (String, String) {
-    (
-        rq.method().to_string(),
-        rq.url().split('?').next().unwrap_or("").to_string(),
-    )
+    (rq.method().to_string(), rq.url().split('?').next().unwrap_or("").to_string())
 }
 
-/// The stages in order; any error short-circuits to an error reply.
+/// The stages in order; any error short-circuits to an error reply in the client's dialect.
 fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
     let cfg = &sh.cfg;
-    check_head(rq, cfg)?;
     let route = route::classify(rq.method(), rq.url(), cfg.path_prefix.as_deref());
+    facts.dialect = client_dialect(&route, rq.headers());
+    check_head(rq, cfg)?;
     match route {
         Route::Preflight => return Ok(preflight(rq)),
-        Route::Health => return Ok(json(200, &serde_json::json!({"status": "ok"}))),
+        Route::Health => return Ok(json(200, &json!({"status": "ok"}))),
         _ => {}
     }
     auth::check(rq.headers(), &cfg.tokens)?;
     match route {
-        Route::Models => Ok(json(200, &models::openai_list(&model_list(sh)))),
+        Route::Models => Ok(json(200, &models::list(&model_list(sh), facts.dialect))),
         Route::Model(id) => match model_list(sh).iter().find(|e| e.id == id) {
-            Some(e) => Ok(json(200, &models::openai_model(e))),
+            Some(e) => Ok(json(200, &models::one(e, facts.dialect))),
             None => Err(Error::UnknownModel(id)),
         },
-        Route::ChatCompletions => forward(rq, sh, facts, "/chat/completions", true),
-        Route::OpenAiPassthrough(path) => forward(rq, sh, facts, &path, false),
+        Route::ChatCompletions | Route::Messages => chat(rq, sh, facts),
+        Route::CountTokens => count_tokens(rq, sh, facts),
+        Route::OpenAiPassthrough(path) => passthrough(rq, sh, facts, &path),
         Route::MethodNotAllowed => Err(Error::MethodNotAllowed),
         Route::NotFound | Route::Preflight | Route::Health => Err(Error::NotFound),
+    }
+}
+
+/// Anthropic for the Messages routes, and for model lists asked with `anthropic-version`.
+fn client_dialect(route: &Route, headers: &[tiny_http::Header]) -> Dialect {
+    let anthropic_header = headers.iter().any(|h| h.field.equiv("anthropic-version"));
+    match route {
+        Route::Messages | Route::CountTokens => Dialect::Anthropic,
+        Route::Models | Route::Model(_) if anthropic_header => Dialect::Anthropic,
+        _ => Dialect::OpenAi,
     }
 }
 
 /// Refuses heads that are too large or framed ambiguously (the shapes of request smuggling).
 fn check_head(rq: &tiny_http::Request, cfg: &Config) -> Result<(), Error> {
     let headers = rq.headers();
-    let size: usize = headers
-        .iter()
-        .map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4)
-        .sum();
+    let size: usize = headers.iter().map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4).sum();
     if size > cfg.settings.max_header_bytes || headers.len() > 256 {
         return Err(Error::HeadersTooLarge);
     }
-    let count = |name: &str| {
-        headers
-            .iter()
-            .filter(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-            .count()
-    };
+    let count = |name: &str| headers.iter().filter(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).count();
     let (cl, te) = (count("content-length"), count("transfer-encoding"));
     if cl > 0 && te > 0 {
-        return Err(Error::BadRequest(
-            "Both Content-Length and Transfer-Encoding are set".into(),
-        ));
+        return Err(Error::BadRequest("Both Content-Length and Transfer-Encoding are set".into()));
     }
     if cl > 1 || (cl == 1 && rq.body_length().is_none()) {
         return Err(Error::BadRequest("Invalid Content-Length".into()));
@@ -150,67 +149,175 @@ fn read_body(rq: &mut tiny_http::Request, max: usize) -> Result<Vec<u8>, Error> 
     Ok(body)
 }
 
-/// Chat and other `/v1/*` calls: resolve the model, answer a mock locally, otherwise forward to
-/// the deployment group.
-fn forward(
-    rq: &mut tiny_http::Request,
+/// A JSON request body with a `model`: the bytes, the parsed object and the model name.
+struct ModelRequest {
+    raw: Vec<u8>,
+    json: Value,
+    model: String,
+}
+
+/// Reads and parses a body that must be a JSON object naming a model.
+fn read_model_request(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<ModelRequest, Error> {
+    let raw = read_body(rq, sh.cfg.settings.max_body_bytes)?;
+    let json: Value = serde_json::from_slice(&raw)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| Error::BadRequest("The request body must be a JSON object".into()))?;
+    let model = json
+        .get("model")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::BadRequest("The request body has no `model` string".into()))?
+        .to_string();
+    facts.model = Some(model.clone());
+    Ok(ModelRequest { raw, json, model })
+}
+
+/// The deployments serving `model`, or an unknown-model error.
+fn group<'c>(sh: &'c Shared, model: &str) -> Result<Vec<&'c Deployment>, Error> {
+    let group = route::resolve(model, &sh.cfg.deployments);
+    if group.is_empty() {
+        return Err(Error::UnknownModel(model.to_string()));
+    }
+    Ok(group)
+}
+
+/// Per deployment: the path for its dialect, and the client's bytes untouched when nothing
+/// needs to change, otherwise the translated (or re-modelled) body.
+fn preparer<'a>(
+    client: Dialect,
+    req: &'a ModelRequest,
+    paths: [&'a str; 2],
+) -> impl Fn(&Deployment) -> Result<Prepared<'a>, Error> + 'a {
+    // Signatures this proxy minted must never reach Anthropic; searching bytes is cheap.
+    let minted = req.raw.windows(MINTED_SIGNATURE.len()).any(|w| w == MINTED_SIGNATURE.as_bytes());
+    move |d: &Deployment| {
+        let wire = Dialect::of(d.provider);
+        let path = if wire == Dialect::OpenAi { paths[0] } else { paths[1] };
+        let target = Target {
+            model: route::upstream_model(d, &req.model),
+            info: &d.info,
+            claude_code: d.provider == Provider::OpenAi2ClaudeCode,
+        };
+        let untouched = wire == client
+            && target.model == req.model
+            && !target.claude_code
+            && !(minted && wire == Dialect::Anthropic);
+        let body = match untouched {
+            true => Cow::Borrowed(&req.raw[..]),
+            false => Cow::Owned(translate::request(client, wire, &req.json, &target).to_string().into_bytes()),
+        };
+        Ok(Prepared { path: path.into(), body })
+    }
+}
+
+/// Chat in either dialect, to any deployment: answered by a mock, passed through, or translated.
+fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
+    let client = facts.dialect;
+    let req = read_model_request(rq, sh, facts)?;
+    let group = group(sh, &req.model)?;
+    let stream = req.json.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    if let Some(text) = &group[0].mock_response {
+        let usage = client == Dialect::Anthropic
+            || req.json.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
+        let (content_type, body) = emulate::mock::chat(text, &req.model, req.raw.len(), stream, usage);
+        // The mock speaks OpenAI; its answer travels back like an OpenAI upstream's.
+        let answer = Answer {
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: Box::new(std::io::Cursor::new(body)),
+            deployment: group[0].index,
+            wire: Dialect::OpenAi,
+            attempts: 0,
+        };
+        return answer_reply(answer, client, &req, sh, facts);
+    }
+    let prepare = preparer(client, &req, ["/chat/completions", "/messages"]);
+    let out = Outgoing { method: "POST", client_headers: rq.headers(), stream, prepare: &prepare };
+    let answer = sh.upstream.send(&group, &out)?;
+    answer_reply(answer, client, &req, sh, facts)
+}
+
+/// Turns an upstream answer into the client's dialect: as is when the dialects match; error
+/// bodies and complete answers translated whole; streams translated event by event.
+fn answer_reply(
+    answer: Answer,
+    client: Dialect,
+    req: &ModelRequest,
     sh: &Shared,
     facts: &mut Facts,
-    path: &str,
-    chat: bool,
 ) -> Result<Reply, Error> {
-    let body = read_body(rq, sh.cfg.settings.max_body_bytes)?;
-    let parsed: Option<Value> = serde_json::from_slice(&body).ok().filter(Value::is_object);
-    let model = match parsed.as_ref().and_then(|v| v.get("model")) {
-        Some(Value::String(m)) => m.clone(),
-        _ if chat && parsed.is_none() => {
-            return Err(Error::BadRequest("The request body must be a JSON object".into()))
-        }
-        _ if chat => return Err(Error::BadRequest("The request body has no `model` string".into())),
-        // Bodies without a model (files, multipart uploads) go to the catch-all entry.
-        _ => String::new(),
+    let d = &sh.cfg.deployments[answer.deployment];
+    facts.upstream = Some(format!(" deployment={} attempts={}", d.label(), answer.attempts));
+    if answer.wire == client {
+        return Ok(Reply::Upstream { answer, dialect: client, transform: None });
+    }
+    let sse = answer.headers.iter().any(|(k, v)| k == "content-type" && v.starts_with("text/event-stream"));
+    if (200..300).contains(&answer.status) && sse {
+        let transform = translate::stream(client, answer.wire, &req.model, &req.json);
+        return Ok(Reply::Upstream { answer, dialect: client, transform });
+    }
+    let status = answer.status;
+    let retry_after = answer.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.clone());
+    let mut raw = Vec::new();
+    answer.body.take(MAX_TRANSLATED_BODY).read_to_end(&mut raw).map_err(Error::from_upstream_read)?;
+    let body = match status {
+        200..=299 => translate::response(client, answer.wire, &raw, &req.model)?,
+        _ => translate::error(client, status, &raw, d.info.max_input_tokens),
     };
+    let extra = retry_after.map(|v| ("retry-after".to_string(), v)).into_iter().collect();
+    Ok(Reply::Full { status, content_type: "application/json", body, extra })
+}
+
+/// `POST /v1/messages/count_tokens`: Anthropic deployments count for real; for the others the
+/// proxy estimates, erring high.
+fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
+    let req = read_model_request(rq, sh, facts)?;
+    let group = group(sh, &req.model)?;
+    let anthropic: Vec<&Deployment> = group
+        .into_iter()
+        .filter(|d| Dialect::of(d.provider) == Dialect::Anthropic && d.mock_response.is_none())
+        .collect();
+    if anthropic.is_empty() {
+        return Ok(json(200, &json!({"input_tokens": translate::count_tokens(&req.json)})));
+    }
+    let prepare = preparer(Dialect::Anthropic, &req, ["", "/messages/count_tokens"]);
+    let out = Outgoing { method: "POST", client_headers: rq.headers(), stream: false, prepare: &prepare };
+    let answer = sh.upstream.send(&anthropic, &out)?;
+    answer_reply(answer, Dialect::Anthropic, &req, sh, facts)
+}
+
+/// Other `/v1/*` calls (embeddings, images, audio, …): forwarded to the OpenAI deployment the
+/// body's `model` picks, or the catch-all entry when there is none (files, multipart uploads).
+fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path: &str) -> Result<Reply, Error> {
+    let raw = read_body(rq, sh.cfg.settings.max_body_bytes)?;
+    let json: Value = serde_json::from_slice(&raw).ok().filter(Value::is_object).unwrap_or(Value::Null);
+    let model = json.get("model").and_then(Value::as_str).unwrap_or("").to_string();
     facts.model = Some(model.clone());
-    let group = route::resolve(&model, &sh.cfg.deployments);
+    let group: Vec<&Deployment> = group(sh, &model)?.into_iter().filter(|d| d.provider == Provider::OpenAi).collect();
     if group.is_empty() {
-        return Err(Error::UnknownModel(model));
-    }
-    let stream = parsed
-        .as_ref()
-        .and_then(|v| v.get("stream"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if let (true, Some(text)) = (chat, &group[0].mock_response) {
-        let include_usage = parsed
-            .as_ref()
-            .and_then(|v| v.pointer("/stream_options/include_usage"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let (content_type, body) = emulate::mock::chat(text, &model, body.len(), stream, include_usage);
-        return Ok(Reply::Full {
-            status: 200,
-            content_type,
-            body,
-        });
-    }
-    let group: Vec<&Deployment> = group.into_iter().filter(|d| d.provider == Provider::OpenAi).collect();
-    if group.is_empty() {
-        let what = if chat { "Chat requests" } else { "This endpoint" };
         return Err(Error::BadRequest(format!(
-            "{what} for model `{model}` cannot be served: its deployments speak the Anthropic API, and OpenAI→Anthropic translation is not part of this build"
+            "`/v1{path}` is only forwarded to OpenAI-compatible deployments, and model `{model}` is served by the Anthropic API"
         )));
     }
-    let method = rq.method().to_string();
-    let out = Outgoing {
-        method: &method,
-        path,
-        client_headers: rq.headers(),
-        body: &body,
-        json: parsed.as_ref(),
-        client_model: &model,
-        stream,
+    let stream = json.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let req = ModelRequest { raw, json, model };
+    let prepare = |d: &Deployment| {
+        let body = match route::upstream_model(d, &req.model) {
+            m if m == req.model || !req.json.is_object() => Cow::Borrowed(&req.raw[..]),
+            m => {
+                let mut j = req.json.clone();
+                j["model"] = m.into();
+                Cow::Owned(j.to_string().into_bytes())
+            }
+        };
+        Ok(Prepared { path: path.into(), body })
     };
-    sh.upstream.send(&group, &out).map(Reply::Upstream)
+    let method = rq.method().to_string();
+    let out = Outgoing { method: &method, client_headers: rq.headers(), stream, prepare: &prepare };
+    let answer = sh.upstream.send(&group, &out)?;
+    facts.upstream =
+        Some(format!(" deployment={} attempts={}", sh.cfg.deployments[answer.deployment].label(), answer.attempts));
+    Ok(Reply::Upstream { answer, dialect: Dialect::OpenAi, transform: None })
 }
 
 /// The merged model list, rebuilt at most once per `model_list_ttl`. Upstream lists are fetched
@@ -222,16 +329,10 @@ fn model_list(sh: &Shared) -> Arc<Vec<models::Entry>> {
             return list.clone();
         }
     }
-    let globs = sh
-        .cfg
-        .deployments
-        .iter()
-        .filter(|d| d.is_glob() && d.mock_response.is_none());
+    let globs = sh.cfg.deployments.iter().filter(|d| d.is_glob() && d.mock_response.is_none());
     let timeout = sh.cfg.settings.model_list_timeout;
     let fetched: Vec<(usize, Vec<Value>)> = std::thread::scope(|s| {
-        let jobs: Vec<_> = globs
-            .map(|d| (d, s.spawn(move || sh.upstream.model_list(d, timeout))))
-            .collect();
+        let jobs: Vec<_> = globs.map(|d| (d, s.spawn(move || sh.upstream.model_list(d, timeout)))).collect();
         jobs.into_iter()
             .filter_map(|(d, job)| match job.join() {
                 Ok(Ok(items)) => Some((d.index, items)),
@@ -250,21 +351,12 @@ fn model_list(sh: &Shared) -> Arc<Vec<models::Entry>> {
 
 /// A JSON reply.
 fn json(status: u16, v: &Value) -> Reply {
-    Reply::Full {
-        status,
-        content_type: "application/json",
-        body: v.to_string().into_bytes(),
-    }
+    Reply::Full { status, content_type: "application/json", body: v.to_string().into_bytes(), extra: Vec::new() }
 }
 
 /// The CORS preflight answer, allowing whatever headers the browser asked for.
 fn preflight(rq: &tiny_http::Request) -> Reply {
-    let asked = rq
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("access-control-request-headers"));
-    let allow_headers = asked.map_or("authorization, content-type, x-api-key, api-key".into(), |h| {
-        h.value.to_string()
-    });
+    let asked = rq.headers().iter().find(|h| h.field.equiv("access-control-request-headers"));
+    let allow_headers = asked.map_or("authorization, content-type, x-api-key, api-key".into(), |h| h.value.to_string());
     Reply::Preflight { allow_headers }
 }

@@ -17,4 +17,6 @@ pub mod handle; // the request path, top to bottom
 pub mod respond; // bytes to the client: framing, flushing, error bodies
 pub mod route; // path → surface, model → deployments, deployment → URL
 pub mod server; // listener, dispatcher, worker pool, panic isolation
+pub mod sse; // server-sent events: incremental parser and writers
+pub mod translate; // OpenAI ⇄ Anthropic: requests, answers, streams, errors
 pub mod upstream; // ureq agent, outgoing requests, failover // the Error enum: fault, status, dialect body

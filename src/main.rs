@@ -38,10 +38,7 @@ fn main() {
             None => (arg.clone(), None),
         };
         let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .unwrap_or_else(|| fail(&format!("{name} needs a value")))
+            inline.clone().or_else(|| args.next()).unwrap_or_else(|| fail(&format!("{name} needs a value")))
         };
         match flag.as_str() {
             "--help" | "-h" => {

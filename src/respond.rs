@@ -4,6 +4,9 @@
 //! responses here and nowhere else.
 
 use crate::error::Error;
+use crate::route::Dialect;
+use crate::sse;
+use crate::translate::Transform;
 use crate::upstream::Answer;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
@@ -18,16 +21,25 @@ pub enum Reply {
         content_type: &'static str,
         /// The body.
         body: Vec<u8>,
+        /// More headers (e.g. an upstream's `retry-after` on a translated error).
+        extra: Vec<(String, String)>,
     },
     /// A CORS preflight answer (no body).
     Preflight {
         /// The headers the browser asked to send (`Access-Control-Request-Headers`).
         allow_headers: String,
     },
-    /// An upstream answer, copied to the client as it arrives.
-    Upstream(Answer),
+    /// An upstream answer, copied (or translated event by event) to the client as it arrives.
+    Upstream {
+        /// The answer, body unread.
+        answer: Answer,
+        /// The client's dialect, for an error that happens mid-stream.
+        dialect: Dialect,
+        /// The stream translator, when the upstream speaks another dialect.
+        transform: Option<Box<dyn Transform>>,
+    },
     /// A failure, rendered in the client's dialect.
-    Error(Error),
+    Error(Error, Dialect),
 }
 
 /// What happened on the wire, for the access log.
@@ -45,28 +57,15 @@ pub struct Outcome {
 
 /// Sends `reply` on `rq`'s connection.
 pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant) -> Outcome {
-    let framing = Framing {
-        http10: *rq.http_version() == (1, 0),
-        head_only: *rq.method() == tiny_http::Method::Head,
-    };
+    let framing = Framing { http10: *rq.http_version() == (1, 0), head_only: *rq.method() == tiny_http::Method::Head };
     let mut w = rq.into_writer();
     let mut out = Outcome::default();
     let result = match reply {
-        Reply::Full {
-            status,
-            content_type,
-            body,
-        } => {
+        Reply::Full { status, content_type, body, extra } => {
             out.status = status;
-            full(
-                &mut *w,
-                &framing,
-                status,
-                &[("Content-Type", content_type)],
-                &body,
-                &mut out,
-                started,
-            )
+            let mut headers = vec![("Content-Type", content_type)];
+            headers.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            full(&mut *w, &framing, status, &headers, &body, &mut out, started)
         }
         Reply::Preflight { allow_headers } => {
             out.status = 204;
@@ -77,32 +76,25 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant) -> Outcome {
             ];
             full(&mut *w, &framing, 204, &headers, b"", &mut out, started)
         }
-        Reply::Error(e) => {
-            out.status = e.status();
+        Reply::Error(e, dialect) => {
+            out.status = e.status_in(dialect);
             out.error = Some(e.kind().to_string());
-            let body = e.openai_body().to_string();
+            let body = e.body(dialect).to_string();
             let mut headers = vec![("Content-Type", "application/json")];
             match e {
                 Error::Overloaded => headers.push(("Retry-After", "1")),
                 Error::Unauthorized => headers.push(("WWW-Authenticate", "Bearer")),
                 _ => {}
             }
-            full(
-                &mut *w,
-                &framing,
-                out.status,
-                &headers,
-                body.as_bytes(),
-                &mut out,
-                started,
-            )
+            full(&mut *w, &framing, out.status, &headers, body.as_bytes(), &mut out, started)
         }
-        Reply::Upstream(answer) => stream(&mut *w, &framing, answer, &mut out, started),
+        Reply::Upstream { answer, dialect, transform } => {
+            stream(&mut *w, &framing, Source { answer, dialect, transform }, &mut out, started)
+        }
     };
     if let Err(e) = result {
         // The client went away; nothing more to do but say so in the log.
-        out.error
-            .get_or_insert_with(|| format!("client_disconnected ({})", e.kind()));
+        out.error.get_or_insert_with(|| format!("client_disconnected ({})", e.kind()));
     }
     out
 }
@@ -153,26 +145,27 @@ fn full(
     Ok(())
 }
 
-/// Copies an upstream answer: one chunk and one flush per read. An SSE head goes out at once so
-/// the client sees `200` before the first token; any other head rides with the first chunk.
-fn stream(w: &mut dyn Write, f: &Framing, mut a: Answer, out: &mut Outcome, started: Instant) -> io::Result<()> {
+/// An upstream answer on its way to the client.
+struct Source {
+    answer: Answer,
+    dialect: Dialect,
+    transform: Option<Box<dyn Transform>>,
+}
+
+/// Copies an upstream answer: one chunk and one flush per read, translated event by event when
+/// a transform is given. An SSE head goes out at once so the client sees `200` before the first
+/// token; any other head rides with the first chunk.
+fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, started: Instant) -> io::Result<()> {
+    let Source { answer: mut a, dialect, mut transform } = src;
     out.status = a.status;
-    let content_type = a
-        .headers
-        .iter()
-        .find(|(k, _)| k == "content-type")
-        .map(|(_, v)| v.as_str());
+    let content_type = a.headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
     let sse = content_type.is_some_and(|v| v.starts_with("text/event-stream"));
     let mut headers: Vec<(&str, &str)> = a.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     if sse {
         headers.retain(|(k, _)| *k != "cache-control");
         headers.extend([("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]);
     }
-    headers.push(if f.http10 {
-        ("Connection", "close")
-    } else {
-        ("Transfer-Encoding", "chunked")
-    });
+    headers.push(if f.http10 { ("Connection", "close") } else { ("Transfer-Encoding", "chunked") });
     let mut pending = head(a.status, &headers);
     pending.extend_from_slice(b"\r\n");
     if f.head_only {
@@ -184,28 +177,61 @@ fn stream(w: &mut dyn Write, f: &Framing, mut a: Answer, out: &mut Outcome, star
         w.flush()?;
         pending.clear();
     }
+    let mut parser = sse::Parser::default();
     let mut buf = vec![0u8; 16 * 1024];
-    let mut frame = Vec::with_capacity(buf.len() + 32);
+    let (mut frame, mut translated) = (Vec::with_capacity(buf.len() + 32), Vec::new());
     loop {
+        translated.clear();
         let n = match a.body.read(&mut buf) {
-            Ok(0) => break,
+            Ok(0) => {
+                if let Some(t) = transform.as_mut() {
+                    if let Some(ev) = parser.finish() {
+                        t.event(&ev, &mut translated);
+                    }
+                    t.end(&mut translated);
+                }
+                if !translated.is_empty() {
+                    write_chunk(w, f, &mut frame, &pending, &translated)?;
+                    pending.clear();
+                }
+                break;
+            }
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 let err = Error::from_upstream_read(e);
                 out.error = Some(err.kind().to_string());
-                if sse {
+                match transform.as_mut() {
+                    Some(t) => t.fail(&err, &mut translated),
                     // A keep-alive client would otherwise wait forever; say why, then end cleanly.
-                    let event = format!("data: {}\n\n", err.openai_body());
-                    write_chunk(w, f, &mut frame, &pending, event.as_bytes())?;
+                    None if sse => translated = err.sse(dialect),
+                    None => {}
+                }
+                if !translated.is_empty() {
+                    write_chunk(w, f, &mut frame, &pending, &translated)?;
+                    pending.clear();
                 }
                 break;
             }
         };
-        write_chunk(w, f, &mut frame, &pending, &buf[..n])?;
-        pending.clear();
-        out.bytes += n as u64;
-        out.ttfb.get_or_insert_with(|| started.elapsed());
+        let data = match transform.as_mut() {
+            None => &buf[..n],
+            Some(t) => {
+                for ev in parser.push(&buf[..n]) {
+                    t.event(&ev, &mut translated);
+                }
+                &translated[..]
+            }
+        };
+        if !data.is_empty() {
+            write_chunk(w, f, &mut frame, &pending, data)?;
+            pending.clear();
+            out.bytes += data.len() as u64;
+            out.ttfb.get_or_insert_with(|| started.elapsed());
+        }
+        if transform.as_ref().is_some_and(|t| t.done()) {
+            break;
+        }
     }
     frame.clear();
     frame.extend_from_slice(&pending);
@@ -240,7 +266,8 @@ mod tests {
             status,
             headers: vec![("content-type".into(), ct.into()), ("x-request-id".into(), "r1".into())],
             body: Box::new(body),
-            deployment: "#0".into(),
+            deployment: 0,
+            wire: Dialect::OpenAi,
             attempts: 1,
         }
     }
@@ -248,17 +275,8 @@ mod tests {
     fn run(a: Answer, http10: bool) -> (String, Outcome) {
         let mut w = Vec::new();
         let mut out = Outcome::default();
-        stream(
-            &mut w,
-            &Framing {
-                http10,
-                head_only: false,
-            },
-            a,
-            &mut out,
-            Instant::now(),
-        )
-        .unwrap();
+        let src = Source { answer: a, dialect: Dialect::OpenAi, transform: None };
+        stream(&mut w, &Framing { http10, head_only: false }, src, &mut out, Instant::now()).unwrap();
         (String::from_utf8(w).unwrap(), out)
     }
 
@@ -266,12 +284,8 @@ mod tests {
     fn sse_is_chunked_with_no_buffering_headers() {
         let (wire, out) = run(answer(200, "text/event-stream", b"data: {}\n\n"), false);
         assert!(wire.starts_with("HTTP/1.1 200 OK\r\n"), "{wire}");
-        for h in [
-            "x-request-id: r1",
-            "Cache-Control: no-cache",
-            "X-Accel-Buffering: no",
-            "Transfer-Encoding: chunked",
-        ] {
+        for h in ["x-request-id: r1", "Cache-Control: no-cache", "X-Accel-Buffering: no", "Transfer-Encoding: chunked"]
+        {
             assert!(wire.contains(h), "{h} missing in {wire}");
         }
         assert!(wire.ends_with("\r\n\r\na\r\ndata: {}\n\n\r\n0\r\n\r\n"), "{wire:?}");
@@ -300,10 +314,7 @@ mod tests {
 
     #[test]
     fn stream_error_after_head_becomes_an_error_event_and_a_clean_end() {
-        let a = Answer {
-            body: Box::new(Stalls(false)),
-            ..answer(200, "text/event-stream", b"")
-        };
+        let a = Answer { body: Box::new(Stalls(false)), ..answer(200, "text/event-stream", b"") };
         let (wire, out) = run(a, false);
         assert!(wire.contains("data: {\"error\":"), "{wire}");
         assert!(wire.ends_with("\r\n0\r\n\r\n"));

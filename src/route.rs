@@ -4,6 +4,25 @@
 use crate::config::{Deployment, Provider};
 use tiny_http::Method;
 
+/// The API dialect a client speaks (and answers and errors must be in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// OpenAI Chat Completions.
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+}
+
+impl Dialect {
+    /// The wire dialect of a provider.
+    pub fn of(p: Provider) -> Dialect {
+        match p {
+            Provider::OpenAi => Dialect::OpenAi,
+            Provider::Anthropic | Provider::OpenAi2ClaudeCode => Dialect::Anthropic,
+        }
+    }
+}
+
 /// What a request addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -13,6 +32,10 @@ pub enum Route {
     Preflight,
     /// `POST /v1/chat/completions` or `/chat/completions`.
     ChatCompletions,
+    /// `POST /v1/messages` (Anthropic).
+    Messages,
+    /// `POST /v1/messages/count_tokens` (Anthropic).
+    CountTokens,
     /// `GET /v1/models` or `/models`.
     Models,
     /// `GET /v1/models/{id}`.
@@ -52,15 +75,15 @@ pub fn classify(method: &Method, target: &str, prefix: Option<&str>) -> Route {
         "/v1/chat/completions" | "/chat/completions" => only(*method == Method::Post, Route::ChatCompletions),
         "/v1/models" | "/models" => only(get, Route::Models),
         _ => {
-            if let Some(id) = path
-                .strip_prefix("/v1/models/")
-                .or_else(|| path.strip_prefix("/models/"))
-            {
+            if let Some(id) = path.strip_prefix("/v1/models/").or_else(|| path.strip_prefix("/models/")) {
                 return only(get, Route::Model(id.to_string()));
             }
+            let post = *method == Method::Post;
             match path.strip_prefix("/v1/") {
-                // The Anthropic surface is not an OpenAI passthrough.
-                Some(rest) if rest == "messages" || rest.starts_with("messages/") => Route::NotFound,
+                Some("messages") => only(post, Route::Messages),
+                Some("messages/count_tokens") => only(post, Route::CountTokens),
+                // The rest of the Anthropic surface is not an OpenAI passthrough.
+                Some(rest) if rest.starts_with("messages/") => Route::NotFound,
                 Some(rest) if !rest.is_empty() => Route::OpenAiPassthrough(format!("/{rest}")),
                 _ => Route::NotFound,
             }
@@ -83,17 +106,11 @@ fn is_clean(path: &str) -> bool {
 /// The deployments serving `model`: every entry with that exact `model_name`, otherwise the
 /// entries of the first glob (in file order) that matches. Empty when nothing matches.
 pub fn resolve<'c>(model: &str, deployments: &'c [Deployment]) -> Vec<&'c Deployment> {
-    let exact: Vec<_> = deployments
-        .iter()
-        .filter(|d| !d.is_glob() && d.model_name == model)
-        .collect();
+    let exact: Vec<_> = deployments.iter().filter(|d| !d.is_glob() && d.model_name == model).collect();
     if !exact.is_empty() {
         return exact;
     }
-    match deployments
-        .iter()
-        .find(|d| d.is_glob() && glob_match(&d.model_name, model))
-    {
+    match deployments.iter().find(|d| d.is_glob() && glob_match(&d.model_name, model)) {
         Some(g) => deployments.iter().filter(|d| d.model_name == g.model_name).collect(),
         None => Vec::new(),
     }
@@ -151,10 +168,7 @@ mod tests {
     fn chat_paths_with_and_without_v1_and_queries() {
         assert_eq!(post("/v1/chat/completions"), Route::ChatCompletions);
         assert_eq!(post("/chat/completions?x=1"), Route::ChatCompletions);
-        assert_eq!(
-            classify(&Method::Get, "/v1/chat/completions", None),
-            Route::MethodNotAllowed
-        );
+        assert_eq!(classify(&Method::Get, "/v1/chat/completions", None), Route::MethodNotAllowed);
         assert_eq!(post("/V1/chat/completions"), Route::NotFound);
     }
 
@@ -170,31 +184,19 @@ mod tests {
     #[test]
     fn passthrough_keeps_the_rest_and_refuses_tricks() {
         assert_eq!(post("/v1/embeddings"), Route::OpenAiPassthrough("/embeddings".into()));
-        assert_eq!(
-            post("/v1/audio/speech"),
-            Route::OpenAiPassthrough("/audio/speech".into())
-        );
-        for p in [
-            "/v1/../admin",
-            "/v1//embeddings",
-            "/v1/./x",
-            "/v1/%2e%2e/x",
-            "v1/embeddings",
-            "/v1/a\\b",
-            "/v1/",
-        ] {
+        assert_eq!(post("/v1/audio/speech"), Route::OpenAiPassthrough("/audio/speech".into()));
+        for p in ["/v1/../admin", "/v1//embeddings", "/v1/./x", "/v1/%2e%2e/x", "v1/embeddings", "/v1/a\\b", "/v1/"] {
             assert_eq!(post(p), Route::NotFound, "{p}");
         }
-        assert_eq!(post("/v1/messages"), Route::NotFound);
+        assert_eq!(post("/v1/messages?beta=true"), Route::Messages);
+        assert_eq!(post("/v1/messages/count_tokens"), Route::CountTokens);
+        assert_eq!(post("/v1/messages/batches"), Route::NotFound);
     }
 
     #[test]
     fn prefix_is_segment_aware() {
         let p = Some("/p");
-        assert_eq!(
-            classify(&Method::Post, "/p/v1/chat/completions", p),
-            Route::ChatCompletions
-        );
+        assert_eq!(classify(&Method::Post, "/p/v1/chat/completions", p), Route::ChatCompletions);
         assert_eq!(classify(&Method::Post, "/px/v1/chat/completions", p), Route::NotFound);
         assert_eq!(classify(&Method::Post, "/v1/chat/completions", p), Route::NotFound);
         assert_eq!(classify(&Method::Post, "/p/../v1/chat/completions", p), Route::NotFound);
@@ -221,9 +223,7 @@ mod tests {
   - {model_name: gpt-4o, litellm_params: {model: anthropic/claude-x}}
   - {model_name: "*", litellm_params: {model: openai/*, api_base: "http://star/v1"}}
 "#;
-        Config::from_parts(y, "t", &Env::default(), &Overrides::default())
-            .unwrap()
-            .deployments
+        Config::from_parts(y, "t", &Env::default(), &Overrides::default()).unwrap().deployments
     }
 
     #[test]
@@ -242,9 +242,6 @@ mod tests {
     fn urls_join_like_litellm() {
         let d = deps();
         assert_eq!(upstream_url(&d[1], "/chat/completions"), "http://a/v1/chat/completions");
-        assert_eq!(
-            upstream_url(&d[3], "/messages"),
-            "https://api.anthropic.com/v1/messages"
-        );
+        assert_eq!(upstream_url(&d[3], "/messages"), "https://api.anthropic.com/v1/messages");
     }
 }

@@ -32,9 +32,7 @@ pub struct Running {
 impl Running {
     /// Blocks until the server stops; an error means accepting connections failed.
     pub fn wait(self) -> io::Result<()> {
-        self.dispatcher
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("dispatcher panicked")))
+        self.dispatcher.join().unwrap_or_else(|_| Err(io::Error::other("dispatcher panicked")))
     }
 
     /// Stops accepting and returns once the listener is closed (running requests go on).
@@ -105,14 +103,7 @@ impl Pool {
         let max_workers = shared.cfg.settings.max_concurrent_requests;
         let serve: Serve = Arc::new(move |rq| handle::handle(rq, &shared));
         let (rx, idle) = (Arc::new(Mutex::new(rx)), Arc::new(AtomicUsize::new(0)));
-        Pool {
-            tx,
-            rx,
-            idle,
-            workers: 0,
-            max_workers,
-            serve,
-        }
+        Pool { tx, rx, idle, workers: 0, max_workers, serve }
     }
 
     /// Runs `rq` on an idle worker, a new worker, or the queue; answers 503 when all are full.

@@ -4,7 +4,7 @@
 
 use crate::config::{Config, Deployment, Provider, Timeouts};
 use crate::error::Error;
-use crate::route;
+use crate::route::{self, Dialect};
 use std::borrow::Cow;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,22 +54,36 @@ const DROP_RESPONSE_HEADERS: &[&str] = &[
 /// The Anthropic API version sent when the client named none.
 const ANTHROPIC_VERSION: &str = "2023-06-01";
 
-/// One request to send to whichever deployment of a group answers.
-pub struct Outgoing<'a> {
+/// Headers the original project sent as the Claude Code client (`openai2claudecode`):
+/// `(name, value, replace the client's own)`.
+const CLAUDE_CODE_HEADERS: &[(&str, &str, bool)] = &[
+    (
+        "anthropic-beta",
+        "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14",
+        false,
+    ),
+    ("anthropic-dangerous-direct-browser-access", "true", false),
+    ("user-agent", "claude-cli/1.0.69 (external, cli)", true),
+];
+
+/// What one deployment is sent: decided per deployment, since a group may mix providers.
+pub struct Prepared<'a> {
+    /// The OpenAI-style path, e.g. `/chat/completions`; joined per provider by [`route::upstream_url`].
+    pub path: Cow<'a, str>,
+    /// The body, translated or passed through.
+    pub body: Cow<'a, [u8]>,
+}
+
+/// One request to send to whichever deployment of a group answers (`'b`: the client's body).
+pub struct Outgoing<'a, 'b> {
     /// HTTP method.
     pub method: &'a str,
-    /// The OpenAI-style path, e.g. `/chat/completions`; joined per provider by [`route::upstream_url`].
-    pub path: &'a str,
     /// The client's headers (filtered before sending).
     pub client_headers: &'a [tiny_http::Header],
-    /// The body exactly as the client sent it.
-    pub body: &'a [u8],
-    /// The parsed body, when the `model` field may need rewriting per deployment.
-    pub json: Option<&'a serde_json::Value>,
-    /// The model the client asked for.
-    pub client_model: &'a str,
     /// Whether the client asked for a stream (selects `stream_timeout`).
     pub stream: bool,
+    /// Path and body for a deployment.
+    pub prepare: &'a dyn Fn(&Deployment) -> Result<Prepared<'b>, Error>,
 }
 
 /// An upstream's answer, status and all, with the body still unread.
@@ -80,8 +94,10 @@ pub struct Answer {
     pub headers: Vec<(String, String)>,
     /// The body, read as it arrives.
     pub body: Box<dyn Read + Send>,
-    /// Which deployment answered (safe to log).
-    pub deployment: String,
+    /// Which deployment answered: its index in the model list.
+    pub deployment: usize,
+    /// The dialect the answer is in.
+    pub wire: Dialect,
     /// How many attempts it took.
     pub attempts: usize,
 }
@@ -138,11 +154,7 @@ impl Upstream {
             });
             match &last {
                 Ok(a) if final_try || !(a.status == 429 || a.status >= 500) => return last,
-                Ok(a) => log::warn!(
-                    "{}: upstream answered {}, trying the next deployment",
-                    d.label(),
-                    a.status
-                ),
+                Ok(a) => log::warn!("{}: upstream answered {}, trying the next deployment", d.label(), a.status),
                 Err(e) if !final_try => {
                     log::warn!("{}: {e}, trying the next deployment", d.label())
                 }
@@ -154,24 +166,16 @@ impl Upstream {
 
     /// One call to one deployment.
     fn attempt(&self, d: &Deployment, out: &Outgoing) -> Result<Answer, Error> {
-        let body = body_for(d, out)?;
-        let mut rq = http::Request::builder()
-            .method(out.method)
-            .uri(route::upstream_url(d, out.path));
+        let prepared = (out.prepare)(d)?;
+        let mut rq = http::Request::builder().method(out.method).uri(route::upstream_url(d, &prepared.path));
         for h in out.client_headers {
             let name = h.field.as_str().as_str();
-            if !forwarded(name, out.client_headers) {
-                continue;
+            if forwarded(name, out.client_headers) {
+                rq = rq.header(name, h.value.as_str());
             }
-            rq = rq.header(name, h.value.as_str());
         }
-        for (k, v) in credential_headers(d) {
-            rq = rq.header(k, v);
-        }
-        let rq = rq
-            .body(&*body)
-            .map_err(|e| Error::BadRequest(format!("cannot forward request: {e}")))?;
-        let rq = with_extra_headers(rq, d);
+        let rq = rq.body(&*prepared.body).map_err(|e| Error::BadRequest(format!("cannot forward request: {e}")))?;
+        let rq = with_deployment_headers(rq, d);
         let t = if out.stream { d.stream_timeouts } else { d.timeouts };
         let rq = self.timed(rq, t);
         let resp = self.agent.run(rq)?;
@@ -186,26 +190,18 @@ impl Upstream {
             status,
             headers,
             body: Box::new(resp.into_body().into_reader()),
-            deployment: d.label(),
+            deployment: d.index,
+            wire: Dialect::of(d.provider),
             attempts: 1,
         })
     }
 
     /// The items of a deployment's own model list (`data` of `GET /models`), for glob entries.
     pub fn model_list(&self, d: &Deployment, timeout: Duration) -> Result<Vec<serde_json::Value>, Error> {
-        let mut rq = http::Request::builder()
-            .method("GET")
-            .uri(route::upstream_url(d, "/models"));
-        for (k, v) in credential_headers(d) {
-            rq = rq.header(k, v);
-        }
+        let rq = http::Request::builder().method("GET").uri(route::upstream_url(d, "/models"));
         let rq = rq.body(()).map_err(|e| Error::Internal(e.to_string()))?;
-        let rq = with_extra_headers(rq, d);
-        let t = Timeouts {
-            connect: d.timeouts.connect.min(timeout),
-            response_header: timeout,
-            idle: timeout,
-        };
+        let rq = with_deployment_headers(rq, d);
+        let t = Timeouts { connect: d.timeouts.connect.min(timeout), response_header: timeout, idle: timeout };
         let resp = self.agent.run(self.timed(rq, t))?;
         if resp.status() != 200 {
             return Err(Error::UpstreamInvalid(format!("model list answered {}", resp.status())));
@@ -239,61 +235,42 @@ fn forwarded(name: &str, all: &[tiny_http::Header]) -> bool {
         return false;
     }
     !all.iter().any(|h| {
-        h.field.equiv("connection")
-            && h.value
-                .as_str()
-                .split(',')
-                .any(|t| t.trim().eq_ignore_ascii_case(&lower))
+        h.field.equiv("connection") && h.value.as_str().split(',').any(|t| t.trim().eq_ignore_ascii_case(&lower))
     })
 }
 
-/// The deployment's credential, in the header its provider expects.
-fn credential_headers(d: &Deployment) -> Vec<(&'static str, String)> {
-    let mut h = Vec::new();
+/// Adds what the deployment itself sends: its credential in the header its provider expects,
+/// the provider's defaults, and `extra_headers` (which win over everything).
+fn with_deployment_headers<B>(mut rq: http::Request<B>, d: &Deployment) -> http::Request<B> {
+    let mut set: Vec<(&str, String, bool)> = Vec::new();
     let key = d.api_key.as_ref().map(|k| k.expose());
     match (d.provider, key) {
-        (Provider::OpenAi, Some(k)) => h.push(("authorization", format!("Bearer {k}"))),
-        (Provider::Anthropic, Some(k)) => h.push(("x-api-key", k.to_string())),
+        (Provider::OpenAi, Some(k)) => set.push(("authorization", format!("Bearer {k}"), true)),
+        (Provider::Anthropic, Some(k)) => set.push(("x-api-key", k.to_string(), true)),
+        // Claude Code relays differ in which one they read; the original sent both.
         (Provider::OpenAi2ClaudeCode, Some(k)) => {
-            h.push(("authorization", format!("Bearer {k}")));
-            h.push(("x-api-key", k.to_string()));
+            set.push(("authorization", format!("Bearer {k}"), true));
+            set.push(("x-api-key", k.to_string(), true));
         }
         (_, None) => {}
     }
     if d.provider != Provider::OpenAi {
-        h.push(("anthropic-version", ANTHROPIC_VERSION.to_string()));
+        set.push(("anthropic-version", ANTHROPIC_VERSION.into(), false));
     }
-    h
-}
-
-/// Sets the deployment's `extra_headers`, replacing any same-named header.
-fn with_extra_headers<B>(mut rq: http::Request<B>, d: &Deployment) -> http::Request<B> {
-    for (k, v) in &d.extra_headers {
-        // Validated at startup, so both parse.
-        if let (Ok(k), Ok(v)) = (
-            http::HeaderName::from_bytes(k.as_bytes()),
-            http::HeaderValue::from_str(v),
-        ) {
-            rq.headers_mut().insert(k, v);
+    if d.provider == Provider::OpenAi2ClaudeCode {
+        set.extend(CLAUDE_CODE_HEADERS.iter().map(|(k, v, replace)| (*k, v.to_string(), *replace)));
+    }
+    set.extend(d.extra_headers.iter().map(|(k, v)| (k.as_str(), v.clone(), true)));
+    let headers = rq.headers_mut();
+    for (k, v, replace) in set {
+        // Names and values were validated at startup or are constants, so both parse.
+        if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), http::HeaderValue::from_str(&v)) {
+            if replace || !headers.contains_key(&k) {
+                headers.insert(k, v);
+            }
         }
     }
     rq
-}
-
-/// The body for one deployment: the client's bytes untouched when the model name stays the
-/// same, otherwise re-serialised with the deployment's upstream model.
-fn body_for<'a>(d: &Deployment, out: &Outgoing<'a>) -> Result<Cow<'a, [u8]>, Error> {
-    let target = route::upstream_model(d, out.client_model);
-    match out.json {
-        Some(json) if target != out.client_model => {
-            let mut json = json.clone();
-            json["model"] = target.into();
-            Ok(Cow::Owned(
-                serde_json::to_vec(&json).map_err(|e| Error::Internal(e.to_string()))?,
-            ))
-        }
-        _ => Ok(Cow::Borrowed(out.body)),
-    }
 }
 
 /// `scheme://[user[:pass]@]host[:port]` plus a `NO_PROXY` list → a ureq proxy.
@@ -338,14 +315,10 @@ mod tests {
 
     #[test]
     fn hop_by_hop_and_credentials_are_not_forwarded() {
-        let hs: Vec<tiny_http::Header> = [
-            "Connection: keep-alive, X-Secret-Hop",
-            "X-Secret-Hop: 1",
-            "Content-Type: x",
-        ]
-        .iter()
-        .map(|s| s.parse().unwrap())
-        .collect();
+        let hs: Vec<tiny_http::Header> = ["Connection: keep-alive, X-Secret-Hop", "X-Secret-Hop: 1", "Content-Type: x"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
         assert!(!forwarded("Authorization", &hs));
         assert!(!forwarded("X-API-Key", &hs));
         assert!(!forwarded("Transfer-Encoding", &hs));

@@ -64,10 +64,7 @@ mod tests {
 
     fn events(body: &[u8]) -> Vec<String> {
         let s = String::from_utf8(body.to_vec()).unwrap();
-        s.split("\n\n")
-            .filter(|e| !e.is_empty())
-            .map(|e| e.strip_prefix("data: ").unwrap().to_string())
-            .collect()
+        s.split("\n\n").filter(|e| !e.is_empty()).map(|e| e.strip_prefix("data: ").unwrap().to_string()).collect()
     }
 
     #[test]
@@ -86,19 +83,11 @@ mod tests {
         assert_eq!(ct, "text/event-stream");
         let ev = events(&body);
         assert_eq!(ev.last().unwrap(), "[DONE]");
-        let chunks: Vec<serde_json::Value> = ev[..ev.len() - 1]
-            .iter()
-            .map(|e| serde_json::from_str(e).unwrap())
-            .collect();
-        let text: String = chunks
-            .iter()
-            .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
-            .collect();
+        let chunks: Vec<serde_json::Value> =
+            ev[..ev.len() - 1].iter().map(|e| serde_json::from_str(e).unwrap()).collect();
+        let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
         assert_eq!(text, "a b  c");
-        let finishes = chunks
-            .iter()
-            .filter(|c| c["choices"][0]["finish_reason"].is_string())
-            .count();
+        let finishes = chunks.iter().filter(|c| c["choices"][0]["finish_reason"].is_string()).count();
         assert_eq!(finishes, 1);
         assert_eq!(chunks.last().unwrap()["choices"], serde_json::json!([]));
         assert!(chunks.last().unwrap()["usage"]["prompt_tokens"].is_u64());

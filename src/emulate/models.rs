@@ -3,6 +3,7 @@
 
 use crate::config::Deployment;
 use crate::route::glob_match;
+use crate::route::Dialect;
 use serde_json::{json, Value};
 
 /// One model as clients see it.
@@ -27,11 +28,7 @@ pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Value>)], now: u
     };
     for d in deployments {
         if !d.is_glob() {
-            push(Entry {
-                id: d.model_name.clone(),
-                created: now,
-                owned_by: d.provider.name().to_string(),
-            });
+            push(Entry { id: d.model_name.clone(), created: now, owned_by: d.provider.name().to_string() });
             continue;
         }
         let items = fetched.iter().filter(|(i, _)| *i == d.index).flat_map(|(_, v)| v);
@@ -43,28 +40,32 @@ pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Value>)], now: u
                 continue;
             }
             let created = item.get("created").and_then(Value::as_u64).unwrap_or(now);
-            let owned_by = item
-                .get("owned_by")
-                .and_then(Value::as_str)
-                .unwrap_or(d.provider.name());
-            push(Entry {
-                id: id.to_string(),
-                created,
-                owned_by: owned_by.to_string(),
-            });
+            let owned_by = item.get("owned_by").and_then(Value::as_str).unwrap_or(d.provider.name());
+            push(Entry { id: id.to_string(), created, owned_by: owned_by.to_string() });
         }
     }
     out
 }
 
-/// One model in OpenAI's shape.
-pub fn openai_model(e: &Entry) -> Value {
-    json!({"id": e.id, "object": "model", "created": e.created, "owned_by": e.owned_by})
+/// One model in the dialect's shape. Anthropic's carries what the anthropic SDK 2.x validates
+/// strictly, `lifecycle` included.
+pub fn one(e: &Entry, d: Dialect) -> Value {
+    match d {
+        Dialect::OpenAi => json!({"id": e.id, "object": "model", "created": e.created, "owned_by": e.owned_by}),
+        Dialect::Anthropic => json!({"type": "model", "id": e.id, "display_name": e.id,
+                                     "created_at": super::rfc3339(e.created), "lifecycle": "active"}),
+    }
 }
 
-/// The list in OpenAI's shape.
-pub fn openai_list(entries: &[Entry]) -> Value {
-    json!({"object": "list", "data": entries.iter().map(openai_model).collect::<Vec<_>>()})
+/// The list in the dialect's shape; Anthropic's says there are no more pages (without
+/// `has_more: false` the SDK keeps asking for the next page forever).
+pub fn list(entries: &[Entry], d: Dialect) -> Value {
+    let data: Vec<Value> = entries.iter().map(|e| one(e, d)).collect();
+    match d {
+        Dialect::OpenAi => json!({"object": "list", "data": data}),
+        Dialect::Anthropic => json!({"data": data, "has_more": false,
+                                     "first_id": entries.first().map(|e| &e.id), "last_id": entries.last().map(|e| &e.id)}),
+    }
 }
 
 #[cfg(test)]
@@ -89,29 +90,22 @@ mod tests {
                     json!({"no": "id"}),
                 ],
             ),
-            (
-                2,
-                vec![
-                    json!({"id": "gpt-4o"}),
-                    json!({"id": "llama"}),
-                    json!({"id": "claude-sonnet-4"}),
-                ],
-            ),
+            (2, vec![json!({"id": "gpt-4o"}), json!({"id": "llama"}), json!({"id": "claude-sonnet-4"})]),
         ];
         let got = merge(&c.deployments, &fetched, 7);
         let ids: Vec<_> = got.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["claude-sonnet-4", "gpt-4o", "llama"]);
-        assert_eq!(
-            got[1],
-            Entry {
-                id: "gpt-4o".into(),
-                created: 5,
-                owned_by: "openai".into()
-            }
-        );
+        assert_eq!(got[1], Entry { id: "gpt-4o".into(), created: 5, owned_by: "openai".into() });
         assert_eq!(got[2].owned_by, "openai");
-        let list = openai_list(&got);
+        let list = list(&got, Dialect::OpenAi);
         assert_eq!(list["object"], "list");
         assert_eq!(list["data"][0]["object"], "model");
+        let a = super::list(&got, Dialect::Anthropic);
+        assert_eq!(
+            (a["has_more"].as_bool(), a["first_id"].as_str(), a["last_id"].as_str()),
+            (Some(false), Some("claude-sonnet-4"), Some("llama"))
+        );
+        assert_eq!(a["data"][1]["created_at"], "1970-01-01T00:00:05Z");
+        assert_eq!(a["data"][1]["lifecycle"], "active");
     }
 }

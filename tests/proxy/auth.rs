@@ -57,17 +57,11 @@ fn health_and_preflight_need_no_token() {
     let r = call(
         "OPTIONS",
         &proxy.url("/v1/chat/completions"),
-        &[
-            ("Origin", "https://app"),
-            ("Access-Control-Request-Headers", "authorization,content-type"),
-        ],
+        &[("Origin", "https://app"), ("Access-Control-Request-Headers", "authorization,content-type")],
         "",
     );
     assert_eq!(r.status, 204);
-    assert_eq!(
-        r.header("access-control-allow-headers"),
-        Some("authorization,content-type")
-    );
+    assert_eq!(r.header("access-control-allow-headers"), Some("authorization,content-type"));
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 }
 

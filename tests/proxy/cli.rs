@@ -10,17 +10,11 @@ fn bin() -> Command {
 
 #[test]
 fn the_original_example_config_loads_unchanged() {
-    let out = bin()
-        .args(["--check", "--config", "fixtures/litellm_config.original.yaml"])
-        .output()
-        .unwrap();
+    let out = bin().args(["--check", "--config", "fixtures/litellm_config.original.yaml"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("configuration OK"));
-    assert!(
-        stdout.contains("openai2claudecode/claude-sonnet-4-20250514"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("openai2claudecode/claude-sonnet-4-20250514"), "{stdout}");
     assert!(stdout.contains("#1 openai/* at https://your-host/v1"), "{stdout}");
     assert!(!stdout.contains("sk-you-keys"), "key leaked: {stdout}");
 }
@@ -28,10 +22,7 @@ fn the_original_example_config_loads_unchanged() {
 #[test]
 fn version_and_help() {
     let out = bin().arg("--version").output().unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        concat!("gpt-reverse-proxy ", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), concat!("gpt-reverse-proxy ", env!("CARGO_PKG_VERSION")));
     let out = bin().arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("--check"));
 }
@@ -41,27 +32,13 @@ fn bad_config_and_bad_arguments_exit_2_with_a_precise_message() {
     let dir = std::env::temp_dir().join(format!("grp-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("bad.yaml");
-    std::fs::write(
-        &f,
-        "model_list:\n  - model_name: x\n    litellm_params: {model: vertex/gemini}\n",
-    )
-    .unwrap();
-    let out = bin()
-        .arg("--check")
-        .arg(format!("--config={}", f.display()))
-        .output()
-        .unwrap();
+    std::fs::write(&f, "model_list:\n  - model_name: x\n    litellm_params: {model: vertex/gemini}\n").unwrap();
+    let out = bin().arg("--check").arg(format!("--config={}", f.display())).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("model_list[0]") && err.contains("unknown provider \"vertex\""),
-        "{err}"
-    );
+    assert!(err.contains("model_list[0]") && err.contains("unknown provider \"vertex\""), "{err}");
 
-    let out = bin()
-        .args(["--check", "--config", "/nonexistent/x.yaml"])
-        .output()
-        .unwrap();
+    let out = bin().args(["--check", "--config", "/nonexistent/x.yaml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.yaml"));
 
@@ -73,23 +50,11 @@ fn bad_config_and_bad_arguments_exit_2_with_a_precise_message() {
 fn dotenv_files_are_read_and_the_real_environment_wins() {
     let dir = std::env::temp_dir().join(format!("grp-env-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join(".env"),
-        "LOCAL_AUTH_TOKEN=from-env-file\nPORT=1111\nLOCAL_PATH_PREFIX=/a\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join(".env"), "LOCAL_AUTH_TOKEN=from-env-file\nPORT=1111\nLOCAL_PATH_PREFIX=/a\n").unwrap();
     std::fs::write(dir.join(".env.local"), "PORT=2222\n").unwrap();
-    let out = bin()
-        .current_dir(&dir)
-        .env("LOCAL_PATH_PREFIX", "/b")
-        .arg("--check")
-        .output()
-        .unwrap();
+    let out = bin().current_dir(&dir).env("LOCAL_PATH_PREFIX", "/b").arg("--check").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("listen address: 0.0.0.0:2222"), "{stdout}");
-    assert!(
-        stdout.contains("1 token(s)") && stdout.contains("path prefix: /b"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("1 token(s)") && stdout.contains("path prefix: /b"), "{stdout}");
     assert!(stdout.contains("built-in demo"), "{stdout}");
 }

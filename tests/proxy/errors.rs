@@ -29,46 +29,21 @@ fn one(up_v1: &str, extra: &str) -> Proxy {
 #[test]
 fn client_mistakes_get_4xx() {
     let up = FakeUpstream::replay(|| Script::json(200, b"{}"));
-    let proxy = one(
-        &format!("{}/v1", up.url()),
-        "gpt_reverse_proxy:\n  max_body_bytes: 200\n  max_header_bytes: 2000\n",
-    );
-    openai_error(
-        &post(&proxy, "/v1/chat/completions", "", "{not json"),
-        400,
-        "invalid_request",
-    );
-    openai_error(
-        &post(&proxy, "/v1/chat/completions", "", r#"{"messages":[]}"#),
-        400,
-        "invalid_request",
-    );
+    let proxy =
+        one(&format!("{}/v1", up.url()), "gpt_reverse_proxy:\n  max_body_bytes: 200\n  max_header_bytes: 2000\n");
+    openai_error(&post(&proxy, "/v1/chat/completions", "", "{not json"), 400, "invalid_request");
+    openai_error(&post(&proxy, "/v1/chat/completions", "", r#"{"messages":[]}"#), 400, "invalid_request");
     openai_error(
         &post(&proxy, "/v1/chat/completions", "", r#"{"model":"other","messages":[]}"#),
         404,
         "model_not_found",
     );
-    openai_error(
-        &call("GET", &proxy.url("/v1/chat/completions"), &[], ""),
-        405,
-        "method_not_allowed",
-    );
+    openai_error(&call("GET", &proxy.url("/v1/chat/completions"), &[], ""), 405, "method_not_allowed");
     openai_error(&call("GET", &proxy.url("/nothing/here"), &[], ""), 404, "not_found");
-    let big = format!(
-        r#"{{"model":"m","messages":[{{"role":"user","content":"{}"}}]}}"#,
-        "x".repeat(300)
-    );
-    openai_error(
-        &post(&proxy, "/v1/chat/completions", "", &big),
-        413,
-        "request_too_large",
-    );
+    let big = format!(r#"{{"model":"m","messages":[{{"role":"user","content":"{}"}}]}}"#, "x".repeat(300));
+    openai_error(&post(&proxy, "/v1/chat/completions", "", &big), 413, "request_too_large");
     let huge = "y".repeat(3000);
-    openai_error(
-        &call("GET", &proxy.url("/v1/models"), &[("X-Big", &huge)], ""),
-        431,
-        "headers_too_large",
-    );
+    openai_error(&call("GET", &proxy.url("/v1/models"), &[("X-Big", &huge)], ""), 431, "headers_too_large");
     assert!(up.requests().is_empty());
 }
 
@@ -88,11 +63,7 @@ fn upstream_http_errors_pass_through_untouched() {
             unreachable!()
         };
         headers.push(("Retry-After".into(), "7".into()));
-        Script::Answer {
-            status: 429,
-            headers,
-            parts,
-        }
+        Script::Answer { status: 429, headers, parts }
     });
     let proxy = one(&format!("{}/v1", up.url()), "");
     let r = post(&proxy, "/v1/chat/completions", "", CHAT);
@@ -104,11 +75,7 @@ fn upstream_http_errors_pass_through_untouched() {
 #[test]
 fn unreachable_upstream_is_502() {
     let proxy = one(&closed_port(), "");
-    openai_error(
-        &post(&proxy, "/v1/chat/completions", "", CHAT),
-        502,
-        "upstream_unreachable",
-    );
+    openai_error(&post(&proxy, "/v1/chat/completions", "", CHAT), 502, "upstream_unreachable");
 }
 
 #[test]
@@ -134,12 +101,7 @@ fn stream_stalling_mid_way_ends_with_an_error_event_and_no_done() {
     let yaml = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/m, api_base: 'BASE', stream_timeout: 0.4}\n".replace("BASE", &format!("{}/v1", up.url()));
     let proxy = Proxy::start(&yaml, &[]);
     let t = Instant::now();
-    let r = post(
-        &proxy,
-        "/v1/chat/completions",
-        "",
-        r#"{"model":"m","stream":true,"messages":[]}"#,
-    );
+    let r = post(&proxy, "/v1/chat/completions", "", r#"{"model":"m","stream":true,"messages":[]}"#);
     assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
     let text = r.text();
     assert!(text.starts_with("data: {\"n\":1}\n\ndata: {\"error\":"), "{text}");
@@ -149,18 +111,11 @@ fn stream_stalling_mid_way_ends_with_an_error_event_and_no_done() {
 #[test]
 fn a_slow_but_healthy_stream_is_never_cut_by_a_total_cap() {
     // Each gap is under the idle timeout, the total is well over it.
-    let parts: Vec<_> = (0..6)
-        .map(|i| (Duration::from_millis(250), format!("data: {i}\n\n").into_bytes()))
-        .collect();
+    let parts: Vec<_> = (0..6).map(|i| (Duration::from_millis(250), format!("data: {i}\n\n").into_bytes())).collect();
     let up = FakeUpstream::replay(move || Script::paced(parts.clone()));
     let yaml = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/m, api_base: 'BASE', stream_timeout: 0.6}\n".replace("BASE", &format!("{}/v1", up.url()));
     let proxy = Proxy::start(&yaml, &[]);
-    let r = post(
-        &proxy,
-        "/v1/chat/completions",
-        "",
-        r#"{"model":"m","stream":true,"messages":[]}"#,
-    );
+    let r = post(&proxy, "/v1/chat/completions", "", r#"{"model":"m","stream":true,"messages":[]}"#);
     assert_eq!(r.text(), (0..6).map(|i| format!("data: {i}\n\n")).collect::<String>());
 }
 

@@ -6,19 +6,11 @@ use gpt_reverse_proxy::config::DEMO_CONFIG;
 #[test]
 fn demo_model_answers_without_stream() {
     let proxy = Proxy::start(DEMO_CONFIG, &[]);
-    let r = post(
-        &proxy,
-        "/v1/chat/completions",
-        "",
-        r#"{"model":"demo","messages":[{"role":"user","content":"hi"}]}"#,
-    );
+    let r = post(&proxy, "/v1/chat/completions", "", r#"{"model":"demo","messages":[{"role":"user","content":"hi"}]}"#);
     assert_eq!(r.status, 200);
     let v = r.json();
     assert_eq!(v["object"], "chat.completion");
-    assert!(v["choices"][0]["message"]["content"]
-        .as_str()
-        .unwrap()
-        .contains("gpt-reverse-proxy"));
+    assert!(v["choices"][0]["message"]["content"].as_str().unwrap().contains("gpt-reverse-proxy"));
 }
 
 #[test]
@@ -57,12 +49,7 @@ fn model_list_merges_exact_names_and_glob_lists_and_survives_a_failing_upstream(
     let r = call("GET", &proxy.url("/v1/models"), &auth, "");
     assert_eq!(r.status, 200);
     let v = r.json();
-    let ids: Vec<&str> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = v["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["my-model", "gpt-4o", "gpt-4o-mini"]);
     assert_eq!(v["object"], "list");
     for m in v["data"].as_array().unwrap() {
@@ -70,10 +57,7 @@ fn model_list_merges_exact_names_and_glob_lists_and_survives_a_failing_upstream(
         assert!(m["created"].is_u64() && m["owned_by"].is_string());
     }
     let asked = &good.requests()[0];
-    assert_eq!(
-        (asked.path.as_str(), asked.header("authorization")),
-        ("/v1/models", Some("Bearer sk-upstream"))
-    );
+    assert_eq!((asked.path.as_str(), asked.header("authorization")), ("/v1/models", Some("Bearer sk-upstream")));
     assert_eq!(bad.requests().len(), 1);
     // Cached: a second listing asks nobody.
     assert_eq!(call("GET", &proxy.url("/models"), &auth, "").json(), v);
@@ -81,8 +65,5 @@ fn model_list_merges_exact_names_and_glob_lists_and_survives_a_failing_upstream(
     let one = call("GET", &proxy.url("/v1/models/gpt-4o-mini"), &auth, "");
     assert_eq!((one.status, one.json()["id"].as_str()), (200, Some("gpt-4o-mini")));
     let none = call("GET", &proxy.url("/v1/models/o9"), &auth, "");
-    assert_eq!(
-        (none.status, none.json()["error"]["code"].as_str()),
-        (404, Some("model_not_found"))
-    );
+    assert_eq!((none.status, none.json()["error"]["code"].as_str()), (404, Some("model_not_found")));
 }

@@ -7,10 +7,7 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "tok-client";
 
 fn proxy_to(up: &FakeUpstream) -> Proxy {
-    Proxy::start(
-        &models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]),
-        &[("LOCAL_AUTH_TOKEN", TOKEN)],
-    )
+    Proxy::start(&models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]), &[("LOCAL_AUTH_TOKEN", TOKEN)])
 }
 
 #[test]
@@ -31,17 +28,9 @@ fn non_streamed_body_arrives_byte_for_byte() {
 fn streamed_body_split_mid_event_and_mid_character_arrives_byte_for_byte() {
     let up = FakeUpstream::replay(|| Script::sse(&fixture("upstream/chat-stream.sse"), 37));
     let proxy = proxy_to(&up);
-    let r = post(
-        &proxy,
-        "/v1/chat/completions",
-        TOKEN,
-        r#"{"model":"gemini-2.5-pro","stream":true,"messages":[]}"#,
-    );
+    let r = post(&proxy, "/v1/chat/completions", TOKEN, r#"{"model":"gemini-2.5-pro","stream":true,"messages":[]}"#);
     assert_eq!(r.status, 200);
-    assert_eq!(
-        r.text(),
-        String::from_utf8(fixture("upstream/chat-stream.sse")).unwrap()
-    );
+    assert_eq!(r.text(), String::from_utf8(fixture("upstream/chat-stream.sse")).unwrap());
     assert_eq!(r.header("cache-control"), Some("no-cache"));
     assert_eq!(r.header("x-accel-buffering"), Some("no"));
 }
@@ -71,10 +60,7 @@ fn upstream_key_is_injected_and_client_credentials_never_forwarded() {
         assert_eq!(got.header(h), None, "{h} forwarded");
     }
     let everything = format!("{:?}", got);
-    assert!(
-        !everything.contains(TOKEN),
-        "client token reached upstream: {everything}"
-    );
+    assert!(!everything.contains(TOKEN), "client token reached upstream: {everything}");
 }
 
 #[test]
@@ -116,14 +102,8 @@ fn first_event_reaches_the_client_long_before_the_stream_ends() {
 
 #[test]
 fn client_disconnect_mid_stream_drops_the_upstream_call_promptly() {
-    let parts: Vec<_> = (0..60)
-        .map(|i| {
-            (
-                Duration::from_millis(50),
-                format!("data: {{\"n\":{i}}}\n\n").into_bytes(),
-            )
-        })
-        .collect();
+    let parts: Vec<_> =
+        (0..60).map(|i| (Duration::from_millis(50), format!("data: {{\"n\":{i}}}\n\n").into_bytes())).collect();
     let up = FakeUpstream::replay(move || Script::paced(parts.clone()));
     let proxy = proxy_to(&up);
     let body = r#"{"model":"m","stream":true,"messages":[]}"#;
@@ -168,8 +148,7 @@ fn keep_alive_connection_serves_a_second_request_after_a_stream() {
         seen.extend_from_slice(&buf[..n]);
     }
     use std::io::Write;
-    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
     let second = read_all(s);
     assert!(second.starts_with("HTTP/1.1 200"), "{second}");
 }
@@ -185,9 +164,6 @@ fn http10_client_gets_the_stream_delimited_by_close() {
     );
     let got = read_all(raw(&proxy, req.as_bytes()));
     let (head, rest) = got.split_once("\r\n\r\n").unwrap();
-    assert!(
-        head.contains("Connection: close") && !head.contains("chunked"),
-        "{head}"
-    );
+    assert!(head.contains("Connection: close") && !head.contains("chunked"), "{head}");
     assert_eq!(rest.as_bytes(), fixture("upstream/chat-stream.sse"));
 }

@@ -27,10 +27,7 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("upstream got JSON")
@@ -40,11 +37,7 @@ impl Recorded {
 /// What the fake upstream does with a request.
 pub enum Script {
     /// Answer: status, headers, then body parts, each after its delay.
-    Answer {
-        status: u16,
-        headers: Vec<(String, String)>,
-        parts: Vec<(Duration, Vec<u8>)>,
-    },
+    Answer { status: u16, headers: Vec<(String, String)>, parts: Vec<(Duration, Vec<u8>)> },
     /// Read the request, then say nothing for this long, then close.
     Silence(Duration),
 }
@@ -53,10 +46,7 @@ impl Script {
     pub fn json(status: u16, body: &[u8]) -> Script {
         Script::Answer {
             status,
-            headers: vec![
-                ("Content-Type".into(), "application/json".into()),
-                ("x-request-id".into(), "req-1".into()),
-            ],
+            headers: vec![("Content-Type".into(), "application/json".into()), ("x-request-id".into(), "req-1".into())],
             parts: vec![(Duration::ZERO, body.to_vec())],
         }
     }
@@ -72,11 +62,7 @@ impl Script {
 
     /// An SSE answer sending each part after its delay.
     pub fn paced(parts: Vec<(Duration, Vec<u8>)>) -> Script {
-        Script::Answer {
-            status: 200,
-            headers: vec![("Content-Type".into(), "text/event-stream".into())],
-            parts,
-        }
+        Script::Answer { status: 200, headers: vec![("Content-Type".into(), "text/event-stream".into())], parts }
     }
 }
 
@@ -105,11 +91,7 @@ impl FakeUpstream {
                 thread::spawn(move || serve(conn, &*handler, &reqs, &cuts));
             }
         });
-        FakeUpstream {
-            addr,
-            requests,
-            cut_off,
-        }
+        FakeUpstream { addr, requests, cut_off }
     }
 
     /// Answers every request with the same fixture-backed script.
@@ -146,18 +128,11 @@ fn serve(conn: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Recorded>>, cuts: 
         let (k, v) = l.split_once(':').unwrap();
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
-    let len = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .map_or(0, |(_, v)| v.parse().unwrap());
+    let len =
+        headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).map_or(0, |(_, v)| v.parse().unwrap());
     let mut body = vec![0; len];
     reader.read_exact(&mut body).unwrap();
-    let rec = Recorded {
-        method,
-        path,
-        headers,
-        body,
-    };
+    let rec = Recorded { method, path, headers, body };
     reqs.lock().unwrap().push(rec.clone());
     let mut conn = conn;
     match handler(&rec) {
@@ -200,10 +175,7 @@ impl Proxy {
 
     pub fn from_config(cfg: Config) -> Proxy {
         let running = server::start(cfg).expect("proxy starts");
-        Proxy {
-            addr: running.addr,
-            running: Some(running),
-        }
+        Proxy { addr: running.addr, running: Some(running) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -240,10 +212,7 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
@@ -265,33 +234,17 @@ pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Re
     for (k, v) in headers {
         rq = rq.header(*k, *v);
     }
-    let resp = agent
-        .run(rq.body(body.to_string()).unwrap())
-        .expect("request completes");
+    let resp = agent.run(rq.body(body.to_string()).unwrap()).expect("request completes");
     let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
-    let body = resp
-        .into_body()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_vec()
-        .expect("body reads");
+    let headers = resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
+    let body = resp.into_body().with_config().limit(64 << 20).read_to_vec().expect("body reads");
     Resp { status, headers, body }
 }
 
 /// `POST path` with a JSON body and the given token as a Bearer header.
 pub fn post(proxy: &Proxy, path: &str, token: &str, body: &str) -> Resp {
     let auth = format!("Bearer {token}");
-    call(
-        "POST",
-        &proxy.url(path),
-        &[("Authorization", &auth), ("Content-Type", "application/json")],
-        body,
-    )
+    call("POST", &proxy.url(path), &[("Authorization", &auth), ("Content-Type", "application/json")], body)
 }
 
 /// Writes raw bytes to the proxy and returns the connection (for framing and timing tests).
@@ -336,9 +289,7 @@ impl ConnectProxy {
                     seen.lock().unwrap().push(target.clone());
                     let upstream = TcpStream::connect(&target).unwrap();
                     let mut client = conn;
-                    client
-                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                        .unwrap();
+                    client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap();
                     let (mut up_r, mut cl_w) = (upstream.try_clone().unwrap(), client.try_clone().unwrap());
                     thread::spawn(move || {
                         let _ = std::io::copy(&mut up_r, &mut cl_w);

@@ -1,0 +1,150 @@
+//! Translation between the OpenAI (Chat Completions) and Anthropic (Messages) dialects: request
+//! bodies, complete answers, streams and errors. Pure functions and state machines; nothing here
+//! does I/O. Same dialect in and out is not translation: the body passes through.
+
+pub mod request;
+pub mod response;
+pub mod stream;
+
+use crate::config::ModelInfo;
+use crate::error::Error;
+use crate::route::Dialect;
+use crate::sse::Event;
+use serde_json::Value;
+
+/// The system text that identifies Claude Code (the original project's `openai2claudecode`).
+pub const CLAUDE_CODE_SYSTEM: &str = "You are Claude Code, Anthropic's official CLI for Claude.";
+
+/// Prefix of the thinking signatures this proxy invents for OpenAI reasoning, so they can be
+/// recognised and removed before a conversation reaches a real Anthropic upstream.
+pub const MINTED_SIGNATURE: &str = "gpt-reverse-proxy-minted-";
+
+/// A signature for reasoning that came from an OpenAI-dialect upstream.
+pub fn minted_signature() -> String {
+    format!("{MINTED_SIGNATURE}{}", crate::emulate::unix_now())
+}
+
+/// What a request translation needs to know about the deployment it is for.
+pub struct Target<'a> {
+    /// The model name to send upstream.
+    pub model: &'a str,
+    /// The deployment's `model_info` (output ceiling, reasoning support).
+    pub info: &'a ModelInfo,
+    /// Add the Claude Code client identity (`openai2claudecode`).
+    pub claude_code: bool,
+}
+
+/// A stream translator: fed parsed upstream events, writes client bytes.
+pub trait Transform: Send {
+    /// One upstream event; appends whatever the client should get now.
+    fn event(&mut self, ev: &Event, out: &mut Vec<u8>);
+    /// The upstream body ended.
+    fn end(&mut self, out: &mut Vec<u8>);
+    /// The upstream failed mid-stream; appends the client's error event.
+    fn fail(&mut self, e: &Error, out: &mut Vec<u8>);
+    /// The client stream is complete; nothing more should be read.
+    fn done(&self) -> bool;
+}
+
+/// The request body for a `wire`-dialect deployment, from a `client`-dialect body.
+pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Value {
+    let mut out = match (client, wire) {
+        (Dialect::OpenAi, Dialect::Anthropic) => request::openai_to_anthropic(body, t),
+        (Dialect::Anthropic, Dialect::OpenAi) => request::anthropic_to_openai(body, t),
+        _ => {
+            let mut b = body.clone();
+            b["model"] = t.model.into();
+            b
+        }
+    };
+    if wire == Dialect::Anthropic {
+        request::strip_minted_thinking(&mut out);
+        if t.claude_code {
+            request::add_claude_code_system(&mut out);
+        }
+    }
+    out
+}
+
+/// A complete `wire`-dialect answer → the `client` dialect.
+pub fn response(client: Dialect, wire: Dialect, body: &[u8], model: &str) -> Result<Vec<u8>, Error> {
+    let v = response::parse(body)?;
+    let out = match (client, wire) {
+        (Dialect::OpenAi, Dialect::Anthropic) => response::anthropic_to_openai(&v, model),
+        (Dialect::Anthropic, Dialect::OpenAi) => response::openai_to_anthropic(&v, model),
+        _ => return Ok(body.to_vec()),
+    };
+    Ok(out.to_string().into_bytes())
+}
+
+/// A `wire`-dialect error answer → the `client` dialect (same status).
+pub fn error(client: Dialect, status: u16, body: &[u8], max_input: Option<u64>) -> Vec<u8> {
+    let v = match client {
+        Dialect::OpenAi => response::error_to_openai(body),
+        Dialect::Anthropic => response::error_to_anthropic(status, body, max_input),
+    };
+    v.to_string().into_bytes()
+}
+
+/// The stream translator from `wire` to `client`, or `None` when they are the same dialect.
+pub fn stream(client: Dialect, wire: Dialect, model: &str, request: &Value) -> Option<Box<dyn Transform>> {
+    match (client, wire) {
+        (Dialect::OpenAi, Dialect::Anthropic) => {
+            let usage = request.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
+            Some(Box::new(stream::AnthropicToOpenAi::new(model, usage)))
+        }
+        (Dialect::Anthropic, Dialect::OpenAi) => {
+            Some(Box::new(stream::OpenAiToAnthropic::new(model, count_tokens(request))))
+        }
+        _ => None,
+    }
+}
+
+/// OpenAI `finish_reason` from Anthropic `stop_reason`.
+pub fn finish_from_stop(stop: Option<&str>) -> &'static str {
+    match stop {
+        Some("max_tokens") | Some("model_context_window_exceeded") => "length",
+        Some("tool_use") => "tool_calls",
+        Some("refusal") => "content_filter",
+        _ => "stop",
+    }
+}
+
+/// Anthropic `stop_reason` from OpenAI `finish_reason`.
+pub fn stop_from_finish(finish: Option<&str>) -> &'static str {
+    match finish {
+        Some("length") => "max_tokens",
+        Some("tool_calls") | Some("function_call") => "tool_use",
+        Some("content_filter") => "refusal",
+        _ => "end_turn",
+    }
+}
+
+/// A deliberately generous token estimate for a Messages request (Claude Code compacts on it,
+/// so erring high is the safe side): one token per 3 bytes of text, 1,600 per image.
+pub fn count_tokens(body: &Value) -> u64 {
+    fn walk(v: &Value, bytes: &mut u64, images: &mut u64) {
+        match v {
+            Value::String(s) => *bytes += s.len() as u64,
+            Value::Array(a) => a.iter().for_each(|x| walk(x, bytes, images)),
+            Value::Object(o) => {
+                if matches!(o.get("type").and_then(Value::as_str), Some("image" | "image_url")) {
+                    *images += 1;
+                    return;
+                }
+                for (k, x) in o {
+                    *bytes += k.len() as u64;
+                    walk(x, bytes, images);
+                }
+            }
+            _ => *bytes += 2,
+        }
+    }
+    let (mut bytes, mut images) = (0, 0);
+    for key in ["system", "messages", "tools"] {
+        if let Some(v) = body.get(key) {
+            walk(v, &mut bytes, &mut images);
+        }
+    }
+    bytes.div_ceil(3) + images * 1600 + 8
+}

@@ -1,0 +1,443 @@
+//! Request bodies across dialects: Chat Completions → Messages (OpenAI clients on Anthropic
+//! deployments) and Messages → Chat Completions (Anthropic clients on OpenAI deployments).
+
+use super::{Target, MINTED_SIGNATURE};
+use serde_json::{json, Map, Value};
+
+/// `max_tokens` when an OpenAI client sends none (Anthropic requires one) and `model_info`
+/// gives no `max_output_tokens`.
+pub const DEFAULT_MAX_TOKENS: u64 = 8192;
+
+/// Thinking budgets for OpenAI's `reasoning_effort` levels.
+fn budget_for(effort: &str) -> u64 {
+    match effort {
+        "minimal" | "low" => 1024,
+        "high" => 16384,
+        _ => 4096,
+    }
+}
+
+/// The text of OpenAI content: a string, or the `text` of its text parts joined by newlines.
+fn openai_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => {
+            parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join("\n")
+        }
+        _ => String::new(),
+    }
+}
+
+/// `data:<media>;base64,<data>` → Anthropic's base64 source; any other URL → a URL source.
+fn image_source(url: &str) -> Value {
+    if let Some(rest) = url.strip_prefix("data:") {
+        if let Some((meta, data)) = rest.split_once(',') {
+            let media = meta.strip_suffix(";base64").unwrap_or(meta);
+            return json!({"type": "base64", "media_type": media, "data": data});
+        }
+    }
+    json!({"type": "url", "url": url})
+}
+
+/// OpenAI content (string or parts) → Anthropic content blocks.
+fn blocks_from_openai(content: &Value) -> Vec<Value> {
+    match content {
+        Value::String(s) if s.is_empty() => vec![],
+        Value::String(s) => vec![json!({"type": "text", "text": s})],
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| match p.get("type").and_then(Value::as_str) {
+                Some("text") => Some(json!({"type": "text", "text": p.get("text").cloned().unwrap_or_default()})),
+                Some("image_url") => {
+                    let url = p.pointer("/image_url/url").or(p.get("image_url")).and_then(Value::as_str)?;
+                    Some(json!({"type": "image", "source": image_source(url)}))
+                }
+                Some("file") => {
+                    let data = p.pointer("/file/file_data").and_then(Value::as_str)?;
+                    Some(json!({"type": "document", "source": image_source(data)}))
+                }
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Adds a message, merging it into the previous one when the role repeats (Anthropic wants
+/// alternating turns; consecutive tool results become one user turn).
+fn push_turn(messages: &mut Vec<Value>, role: &str, mut blocks: Vec<Value>) {
+    if blocks.is_empty() {
+        return;
+    }
+    if let Some(last) = messages.last_mut() {
+        if last["role"] == role {
+            if let Some(existing) = last["content"].as_array_mut() {
+                existing.append(&mut blocks);
+                return;
+            }
+        }
+    }
+    messages.push(json!({"role": role, "content": blocks}));
+}
+
+/// Chat Completions request → Messages request for `t`.
+pub fn openai_to_anthropic(body: &Value, t: &Target) -> Value {
+    let mut system: Vec<Value> = Vec::new();
+    let mut messages: Vec<Value> = Vec::new();
+    for m in body.get("messages").and_then(Value::as_array).into_iter().flatten() {
+        let content = m.get("content").unwrap_or(&Value::Null);
+        match m.get("role").and_then(Value::as_str).unwrap_or("user") {
+            // Anthropic keeps system text apart; mid-conversation ones are kept, in order, there.
+            "system" | "developer" => {
+                let text = openai_text(content);
+                if !text.is_empty() {
+                    system.push(json!({"type": "text", "text": text}));
+                }
+            }
+            "assistant" => {
+                let mut blocks = blocks_from_openai(content);
+                blocks.retain(|b| b["type"] == "text");
+                for call in m.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+                    let args = call.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
+                    let input = match serde_json::from_str::<Value>(args) {
+                        Ok(v @ Value::Object(_)) => v,
+                        _ if args.trim().is_empty() => json!({}),
+                        _ => json!({"raw_arguments": args}),
+                    };
+                    blocks.push(json!({
+                        "type": "tool_use",
+                        "id": call.get("id").cloned().unwrap_or_default(),
+                        "name": call.pointer("/function/name").cloned().unwrap_or_default(),
+                        "input": input,
+                    }));
+                }
+                push_turn(&mut messages, "assistant", blocks);
+            }
+            "tool" | "function" => {
+                let id = m.get("tool_call_id").or(m.get("name")).cloned().unwrap_or_default();
+                let content = match content {
+                    Value::Array(_) => Value::Array(blocks_from_openai(content)),
+                    other => Value::String(openai_text(other)),
+                };
+                push_turn(
+                    &mut messages,
+                    "user",
+                    vec![json!({"type": "tool_result", "tool_use_id": id, "content": content})],
+                );
+            }
+            _ => push_turn(&mut messages, "user", blocks_from_openai(content)),
+        }
+    }
+
+    let mut out = Map::new();
+    out.insert("model".into(), t.model.into());
+    let asked = body.get("max_completion_tokens").or(body.get("max_tokens")).and_then(Value::as_u64);
+    let ceiling = t.info.max_output_tokens;
+    let mut max_tokens = asked.or(ceiling.map(|c| c.min(DEFAULT_MAX_TOKENS))).unwrap_or(DEFAULT_MAX_TOKENS);
+    if let Some(c) = ceiling {
+        max_tokens = max_tokens.min(c);
+    }
+    let effort = body.get("reasoning_effort").and_then(Value::as_str);
+    let thinking = match (body.get("thinking"), effort) {
+        (Some(th @ Value::Object(_)), _) => Some(th.clone()),
+        (_, Some("none")) | (_, None) => None,
+        (_, Some(e)) => Some(json!({"type": "enabled", "budget_tokens": budget_for(e)})),
+    };
+    if let Some(th) = &thinking {
+        // Anthropic needs max_tokens above the thinking budget.
+        let budget = th.get("budget_tokens").and_then(Value::as_u64).unwrap_or(0);
+        if budget > 0 && max_tokens <= budget {
+            max_tokens = budget + DEFAULT_MAX_TOKENS;
+        }
+    }
+    out.insert("max_tokens".into(), max_tokens.into());
+    if !system.is_empty() {
+        out.insert("system".into(), Value::Array(system));
+    }
+    out.insert("messages".into(), Value::Array(messages));
+    if let Some(th) = thinking {
+        out.insert("thinking".into(), th);
+    } else {
+        // Extended thinking refuses a custom temperature; without it, OpenAI's 0–2 becomes 0–1.
+        if let Some(temp) = body.get("temperature").and_then(Value::as_f64) {
+            out.insert("temperature".into(), json!(temp.min(1.0)));
+        }
+        if let Some(p) = body.get("top_p").filter(|v| v.is_number()) {
+            out.insert("top_p".into(), p.clone());
+        }
+    }
+    match body.get("stop") {
+        Some(Value::String(s)) => {
+            out.insert("stop_sequences".into(), json!([s]));
+        }
+        Some(Value::Array(a)) if !a.is_empty() => {
+            out.insert("stop_sequences".into(), Value::Array(a.clone()));
+        }
+        _ => {}
+    }
+    let tools: Vec<Value> = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|tool| {
+            let f = tool.get("function")?;
+            let schema = f.get("parameters").cloned().unwrap_or_else(|| json!({"type": "object", "properties": {}}));
+            let mut a = json!({"name": f.get("name")?, "input_schema": schema});
+            if let Some(d) = f.get("description") {
+                a["description"] = d.clone();
+            }
+            Some(a)
+        })
+        .collect();
+    let tool_choice = match body.get("tool_choice") {
+        Some(Value::String(s)) if s == "required" => Some(json!({"type": "any"})),
+        Some(Value::String(s)) if s == "none" => Some(json!({"type": "none"})),
+        Some(Value::String(s)) if s == "auto" => Some(json!({"type": "auto"})),
+        Some(Value::Object(o)) => {
+            o.get("function").and_then(|f| f.get("name")).map(|n| json!({"type": "tool", "name": n}))
+        }
+        _ => None,
+    };
+    if !tools.is_empty() {
+        out.insert("tools".into(), Value::Array(tools));
+        let mut choice = tool_choice.unwrap_or_else(|| json!({"type": "auto"}));
+        if body.get("parallel_tool_calls") == Some(&Value::Bool(false)) && choice["type"] != "none" {
+            choice["disable_parallel_tool_use"] = true.into();
+        }
+        out.insert("tool_choice".into(), choice);
+    }
+    if let Some(s) = body.get("stream").filter(|v| v.is_boolean()) {
+        out.insert("stream".into(), s.clone());
+    }
+    if let Some(u) = body.get("user").and_then(Value::as_str) {
+        out.insert("metadata".into(), json!({"user_id": u}));
+    }
+    Value::Object(out)
+}
+
+/// Claude Code's client identity on a Messages body: its system block first, once.
+pub fn add_claude_code_system(body: &mut Value) {
+    let block = json!({"type": "text", "text": super::CLAUDE_CODE_SYSTEM, "cache_control": {"type": "ephemeral"}});
+    let mut system = match body.get("system") {
+        Some(Value::String(s)) if !s.is_empty() => vec![json!({"type": "text", "text": s})],
+        Some(Value::Array(a)) => a.clone(),
+        _ => vec![],
+    };
+    let first = system.first().and_then(|b| b.get("text")).and_then(Value::as_str).unwrap_or("");
+    if !first.contains("You are Claude Code") {
+        system.insert(0, block);
+    }
+    body["system"] = Value::Array(system);
+}
+
+/// Removes thinking blocks whose signature this proxy minted (for OpenAI upstreams): a real
+/// Anthropic upstream would reject them. Returns whether anything was removed.
+pub fn strip_minted_thinking(body: &mut Value) -> bool {
+    let mut removed = false;
+    for m in body.get_mut("messages").and_then(Value::as_array_mut).into_iter().flatten() {
+        if let Some(blocks) = m.get_mut("content").and_then(Value::as_array_mut) {
+            let before = blocks.len();
+            blocks.retain(|b| {
+                !(b["type"] == "thinking"
+                    && b.get("signature").and_then(Value::as_str).is_some_and(|s| s.starts_with(MINTED_SIGNATURE)))
+            });
+            removed |= blocks.len() != before;
+        }
+    }
+    removed
+}
+
+/// The text of Anthropic content: a string, or its text blocks joined by newlines.
+fn anthropic_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter(|b| b["type"] == "text")
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// An Anthropic image or document source → an OpenAI data or http URL.
+fn source_url(source: &Value) -> Option<String> {
+    match source.get("type").and_then(Value::as_str) {
+        Some("base64") => Some(format!(
+            "data:{};base64,{}",
+            source.get("media_type").and_then(Value::as_str).unwrap_or("image/png"),
+            source.get("data").and_then(Value::as_str)?
+        )),
+        Some("url") => source.get("url").and_then(Value::as_str).map(String::from),
+        _ => None,
+    }
+}
+
+/// OpenAI content parts → a plain string when every part is text (more upstreams accept it).
+fn openai_content(parts: Vec<Value>) -> Value {
+    if parts.iter().all(|p| p["type"] == "text") {
+        let text: Vec<&str> = parts.iter().filter_map(|p| p["text"].as_str()).collect();
+        Value::String(text.join("\n"))
+    } else {
+        Value::Array(parts)
+    }
+}
+
+/// Messages request → Chat Completions request for `t`.
+pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
+    let mut messages: Vec<Value> = Vec::new();
+    let system = body.get("system").map(anthropic_text).unwrap_or_default();
+    if !system.is_empty() {
+        messages.push(json!({"role": "system", "content": system}));
+    }
+    for m in body.get("messages").and_then(Value::as_array).into_iter().flatten() {
+        let content = m.get("content").unwrap_or(&Value::Null);
+        let blocks: Vec<Value> = match content {
+            Value::String(s) => vec![json!({"type": "text", "text": s})],
+            Value::Array(a) => a.clone(),
+            _ => vec![],
+        };
+        match m.get("role").and_then(Value::as_str).unwrap_or("user") {
+            "system" => messages.push(json!({"role": "system", "content": anthropic_text(content)})),
+            "assistant" => {
+                let text: String =
+                    blocks.iter().filter(|b| b["type"] == "text").filter_map(|b| b["text"].as_str()).collect();
+                let calls: Vec<Value> = blocks
+                    .iter()
+                    .filter(|b| b["type"] == "tool_use")
+                    .map(|b| {
+                        json!({"id": b["id"], "type": "function", "function": {
+                            "name": b["name"],
+                            "arguments": b.get("input").map_or("{}".into(), Value::to_string),
+                        }})
+                    })
+                    .collect();
+                let mut msg = json!({"role": "assistant", "content": if text.is_empty() && !calls.is_empty() { Value::Null } else { text.into() }});
+                if !calls.is_empty() {
+                    msg["tool_calls"] = Value::Array(calls);
+                }
+                messages.push(msg);
+            }
+            _ => {
+                // Tool results answer the previous assistant turn, so they come first.
+                let mut parts = Vec::new();
+                for b in &blocks {
+                    match b.get("type").and_then(Value::as_str) {
+                        Some("tool_result") => {
+                            let mut text = anthropic_text(b.get("content").unwrap_or(&Value::Null));
+                            if b.get("is_error") == Some(&Value::Bool(true)) {
+                                text = format!("Error: {text}");
+                            }
+                            messages.push(json!({"role": "tool", "tool_call_id": b["tool_use_id"], "content": text}));
+                            for img in b.get("content").and_then(Value::as_array).into_iter().flatten() {
+                                if let Some(url) =
+                                    img.get("source").and_then(source_url).filter(|_| img["type"] == "image")
+                                {
+                                    parts.push(json!({"type": "image_url", "image_url": {"url": url}}));
+                                }
+                            }
+                        }
+                        Some("text") => parts.push(json!({"type": "text", "text": b["text"]})),
+                        Some("image") => {
+                            if let Some(url) = b.get("source").and_then(source_url) {
+                                parts.push(json!({"type": "image_url", "image_url": {"url": url}}));
+                            }
+                        }
+                        Some("document") => {
+                            if let Some(url) = b.get("source").and_then(source_url) {
+                                parts.push(
+                                    json!({"type": "file", "file": {"file_data": url, "filename": "document.pdf"}}),
+                                );
+                            } else if let Some(text) = b.pointer("/source/data").and_then(Value::as_str) {
+                                parts.push(json!({"type": "text", "text": text}));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if !parts.is_empty() {
+                    messages.push(json!({"role": "user", "content": openai_content(parts)}));
+                }
+            }
+        }
+    }
+
+    let mut out = Map::new();
+    out.insert("model".into(), t.model.into());
+    out.insert("messages".into(), Value::Array(messages));
+    if let Some(n) = body.get("max_tokens").and_then(Value::as_u64) {
+        out.insert("max_tokens".into(), t.info.max_output_tokens.map_or(n, |c| n.min(c)).into());
+    }
+    for key in ["temperature", "top_p"] {
+        if let Some(v) = body.get(key).filter(|v| v.is_number()) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    if let Some(stops) = body.get("stop_sequences").and_then(Value::as_array).filter(|a| !a.is_empty()) {
+        // OpenAI takes at most four.
+        out.insert("stop".into(), Value::Array(stops.iter().take(4).cloned().collect()));
+    }
+    let tools: Vec<Value> = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        // Anthropic's server tools (web search, bash, …) have a `type` other than `custom`.
+        .filter(|tool| tool.get("type").is_none_or(|ty| ty == "custom") && tool.get("name").is_some())
+        .map(|tool| {
+            let mut schema = tool.get("input_schema").cloned().unwrap_or_else(|| json!({"type": "object"}));
+            if let Some(o) = schema.as_object_mut() {
+                o.remove("$schema");
+            }
+            let mut f = json!({"name": tool["name"], "parameters": schema});
+            if let Some(d) = tool.get("description") {
+                f["description"] = d.clone();
+            }
+            json!({"type": "function", "function": f})
+        })
+        .collect();
+    if !tools.is_empty() {
+        out.insert("tools".into(), Value::Array(tools));
+        if let Some(choice) = body.get("tool_choice") {
+            let mapped = match choice.get("type").and_then(Value::as_str) {
+                Some("any") => json!("required"),
+                Some("none") => json!("none"),
+                Some("tool") => json!({"type": "function", "function": {"name": choice["name"]}}),
+                _ => json!("auto"),
+            };
+            out.insert("tool_choice".into(), mapped);
+            if choice.get("disable_parallel_tool_use") == Some(&Value::Bool(true)) {
+                out.insert("parallel_tool_calls".into(), false.into());
+            }
+        }
+    }
+    // Only models known to reason accept reasoning_effort; others reject the field.
+    if t.info.supports_reasoning == Some(true) {
+        let effort = body.pointer("/output_config/effort").and_then(Value::as_str).map(String::from).or_else(|| {
+            let th = body.get("thinking")?;
+            match th.get("type").and_then(Value::as_str)? {
+                "enabled" => Some(
+                    match th.get("budget_tokens").and_then(Value::as_u64).unwrap_or(0) {
+                        0..=2047 => "low",
+                        2048..=8191 => "medium",
+                        _ => "high",
+                    }
+                    .to_string(),
+                ),
+                "adaptive" => Some("medium".to_string()),
+                _ => None,
+            }
+        });
+        if let Some(e) = effort {
+            out.insert("reasoning_effort".into(), e.into());
+        }
+    }
+    if body.get("stream") == Some(&Value::Bool(true)) {
+        out.insert("stream".into(), true.into());
+        // Asked for always: Anthropic clients need the usage at the end of the stream.
+        out.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    Value::Object(out)
+}
