@@ -8,10 +8,13 @@ use serde_json::{json, Map, Value};
 /// gives no `max_output_tokens`.
 pub const DEFAULT_MAX_TOKENS: u64 = 8192;
 
+/// Anthropic's smallest thinking budget.
+const MIN_THINKING_BUDGET: u64 = 1024;
+
 /// Thinking budgets for OpenAI's `reasoning_effort` levels.
 fn budget_for(effort: &str) -> u64 {
     match effort {
-        "minimal" | "low" => 1024,
+        "minimal" | "low" => MIN_THINKING_BUDGET,
         "high" => 16384,
         _ => 4096,
     }
@@ -138,16 +141,22 @@ pub fn openai_to_anthropic(body: &Value, t: &Target) -> Value {
         max_tokens = max_tokens.min(c);
     }
     let effort = body.get("reasoning_effort").and_then(Value::as_str);
-    let thinking = match (body.get("thinking"), effort) {
+    let mut thinking = match (body.get("thinking"), effort) {
         (Some(th @ Value::Object(_)), _) => Some(th.clone()),
         (_, Some("none")) | (_, None) => None,
         (_, Some(e)) => Some(json!({"type": "enabled", "budget_tokens": budget_for(e)})),
     };
-    if let Some(th) = &thinking {
-        // Anthropic needs max_tokens above the thinking budget.
-        let budget = th.get("budget_tokens").and_then(Value::as_u64).unwrap_or(0);
-        if budget > 0 && max_tokens <= budget {
-            max_tokens = budget + DEFAULT_MAX_TOKENS;
+    // Anthropic wants max_tokens above the thinking budget. OpenAI's cap includes reasoning, so
+    // an explicit cap shrinks the budget (or leaves no room to think); only the default grows.
+    if let Some(budget) = thinking.as_ref().and_then(|th| th.get("budget_tokens")).and_then(Value::as_u64) {
+        if max_tokens <= budget {
+            match asked {
+                None => max_tokens = budget + DEFAULT_MAX_TOKENS,
+                Some(_) if max_tokens / 2 >= MIN_THINKING_BUDGET => {
+                    thinking = Some(json!({"type": "enabled", "budget_tokens": max_tokens / 2}))
+                }
+                Some(_) => thinking = None,
+            }
         }
     }
     out.insert("max_tokens".into(), max_tokens.into());
@@ -440,4 +449,51 @@ pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
         out.insert("stream_options".into(), json!({"include_usage": true}));
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ModelInfo;
+
+    fn to_anthropic(body: Value) -> Value {
+        let info = ModelInfo::default();
+        openai_to_anthropic(&body, &Target { model: "claude", info: &info, claude_code: false })
+    }
+
+    #[test]
+    fn an_explicit_cap_shrinks_the_thinking_budget_and_the_default_grows() {
+        let msgs = json!([{"role": "user", "content": "x"}]);
+        let v = to_anthropic(json!({"messages": msgs, "reasoning_effort": "high", "max_tokens": 4000}));
+        assert_eq!((v["max_tokens"].as_u64(), v["thinking"]["budget_tokens"].as_u64()), (Some(4000), Some(2000)));
+        let v =
+            to_anthropic(json!({"messages": msgs, "reasoning_effort": "high", "max_tokens": 1500, "temperature": 1.7}));
+        assert_eq!((v.get("thinking"), v["temperature"].as_f64()), (None, Some(1.0)));
+        let v = to_anthropic(json!({"messages": msgs, "reasoning_effort": "medium"}));
+        assert_eq!((v["max_tokens"].as_u64(), v["thinking"]["budget_tokens"].as_u64()), (Some(8192), Some(4096)));
+        let v = to_anthropic(json!({"messages": msgs, "reasoning_effort": "high"}));
+        assert_eq!(v["max_tokens"].as_u64(), Some(16384 + 8192));
+    }
+
+    #[test]
+    fn claude_code_system_block_is_added_once() {
+        let mut b = json!({"system": "Be nice"});
+        add_claude_code_system(&mut b);
+        add_claude_code_system(&mut b);
+        assert_eq!(b["system"].as_array().unwrap().len(), 2);
+        assert_eq!(b["system"][0]["text"], crate::translate::CLAUDE_CODE_SYSTEM);
+        assert_eq!(b["system"][1]["text"], "Be nice");
+    }
+
+    #[test]
+    fn minted_thinking_is_stripped_and_real_signatures_kept() {
+        let mut b = json!({"messages": [{"role": "assistant", "content": [
+            {"type": "thinking", "thinking": "a", "signature": "gpt-reverse-proxy-minted-5"},
+            {"type": "thinking", "thinking": "b", "signature": "EqQBCkYIBRgC"},
+            {"type": "text", "text": "hi"}]}]});
+        assert!(strip_minted_thinking(&mut b));
+        let kept: Vec<_> = b["messages"][0]["content"].as_array().unwrap().iter().map(|x| x["type"].clone()).collect();
+        assert_eq!(kept, [json!("thinking"), json!("text")]);
+        assert!(!strip_minted_thinking(&mut b));
+    }
 }

@@ -275,6 +275,9 @@ impl Transform for OpenAiToAnthropic {
             self.done = true;
             return;
         }
+        if let (false, Some(id)) = (self.started, chunk.get("id").and_then(Value::as_str)) {
+            self.id = format!("msg_{}", id.trim_start_matches("chatcmpl-"));
+        }
         self.start(out);
         if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
             self.usage = Some(u.clone());

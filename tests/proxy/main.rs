@@ -9,3 +9,4 @@ mod errors; // each error status, failover, timeouts, the concurrency cap, mid-s
 mod local; // the demo model, /health, CORS preflight, the merged model list
 mod passthrough; // byte-identical bodies, promptness, disconnects, framing, key injection
 mod routing; // exact / glob / alias / wildcard models, prefixes, /v1/* passthrough
+mod translate; // golden files for OpenAI ⇄ Anthropic in both directions
