@@ -3,6 +3,7 @@
 
 mod support;
 
+mod anthropic; // /v1/messages passthrough, count_tokens, Anthropic model lists and errors
 mod auth; // every way to present a token, wrong and missing ones, loopback-only mode
 mod cli; // the binary: --check on the original example config, --version, bad configs
 mod errors; // each error status, failover, timeouts, the concurrency cap, mid-stream failures
