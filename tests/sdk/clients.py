@@ -1,0 +1,357 @@
+"""The official OpenAI and Anthropic Python SDKs, in strict validation mode, against the real proxy.
+
+A scripted fake upstream on 127.0.0.1:0 speaks both dialects: asked with tools and no tool result
+yet, it calls the first tool; given a tool result, it answers with text that quotes the result.
+The proxy binary routes `gpt-*` to it as an OpenAI deployment and `claude-*` as an Anthropic one,
+so every SDK call below crosses the translation in one direction or the other (or none).
+A model named `*-status-NNN` makes the upstream fail with that status in its own dialect.
+
+Run by `make sdk-test` (it installs the pinned SDKs into .venv). Prints `N passed, M failed`.
+"""
+
+import http.server
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+
+import anthropic
+import openai
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIX = ROOT / "fixtures" / "upstream"
+TOKEN = "tok-sdk"
+seen = []  # (path, authorization, x-api-key) of every upstream request
+
+
+def sse(events):
+    return "".join(events).encode()
+
+
+def openai_answer(body):
+    """Chat Completions: a tool call when tools are offered and unused, else text."""
+    msgs = body["messages"]
+    tool_result = next((m["content"] for m in msgs if m["role"] == "tool"), None)
+    tools = body.get("tools") or []
+    model = body["model"]
+    if tools and tool_result is None:
+        name = tools[0]["function"]["name"]
+        msg = {"role": "assistant", "content": None, "reasoning_content": "Need a tool.",
+               "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": name, "arguments": '{"path": "a.txt"}'}}]}
+        finish = "tool_calls"
+    else:
+        msg = {"role": "assistant", "content": f"The file says: {tool_result}" if tool_result else "Hello there"}
+        finish = "stop"
+    usage = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+    if not body.get("stream"):
+        return "application/json", json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": model,
+                                               "choices": [{"index": 0, "message": msg, "finish_reason": finish}], "usage": usage}).encode()
+    def chunk(delta, finish=None, **extra):
+        c = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": model,
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(c)}\n\n"
+    ev = [chunk({"role": "assistant", "content": ""})]
+    if msg.get("reasoning_content"):
+        ev.append(chunk({"reasoning_content": msg["reasoning_content"]}))
+    if msg.get("content"):
+        text = msg["content"]
+        ev += [chunk({"content": text[:5]}), chunk({"content": text[5:]})]
+    for i, c in enumerate(msg.get("tool_calls") or []):
+        ev.append(chunk({"tool_calls": [{"index": i, "id": c["id"], "type": "function", "function": {"name": c["function"]["name"], "arguments": ""}}]}))
+        args = c["function"]["arguments"]
+        ev += [chunk({"tool_calls": [{"index": i, "function": {"arguments": args[:6]}}]}),
+               chunk({"tool_calls": [{"index": i, "function": {"arguments": args[6:]}}]})]
+    ev.append(chunk({}, finish))
+    ev.append("data: " + json.dumps({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": [], "usage": usage}) + "\n\n")
+    ev.append("data: [DONE]\n\n")
+    return "text/event-stream", sse(ev)
+
+
+def anthropic_answer(body):
+    """Messages: a tool_use when tools are offered and unused, else text."""
+    tool_result = None
+    for m in body["messages"]:
+        if isinstance(m["content"], list):
+            for b in m["content"]:
+                if b.get("type") == "tool_result":
+                    c = b["content"]
+                    tool_result = c if isinstance(c, str) else "".join(x.get("text", "") for x in c)
+    tools = body.get("tools") or []
+    if tools and tool_result is None:
+        blocks = [{"type": "thinking", "thinking": "Need a tool.", "signature": "EqQBCkYIBRgC"},
+                  {"type": "tool_use", "id": "toolu_1", "name": tools[0]["name"], "input": {"path": "a.txt"}}]
+        stop = "tool_use"
+    else:
+        blocks = [{"type": "text", "text": f"The file says: {tool_result}" if tool_result else "Hello there"}]
+        stop = "end_turn"
+    usage = {"input_tokens": 11, "output_tokens": 7, "cache_read_input_tokens": 3, "cache_creation_input_tokens": 0}
+    msg = {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"], "content": blocks,
+           "stop_reason": stop, "stop_sequence": None, "usage": usage}
+    if not body.get("stream"):
+        return "application/json", json.dumps(msg).encode()
+    def ev(kind, data):
+        return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
+    out = [ev("message_start", {"message": {**msg, "content": [], "stop_reason": None, "usage": {"input_tokens": 11, "output_tokens": 1}}})]
+    for i, b in enumerate(blocks):
+        if b["type"] == "text":
+            out += [ev("content_block_start", {"index": i, "content_block": {"type": "text", "text": ""}}),
+                    ev("content_block_delta", {"index": i, "delta": {"type": "text_delta", "text": b["text"][:5]}}),
+                    ev("content_block_delta", {"index": i, "delta": {"type": "text_delta", "text": b["text"][5:]}})]
+        elif b["type"] == "thinking":
+            out += [ev("content_block_start", {"index": i, "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+                    ev("content_block_delta", {"index": i, "delta": {"type": "thinking_delta", "thinking": b["thinking"]}}),
+                    ev("content_block_delta", {"index": i, "delta": {"type": "signature_delta", "signature": b["signature"]}})]
+        else:
+            args = json.dumps(b["input"])
+            out += [ev("content_block_start", {"index": i, "content_block": {**b, "input": {}}}),
+                    ev("content_block_delta", {"index": i, "delta": {"type": "input_json_delta", "partial_json": args[:6]}}),
+                    ev("content_block_delta", {"index": i, "delta": {"type": "input_json_delta", "partial_json": args[6:]}})]
+        out.append(ev("content_block_stop", {"index": i}))
+    out += [ev("ping", {}), ev("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": 7}}),
+            ev("message_stop", {})]
+    return "text/event-stream", sse(out)
+
+
+class Upstream(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, ctype, body):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        seen.append((self.path, self.headers.get("Authorization"), self.headers.get("x-api-key")))
+        if self.path == "/v1/models":
+            return self.reply(200, "application/json", (FIX / "models.json").read_bytes())
+        self.reply(404, "application/json", b'{"error":{"message":"no"}}')
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        seen.append((self.path, self.headers.get("Authorization"), self.headers.get("x-api-key")))
+        m = re.search(r"status-(\d+)", body.get("model", ""))
+        anthropic_wire = self.path.startswith("/v1/messages")
+        if m:
+            status = int(m.group(1))
+            err = ({"type": "error", "error": {"type": "api_error", "message": f"scripted {status}"}} if anthropic_wire
+                   else {"error": {"message": f"scripted {status}", "type": "server_error", "param": None, "code": None}})
+            return self.reply(status, "application/json", json.dumps(err).encode())
+        if self.path == "/v1/messages/count_tokens":
+            return self.reply(200, "application/json", b'{"input_tokens": 77}')
+        ctype, data = anthropic_answer(body) if anthropic_wire else openai_answer(body)
+        self.reply(200, ctype, data)
+
+
+def start_proxy(binary, upstream_port, work):
+    config = pathlib.Path(work) / "litellm_config.yaml"
+    base = f"http://127.0.0.1:{upstream_port}"
+    config.write_text(
+        "model_list:\n"
+        "  - model_name: demo\n    litellm_params: {model: openai/demo, mock_response: 'Hi from the demo'}\n"
+        f"  - model_name: 'claude-*'\n    litellm_params: {{model: anthropic/*, api_base: '{base}', api_key: sk-upstream}}\n"
+        f"  - model_name: '*'\n    litellm_params: {{model: openai/*, api_base: '{base}/v1', api_key: sk-upstream}}\n"
+        "gpt_reverse_proxy:\n  max_body_bytes: 200000\n"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "LOCAL_AUTH_TOKEN": TOKEN, "HOST": "127.0.0.1", "PORT": "0"}
+    proxy = subprocess.Popen([binary, "--config", str(config)], env=env, cwd=work, stderr=subprocess.PIPE, text=True)
+    for line in proxy.stderr:
+        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        if m:
+            threading.Thread(target=lambda: [None for _ in proxy.stderr], daemon=True).start()
+            return proxy, int(m.group(1))
+    raise SystemExit("proxy did not start")
+
+
+def openai_checks(base):
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key=TOKEN, max_retries=0, _strict_response_validation=True)
+    tools = [{"type": "function", "function": {"name": "read_file", "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}}]
+    ask = [{"role": "user", "content": "read a.txt"}]
+
+    def openai_models_list():
+        ids = [m.id for m in client.models.list()]
+        assert ids[:2] == ["demo", "claude-sonnet-4-20250514"] and "gpt-4o" in ids, ids
+        assert client.models.retrieve("gpt-4o").object == "model"
+
+    def openai_demo_model_streamed():
+        text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(model="demo", messages=ask, stream=True) if c.choices)
+        assert text == "Hi from the demo", text
+
+    def round_trip(model, stream):
+        if stream:
+            acc = {}
+            finish = None
+            for c in client.chat.completions.create(model=model, messages=ask, tools=tools, stream=True, stream_options={"include_usage": True}):
+                for ch in c.choices:
+                    for tc in ch.delta.tool_calls or []:
+                        slot = acc.setdefault(tc.index, {"id": "", "name": "", "args": ""})
+                        slot["id"] = tc.id or slot["id"]
+                        slot["name"] = (tc.function.name if tc.function else None) or slot["name"]
+                        slot["args"] += (tc.function.arguments or "") if tc.function else ""
+                    finish = ch.finish_reason or finish
+            assert finish == "tool_calls" and list(acc) == [0], (finish, acc)
+            call = acc[0]
+        else:
+            r = client.chat.completions.create(model=model, messages=ask, tools=tools)
+            assert r.choices[0].finish_reason == "tool_calls", r
+            tc = r.choices[0].message.tool_calls[0]
+            call = {"id": tc.id, "name": tc.function.name, "args": tc.function.arguments}
+        assert call["name"] == "read_file" and json.loads(call["args"]) == {"path": "a.txt"}, call
+        follow = ask + [{"role": "assistant", "content": None, "tool_calls": [{"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": call["args"]}}]},
+                        {"role": "tool", "tool_call_id": call["id"], "content": "hello world"}]
+        if stream:
+            text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(model=model, messages=follow, tools=tools, stream=True) if c.choices)
+        else:
+            text = client.chat.completions.create(model=model, messages=follow, tools=tools).choices[0].message.content
+        assert text == "The file says: hello world", text
+
+    def openai_tool_round_trip_on_claude_streamed():
+        round_trip("claude-sonnet-4-20250514", True)
+
+    def openai_tool_round_trip_on_claude_non_streamed():
+        round_trip("claude-sonnet-4-20250514", False)
+
+    def openai_tool_round_trip_on_openai_streamed():
+        round_trip("gpt-4o", True)
+
+    def openai_usage_from_claude():
+        r = client.chat.completions.create(model="claude-haiku", messages=ask)
+        assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (14, 7), r.usage
+
+    def openai_error_classes():
+        for model, exc in [("claude-status-429", openai.RateLimitError), ("claude-status-500", openai.InternalServerError),
+                           ("claude-status-400", openai.BadRequestError), ("nope-status-404", openai.NotFoundError)]:
+            try:
+                client.chat.completions.create(model=model, messages=ask)
+            except exc as e:
+                assert "scripted" in str(e), e
+            else:
+                raise AssertionError(f"{model}: no {exc.__name__}")
+        try:
+            openai.OpenAI(base_url=f"{base}/v1", api_key="wrong", max_retries=0).models.list()
+        except openai.AuthenticationError:
+            pass
+        else:
+            raise AssertionError("wrong key accepted")
+
+    return [openai_models_list, openai_demo_model_streamed, openai_tool_round_trip_on_claude_streamed,
+            openai_tool_round_trip_on_claude_non_streamed, openai_tool_round_trip_on_openai_streamed,
+            openai_usage_from_claude, openai_error_classes]
+
+
+def anthropic_checks(base):
+    client = anthropic.Anthropic(base_url=base, api_key=TOKEN, max_retries=0, _strict_response_validation=True)
+    tools = [{"name": "read_file", "description": "Read a file", "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}}}]
+    ask = [{"role": "user", "content": "read a.txt"}]
+
+    def round_trip(model, stream):
+        if stream:
+            with client.messages.stream(model=model, max_tokens=200, messages=ask, tools=tools) as s:
+                msg = s.get_final_message()
+        else:
+            msg = client.messages.create(model=model, max_tokens=200, messages=ask, tools=tools)
+        assert msg.stop_reason == "tool_use", msg
+        kinds = [b.type for b in msg.content]
+        assert kinds == ["thinking", "tool_use"], kinds
+        use = msg.content[1]
+        assert use.input == {"path": "a.txt"}, use
+        follow = ask + [{"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in msg.content]},
+                        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "hello world"}]}]
+        if stream:
+            with client.messages.stream(model=model, max_tokens=200, messages=follow, tools=tools) as s:
+                final = s.get_final_message()
+        else:
+            final = client.messages.create(model=model, max_tokens=200, messages=follow, tools=tools)
+        assert final.stop_reason == "end_turn" and final.content[0].text == "The file says: hello world", final
+        assert final.usage.output_tokens == 7
+
+    def anthropic_tool_round_trip_on_openai_streamed():
+        round_trip("gpt-4o", True)
+
+    def anthropic_tool_round_trip_on_openai_non_streamed():
+        round_trip("gpt-4o", False)
+
+    def anthropic_tool_round_trip_on_claude_streamed():
+        round_trip("claude-sonnet-4-20250514", True)
+
+    def anthropic_usage_from_openai():
+        msg = client.messages.create(model="gpt-4o", max_tokens=50, messages=[{"role": "user", "content": "hi"}])
+        assert (msg.usage.input_tokens, msg.usage.output_tokens) == (11, 7), msg.usage
+
+    def anthropic_demo_model():
+        msg = client.messages.create(model="demo", max_tokens=50, messages=ask)
+        assert msg.content[0].text == "Hi from the demo", msg
+        with client.messages.stream(model="demo", max_tokens=50, messages=ask) as s:
+            assert s.get_final_text() == "Hi from the demo"
+
+    def anthropic_count_tokens():
+        assert client.messages.count_tokens(model="claude-x", messages=ask).input_tokens == 77
+        assert client.messages.count_tokens(model="gpt-4o", messages=ask).input_tokens > 0
+
+    def anthropic_models_list():
+        ids = [m.id for m in client.models.list()]
+        assert ids[:2] == ["demo", "claude-sonnet-4-20250514"], ids
+        assert client.models.retrieve("demo").lifecycle == "active"
+
+    def anthropic_error_classes():
+        for model, exc in [("gpt-status-429", anthropic.RateLimitError), ("gpt-status-500", anthropic.InternalServerError),
+                           ("gpt-status-400", anthropic.BadRequestError), ("gpt-status-403", anthropic.PermissionDeniedError),
+                           ("gpt-status-529", anthropic.OverloadedError), ("claude-status-429", anthropic.RateLimitError)]:
+            try:
+                client.messages.create(model=model, max_tokens=5, messages=ask)
+            except exc as e:
+                assert "scripted" in str(e), e
+            else:
+                raise AssertionError(f"{model}: no {exc.__name__}")
+        for call, exc in [(lambda: anthropic.Anthropic(base_url=base, api_key="wrong", max_retries=0).messages.create(model="gpt-4o", max_tokens=5, messages=ask), anthropic.AuthenticationError),
+                          (lambda: client.messages.create(model="demo", max_tokens=5, messages=[{"role": "user", "content": "x" * 300000}]), anthropic.APIStatusError)]:
+            try:
+                call()
+            except exc as e:
+                if isinstance(e, anthropic.APIStatusError):
+                    assert e.status_code in (401, 413), e.status_code
+            else:
+                raise AssertionError(f"no {exc.__name__}")
+
+    return [anthropic_tool_round_trip_on_openai_streamed, anthropic_tool_round_trip_on_openai_non_streamed,
+            anthropic_tool_round_trip_on_claude_streamed, anthropic_usage_from_openai, anthropic_demo_model,
+            anthropic_count_tokens, anthropic_models_list, anthropic_error_classes]
+
+
+def main():
+    binary = str(pathlib.Path(sys.argv[1]).resolve())
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    proxy, port = start_proxy(binary, upstream.server_port, tempfile.mkdtemp())
+    base = f"http://127.0.0.1:{port}"
+    passed = failed = 0
+    try:
+        for check in openai_checks(base) + anthropic_checks(base):
+            try:
+                check()
+                passed += 1
+                print(f"ok   {check.__name__}")
+            except Exception as e:  # noqa: BLE001 - report every failure, keep going
+                failed += 1
+                print(f"FAIL {check.__name__}: {e!r}")
+        leaked = [s for s in seen if TOKEN in (s[1] or "") + (s[2] or "")]
+        if leaked:
+            failed += 1
+            print(f"FAIL client token reached upstream: {leaked}")
+    finally:
+        proxy.terminate()
+        proxy.wait(5)
+    print(f"SDK clients: {passed} passed, {failed} failed")
+    sys.exit(1 if failed or not passed else 0)
+
+
+if __name__ == "__main__":
+    main()
