@@ -6,7 +6,7 @@ STATIC := target/$(TARGET)/release/$(BIN)
 VENV := .venv
 PY_CLIENTS := openai==3.54.0 anthropic==2.12.0
 
-.PHONY: run test lint unit static sdk-test clean
+.PHONY: run test lint unit static sdk-test claude-code-test clean
 
 run:
 	cargo run --release
@@ -36,6 +36,14 @@ sdk-test:
 	$(VENV)/bin/pip install -q $(PY_CLIENTS)
 	$(VENV)/bin/python tests/sdk/clients.py target/release/$(BIN)
 
+## Claude Code itself, headless and offline, through the proxy to a fake OpenAI upstream
+## (installs @anthropic-ai/claude-code from npm into .cc, about 250 MB).
+claude-code-test:
+	cargo build --release --locked
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	test -x .cc/node_modules/.bin/claude || npm install --prefix .cc --no-audit --no-fund @anthropic-ai/claude-code
+	$(VENV)/bin/python tests/sdk/claude_code.py target/release/$(BIN) .cc/node_modules/.bin/claude
+
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .cc

@@ -58,7 +58,8 @@ pub fn classify(method: &Method, target: &str, prefix: Option<&str>) -> Route {
         return Route::NotFound;
     }
     let get = matches!(method, Method::Get | Method::Head);
-    if path == "/health" {
+    // `/` too: clients probe it for reachability (Claude Code sends `HEAD /` without a key).
+    if path == "/health" || path == "/" {
         return if get { Route::Health } else { Route::MethodNotAllowed };
     }
     let path = match prefix {
@@ -179,6 +180,7 @@ mod tests {
         assert_eq!(get("/models"), Route::Models);
         assert_eq!(get("/v1/models/meta/llama-3"), Route::Model("meta/llama-3".into()));
         assert_eq!(classify(&Method::Head, "/health", None), Route::Health);
+        assert_eq!(classify(&Method::Head, "/", None), Route::Health);
     }
 
     #[test]
