@@ -102,11 +102,7 @@ pub fn openai_to_anthropic(body: &Value, t: &Target) -> Value {
                 blocks.retain(|b| b["type"] == "text");
                 for call in m.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
                     let args = call.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
-                    let input = match serde_json::from_str::<Value>(args) {
-                        Ok(v @ Value::Object(_)) => v,
-                        _ if args.trim().is_empty() => json!({}),
-                        _ => json!({"raw_arguments": args}),
-                    };
+                    let input = super::response::tool_input(args);
                     blocks.push(json!({
                         "type": "tool_use",
                         "id": call.get("id").cloned().unwrap_or_default(),
@@ -310,25 +306,8 @@ pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
         };
         match m.get("role").and_then(Value::as_str).unwrap_or("user") {
             "system" => messages.push(json!({"role": "system", "content": anthropic_text(content)})),
-            "assistant" => {
-                let text: String =
-                    blocks.iter().filter(|b| b["type"] == "text").filter_map(|b| b["text"].as_str()).collect();
-                let calls: Vec<Value> = blocks
-                    .iter()
-                    .filter(|b| b["type"] == "tool_use")
-                    .map(|b| {
-                        json!({"id": b["id"], "type": "function", "function": {
-                            "name": b["name"],
-                            "arguments": b.get("input").map_or("{}".into(), Value::to_string),
-                        }})
-                    })
-                    .collect();
-                let mut msg = json!({"role": "assistant", "content": if text.is_empty() && !calls.is_empty() { Value::Null } else { text.into() }});
-                if !calls.is_empty() {
-                    msg["tool_calls"] = Value::Array(calls);
-                }
-                messages.push(msg);
-            }
+            // Thinking is not replayed to OpenAI upstreams: they have nowhere to put it.
+            "assistant" => messages.push(super::response::openai_assistant(&blocks, false)),
             _ => {
                 // Tool results answer the previous assistant turn, so they come first.
                 let mut parts = Vec::new();

@@ -31,31 +31,37 @@ pub fn anthropic_usage(u: &Value) -> Value {
     })
 }
 
-/// A Messages response → a Chat Completions response.
-pub fn anthropic_to_openai(msg: &Value, model: &str) -> Value {
-    let blocks = msg.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+/// Anthropic assistant content blocks → an OpenAI assistant message: text, tool calls, and
+/// (when `reasoning`) the thinking as `reasoning_content`.
+pub fn openai_assistant(blocks: &[Value], reasoning: bool) -> Value {
     let text_of = |kind: &str, field: &str| -> String {
         blocks.iter().filter(|b| b["type"] == kind).filter_map(|b| b[field].as_str()).collect()
     };
     let text = text_of("text", "text");
-    let reasoning = text_of("thinking", "thinking");
     let calls: Vec<Value> = blocks
         .iter()
         .filter(|b| b["type"] == "tool_use")
         .map(|b| {
-            json!({"id": b["id"], "type": "function", "function": {
-                "name": b["name"],
-                "arguments": b.get("input").map_or("{}".into(), Value::to_string),
-            }})
+            let arguments = b.get("input").map_or("{}".into(), Value::to_string);
+            json!({"id": b["id"], "type": "function", "function": {"name": b["name"], "arguments": arguments}})
         })
         .collect();
-    let mut message = json!({"role": "assistant", "content": if text.is_empty() && !calls.is_empty() { Value::Null } else { text.into() }});
-    if !reasoning.is_empty() {
-        message["reasoning_content"] = reasoning.into();
+    let content = if text.is_empty() && !calls.is_empty() { Value::Null } else { text.into() };
+    let mut message = json!({"role": "assistant", "content": content});
+    let thinking = text_of("thinking", "thinking");
+    if reasoning && !thinking.is_empty() {
+        message["reasoning_content"] = thinking.into();
     }
     if !calls.is_empty() {
         message["tool_calls"] = Value::Array(calls);
     }
+    message
+}
+
+/// A Messages response → a Chat Completions response.
+pub fn anthropic_to_openai(msg: &Value, model: &str) -> Value {
+    let blocks = msg.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let message = openai_assistant(blocks, true);
     let id = msg.get("id").and_then(Value::as_str).unwrap_or("msg");
     let mut out = json!({
         "id": format!("chatcmpl-{id}"),
