@@ -377,6 +377,13 @@ impl Config {
             (!p.is_empty()).then(|| format!("/{p}"))
         });
         let ollama = env.get("LOCAL_OLLAMA_SECRET").map(|s| s.trim().trim_matches('/')).filter(|s| !s.is_empty());
+        if let Some(first) = ollama.and_then(|s| s.split('/').next()) {
+            if ["v1", "chat", "models", "health"].contains(&first)
+                || ollama.is_some_and(|s| s.contains(['?', '#', '%', ' ']))
+            {
+                return Err(format!("LOCAL_OLLAMA_SECRET: {first:?} would hide other routes or is not a plain path; choose a random value"));
+            }
+        }
         let dump = env.get("DUMP_HTTP_CONTENT").map(|v| v.trim().to_ascii_lowercase());
         let proxy_url = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].iter().find_map(|k| env.get(k));
         let level = env.get("RUST_LOG").or(env.get("LOG_LEVEL")).unwrap_or("info");
@@ -416,6 +423,12 @@ impl Config {
         if let Some(p) = &self.path_prefix {
             lines.push(format!("path prefix: {p}"));
         }
+        let mount = format!("{}/<LOCAL_OLLAMA_SECRET>", self.path_prefix.as_deref().unwrap_or(""));
+        lines.push(match (self.ollama_secret_explicit, self.tokens.is_empty()) {
+            (true, _) => format!("ollama surface: at {mount}; the secret path is the credential, no token asked (use this URL for Copilot)"),
+            (false, true) => "ollama surface: at /ollama, open like every route (no token set)".to_string(),
+            (false, false) => "ollama surface: at /ollama, token required; Copilot cannot send one, so set LOCAL_OLLAMA_SECRET to a random value for it".to_string(),
+        });
         if let Some((url, no)) = &self.outbound_proxy {
             lines.push(format!("outbound proxy: {} (NO_PROXY={no:?})", mask_url(url)));
         }

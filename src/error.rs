@@ -137,6 +137,7 @@ impl Error {
     pub fn body(&self, d: Dialect) -> serde_json::Value {
         match d {
             Dialect::OpenAi => self.openai_body(),
+            Dialect::Ollama => serde_json::json!({"error": self.to_string()}),
             Dialect::Anthropic => serde_json::json!({"type": "error", "error": {
                 "type": crate::translate::response::anthropic_error_type(self.status_in(d)),
                 "message": self.to_string(),
@@ -150,6 +151,8 @@ impl Error {
         match d {
             Dialect::OpenAi => crate::sse::write_data(&mut out, &self.body(d).to_string()),
             Dialect::Anthropic => crate::sse::write_named(&mut out, "error", &self.body(d).to_string()),
+            // NDJSON: one line, no blank line after it.
+            Dialect::Ollama => out.extend_from_slice(format!("{}\n", self.body(d)).as_bytes()),
         }
         out
     }

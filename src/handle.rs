@@ -5,10 +5,10 @@
 
 use crate::auth;
 use crate::config::{Config, Deployment, Provider};
-use crate::emulate::{self, models};
+use crate::emulate::{self, models, ollama};
 use crate::error::Error;
 use crate::respond::{self, Reply};
-use crate::route::{self, Dialect, Route};
+use crate::route::{self, Dialect, Mount, Route};
 use crate::translate::{self, Target, MINTED_SIGNATURE};
 use crate::upstream::{Answer, Outgoing, Prepared, Upstream};
 use serde_json::{json, Value};
@@ -41,16 +41,23 @@ impl Shared {
 
 /// What the pipeline learns on the way, for the error reply and the access line.
 struct Facts {
+    started: Instant,
     dialect: Dialect,
     model: Option<String>,
     upstream: Option<String>,
+}
+
+impl Facts {
+    fn elapsed_ns(&self) -> u64 {
+        self.started.elapsed().as_nanos() as u64
+    }
 }
 
 /// Serves one request completely, including its access log line.
 pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     let started = Instant::now();
     let (method, path) = request_line(&rq);
-    let mut facts = Facts { dialect: Dialect::OpenAi, model: None, upstream: None };
+    let mut facts = Facts { started, dialect: Dialect::OpenAi, model: None, upstream: None };
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
     let out = respond::send(rq, reply, started);
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
@@ -69,7 +76,8 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
 /// Answers a request with an error without running the pipeline (e.g. when overloaded).
 pub fn reject(rq: tiny_http::Request, e: Error) {
     let (method, path) = request_line(&rq);
-    let dialect = client_dialect(&route::classify(rq.method(), rq.url(), None), rq.headers());
+    let (route, _) = route::classify(rq.method(), rq.url(), None, "");
+    let dialect = client_dialect(&route, rq.headers());
     let out = respond::send(rq, Reply::Error(e, dialect), Instant::now());
     log::warn!("{method} {path} {} error={}", out.status, out.error.unwrap_or_default());
 }
@@ -82,7 +90,7 @@ fn request_line(rq: &tiny_http::Request) -> (String, String) {
 /// The stages in order; any error short-circuits to an error reply in the client's dialect.
 fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
     let cfg = &sh.cfg;
-    let route = route::classify(rq.method(), rq.url(), cfg.path_prefix.as_deref());
+    let (route, mount) = route::classify(rq.method(), rq.url(), cfg.path_prefix.as_deref(), &cfg.ollama_secret);
     facts.dialect = client_dialect(&route, rq.headers());
     check_head(rq, cfg)?;
     match route {
@@ -90,8 +98,20 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
         Route::Health => return Ok(json(200, &json!({"status": "ok"}))),
         _ => {}
     }
-    auth::check(rq.headers(), &cfg.tokens)?;
+    // An explicitly set Ollama secret is itself the credential: Copilot cannot send a key.
+    if !(mount == Mount::Ollama && cfg.ollama_secret_explicit) {
+        auth::check(rq.headers(), &cfg.tokens)?;
+    }
     match route {
+        Route::OllamaRoot => {
+            let body = ollama::RUNNING.as_bytes().to_vec();
+            Ok(Reply::Full { status: 200, content_type: "text/plain; charset=utf-8", body, extra: Vec::new() })
+        }
+        Route::OllamaVersion => Ok(json(200, &ollama::version())),
+        Route::OllamaTags => Ok(json(200, &models::list(&model_list(sh), Dialect::Ollama))),
+        Route::OllamaShow => ollama_show(rq, sh),
+        Route::OllamaPs => Ok(json(200, &ollama::ps())),
+        Route::OllamaChat => chat(rq, sh, facts),
         Route::Models => Ok(json(200, &models::list(&model_list(sh), facts.dialect))),
         Route::Model(id) => match model_list(sh).iter().find(|e| e.id == id) {
             Some(e) => Ok(json(200, &models::one(e, facts.dialect))),
@@ -110,6 +130,12 @@ fn client_dialect(route: &Route, headers: &[tiny_http::Header]) -> Dialect {
     let anthropic_header = headers.iter().any(|h| h.field.equiv("anthropic-version"));
     match route {
         Route::Messages | Route::CountTokens => Dialect::Anthropic,
+        Route::OllamaRoot
+        | Route::OllamaVersion
+        | Route::OllamaTags
+        | Route::OllamaShow
+        | Route::OllamaChat
+        | Route::OllamaPs => Dialect::Ollama,
         Route::Models | Route::Model(_) if anthropic_header => Dialect::Anthropic,
         _ => Dialect::OpenAi,
     }
@@ -215,9 +241,10 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
     let client = facts.dialect;
     let req = read_model_request(rq, sh, facts)?;
     let group = group(sh, &req.model)?;
-    let stream = req.json.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    // Ollama streams unless told not to; the others only when asked.
+    let stream = req.json.get("stream").and_then(Value::as_bool).unwrap_or(client == Dialect::Ollama);
     if let Some(text) = &group[0].mock_response {
-        let usage = client == Dialect::Anthropic
+        let usage = client != Dialect::OpenAi
             || req.json.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
         let (content_type, body) = emulate::mock::chat(text, &req.model, req.raw.len(), stream, usage);
         // The mock speaks OpenAI; its answer travels back like an OpenAI upstream's.
@@ -261,11 +288,24 @@ fn answer_reply(
     let mut raw = Vec::new();
     answer.body.take(MAX_TRANSLATED_BODY).read_to_end(&mut raw).map_err(Error::from_upstream_read)?;
     let body = match status {
-        200..=299 => translate::response(client, answer.wire, &raw, &req.model)?,
+        200..=299 => translate::response(client, answer.wire, &raw, &req.model, facts.elapsed_ns())?,
         _ => translate::error(client, status, &raw, d.info.max_input_tokens),
     };
     let extra = retry_after.map(|v| ("retry-after".to_string(), v)).into_iter().collect();
     Ok(Reply::Full { status, content_type: "application/json", body, extra })
+}
+
+/// `POST /api/show`: a listed model's capabilities, from the deployment that serves it.
+fn ollama_show(rq: &mut tiny_http::Request, sh: &Shared) -> Result<Reply, Error> {
+    let raw = read_body(rq, sh.cfg.settings.max_body_bytes)?;
+    let body: Value = serde_json::from_slice(&raw).map_err(|e| Error::BadRequest(format!("Invalid JSON: {e}")))?;
+    // `name` is what older clients send.
+    let model = body.get("model").or(body.get("name")).and_then(Value::as_str).unwrap_or("");
+    let entry = model_list(sh).iter().find(|e| e.id == model).cloned();
+    match (entry, route::resolve(model, &sh.cfg.deployments).first()) {
+        (Some(e), Some(d)) => Ok(json(200, &ollama::show(model, d, e.created))),
+        _ => Err(Error::UnknownModel(model.to_string())),
+    }
 }
 
 /// `POST /v1/messages/count_tokens`: Anthropic deployments count for real; for the others the

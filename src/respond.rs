@@ -161,6 +161,12 @@ fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, starte
     let content_type = a.headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
     let sse = content_type.is_some_and(|v| v.starts_with("text/event-stream"));
     let mut headers: Vec<(&str, &str)> = a.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if let Some(t) = &transform {
+        headers.retain(|(k, _)| *k != "content-type");
+        headers.push(("Content-Type", t.content_type()));
+    }
+    // A translated stream is a stream whatever it is framed as (SSE or NDJSON).
+    let sse = sse || transform.is_some();
     if sse {
         headers.retain(|(k, _)| *k != "cache-control");
         headers.extend([("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]);

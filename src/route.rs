@@ -11,6 +11,8 @@ pub enum Dialect {
     OpenAi,
     /// Anthropic Messages.
     Anthropic,
+    /// Ollama's native API (`/api/chat` and friends); never a provider's wire format.
+    Ollama,
 }
 
 impl Dialect {
@@ -42,17 +44,82 @@ pub enum Route {
     Model(String),
     /// Any other `/v1/*` path, forwarded to an OpenAI deployment; holds the part after `/v1`.
     OpenAiPassthrough(String),
+    /// Ollama `GET /`: "Ollama is running".
+    OllamaRoot,
+    /// Ollama `GET /api/version`.
+    OllamaVersion,
+    /// Ollama `GET /api/tags`: the model list.
+    OllamaTags,
+    /// Ollama `POST /api/show`: one model's capabilities.
+    OllamaShow,
+    /// Ollama `POST /api/chat`: native chat.
+    OllamaChat,
+    /// Ollama `GET /api/ps`: loaded models.
+    OllamaPs,
     /// A known path with the wrong method.
     MethodNotAllowed,
     /// Nothing here.
     NotFound,
 }
 
-/// Classifies a request target. `prefix` is `LOCAL_PATH_PREFIX` (normalised, e.g. `/p`).
-pub fn classify(method: &Method, target: &str, prefix: Option<&str>) -> Route {
+/// Which part of the proxy a route was found in (they differ in how they authenticate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mount {
+    /// The OpenAI and Anthropic routes.
+    Main,
+    /// Under `/<LOCAL_OLLAMA_SECRET>`.
+    Ollama,
+}
+
+/// Classifies a request target. `prefix` is `LOCAL_PATH_PREFIX` (normalised, e.g. `/p`);
+/// `ollama` is the Ollama mount's secret (without slashes).
+pub fn classify(method: &Method, target: &str, prefix: Option<&str>, ollama: &str) -> (Route, Mount) {
     if *method == Method::Options {
-        return Route::Preflight;
+        return (Route::Preflight, Mount::Main);
     }
+    let path = target.split(['?', '#']).next().unwrap_or("");
+    let inner = prefix.map_or(Some(path), |p| under(path, p));
+    if let Some(rest) = inner.and_then(|p| under(p, &format!("/{ollama}"))) {
+        if is_clean(path) {
+            return (ollama_route(method, rest), Mount::Ollama);
+        }
+    }
+    (main_route(method, target, prefix), Mount::Main)
+}
+
+/// The rest of `path` below the segment-aware `mount` (`/` for the mount itself).
+fn under<'a>(path: &'a str, mount: &str) -> Option<&'a str> {
+    match path.strip_prefix(mount)? {
+        "" => Some("/"),
+        rest if rest.starts_with('/') => Some(rest),
+        _ => None,
+    }
+}
+
+/// Routes under the Ollama mount: Ollama's own API, plus the OpenAI chat and model routes that
+/// Copilot actually chats through. Nothing else is reachable here.
+fn ollama_route(method: &Method, path: &str) -> Route {
+    let get = matches!(method, Method::Get | Method::Head);
+    let post = *method == Method::Post;
+    let only = |ok: bool, r: Route| if ok { r } else { Route::MethodNotAllowed };
+    match path {
+        "/" => only(get, Route::OllamaRoot),
+        "/api/version" => only(get, Route::OllamaVersion),
+        "/api/tags" => only(get, Route::OllamaTags),
+        "/api/show" => only(post, Route::OllamaShow),
+        "/api/chat" => only(post, Route::OllamaChat),
+        "/api/ps" => only(get, Route::OllamaPs),
+        "/v1/chat/completions" | "/chat/completions" => only(post, Route::ChatCompletions),
+        "/v1/models" | "/models" => only(get, Route::Models),
+        _ => match path.strip_prefix("/v1/models/") {
+            Some(id) if !id.is_empty() => only(get, Route::Model(id.to_string())),
+            _ => Route::NotFound,
+        },
+    }
+}
+
+/// The OpenAI and Anthropic routes.
+fn main_route(method: &Method, target: &str, prefix: Option<&str>) -> Route {
     let path = target.split(['?', '#']).next().unwrap_or("");
     if !is_clean(path) {
         return Route::NotFound;
@@ -64,10 +131,9 @@ pub fn classify(method: &Method, target: &str, prefix: Option<&str>) -> Route {
     }
     let path = match prefix {
         None => path,
-        Some(p) => match path.strip_prefix(p) {
-            Some("") => "/",
-            Some(rest) if rest.starts_with('/') => rest,
-            _ => return Route::NotFound,
+        Some(p) => match under(path, p) {
+            Some(rest) => rest,
+            None => return Route::NotFound,
         },
     };
     let only = |ok: bool, r: Route| if ok { r } else { Route::MethodNotAllowed };
@@ -162,25 +228,28 @@ mod tests {
     use crate::config::{Config, Env, Overrides};
 
     fn post(p: &str) -> Route {
-        classify(&Method::Post, p, None)
+        classify(&Method::Post, p, None, "ollama").0
+    }
+
+    fn get(p: &str) -> Route {
+        classify(&Method::Get, p, None, "ollama").0
     }
 
     #[test]
     fn chat_paths_with_and_without_v1_and_queries() {
         assert_eq!(post("/v1/chat/completions"), Route::ChatCompletions);
         assert_eq!(post("/chat/completions?x=1"), Route::ChatCompletions);
-        assert_eq!(classify(&Method::Get, "/v1/chat/completions", None), Route::MethodNotAllowed);
+        assert_eq!(get("/v1/chat/completions"), Route::MethodNotAllowed);
         assert_eq!(post("/V1/chat/completions"), Route::NotFound);
     }
 
     #[test]
     fn models_and_model_ids_with_slashes() {
-        let get = |p| classify(&Method::Get, p, None);
         assert_eq!(get("/v1/models"), Route::Models);
         assert_eq!(get("/models"), Route::Models);
         assert_eq!(get("/v1/models/meta/llama-3"), Route::Model("meta/llama-3".into()));
-        assert_eq!(classify(&Method::Head, "/health", None), Route::Health);
-        assert_eq!(classify(&Method::Head, "/", None), Route::Health);
+        assert_eq!(classify(&Method::Head, "/health", None, "ollama").0, Route::Health);
+        assert_eq!(classify(&Method::Head, "/", None, "ollama").0, Route::Health);
     }
 
     #[test]
@@ -198,12 +267,31 @@ mod tests {
     #[test]
     fn prefix_is_segment_aware() {
         let p = Some("/p");
-        assert_eq!(classify(&Method::Post, "/p/v1/chat/completions", p), Route::ChatCompletions);
-        assert_eq!(classify(&Method::Post, "/px/v1/chat/completions", p), Route::NotFound);
-        assert_eq!(classify(&Method::Post, "/v1/chat/completions", p), Route::NotFound);
-        assert_eq!(classify(&Method::Post, "/p/../v1/chat/completions", p), Route::NotFound);
-        assert_eq!(classify(&Method::Get, "/health", p), Route::Health);
-        assert_eq!(classify(&Method::Options, "/anything", p), Route::Preflight);
+        assert_eq!(classify(&Method::Post, "/p/v1/chat/completions", p, "ollama").0, Route::ChatCompletions);
+        assert_eq!(classify(&Method::Post, "/px/v1/chat/completions", p, "ollama").0, Route::NotFound);
+        assert_eq!(classify(&Method::Post, "/v1/chat/completions", p, "ollama").0, Route::NotFound);
+        assert_eq!(classify(&Method::Post, "/p/../v1/chat/completions", p, "ollama").0, Route::NotFound);
+        assert_eq!(classify(&Method::Get, "/health", p, "ollama").0, Route::Health);
+        assert_eq!(classify(&Method::Options, "/anything", p, "ollama").0, Route::Preflight);
+    }
+
+    #[test]
+    fn ollama_mount_is_segment_aware_inside_the_prefix_and_exposes_only_its_routes() {
+        let c = |m: Method, path: &str| classify(&m, path, Some("/p"), "s3cret");
+        assert_eq!(c(Method::Get, "/p/s3cret"), (Route::OllamaRoot, Mount::Ollama));
+        assert_eq!(c(Method::Head, "/p/s3cret/api/version"), (Route::OllamaVersion, Mount::Ollama));
+        assert_eq!(c(Method::Get, "/p/s3cret/api/tags?x"), (Route::OllamaTags, Mount::Ollama));
+        assert_eq!(c(Method::Post, "/p/s3cret/api/show"), (Route::OllamaShow, Mount::Ollama));
+        assert_eq!(c(Method::Post, "/p/s3cret/api/chat"), (Route::OllamaChat, Mount::Ollama));
+        assert_eq!(c(Method::Post, "/p/s3cret/v1/chat/completions"), (Route::ChatCompletions, Mount::Ollama));
+        assert_eq!(c(Method::Post, "/p/s3cret/chat/completions"), (Route::ChatCompletions, Mount::Ollama));
+        assert_eq!(c(Method::Get, "/p/s3cret/v1/models"), (Route::Models, Mount::Ollama));
+        for path in ["/p/s3cret/v1/messages", "/p/s3cret/v1/embeddings", "/p/s3cret/health", "/p/s3cret/../v1/models"] {
+            assert_eq!(c(Method::Post, path).0, Route::NotFound, "{path}");
+        }
+        assert_eq!(c(Method::Get, "/p/s3cretx/api/tags"), (Route::NotFound, Mount::Main));
+        assert_eq!(c(Method::Get, "/s3cret/api/tags"), (Route::NotFound, Mount::Main));
+        assert_eq!(c(Method::Get, "/p/S3CRET/api/tags"), (Route::NotFound, Mount::Main));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod mock;
 pub mod models;
+pub mod ollama;
 
 /// Seconds since the Unix epoch, for `created` fields.
 pub fn unix_now() -> u64 {

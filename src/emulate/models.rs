@@ -54,7 +54,21 @@ pub fn one(e: &Entry, d: Dialect) -> Value {
         Dialect::OpenAi => json!({"id": e.id, "object": "model", "created": e.created, "owned_by": e.owned_by}),
         Dialect::Anthropic => json!({"type": "model", "id": e.id, "display_name": e.id,
                                      "created_at": super::rfc3339(e.created), "lifecycle": "active"}),
+        // What `/api/tags` lists; Copilot takes `model` as the id.
+        Dialect::Ollama => json!({"name": e.id, "model": e.id, "modified_at": super::rfc3339(e.created), "size": 0,
+            "digest": digest(&e.id), "details": super::ollama::details()}),
     }
+}
+
+/// A stable 64-hex-digit stand-in for Ollama's sha256 digest (FNV-1a, four seeds).
+fn digest(id: &str) -> String {
+    (0u64..4)
+        .map(|seed| {
+            let h =
+                id.bytes().fold(0xcbf2_9ce4_8422_2325 ^ seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+            format!("{h:016x}")
+        })
+        .collect()
 }
 
 /// The list in the dialect's shape; Anthropic's says there are no more pages (without
@@ -65,6 +79,7 @@ pub fn list(entries: &[Entry], d: Dialect) -> Value {
         Dialect::OpenAi => json!({"object": "list", "data": data}),
         Dialect::Anthropic => json!({"data": data, "has_more": false,
                                      "first_id": entries.first().map(|e| &e.id), "last_id": entries.last().map(|e| &e.id)}),
+        Dialect::Ollama => json!({"models": data}),
     }
 }
 
@@ -107,5 +122,12 @@ mod tests {
         );
         assert_eq!(a["data"][1]["created_at"], "1970-01-01T00:00:05Z");
         assert_eq!(a["data"][1]["lifecycle"], "active");
+        let o = super::list(&got, Dialect::Ollama);
+        assert_eq!(
+            (o["models"][0]["name"].as_str(), o["models"][0]["model"].as_str()),
+            (Some("claude-sonnet-4"), Some("claude-sonnet-4"))
+        );
+        assert_eq!(o["models"][0]["digest"].as_str().unwrap().len(), 64);
+        assert_ne!(o["models"][0]["digest"], o["models"][1]["digest"]);
     }
 }

@@ -2,6 +2,7 @@
 //! bodies, complete answers, streams and errors. Pure functions and state machines; nothing here
 //! does I/O. Same dialect in and out is not translation: the body passes through.
 
+pub mod ollama;
 pub mod request;
 pub mod response;
 pub mod stream;
@@ -44,10 +45,56 @@ pub trait Transform: Send {
     fn fail(&mut self, e: &Error, out: &mut Vec<u8>);
     /// The client stream is complete; nothing more should be read.
     fn done(&self) -> bool;
+    /// The `Content-Type` of what this transform writes.
+    fn content_type(&self) -> &'static str {
+        "text/event-stream"
+    }
+}
+
+/// Two transforms in a row (Anthropic → OpenAI → Ollama): the first one's output is parsed as
+/// SSE again and fed to the second.
+struct Chain {
+    first: Box<dyn Transform>,
+    second: Box<dyn Transform>,
+    parser: crate::sse::Parser,
+    buf: Vec<u8>,
+}
+
+impl Chain {
+    fn pass(&mut self, out: &mut Vec<u8>) {
+        for ev in self.parser.push(&self.buf) {
+            self.second.event(&ev, out);
+        }
+        self.buf.clear();
+    }
+}
+
+impl Transform for Chain {
+    fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+        self.first.event(ev, &mut self.buf);
+        self.pass(out);
+    }
+    fn end(&mut self, out: &mut Vec<u8>) {
+        self.first.end(&mut self.buf);
+        self.pass(out);
+        self.second.end(out);
+    }
+    fn fail(&mut self, e: &Error, out: &mut Vec<u8>) {
+        self.second.fail(e, out);
+    }
+    fn done(&self) -> bool {
+        self.second.done()
+    }
+    fn content_type(&self) -> &'static str {
+        self.second.content_type()
+    }
 }
 
 /// The request body for a `wire`-dialect deployment, from a `client`-dialect body.
 pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Value {
+    if client == Dialect::Ollama {
+        return request(Dialect::OpenAi, wire, &ollama::request_to_openai(body), t);
+    }
     let mut out = match (client, wire) {
         (Dialect::OpenAi, Dialect::Anthropic) => request::openai_to_anthropic(body, t),
         (Dialect::Anthropic, Dialect::OpenAi) => request::anthropic_to_openai(body, t),
@@ -66,12 +113,16 @@ pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Valu
     out
 }
 
-/// A complete `wire`-dialect answer → the `client` dialect.
-pub fn response(client: Dialect, wire: Dialect, body: &[u8], model: &str) -> Result<Vec<u8>, Error> {
+/// A complete `wire`-dialect answer → the `client` dialect (`elapsed_ns` for Ollama's timings).
+pub fn response(client: Dialect, wire: Dialect, body: &[u8], model: &str, elapsed_ns: u64) -> Result<Vec<u8>, Error> {
     let v = response::parse(body)?;
     let out = match (client, wire) {
         (Dialect::OpenAi, Dialect::Anthropic) => response::anthropic_to_openai(&v, model),
         (Dialect::Anthropic, Dialect::OpenAi) => response::openai_to_anthropic(&v, model),
+        (Dialect::Ollama, Dialect::OpenAi) => ollama::response_from_openai(&v, model, elapsed_ns),
+        (Dialect::Ollama, Dialect::Anthropic) => {
+            ollama::response_from_openai(&response::anthropic_to_openai(&v, model), model, elapsed_ns)
+        }
         _ => return Ok(body.to_vec()),
     };
     Ok(out.to_string().into_bytes())
@@ -82,6 +133,7 @@ pub fn error(client: Dialect, status: u16, body: &[u8], max_input: Option<u64>) 
     let v = match client {
         Dialect::OpenAi => response::error_to_openai(body),
         Dialect::Anthropic => response::error_to_anthropic(status, body, max_input),
+        Dialect::Ollama => ollama::error(body),
     };
     v.to_string().into_bytes()
 }
@@ -96,6 +148,13 @@ pub fn stream(client: Dialect, wire: Dialect, model: &str, request: &Value) -> O
         (Dialect::Anthropic, Dialect::OpenAi) => {
             Some(Box::new(stream::OpenAiToAnthropic::new(model, count_tokens(request))))
         }
+        (Dialect::Ollama, Dialect::OpenAi) => Some(Box::new(ollama::OpenAiToOllama::new(model))),
+        (Dialect::Ollama, Dialect::Anthropic) => Some(Box::new(Chain {
+            first: Box::new(stream::AnthropicToOpenAi::new(model, true)),
+            second: Box::new(ollama::OpenAiToOllama::new(model)),
+            parser: crate::sse::Parser::default(),
+            buf: Vec::new(),
+        })),
         _ => None,
     }
 }

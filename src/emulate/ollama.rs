@@ -1,0 +1,58 @@
+//! Ollama's discovery endpoints, answered from the config: what GitHub Copilot's Ollama provider
+//! and the ollama SDKs ask before they chat (`/`, `/api/version`, `/api/show`, `/api/ps`).
+
+use crate::config::Deployment;
+use serde_json::{json, Value};
+
+/// The version reported: Copilot refuses anything below 0.6.4.
+pub const VERSION: &str = "0.12.0";
+
+/// The `general.architecture` reported for every model; only a key prefix to clients.
+const ARCHITECTURE: &str = "gpt-reverse-proxy";
+
+/// Context window reported when `model_info.max_input_tokens` is not configured (Copilot would
+/// otherwise assume 32k).
+const DEFAULT_CONTEXT: u64 = 128_000;
+
+/// What `GET /` says.
+pub const RUNNING: &str = "Ollama is running";
+
+/// `GET /api/version`.
+pub fn version() -> Value {
+    json!({"version": VERSION})
+}
+
+/// The `details` object of a model.
+pub fn details() -> Value {
+    json!({"parent_model": "", "format": "gguf", "family": ARCHITECTURE, "families": [ARCHITECTURE],
+           "parameter_size": "", "quantization_level": ""})
+}
+
+/// `POST /api/show` for `model`, served by `d`: capabilities from `model_info` (tools unless
+/// `supports_function_calling: false`; vision and thinking only when declared) and the context
+/// window under `<arch>.context_length`.
+pub fn show(model: &str, d: &Deployment, modified_unix: u64) -> Value {
+    let info = &d.info;
+    let mut caps = vec!["completion"];
+    if info.supports_function_calling != Some(false) {
+        caps.push("tools");
+    }
+    if info.supports_vision == Some(true) {
+        caps.push("vision");
+    }
+    if info.supports_reasoning == Some(true) {
+        caps.push("thinking");
+    }
+    let mut model_info = serde_json::Map::new();
+    model_info.insert("general.architecture".into(), ARCHITECTURE.into());
+    model_info.insert("general.basename".into(), model.into());
+    model_info
+        .insert(format!("{ARCHITECTURE}.context_length"), info.max_input_tokens.unwrap_or(DEFAULT_CONTEXT).into());
+    json!({"license": "", "modelfile": "", "parameters": "", "template": "{{ .Prompt }}", "details": details(),
+           "model_info": model_info, "capabilities": caps, "modified_at": super::rfc3339(modified_unix)})
+}
+
+/// `GET /api/ps`: nothing is loaded locally.
+pub fn ps() -> Value {
+    json!({"models": []})
+}
