@@ -4,7 +4,7 @@ TARGET := x86_64-unknown-linux-musl
 BIN := gpt-reverse-proxy
 STATIC := target/$(TARGET)/release/$(BIN)
 VENV := .venv
-PY_CLIENTS := openai==3.54.0 anthropic==2.12.0
+PY_CLIENTS := openai==3.54.0 anthropic==2.12.0 ollama==0.6.3
 
 .PHONY: run test lint unit static sdk-test claude-code-test clean
 
@@ -29,7 +29,7 @@ static:
 	@file $(STATIC) 2>/dev/null || true
 	@ls -l $(STATIC) | awk '{print "size: " $$5 " bytes"}'
 
-## The official openai and anthropic Python SDKs (strict validation) against the release binary (needs PyPI once).
+## The official openai, anthropic and ollama Python SDKs (strict validation) against the release binary (needs PyPI once).
 sdk-test:
 	cargo build --release --locked
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)

@@ -56,7 +56,7 @@ impl Facts {
 /// Serves one request completely, including its access log line.
 pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     let started = Instant::now();
-    let (method, path) = request_line(&rq);
+    let (method, path) = request_line(&rq, &sh.cfg);
     let mut facts = Facts { started, dialect: Dialect::OpenAi, model: None, upstream: None };
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
     let out = respond::send(rq, reply, started);
@@ -74,17 +74,24 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
 }
 
 /// Answers a request with an error without running the pipeline (e.g. when overloaded).
-pub fn reject(rq: tiny_http::Request, e: Error) {
-    let (method, path) = request_line(&rq);
+pub fn reject(rq: tiny_http::Request, e: Error, sh: &Shared) {
+    let (method, path) = request_line(&rq, &sh.cfg);
     let (route, _) = route::classify(rq.method(), rq.url(), None, "");
     let dialect = client_dialect(&route, rq.headers());
     let out = respond::send(rq, Reply::Error(e, dialect), Instant::now());
     log::warn!("{method} {path} {} error={}", out.status, out.error.unwrap_or_default());
 }
 
-/// Method and path (without the query, which may carry secrets) for the access log.
-fn request_line(rq: &tiny_http::Request) -> (String, String) {
-    (rq.method().to_string(), rq.url().split('?').next().unwrap_or("").to_string())
+/// Method and path for the access log, without the query (it may carry secrets) and with an
+/// explicit Ollama secret (a credential) masked.
+fn request_line(rq: &tiny_http::Request, cfg: &Config) -> (String, String) {
+    let path = rq.url().split('?').next().unwrap_or("");
+    let secret = format!("/{}", cfg.ollama_secret);
+    let path = match cfg.ollama_secret_explicit && path.contains(&secret) {
+        true => path.replacen(&secret, "/<LOCAL_OLLAMA_SECRET>", 1),
+        false => path.to_string(),
+    };
+    (rq.method().to_string(), path)
 }
 
 /// The stages in order; any error short-circuits to an error reply in the client's dialect.

@@ -95,15 +95,17 @@ struct Pool {
     workers: usize,
     max_workers: usize,
     serve: Serve,
+    shared: Arc<Shared>,
 }
 
 impl Pool {
     fn new(shared: Arc<Shared>) -> Pool {
         let (tx, rx) = mpsc::sync_channel(shared.cfg.settings.max_queued_requests);
         let max_workers = shared.cfg.settings.max_concurrent_requests;
-        let serve: Serve = Arc::new(move |rq| handle::handle(rq, &shared));
+        let for_workers = shared.clone();
+        let serve: Serve = Arc::new(move |rq| handle::handle(rq, &for_workers));
         let (rx, idle) = (Arc::new(Mutex::new(rx)), Arc::new(AtomicUsize::new(0)));
-        Pool { tx, rx, idle, workers: 0, max_workers, serve }
+        Pool { tx, rx, idle, workers: 0, max_workers, serve, shared }
     }
 
     /// Runs `rq` on an idle worker, a new worker, or the queue; answers 503 when all are full.
@@ -122,7 +124,9 @@ impl Pool {
         }
         match self.tx.try_send(rq) {
             Ok(()) => {}
-            Err(TrySendError::Full(rq) | TrySendError::Disconnected(rq)) => handle::reject(rq, Error::Overloaded),
+            Err(TrySendError::Full(rq) | TrySendError::Disconnected(rq)) => {
+                handle::reject(rq, Error::Overloaded, &self.shared)
+            }
         }
     }
 }

@@ -1,4 +1,4 @@
-"""The official OpenAI and Anthropic Python SDKs, in strict validation mode, against the real proxy.
+"""The official OpenAI, Anthropic and Ollama Python SDKs, strictly validating, against the real proxy.
 
 A scripted fake upstream on 127.0.0.1:0 speaks both dialects: asked with tools and no tool result
 yet, it calls the first tool; given a tool result, it answers with text that quotes the result.
@@ -20,11 +20,13 @@ import tempfile
 import threading
 
 import anthropic
+import ollama
 import openai
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIX = ROOT / "fixtures" / "upstream"
 TOKEN = "tok-sdk"
+OLLAMA_SECRET = "ollama-k3y"
 seen = []  # (path, authorization, x-api-key) of every upstream request
 
 
@@ -161,7 +163,8 @@ def start_proxy(binary, upstream_port, work):
         f"  - model_name: '*'\n    litellm_params: {{model: openai/*, api_base: '{base}/v1', api_key: sk-upstream}}\n"
         "gpt_reverse_proxy:\n  max_body_bytes: 200000\n"
     )
-    env = {"PATH": os.environ.get("PATH", ""), "LOCAL_AUTH_TOKEN": TOKEN, "HOST": "127.0.0.1", "PORT": "0"}
+    env = {"PATH": os.environ.get("PATH", ""), "LOCAL_AUTH_TOKEN": TOKEN, "HOST": "127.0.0.1", "PORT": "0",
+           "LOCAL_OLLAMA_SECRET": OLLAMA_SECRET}
     proxy = subprocess.Popen([binary, "--config", str(config)], env=env, cwd=work, stderr=subprocess.PIPE, text=True)
     for line in proxy.stderr:
         m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
@@ -326,6 +329,68 @@ def anthropic_checks(base):
             anthropic_count_tokens, anthropic_models_list, anthropic_error_classes]
 
 
+def ollama_checks(base):
+    # The secret path is the credential, given as a path prefix in the host URL.
+    client = ollama.Client(host=f"{base}/{OLLAMA_SECRET}")
+    tools = [{"type": "function", "function": {"name": "read_file", "description": "Read a file",
+              "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}}]
+    ask = [{"role": "user", "content": "read a.txt"}]
+
+    def ollama_list_and_show():
+        names = [m.model for m in client.list().models]
+        assert names[:2] == ["demo", "claude-sonnet-4-20250514"], names
+        show = client.show("claude-sonnet-4-20250514")
+        assert "tools" in show.capabilities and "completion" in show.capabilities, show.capabilities
+        arch = show.modelinfo["general.architecture"]
+        assert show.modelinfo[f"{arch}.context_length"] > 32768
+
+    def round_trip(model, stream):
+        if stream:
+            parts = list(client.chat(model=model, messages=ask, tools=tools, stream=True))
+            assert parts[-1].done, parts[-1]
+            calls = [c for p in parts for c in (p.message.tool_calls or [])]
+        else:
+            r = client.chat(model=model, messages=ask, tools=tools)
+            calls = r.message.tool_calls or []
+        assert len(calls) == 1 and calls[0].function.name == "read_file", calls
+        assert dict(calls[0].function.arguments) == {"path": "a.txt"}, calls[0]
+        follow = ask + [{"role": "assistant", "content": "", "tool_calls": [c.model_dump() for c in calls]},
+                        {"role": "tool", "tool_name": "read_file", "content": "hello world"}]
+        if stream:
+            text = "".join(p.message.content for p in client.chat(model=model, messages=follow, tools=tools, stream=True))
+        else:
+            text = client.chat(model=model, messages=follow, tools=tools).message.content
+        assert text == "The file says: hello world", text
+
+    def ollama_tool_round_trip_on_openai_streamed():
+        round_trip("gpt-4o", True)
+
+    def ollama_tool_round_trip_on_claude_non_streamed():
+        round_trip("claude-sonnet-4-20250514", False)
+
+    def ollama_chat_streamed_counts():
+        parts = list(client.chat(model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True))
+        assert "".join(p.message.content for p in parts) == "Hello there"
+        assert parts[-1].done_reason == "stop" and parts[-1].eval_count == 7, parts[-1]
+
+    def ollama_errors():
+        try:
+            client.chat(model="gpt-status-500", messages=ask, stream=False)
+        except ollama.ResponseError as e:
+            assert e.status_code == 500 and "scripted" in e.error, (e.status_code, e.error)
+        else:
+            raise AssertionError("no ResponseError")
+        try:
+            client.show("no-such-model")
+        except ollama.ResponseError as e:
+            assert e.status_code == 404
+        else:
+            raise AssertionError("unknown model shown")
+
+    return [ollama_list_and_show, ollama_tool_round_trip_on_openai_streamed, ollama_tool_round_trip_on_claude_non_streamed,
+            ollama_chat_streamed_counts, ollama_errors]
+
+
 def main():
     binary = str(pathlib.Path(sys.argv[1]).resolve())
     upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
@@ -334,7 +399,7 @@ def main():
     base = f"http://127.0.0.1:{port}"
     passed = failed = 0
     try:
-        for check in openai_checks(base) + anthropic_checks(base):
+        for check in openai_checks(base) + anthropic_checks(base) + ollama_checks(base):
             try:
                 check()
                 passed += 1
