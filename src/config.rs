@@ -107,6 +107,21 @@ pub struct Settings {
     pub model_list_timeout: Duration,
     /// Extra attempts over a deployment group (LiteLLM's `num_retries`).
     pub num_retries: u32,
+    /// Upstream model names (globs) that want `max_completion_tokens` instead of `max_tokens`.
+    pub max_completion_tokens_models: Vec<String>,
+    /// The per-model rewrites' defaults.
+    pub rewrites: Rewrites,
+}
+
+/// Opt-in rewrites, set globally in `gpt_reverse_proxy:` and per entry in its own
+/// `gpt_reverse_proxy:` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rewrites {
+    /// Drop `"finish_reason": null` from stream chunks (the original's `cursor-compatible`).
+    pub drop_null_finish_reason: bool,
+    /// Mirror reasoning into the content as `<think>…</think>` and strip such blocks from
+    /// assistant turns of later requests (the original's `reasoning-to-think`).
+    pub reasoning_as_think_tags: bool,
 }
 
 impl Default for Settings {
@@ -124,6 +139,8 @@ impl Default for Settings {
             model_list_ttl: Duration::from_secs(60),
             model_list_timeout: Duration::from_secs(5),
             num_retries: 0,
+            max_completion_tokens_models: ["o1*", "o3*", "o4*", "gpt-5*"].map(String::from).to_vec(),
+            rewrites: Rewrites::default(),
         }
     }
 }
@@ -171,6 +188,14 @@ pub struct Deployment {
     pub mock_response: Option<String>,
     /// Capabilities reported to clients.
     pub info: ModelInfo,
+    /// Request parameters set when the client sent none (LiteLLM's `litellm_params` keys).
+    pub default_params: serde_json::Map<String, serde_json::Value>,
+    /// Request parameters that always replace the client's.
+    pub force_params: serde_json::Map<String, serde_json::Value>,
+    /// Opt-in rewrites for this model.
+    pub rewrites: Rewrites,
+    /// Send `max_completion_tokens` instead of `max_tokens` (o-series, gpt-5 family).
+    pub max_completion_tokens: bool,
 }
 
 impl Deployment {
@@ -254,9 +279,43 @@ struct RawModel {
     litellm_params: RawParams,
     #[serde(default)]
     model_info: ModelInfo,
+    #[serde(default)]
+    gpt_reverse_proxy: RawModelOptions,
     #[serde(flatten)]
     other: Extra,
 }
+
+/// The proxy's own options on one `model_list` entry.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawModelOptions {
+    #[serde(default)]
+    force_params: serde_json::Map<String, serde_json::Value>,
+    drop_null_finish_reason: Option<bool>,
+    reasoning_as_think_tags: Option<bool>,
+    max_completion_tokens: Option<bool>,
+}
+
+/// `litellm_params` keys that are request parameters: the deployment's defaults for them.
+const REQUEST_PARAMS: &[&str] = &[
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_tokens",
+    "max_completion_tokens",
+    "stop",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+    "reasoning_effort",
+    "response_format",
+    "parallel_tool_calls",
+    "verbosity",
+    "n",
+    "logit_bias",
+    "user",
+    "thinking",
+];
 
 #[derive(Deserialize)]
 struct RawParams {
@@ -311,6 +370,9 @@ struct RawProxySettings {
     max_header_bytes: Option<usize>,
     model_list_ttl: Option<f64>,
     model_list_timeout: Option<f64>,
+    max_completion_tokens_models: Option<Vec<String>>,
+    drop_null_finish_reason: Option<bool>,
+    reasoning_as_think_tags: Option<bool>,
 }
 
 // ---- validation --------------------------------------------------------------------------
@@ -350,7 +412,8 @@ impl Config {
         for (i, m) in raw.model_list.into_iter().enumerate() {
             let at = format!("{source}: model_list[{i}] (model_name {:?})", m.model_name);
             unused.extend(m.other.keys().map(|k| format!("model_list[{i}].{k}")));
-            unused.extend(m.litellm_params.other.keys().map(|k| format!("model_list[{i}].litellm_params.{k}")));
+            let params = m.litellm_params.other.keys().filter(|k| !REQUEST_PARAMS.contains(&k.as_str()));
+            unused.extend(params.map(|k| format!("model_list[{i}].litellm_params.{k}")));
             deployments.push(deployment(i, m, &settings, env).map_err(|e| format!("{at}: {e}"))?);
         }
 
@@ -482,6 +545,11 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
         }
     }
     s.max_queued_requests = p.max_queued_requests.unwrap_or(s.max_queued_requests);
+    if let Some(globs) = &p.max_completion_tokens_models {
+        s.max_completion_tokens_models = globs.clone();
+    }
+    s.rewrites.drop_null_finish_reason = p.drop_null_finish_reason.unwrap_or(false);
+    s.rewrites.reasoning_as_think_tags = p.reasoning_as_think_tags.unwrap_or(false);
     s.num_retries = raw.router_settings.num_retries.or(raw.litellm_settings.num_retries).unwrap_or(s.num_retries);
     Ok(s)
 }
@@ -531,6 +599,17 @@ fn deployment(index: usize, m: RawModel, settings: &Settings, env: &Env) -> Resu
         }
         Ok(t)
     };
+    let mut default_params = serde_json::Map::new();
+    for (k, v) in &lp.other {
+        if REQUEST_PARAMS.contains(&k.as_str()) {
+            let v = serde_json::to_value(v).map_err(|e| format!("litellm_params.{k}: {e}"))?;
+            default_params.insert(k.clone(), v);
+        }
+    }
+    let o = m.gpt_reverse_proxy;
+    let upstream_name = if model == "*" { &m.model_name } else { model };
+    let completion_tokens =
+        settings.max_completion_tokens_models.iter().any(|g| crate::route::glob_match(g, upstream_name));
     Ok(Deployment {
         index,
         model_name: m.model_name,
@@ -543,6 +622,13 @@ fn deployment(index: usize, m: RawModel, settings: &Settings, env: &Env) -> Resu
         stream_timeouts: timeouts_with("stream_timeout", lp.stream_timeout.or(lp.timeout))?,
         mock_response: lp.mock_response,
         info: m.model_info,
+        default_params,
+        force_params: o.force_params,
+        rewrites: Rewrites {
+            drop_null_finish_reason: o.drop_null_finish_reason.unwrap_or(settings.rewrites.drop_null_finish_reason),
+            reasoning_as_think_tags: o.reasoning_as_think_tags.unwrap_or(settings.rewrites.reasoning_as_think_tags),
+        },
+        max_completion_tokens: o.max_completion_tokens.unwrap_or(completion_tokens),
     })
 }
 
@@ -650,6 +736,29 @@ mod tests {
             c.unused_keys,
             ["environment_variables", "litellm_settings.drop_params", "model_list[0].litellm_params.rpm"]
         );
+    }
+
+    #[test]
+    fn request_params_rewrites_and_completion_tokens_per_entry() {
+        let y = r#"model_list:
+  - model_name: fast
+    litellm_params: {model: openai/gpt-5-mini, temperature: 0.2, rpm: 3}
+    gpt_reverse_proxy: {force_params: {top_p: 0.9}, reasoning_as_think_tags: true}
+  - model_name: "*"
+    litellm_params: {model: openai/*}
+gpt_reverse_proxy:
+  drop_null_finish_reason: true
+"#;
+        let c = cfg(y, &[]).unwrap();
+        let (a, b) = (&c.deployments[0], &c.deployments[1]);
+        assert_eq!(a.default_params["temperature"], 0.2);
+        assert_eq!(a.force_params["top_p"], 0.9);
+        assert!(a.max_completion_tokens && !b.max_completion_tokens);
+        assert!(a.rewrites.reasoning_as_think_tags && a.rewrites.drop_null_finish_reason);
+        assert!(!b.rewrites.reasoning_as_think_tags);
+        assert_eq!(c.unused_keys, ["model_list[0].litellm_params.rpm"]);
+        let e = cfg("model_list:\n  - model_name: m\n    litellm_params: {model: openai/m}\n    gpt_reverse_proxy: {forse_params: {}}\n", &[]).unwrap_err();
+        assert!(e.contains("forse_params"), "{e}");
     }
 
     #[test]

@@ -7,9 +7,10 @@ use crate::auth;
 use crate::config::{Config, Deployment, Provider};
 use crate::emulate::{self, models, ollama};
 use crate::error::Error;
+use crate::repair::{self, Repair};
 use crate::respond::{self, Reply};
 use crate::route::{self, Dialect, Mount, Route};
-use crate::translate::{self, Target, MINTED_SIGNATURE};
+use crate::translate::{self, normalize, Target, MINTED_SIGNATURE};
 use crate::upstream::{Answer, Outgoing, Prepared, Upstream};
 use serde_json::{json, Value};
 use std::borrow::Cow;
@@ -187,6 +188,8 @@ struct ModelRequest {
     raw: Vec<u8>,
     json: Value,
     model: String,
+    /// Responses-style `custom` tools the request declared (their calls return as raw text).
+    custom_tools: Vec<String>,
 }
 
 /// Reads and parses a body that must be a JSON object naming a model.
@@ -202,7 +205,7 @@ fn read_model_request(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Fact
         .ok_or_else(|| Error::BadRequest("The request body has no `model` string".into()))?
         .to_string();
     facts.model = Some(model.clone());
-    Ok(ModelRequest { raw, json, model })
+    Ok(ModelRequest { raw, json, model, custom_tools: Vec::new() })
 }
 
 /// The deployments serving `model`, or an unknown-model error.
@@ -230,10 +233,13 @@ fn preparer<'a>(
             model: route::upstream_model(d, &req.model),
             info: &d.info,
             claude_code: d.provider == Provider::OpenAi2ClaudeCode,
+            max_completion_tokens: d.max_completion_tokens,
+            default_params: &d.default_params,
+            force_params: &d.force_params,
         };
         let untouched = wire == client
             && target.model == req.model
-            && !target.claude_code
+            && !target.rewrites(&req.json, wire)
             && !(minted && wire == Dialect::Anthropic);
         let body = match untouched {
             true => Cow::Borrowed(&req.raw[..]),
@@ -246,8 +252,19 @@ fn preparer<'a>(
 /// Chat in either dialect, to any deployment: answered by a mock, passed through, or translated.
 fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
     let client = facts.dialect;
-    let req = read_model_request(rq, sh, facts)?;
+    let mut req = read_model_request(rq, sh, facts)?;
     let group = group(sh, &req.model)?;
+    if client == Dialect::OpenAi {
+        // Whatever sent it, an OpenAI upstream gets a standard body; untouched bytes if it was one.
+        let mut n = normalize::chat(&mut req.json);
+        if group[0].rewrites.reasoning_as_think_tags {
+            n.changed |= normalize::strip_think_tags(&mut req.json);
+        }
+        if n.changed {
+            req.raw = req.json.to_string().into_bytes();
+        }
+        req.custom_tools = n.custom_tools;
+    }
     // Ollama streams unless told not to; the others only when asked.
     let stream = req.json.get("stream").and_then(Value::as_bool).unwrap_or(client == Dialect::Ollama);
     if let Some(text) = &group[0].mock_response {
@@ -282,20 +299,38 @@ fn answer_reply(
 ) -> Result<Reply, Error> {
     let d = &sh.cfg.deployments[answer.deployment];
     facts.upstream = Some(format!(" deployment={} attempts={}", d.label(), answer.attempts));
-    if answer.wire == client {
-        return Ok(Reply::Upstream { answer, dialect: client, transform: None });
-    }
+    // Every Chat Completions answer leaving the proxy is repaired (and rewritten where opted in).
+    let repair = (client == Dialect::OpenAi).then(|| repair::Options {
+        drop_null_finish_reason: d.rewrites.drop_null_finish_reason,
+        think_tags: d.rewrites.reasoning_as_think_tags,
+        custom_tools: req.custom_tools.clone(),
+    });
+    let ok = (200..300).contains(&answer.status);
     let sse = answer.headers.iter().any(|(k, v)| k == "content-type" && v.starts_with("text/event-stream"));
-    if (200..300).contains(&answer.status) && sse {
-        let transform = translate::stream(client, answer.wire, &req.model, &req.json);
+    if ok && sse {
+        let translator = translate::stream(client, answer.wire, &req.model, &req.json);
+        let transform = match repair {
+            Some(opts) => Some(translate::chain(translator, Box::new(Repair::new(opts)))),
+            None => translator,
+        };
         return Ok(Reply::Upstream { answer, dialect: client, transform });
+    }
+    let repair_whole = repair.filter(|o| ok && (o.think_tags || !o.custom_tools.is_empty()));
+    if answer.wire == client && repair_whole.is_none() {
+        return Ok(Reply::Upstream { answer, dialect: client, transform: None });
     }
     let status = answer.status;
     let retry_after = answer.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.clone());
     let mut raw = Vec::new();
     answer.body.take(MAX_TRANSLATED_BODY).read_to_end(&mut raw).map_err(Error::from_upstream_read)?;
     let body = match status {
-        200..=299 => translate::response(client, answer.wire, &raw, &req.model, facts.elapsed_ns())?,
+        200..=299 => {
+            let body = translate::response(client, answer.wire, &raw, &req.model, facts.elapsed_ns())?;
+            match &repair_whole {
+                Some(opts) => repair::complete(&body, opts).unwrap_or(body),
+                None => body,
+            }
+        }
         _ => translate::error(client, status, &raw, d.info.max_input_tokens),
     };
     let extra = retry_after.map(|v| ("retry-after".to_string(), v)).into_iter().collect();
@@ -347,7 +382,7 @@ fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path
         )));
     }
     let stream = json.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let req = ModelRequest { raw, json, model };
+    let req = ModelRequest { raw, json, model, custom_tools: Vec::new() };
     let prepare = |d: &Deployment| {
         let body = match route::upstream_model(d, &req.model) {
             m if m == req.model || !req.json.is_object() => Cow::Borrowed(&req.raw[..]),

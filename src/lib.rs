@@ -14,6 +14,7 @@ pub mod emulate; // endpoints answered locally (demo model, model list)
 pub mod env; // .env, .env.local and the process environment
 pub mod error;
 pub mod handle; // the request path, top to bottom
+pub mod repair; // Chat Completions stream repair and opt-in rewrites
 pub mod respond; // bytes to the client: framing, flushing, error bodies
 pub mod route; // path → surface, model → deployments, deployment → URL
 pub mod server; // listener, dispatcher, worker pool, panic isolation

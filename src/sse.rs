@@ -8,6 +8,9 @@ pub struct Event {
     pub name: Option<String>,
     /// The `data:` field(s).
     pub data: String,
+    /// The exact bytes this event arrived as, with any comments and blank lines before it, so
+    /// that an unchanged event can be passed on byte for byte.
+    pub raw: Vec<u8>,
 }
 
 /// Accumulates bytes until whole events are available. Keeps bytes, not text, so a UTF-8
@@ -17,6 +20,7 @@ pub struct Parser {
     buf: Vec<u8>,
     event: Event,
     has_data: bool,
+    raw: Vec<u8>,
 }
 
 impl Parser {
@@ -27,6 +31,7 @@ impl Parser {
         let mut start = 0;
         while let Some(nl) = self.buf[start..].iter().position(|&b| b == b'\n') {
             let end = start + nl;
+            self.raw.extend_from_slice(&self.buf[start..=end]);
             let line = &self.buf[start..end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let line = String::from_utf8_lossy(line).into_owned();
@@ -41,19 +46,24 @@ impl Parser {
     pub fn finish(&mut self) -> Option<Event> {
         if !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
+            self.raw.extend_from_slice(&rest);
             let mut out = Vec::new();
             self.line(String::from_utf8_lossy(&rest).trim_end_matches('\r'), &mut out);
         }
         self.has_data.then(|| {
             self.has_data = false;
-            std::mem::take(&mut self.event)
+            let mut ev = std::mem::take(&mut self.event);
+            ev.raw = std::mem::take(&mut self.raw);
+            ev
         })
     }
 
     fn line(&mut self, line: &str, out: &mut Vec<Event>) {
         if line.is_empty() {
             if self.has_data {
-                out.push(std::mem::take(&mut self.event));
+                let mut ev = std::mem::take(&mut self.event);
+                ev.raw = std::mem::take(&mut self.raw);
+                out.push(ev);
                 self.has_data = false;
             } else {
                 self.event.name = None;
@@ -99,7 +109,12 @@ mod tests {
     use super::*;
 
     fn ev(name: Option<&str>, data: &str) -> Event {
-        Event { name: name.map(String::from), data: data.into() }
+        Event { name: name.map(String::from), data: data.into(), raw: Vec::new() }
+    }
+
+    fn without_raw(mut e: Event) -> Event {
+        e.raw.clear();
+        e
     }
 
     #[test]
@@ -109,6 +124,9 @@ mod tests {
         for piece in [1, 2, 3, 7, input.len()] {
             let mut p = Parser::default();
             let got: Vec<Event> = input.chunks(piece).flat_map(|c| p.push(c)).collect();
+            let raw: Vec<u8> = got.iter().flat_map(|e| e.raw.clone()).collect();
+            assert_eq!(raw, input, "raw bytes reassemble the input exactly");
+            let got: Vec<Event> = got.into_iter().map(without_raw).collect();
             assert_eq!(got, [ev(Some("a"), "{\"x\":\"é\"}"), ev(None, "1\n2"), ev(None, "[DONE]")], "piece {piece}");
             assert_eq!(p.finish(), None);
         }
@@ -118,7 +136,7 @@ mod tests {
     fn an_unterminated_last_event_is_delivered_at_finish() {
         let mut p = Parser::default();
         assert!(p.push(b"data: {\"a\":1}").is_empty());
-        assert_eq!(p.finish(), Some(ev(None, "{\"a\":1}")));
+        assert_eq!(p.finish().map(without_raw), Some(ev(None, "{\"a\":1}")));
     }
 
     #[test]

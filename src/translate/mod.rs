@@ -2,6 +2,7 @@
 //! bodies, complete answers, streams and errors. Pure functions and state machines; nothing here
 //! does I/O. Same dialect in and out is not translation: the body passes through.
 
+pub mod normalize;
 pub mod ollama;
 pub mod request;
 pub mod response;
@@ -11,7 +12,7 @@ use crate::config::ModelInfo;
 use crate::error::Error;
 use crate::route::Dialect;
 use crate::sse::Event;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The system text that identifies Claude Code (the original project's `openai2claudecode`).
 pub const CLAUDE_CODE_SYSTEM: &str = "You are Claude Code, Anthropic's official CLI for Claude.";
@@ -33,6 +34,22 @@ pub struct Target<'a> {
     pub info: &'a ModelInfo,
     /// Add the Claude Code client identity (`openai2claudecode`).
     pub claude_code: bool,
+    /// Send `max_completion_tokens` instead of `max_tokens` (OpenAI wire only).
+    pub max_completion_tokens: bool,
+    /// Parameters set when the body has none (in the wire's own names).
+    pub default_params: &'a Map<String, Value>,
+    /// Parameters that replace the body's.
+    pub force_params: &'a Map<String, Value>,
+}
+
+impl Target<'_> {
+    /// Whether a body in the wire's dialect would change beyond its model name.
+    pub fn rewrites(&self, body: &Value, wire: Dialect) -> bool {
+        !self.default_params.is_empty()
+            || !self.force_params.is_empty()
+            || self.claude_code
+            || (wire == Dialect::OpenAi && self.max_completion_tokens && body.get("max_tokens").is_some())
+    }
 }
 
 /// A stream translator: fed parsed upstream events, writes client bytes.
@@ -110,7 +127,26 @@ pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Valu
             request::add_claude_code_system(&mut out);
         }
     }
+    if let Some(o) = out.as_object_mut() {
+        for (k, v) in t.default_params {
+            o.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        o.extend(t.force_params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if wire == Dialect::OpenAi && t.max_completion_tokens {
+            if let Some(n) = o.remove("max_tokens") {
+                o.entry("max_completion_tokens").or_insert(n);
+            }
+        }
+    }
     out
+}
+
+/// `second` fed with `first`'s output (e.g. a translator, then the stream repair).
+pub fn chain(first: Option<Box<dyn Transform>>, second: Box<dyn Transform>) -> Box<dyn Transform> {
+    match first {
+        None => second,
+        Some(first) => Box::new(Chain { first, second, parser: crate::sse::Parser::default(), buf: Vec::new() }),
+    }
 }
 
 /// A complete `wire`-dialect answer → the `client` dialect (`elapsed_ns` for Ollama's timings).
@@ -149,12 +185,10 @@ pub fn stream(client: Dialect, wire: Dialect, model: &str, request: &Value) -> O
             Some(Box::new(stream::OpenAiToAnthropic::new(model, count_tokens(request))))
         }
         (Dialect::Ollama, Dialect::OpenAi) => Some(Box::new(ollama::OpenAiToOllama::new(model))),
-        (Dialect::Ollama, Dialect::Anthropic) => Some(Box::new(Chain {
-            first: Box::new(stream::AnthropicToOpenAi::new(model, true)),
-            second: Box::new(ollama::OpenAiToOllama::new(model)),
-            parser: crate::sse::Parser::default(),
-            buf: Vec::new(),
-        })),
+        (Dialect::Ollama, Dialect::Anthropic) => Some(chain(
+            Some(Box::new(stream::AnthropicToOpenAi::new(model, true))),
+            Box::new(ollama::OpenAiToOllama::new(model)),
+        )),
         _ => None,
     }
 }

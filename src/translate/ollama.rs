@@ -325,7 +325,7 @@ mod tests {
             r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#,
             "[DONE]",
         ] {
-            t.event(&Event { name: None, data: data.into() }, &mut out);
+            t.event(&Event { name: None, data: data.into(), raw: Vec::new() }, &mut out);
         }
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();

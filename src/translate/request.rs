@@ -254,7 +254,7 @@ pub fn strip_minted_thinking(body: &mut Value) -> bool {
 }
 
 /// The text of Anthropic content: a string, or its text blocks joined by newlines.
-fn anthropic_text(content: &Value) -> String {
+pub(crate) fn anthropic_text(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
         Value::Array(blocks) => blocks
@@ -268,7 +268,7 @@ fn anthropic_text(content: &Value) -> String {
 }
 
 /// An Anthropic image or document source → an OpenAI data or http URL.
-fn source_url(source: &Value) -> Option<String> {
+pub(crate) fn source_url(source: &Value) -> Option<String> {
     match source.get("type").and_then(Value::as_str) {
         Some("base64") => Some(format!(
             "data:{};base64,{}",
@@ -281,7 +281,7 @@ fn source_url(source: &Value) -> Option<String> {
 }
 
 /// OpenAI content parts → a plain string when every part is text (more upstreams accept it).
-fn openai_content(parts: Vec<Value>) -> Value {
+pub(crate) fn openai_content(parts: Vec<Value>) -> Value {
     if parts.iter().all(|p| p["type"] == "text") {
         let text: Vec<&str> = parts.iter().filter_map(|p| p["text"].as_str()).collect();
         Value::String(text.join("\n"))
@@ -436,8 +436,16 @@ mod tests {
     use crate::config::ModelInfo;
 
     fn to_anthropic(body: Value) -> Value {
-        let info = ModelInfo::default();
-        openai_to_anthropic(&body, &Target { model: "claude", info: &info, claude_code: false })
+        let (info, none) = (ModelInfo::default(), Map::new());
+        let t = Target {
+            model: "claude",
+            info: &info,
+            claude_code: false,
+            max_completion_tokens: false,
+            default_params: &none,
+            force_params: &none,
+        };
+        openai_to_anthropic(&body, &t)
     }
 
     #[test]

@@ -116,7 +116,9 @@ fn a_slow_but_healthy_stream_is_never_cut_by_a_total_cap() {
     let yaml = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/m, api_base: 'BASE', stream_timeout: 0.6}\n".replace("BASE", &format!("{}/v1", up.url()));
     let proxy = Proxy::start(&yaml, &[]);
     let r = post(&proxy, "/v1/chat/completions", "", r#"{"model":"m","stream":true,"messages":[]}"#);
-    assert_eq!(r.text(), (0..6).map(|i| format!("data: {i}\n\n")).collect::<String>());
+    // Every event arrives; the stream repair adds the [DONE] this upstream forgot.
+    let want: String = (0..6).map(|i| format!("data: {i}\n\n")).collect();
+    assert_eq!(r.text(), format!("{want}data: [DONE]\n\n"));
 }
 
 #[test]

@@ -1,0 +1,477 @@
+//! Stream repair for every Chat Completions stream leaving the proxy, whatever produced it:
+//! exactly one `finish_reason` per choice (an upstream's extra `stop` after `tool_calls` is
+//! dropped), nothing generated after the finish (the upstream call is ended; a usage chunk is
+//! kept), `data: [DONE]` last, tool-call fragments without empty `id`/`type`/`name`, legacy
+//! `function_call` deltas upgraded to `tool_calls`. Events that need no repair leave as the
+//! exact bytes they arrived as. Also the opt-in rewrites some clients want (Cursor): dropping
+//! `"finish_reason": null`, mirroring reasoning into the content as `<think>…</think>`, and
+//! giving calls of Responses-style `custom` tools their raw text as arguments.
+
+use crate::error::Error;
+use crate::route::Dialect;
+use crate::sse::{self, Event};
+use crate::translate::Transform;
+use serde_json::{json, Map, Value};
+
+/// Which optional rewrites apply to this response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Remove `"finish_reason": null` from chunks (the original's `cursor-compatible`).
+    pub drop_null_finish_reason: bool,
+    /// Put reasoning into the content as `<think>…</think>` (LiteLLM's
+    /// `merge_reasoning_content_in_choices`; the original's `reasoning-to-think`).
+    pub think_tags: bool,
+    /// Names of Responses-style `custom` tools: their calls come back as `{"input": "…"}`
+    /// and leave with the raw text as arguments.
+    pub custom_tools: Vec<String>,
+}
+
+/// One tool call of a choice.
+#[derive(Debug, Default)]
+struct Call {
+    index: u64,
+    /// A `custom` tool: arguments are held back until the call is complete.
+    custom: bool,
+    held: String,
+}
+
+/// One choice of the stream.
+#[derive(Debug, Default)]
+struct Choice {
+    index: u64,
+    finished: bool,
+    calls: Vec<Call>,
+    think_open: bool,
+}
+
+/// The repairing state machine; see the module docs.
+pub struct Repair {
+    opts: Options,
+    choices: Vec<Choice>,
+    /// `id`, `object`, `created`, `model` of the last chunk, for chunks the proxy has to add.
+    template: Map<String, Value>,
+    calls_minted: usize,
+    done: bool,
+}
+
+impl Repair {
+    /// A repairer with these optional rewrites.
+    pub fn new(opts: Options) -> Repair {
+        Repair { opts, choices: Vec::new(), template: Map::new(), calls_minted: 0, done: false }
+    }
+
+    fn choice(&mut self, index: u64) -> &mut Choice {
+        if let Some(i) = self.choices.iter().position(|c| c.index == index) {
+            return &mut self.choices[i];
+        }
+        self.choices.push(Choice { index, ..Choice::default() });
+        self.choices.last_mut().expect("just pushed")
+    }
+
+    fn chunk(&self, choices: Value) -> Value {
+        let mut c = self.template.clone();
+        c.insert("object".into(), "chat.completion.chunk".into());
+        c.insert("choices".into(), choices);
+        Value::Object(c)
+    }
+
+    /// Finishes every open choice and writes `[DONE]`.
+    fn close(&mut self, out: &mut Vec<u8>) {
+        let open: Vec<u64> = self.choices.iter().filter(|c| !c.finished).map(|c| c.index).collect();
+        for index in open {
+            let mut delta = json!({});
+            self.flush_custom(index, &mut delta);
+            if std::mem::take(&mut self.choice(index).think_open) {
+                delta["content"] = "</think>".into();
+            }
+            let has_calls = !self.choice(index).calls.is_empty();
+            let finish = if has_calls { "tool_calls" } else { "stop" };
+            let c = self.chunk(json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": finish}]));
+            sse::write_data(out, &c.to_string());
+            self.choice(index).finished = true;
+        }
+        sse::write_data(out, "[DONE]");
+        self.done = true;
+    }
+
+    /// Adds the held arguments of this choice's custom-tool calls to `delta`, unwrapped.
+    fn flush_custom(&mut self, index: u64, delta: &mut Value) {
+        let choice = self.choice(index);
+        let mut calls = Vec::new();
+        for call in choice.calls.iter_mut().filter(|c| c.custom && !c.held.is_empty()) {
+            let held = std::mem::take(&mut call.held);
+            let raw = match serde_json::from_str::<Value>(&held) {
+                Ok(Value::Object(o)) if o.len() == 1 && o.contains_key("input") => match &o["input"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+                _ => held,
+            };
+            calls.push(json!({"index": call.index, "function": {"arguments": raw}}));
+        }
+        if !calls.is_empty() {
+            let list = delta.as_object_mut().expect("delta is an object").entry("tool_calls").or_insert(json!([]));
+            if let Some(a) = list.as_array_mut() {
+                a.extend(calls);
+            }
+        }
+    }
+
+    /// Repairs one choice in place; returns `false` when it must be dropped (it comes after its
+    /// own finish) and whether it generated anything.
+    fn repair_choice(&mut self, c: &mut Map<String, Value>, changed: &mut bool) -> (bool, bool) {
+        let index = c.get("index").and_then(Value::as_u64).unwrap_or(0);
+        if !c.contains_key("delta") {
+            c.insert("delta".into(), json!({}));
+            *changed = true;
+        }
+        let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta was just ensured");
+        let generates = ["content", "reasoning_content", "reasoning", "tool_calls", "function_call"]
+            .iter()
+            .any(|k| delta.get(*k).is_some_and(|v| !v.is_null() && v != "" && v != &json!([])));
+        if self.choice(index).finished {
+            *changed = true;
+            return (false, generates);
+        }
+        if let Some(fc) = delta.remove("function_call") {
+            // The legacy single function call becomes tool call 0.
+            let mut call = json!({"index": 0, "function": fc});
+            if self.choice(index).calls.is_empty() {
+                self.calls_minted += 1;
+                call["id"] = format!("call_proxy_{}", self.calls_minted).into();
+                call["type"] = "function".into();
+            }
+            delta.insert("tool_calls".into(), json!([call]));
+            *changed = true;
+        }
+        let custom_tools = self.opts.custom_tools.clone();
+        if let Some(calls) = delta.get_mut("tool_calls").and_then(Value::as_array_mut) {
+            for tc in calls.iter_mut().filter_map(Value::as_object_mut) {
+                let ti = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+                for key in ["id", "type"] {
+                    if tc.get(key).is_some_and(|v| v == "" || v.is_null()) {
+                        tc.remove(key);
+                        *changed = true;
+                    }
+                }
+                if let Some(f) = tc.get_mut("function").and_then(Value::as_object_mut) {
+                    if f.get("name").is_some_and(|v| v == "" || v.is_null()) {
+                        f.remove("name");
+                        *changed = true;
+                    }
+                }
+                let name = tc.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).map(String::from);
+                let first = !self.choice(index).calls.iter().any(|k| k.index == ti);
+                if first {
+                    if !tc.contains_key("id") {
+                        self.calls_minted += 1;
+                        tc.insert("id".into(), format!("call_proxy_{}", self.calls_minted).into());
+                        *changed = true;
+                    }
+                    if !tc.contains_key("type") {
+                        tc.insert("type".into(), "function".into());
+                        *changed = true;
+                    }
+                    let custom = name.as_ref().is_some_and(|n| custom_tools.contains(n));
+                    self.choice(index).calls.push(Call { index: ti, custom, held: String::new() });
+                }
+                let call = self.choice(index).calls.iter_mut().find(|k| k.index == ti).expect("call was just recorded");
+                if call.custom {
+                    if let Some(a) =
+                        tc.get_mut("function").and_then(|f| f.as_object_mut()).and_then(|f| f.remove("arguments"))
+                    {
+                        call.held.push_str(a.as_str().unwrap_or(""));
+                        *changed = true;
+                    }
+                }
+            }
+            // A fragment that only carried held arguments says nothing any more.
+            calls.retain(|tc| {
+                tc.as_object().is_some_and(|o| {
+                    o.iter().any(|(k, v)| match k.as_str() {
+                        "index" => false,
+                        "function" => v != &json!({}),
+                        _ => true,
+                    })
+                })
+            });
+            if calls.is_empty() {
+                delta.remove("tool_calls");
+            }
+        }
+        if self.opts.think_tags {
+            let reasoning = ["reasoning_content", "reasoning"]
+                .iter()
+                .filter_map(|k| delta.remove(*k))
+                .filter_map(|v| v.as_str().map(String::from))
+                .find(|r| !r.is_empty());
+            let content = delta.get("content").and_then(Value::as_str).unwrap_or("").to_string();
+            let open = self.choice(index).think_open;
+            if let Some(r) = reasoning {
+                delta.insert("content".into(), format!("{}{r}{content}", if open { "" } else { "<think>" }).into());
+                self.choice(index).think_open = true;
+                *changed = true;
+            } else if open
+                && (delta.contains_key("content")
+                    || delta.contains_key("tool_calls")
+                    || !is_null(c.get("finish_reason")))
+            {
+                let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
+                delta.insert("content".into(), format!("</think>{content}").into());
+                self.choice(index).think_open = false;
+                *changed = true;
+            }
+        }
+        match c.get("finish_reason").and_then(Value::as_str).map(String::from) {
+            Some(f) => {
+                let has_calls = !self.choice(index).calls.is_empty();
+                let fixed = match f.as_str() {
+                    "function_call" => "tool_calls",
+                    "stop" if has_calls => "tool_calls",
+                    other => other,
+                };
+                if fixed != f {
+                    c.insert("finish_reason".into(), fixed.into());
+                    *changed = true;
+                }
+                let mut delta = c.remove("delta").unwrap_or_else(|| json!({}));
+                let before = delta.clone();
+                self.flush_custom(index, &mut delta);
+                *changed |= delta != before;
+                c.insert("delta".into(), delta);
+                self.choice(index).finished = true;
+            }
+            None if self.opts.drop_null_finish_reason && c.contains_key("finish_reason") => {
+                c.remove("finish_reason");
+                *changed = true;
+            }
+            None => {}
+        }
+        (true, generates)
+    }
+}
+
+fn is_null(v: Option<&Value>) -> bool {
+    v.is_none_or(Value::is_null)
+}
+
+impl Transform for Repair {
+    fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+        if self.done {
+            return;
+        }
+        if ev.data.trim() == "[DONE]" {
+            return self.close(out);
+        }
+        let Ok(Value::Object(mut chunk)) = serde_json::from_str::<Value>(&ev.data) else {
+            // Not a chunk: nothing to repair, pass it on as it came.
+            return out.extend_from_slice(&ev.raw);
+        };
+        if chunk.contains_key("error") {
+            out.extend_from_slice(&ev.raw);
+            self.done = true;
+            return;
+        }
+        for key in ["id", "object", "created", "model", "system_fingerprint"] {
+            if let Some(v) = chunk.get(key) {
+                self.template.insert(key.into(), v.clone());
+            }
+        }
+        let mut changed = false;
+        let all_finished_before = !self.choices.is_empty() && self.choices.iter().all(|c| c.finished);
+        let mut runaway = false;
+        let had_choices = chunk.get("choices").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+        if let Some(Value::Array(choices)) = chunk.remove("choices") {
+            let mut kept = Vec::new();
+            for mut c in choices {
+                let Value::Object(ref mut obj) = c else { continue };
+                let (keep, generates) = self.repair_choice(obj, &mut changed);
+                runaway |= !keep && generates;
+                if keep {
+                    kept.push(c);
+                }
+            }
+            chunk.insert("choices".into(), Value::Array(kept));
+        }
+        if runaway && all_finished_before {
+            // The upstream went on generating after its finish: end here (the caller stops
+            // reading, which ends the upstream call).
+            return self.close(out);
+        }
+        let empty = chunk.get("choices").and_then(Value::as_array).is_some_and(Vec::is_empty);
+        let usage = chunk.get("usage").is_some_and(|u| !u.is_null());
+        if had_choices && empty && !usage {
+            return; // only a duplicate finish or after-finish output: drop it
+        }
+        match changed {
+            false => out.extend_from_slice(&ev.raw),
+            true => sse::write_data(out, &Value::Object(chunk).to_string()),
+        }
+    }
+
+    fn end(&mut self, out: &mut Vec<u8>) {
+        if !self.done {
+            self.close(out);
+        }
+    }
+
+    fn fail(&mut self, e: &Error, out: &mut Vec<u8>) {
+        if !self.done {
+            out.extend_from_slice(&e.sse(Dialect::OpenAi));
+            self.done = true;
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+}
+
+/// The same repairs on a complete (non-streamed) Chat Completions answer; `None` when nothing
+/// changed, so the upstream's bytes can go out as they came.
+pub fn complete(body: &[u8], opts: &Options) -> Option<Vec<u8>> {
+    let mut v: Value = serde_json::from_slice(body).ok()?;
+    let mut changed = false;
+    for c in v.get_mut("choices").and_then(Value::as_array_mut).into_iter().flatten() {
+        let Some(m) = c.get_mut("message").and_then(Value::as_object_mut) else { continue };
+        if let Some(fc) = m.remove("function_call") {
+            m.insert("tool_calls".into(), json!([{"id": "call_proxy_1", "type": "function", "function": fc}]));
+            changed = true;
+        }
+        for tc in m.get_mut("tool_calls").and_then(Value::as_array_mut).into_iter().flatten() {
+            let name = tc.pointer("/function/name").and_then(Value::as_str).unwrap_or("");
+            if !opts.custom_tools.iter().any(|t| t == name) {
+                continue;
+            }
+            let args = tc.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
+            if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(args) {
+                if let Some(Value::String(raw)) = o.get("input") {
+                    tc["function"]["arguments"] = raw.clone().into();
+                    changed = true;
+                }
+            }
+        }
+        if opts.think_tags {
+            let reasoning =
+                ["reasoning_content", "reasoning"].iter().filter_map(|k| m.remove(*k)).find(|r| r.is_string());
+            if let Some(Value::String(r)) = reasoning.filter(|r| r != "") {
+                let content = m.get("content").and_then(Value::as_str).unwrap_or("");
+                m.insert("content".into(), format!("<think>{r}</think>{content}").into());
+                changed = true;
+            }
+        }
+        if c.get("finish_reason").and_then(Value::as_str) == Some("function_call") {
+            c["finish_reason"] = "tool_calls".into();
+            changed = true;
+        }
+    }
+    changed.then(|| v.to_string().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(opts: Options, events: &[&str]) -> Vec<String> {
+        let mut r = Repair::new(opts);
+        let mut out = Vec::new();
+        for data in events {
+            let raw = format!("data: {data}\n\n").into_bytes();
+            r.event(&Event { name: None, data: data.to_string(), raw }, &mut out);
+            if r.done() {
+                break;
+            }
+        }
+        r.end(&mut out);
+        let text = String::from_utf8(out).unwrap();
+        text.split("\n\n").filter(|e| !e.is_empty()).map(|e| e.strip_prefix("data: ").unwrap().to_string()).collect()
+    }
+
+    const TOOL: &str = r#"{"id":"a","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#;
+
+    #[test]
+    fn extra_stop_after_tool_calls_is_dropped_and_usage_kept() {
+        let stop = r#"{"id":"a","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#;
+        let usage = r#"{"id":"a","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#;
+        let out = run(Options::default(), &[TOOL, stop, usage, "[DONE]"]);
+        assert_eq!(out, [TOOL, usage, "[DONE]"], "untouched events pass as they came");
+    }
+
+    #[test]
+    fn generation_after_the_finish_ends_the_stream() {
+        let more = r#"{"id":"a","choices":[{"index":0,"delta":{"content":"and more"},"finish_reason":null}]}"#;
+        let out = run(Options::default(), &[TOOL, more, more]);
+        assert_eq!(out, [TOOL, "[DONE]"]);
+    }
+
+    #[test]
+    fn a_missing_finish_and_done_are_added() {
+        let text = r#"{"id":"a","created":5,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}"#;
+        let out = run(Options::default(), &[text]);
+        assert_eq!(out.len(), 3);
+        let fin: Value = serde_json::from_str(&out[1]).unwrap();
+        assert_eq!((fin["choices"][0]["finish_reason"].as_str(), fin["model"].as_str()), (Some("stop"), Some("m")));
+        assert_eq!(out[2], "[DONE]");
+    }
+
+    #[test]
+    fn empty_continuation_fields_are_removed_and_a_missing_first_id_is_minted() {
+        let first =
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"name":"f","arguments":""}}]}}]}"#;
+        let cont = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"","type":"","function":{"name":"","arguments":"{}"}}]}}]}"#;
+        let out = run(Options::default(), &[first, cont]);
+        let a: Value = serde_json::from_str(&out[0]).unwrap();
+        assert!(a["choices"][0]["delta"]["tool_calls"][0]["id"].as_str().unwrap().starts_with("call_"));
+        let b: Value = serde_json::from_str(&out[1]).unwrap();
+        assert_eq!(b["choices"][0]["delta"]["tool_calls"][0], json!({"index": 0, "function": {"arguments": "{}"}}));
+        let fin: Value = serde_json::from_str(&out[2]).unwrap();
+        assert_eq!(fin["choices"][0]["finish_reason"], "tool_calls");
+    }
+
+    #[test]
+    fn legacy_function_call_is_upgraded() {
+        let f = r#"{"choices":[{"index":0,"delta":{"function_call":{"name":"f","arguments":"{}"}},"finish_reason":"function_call"}]}"#;
+        let out = run(Options::default(), &[f, "[DONE]"]);
+        let v: Value = serde_json::from_str(&out[0]).unwrap();
+        assert_eq!(v["choices"][0]["delta"]["tool_calls"][0]["function"]["name"], "f");
+        assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+    }
+
+    #[test]
+    fn opt_in_null_dropping_and_think_tags() {
+        let opts = Options { drop_null_finish_reason: true, think_tags: true, ..Options::default() };
+        let r1 = r#"{"choices":[{"index":0,"delta":{"reasoning_content":"hm"},"finish_reason":null}]}"#;
+        let r2 = r#"{"choices":[{"index":0,"delta":{"reasoning_content":"m."},"finish_reason":null}]}"#;
+        let c = r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#;
+        let out = run(opts, &[r1, r2, c, "[DONE]"]);
+        let content: String = out[..3]
+            .iter()
+            .map(|e| {
+                serde_json::from_str::<Value>(e).unwrap()["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(content, "<think>hmm.</think>Hi");
+        assert!(!out[0].contains("finish_reason") && !out[0].contains("reasoning_content"));
+    }
+
+    #[test]
+    fn custom_tool_calls_leave_with_their_raw_text() {
+        let opts = Options { custom_tools: vec!["ApplyPatch".into()], ..Options::default() };
+        let a = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"ApplyPatch","arguments":"{\"inp"}}]}}]}"#;
+        let b = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"ut\":\"*** Begin\\n\"}"}}]},"finish_reason":"tool_calls"}]}"#;
+        let out = run(opts, &[a, b, "[DONE]"]);
+        let args: String = out[..2]
+            .iter()
+            .filter_map(|e| {
+                serde_json::from_str::<Value>(e).unwrap()["choices"][0]["delta"]["tool_calls"][0]["function"]
+                    ["arguments"]
+                    .as_str()
+                    .map(String::from)
+            })
+            .collect();
+        assert_eq!(args, "*** Begin\n");
+    }
+}

@@ -1,0 +1,428 @@
+//! Request normalisation for every OpenAI-dialect chat request, whatever sent it, so that an
+//! OpenAI upstream receives a standard Chat Completions body: Anthropic blocks inside messages
+//! (Cursor with Claude models), Anthropic-style tools and tool choices, Cursor's Responses-shaped
+//! bodies on the chat path (`input`, `instructions`, flat and `custom` tools), empty tool lists,
+//! and client-specific message keys (Copilot's).
+
+use super::request::{anthropic_text, openai_content, source_url};
+use serde_json::{json, Map, Value};
+
+/// What normalisation found out that the answer's way back needs.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Normalized {
+    /// Whether the body changed (otherwise the client's bytes go upstream untouched).
+    pub changed: bool,
+    /// Names of `custom` (grammar) tools, whose calls must come back as raw text.
+    pub custom_tools: Vec<String>,
+}
+
+/// Message keys some clients add that strict upstreams reject.
+fn nonstandard_key(k: &str) -> bool {
+    k.starts_with("copilot_") || k.starts_with("cot_") || k == "reasoning_opaque" || k == "reasoning_text"
+}
+
+/// Normalises a Chat Completions request body in place.
+pub fn chat(body: &mut Value) -> Normalized {
+    let mut n = Normalized::default();
+    let Some(obj) = body.as_object_mut() else { return n };
+    if obj.contains_key("input") && !obj.contains_key("messages") {
+        from_responses(obj);
+        n.changed = true;
+    }
+    if let Some(Value::Array(msgs)) = obj.get_mut("messages") {
+        let before = msgs.len();
+        let fixed = messages(std::mem::take(msgs), &mut n.changed);
+        n.changed |= fixed.len() != before;
+        *msgs = fixed;
+    }
+    if let Some(Value::Array(tools)) = obj.get_mut("tools") {
+        let fixed: Vec<Value> = tools.iter().filter_map(|t| tool(t, &mut n.custom_tools)).collect();
+        n.changed |= &fixed != tools;
+        *tools = fixed;
+    }
+    if obj.get("tools").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+        // An empty list is rejected by OpenAI; it means "no tools".
+        obj.remove("tools");
+        obj.remove("tool_choice");
+        obj.remove("parallel_tool_calls");
+        n.changed = true;
+    }
+    if let Some(choice) = obj.get("tool_choice") {
+        let fixed = tool_choice(choice);
+        if &fixed != choice {
+            obj.insert("tool_choice".into(), fixed);
+            n.changed = true;
+        }
+    }
+    n
+}
+
+/// Messages with Anthropic content blocks → standard messages: `tool_result` blocks become
+/// `role: tool` messages (placed first), `tool_use` blocks become `tool_calls`, images stay images.
+fn messages(msgs: Vec<Value>, changed: &mut bool) -> Vec<Value> {
+    let mut out = Vec::with_capacity(msgs.len());
+    for mut m in msgs {
+        if let Some(o) = m.as_object_mut() {
+            let before = o.len();
+            o.retain(|k, _| !nonstandard_key(k));
+            *changed |= o.len() != before;
+        }
+        let blocks = match m.get("content") {
+            Some(Value::Array(b)) if b.iter().any(anthropic_block) => b.clone(),
+            _ => {
+                out.push(m);
+                continue;
+            }
+        };
+        *changed = true;
+        let role = m.get("role").and_then(Value::as_str).unwrap_or("user").to_string();
+        let mut parts = Vec::new();
+        let mut calls: Vec<Value> = m.get("tool_calls").and_then(Value::as_array).cloned().unwrap_or_default();
+        for b in &blocks {
+            match b.get("type").and_then(Value::as_str) {
+                Some("text") => parts.push(json!({"type": "text", "text": b.get("text").cloned().unwrap_or_default()})),
+                Some("image") | Some("document") => {
+                    if let Some(url) = b.get("source").and_then(source_url) {
+                        parts.push(json!({"type": "image_url", "image_url": {"url": url}}));
+                    }
+                }
+                Some("tool_use") => calls.push(json!({"id": b["id"], "type": "function", "function": {
+                    "name": b["name"], "arguments": b.get("input").map_or("{}".into(), Value::to_string)}})),
+                Some("tool_result") => {
+                    let text = anthropic_text(b.get("content").unwrap_or(&Value::Null));
+                    out.push(json!({"role": "tool", "tool_call_id": b["tool_use_id"], "content": text}));
+                }
+                Some("thinking") | Some("redacted_thinking") => {}
+                // Standard OpenAI parts (image_url, input_audio, file) stay as they are.
+                _ => parts.push(b.clone()),
+            }
+        }
+        let mut msg = m.as_object().cloned().unwrap_or_default();
+        msg.remove("content");
+        msg.remove("tool_calls");
+        if role == "assistant" {
+            let text: String = parts.iter().filter_map(|p| p["text"].as_str()).collect();
+            msg.insert("content".into(), if text.is_empty() && !calls.is_empty() { Value::Null } else { text.into() });
+            if !calls.is_empty() {
+                msg.insert("tool_calls".into(), Value::Array(calls));
+            }
+        } else if !parts.is_empty() {
+            msg.insert("content".into(), openai_content(parts));
+        } else {
+            continue; // only tool results: they are already out as tool messages
+        }
+        out.push(Value::Object(msg));
+    }
+    out
+}
+
+/// A content block that is Anthropic's, not OpenAI's (a text block carrying `cache_control`
+/// counts: strict upstreams reject the key).
+fn anthropic_block(b: &Value) -> bool {
+    match b.get("type").and_then(Value::as_str) {
+        Some("tool_use" | "tool_result" | "image" | "document" | "thinking" | "redacted_thinking") => true,
+        Some("text") => b.as_object().is_some_and(|o| o.len() > 2),
+        _ => false,
+    }
+}
+
+/// One tool definition in Chat Completions form, or `None` for tools an OpenAI upstream cannot
+/// take (server-side tools such as web search). Records the names of `custom` grammar tools.
+fn tool(t: &Value, custom: &mut Vec<String>) -> Option<Value> {
+    let kind = t.get("type").and_then(Value::as_str);
+    if kind == Some("function") && t.get("function").is_some() {
+        return Some(t.clone());
+    }
+    let name = t.get("name")?.clone();
+    let mut f = json!({"name": name});
+    if let Some(d) = t.get("description") {
+        f["description"] = d.clone();
+    }
+    match kind {
+        // Anthropic-style definition (Anthropic calls user tools `custom` too).
+        _ if t.get("input_schema").is_some() => f["parameters"] = t["input_schema"].clone(),
+        // Responses-style flat function.
+        Some("function") => {
+            f["parameters"] =
+                t.get("parameters").cloned().unwrap_or_else(|| json!({"type": "object", "properties": {}}));
+            if let Some(s) = t.get("strict") {
+                f["strict"] = s.clone();
+            }
+        }
+        // A Responses grammar tool: the model writes free text; it travels as one string argument.
+        Some("custom") => {
+            let mut hint = "The raw input for this tool.".to_string();
+            if let Some(def) = t.pointer("/format/definition").and_then(Value::as_str) {
+                let syntax = t.pointer("/format/syntax").and_then(Value::as_str).unwrap_or("grammar");
+                hint = format!("The raw input for this tool; it must follow this {syntax} grammar:\n{def}");
+            }
+            f["parameters"] = json!({"type": "object", "properties": {"input": {"type": "string", "description": hint}}, "required": ["input"]});
+            custom.push(name.as_str()?.to_string());
+        }
+        _ => return None,
+    }
+    Some(json!({"type": "function", "function": f}))
+}
+
+/// A tool choice in Chat Completions form (`{"type":"any"}` → `"required"`, and so on).
+fn tool_choice(c: &Value) -> Value {
+    let named = |n: &Value| json!({"type": "function", "function": {"name": n}});
+    match c {
+        Value::String(s) if s == "any" => json!("required"),
+        Value::Object(o) => match o.get("type").and_then(Value::as_str) {
+            Some("any") => json!("required"),
+            Some("auto") => json!("auto"),
+            Some("none") => json!("none"),
+            Some("tool") | Some("custom") if o.contains_key("name") => named(&o["name"]),
+            Some("function") if o.contains_key("name") && !o.contains_key("function") => named(&o["name"]),
+            _ => c.clone(),
+        },
+        _ => c.clone(),
+    }
+}
+
+/// The text of Responses-API content (a string, or `input_text` / `output_text` parts).
+fn responses_parts(content: &Value) -> Vec<Value> {
+    match content {
+        Value::String(s) => vec![json!({"type": "text", "text": s})],
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| match p.get("type").and_then(Value::as_str) {
+                Some("input_text" | "output_text" | "text" | "refusal") => {
+                    Some(json!({"type": "text", "text": p.get("text").or(p.get("refusal")).cloned().unwrap_or_default()}))
+                }
+                Some("input_image") => {
+                    let url = p.get("image_url").and_then(Value::as_str)?;
+                    Some(json!({"type": "image_url", "image_url": {"url": url}}))
+                }
+                Some("input_file") => {
+                    let data = p.get("file_data").and_then(Value::as_str)?;
+                    Some(json!({"type": "file", "file": {"file_data": data, "filename": p.get("filename").cloned().unwrap_or("file".into())}}))
+                }
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// A Responses-shaped body (Cursor's agent mode posts these to the chat path) → Chat Completions.
+fn from_responses(obj: &mut Map<String, Value>) {
+    let mut messages: Vec<Value> = Vec::new();
+    if let Some(Value::String(i)) = obj.remove("instructions") {
+        messages.push(json!({"role": "system", "content": i}));
+    }
+    let items = match obj.remove("input") {
+        Some(Value::String(s)) => vec![json!({"role": "user", "content": s})],
+        Some(Value::Array(a)) => a,
+        _ => vec![],
+    };
+    for item in items {
+        let kind = item.get("type").and_then(Value::as_str).unwrap_or("message");
+        match kind {
+            "message" => {
+                let role = match item.get("role").and_then(Value::as_str).unwrap_or("user") {
+                    "developer" => "system",
+                    r => r,
+                };
+                let parts = responses_parts(item.get("content").unwrap_or(&Value::Null));
+                messages.push(json!({"role": role, "content": openai_content(parts)}));
+            }
+            "function_call" | "custom_tool_call" => {
+                let arguments = match kind {
+                    "function_call" => item.get("arguments").and_then(Value::as_str).unwrap_or("{}").to_string(),
+                    _ => json!({"input": item.get("input").cloned().unwrap_or_default()}).to_string(),
+                };
+                let call = json!({"id": item["call_id"], "type": "function", "function": {"name": item["name"], "arguments": arguments}});
+                // Consecutive calls belong to one assistant turn.
+                match messages.last_mut() {
+                    Some(last) if last["role"] == "assistant" && last.get("tool_calls").is_some() => {
+                        last["tool_calls"].as_array_mut().expect("tool_calls is a list").push(call);
+                    }
+                    _ => messages.push(json!({"role": "assistant", "content": null, "tool_calls": [call]})),
+                }
+            }
+            "function_call_output" | "custom_tool_call_output" => {
+                let output = match item.get("output") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => responses_parts(other).iter().filter_map(|p| p["text"].as_str()).collect(),
+                    None => String::new(),
+                };
+                messages.push(json!({"role": "tool", "tool_call_id": item["call_id"], "content": output}));
+            }
+            _ => {} // reasoning items and the like: nothing an OpenAI chat upstream can take
+        }
+    }
+    obj.insert("messages".into(), Value::Array(messages));
+    if let Some(n) = obj.remove("max_output_tokens") {
+        obj.insert("max_tokens".into(), n);
+    }
+    if let Some(effort) = obj.remove("reasoning").and_then(|r| r.get("effort").cloned()).filter(|e| e.is_string()) {
+        obj.insert("reasoning_effort".into(), effort);
+    }
+    if let Some(text) = obj.remove("text") {
+        if let Some(v) = text.get("verbosity") {
+            obj.insert("verbosity".into(), v.clone());
+        }
+        if text.pointer("/format/type").and_then(Value::as_str) == Some("json_schema") {
+            let f = &text["format"];
+            let schema = json!({"name": f.get("name").cloned().unwrap_or("response".into()), "schema": f["schema"], "strict": f.get("strict").cloned().unwrap_or(Value::Bool(false))});
+            obj.insert("response_format".into(), json!({"type": "json_schema", "json_schema": schema}));
+        }
+    }
+    for k in [
+        "include",
+        "store",
+        "previous_response_id",
+        "truncation",
+        "prompt_cache_retention",
+        "background",
+        "context_management",
+    ] {
+        obj.remove(k);
+    }
+}
+
+/// Removes `<think>…</think>` blocks that a client sent back inside assistant turns (Cursor
+/// replays the reasoning it was shown); returns whether anything changed.
+pub fn strip_think_tags(body: &mut Value) -> bool {
+    fn strip(s: &str) -> Option<String> {
+        let t = s.trim_start();
+        let rest = t.strip_prefix("<think>")?;
+        Some(match rest.find("</think>") {
+            Some(end) => rest[end + "</think>".len()..].trim_start().to_string(),
+            None => rest.to_string(),
+        })
+    }
+    let mut changed = false;
+    for m in body.get_mut("messages").and_then(Value::as_array_mut).into_iter().flatten() {
+        if m["role"] != "assistant" {
+            continue;
+        }
+        match m.get_mut("content") {
+            Some(Value::String(s)) => {
+                if let Some(new) = strip(s) {
+                    *s = new;
+                    changed = true;
+                }
+            }
+            Some(Value::Array(parts)) => {
+                for p in parts.iter_mut() {
+                    if let Some(Value::String(s)) = p.get_mut("text") {
+                        if let Some(new) = strip(s) {
+                            *s = new;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anthropic_blocks_in_openai_messages_become_standard_messages() {
+        let mut body = json!({"model": "claude-x", "messages": [
+            {"role": "assistant", "content": [{"type": "text", "text": "Let me look"}, {"type": "tool_use", "id": "t1", "name": "read_file", "input": {"p": "a"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "body"}]},
+                                         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAA"}},
+                                         {"type": "text", "text": "and this", "cache_control": {"type": "ephemeral"}}]}]});
+        let n = chat(&mut body);
+        assert!(n.changed);
+        assert_eq!(
+            body["messages"],
+            json!([
+                {"role": "assistant", "content": "Let me look", "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "read_file", "arguments": "{\"p\":\"a\"}"}}]},
+                {"role": "tool", "tool_call_id": "t1", "content": "body"},
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAA"}}, {"type": "text", "text": "and this"}]},
+            ])
+        );
+    }
+
+    #[test]
+    fn anthropic_tools_and_choices_empty_tools_and_copilot_keys() {
+        let mut body = json!({"messages": [{"role": "user", "content": "x", "copilot_cache_control": {"type": "ephemeral"}}],
+            "tools": [{"name": "f", "input_schema": {"type": "object"}}, {"type": "web_search_20250305", "name": "web"},
+                      {"type": "custom", "name": "g", "input_schema": {"type": "object"}}],
+            "tool_choice": {"type": "any"}});
+        chat(&mut body);
+        assert_eq!(body["messages"][0], json!({"role": "user", "content": "x"}));
+        assert_eq!(
+            body["tools"],
+            json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}},
+                                         {"type": "function", "function": {"name": "g", "parameters": {"type": "object"}}}])
+        );
+        assert_eq!(body["tool_choice"], "required");
+        let mut body = json!({"messages": [], "tools": [], "tool_choice": "auto"});
+        assert!(chat(&mut body).changed);
+        assert_eq!(body, json!({"messages": []}));
+        let mut body =
+            json!({"messages": [{"role": "user", "content": "x"}], "tool_choice": {"type": "tool", "name": "f"}});
+        chat(&mut body);
+        assert_eq!(body["tool_choice"], json!({"type": "function", "function": {"name": "f"}}));
+    }
+
+    #[test]
+    fn standard_bodies_are_left_alone() {
+        let original = json!({"model": "gpt-4o", "stream": true, "messages": [{"role": "system", "content": "s"},
+            {"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c", "content": "ok"}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}], "tool_choice": "required"});
+        let mut body = original.clone();
+        assert_eq!(chat(&mut body), Normalized::default());
+        assert_eq!(body, original);
+    }
+
+    #[test]
+    fn responses_shaped_bodies_become_chat_requests() {
+        let mut body = json!({"model": "gpt-5", "stream": true, "stream_options": {"include_usage": true},
+            "instructions": "You are Cursor.", "include": ["reasoning.encrypted_content"], "store": false,
+            "reasoning": {"effort": "medium", "summary": "auto"}, "text": {"verbosity": "low"}, "max_output_tokens": 500,
+            "input": [{"role": "user", "content": [{"type": "input_text", "text": "fix it"}]},
+                      {"type": "reasoning", "summary": []},
+                      {"type": "function_call", "call_id": "c1", "name": "read_file", "arguments": "{\"path\":\"a\"}"},
+                      {"type": "custom_tool_call", "call_id": "c2", "name": "ApplyPatch", "input": "*** Begin Patch"},
+                      {"type": "function_call_output", "call_id": "c1", "output": "text"},
+                      {"type": "custom_tool_call_output", "call_id": "c2", "output": "Done"}],
+            "tools": [{"type": "function", "name": "read_file", "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}},
+                      {"type": "custom", "name": "ApplyPatch", "format": {"type": "grammar", "syntax": "lark", "definition": "start: x"}}]});
+        let n = chat(&mut body);
+        assert_eq!(n.custom_tools, ["ApplyPatch"]);
+        assert_eq!(body["messages"][0], json!({"role": "system", "content": "You are Cursor."}));
+        assert_eq!(body["messages"][1], json!({"role": "user", "content": "fix it"}));
+        assert_eq!(body["messages"][2]["tool_calls"].as_array().unwrap().len(), 2);
+        assert_eq!(body["messages"][2]["tool_calls"][1]["function"]["arguments"], "{\"input\":\"*** Begin Patch\"}");
+        assert_eq!(body["messages"][4], json!({"role": "tool", "tool_call_id": "c2", "content": "Done"}));
+        assert_eq!(body["tools"][0]["function"]["name"], "read_file");
+        assert!(body["tools"][1]["function"]["parameters"]["properties"]["input"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("start: x"));
+        assert_eq!(
+            (body["reasoning_effort"].as_str(), body["verbosity"].as_str(), body["max_tokens"].as_u64()),
+            (Some("medium"), Some("low"), Some(500))
+        );
+        for gone in ["input", "instructions", "include", "store", "reasoning", "text", "max_output_tokens"] {
+            assert!(body.get(gone).is_none(), "{gone}");
+        }
+    }
+
+    #[test]
+    fn think_blocks_are_stripped_from_assistant_turns_only() {
+        let mut body = json!({"messages": [{"role": "user", "content": "<think>keep</think>q"},
+            {"role": "assistant", "content": "<think>\nreasoning\n</think>\n\nAnswer"},
+            {"role": "assistant", "content": [{"type": "text", "text": "<think>x</think>B"}]}]});
+        assert!(strip_think_tags(&mut body));
+        assert_eq!(body["messages"][0]["content"], "<think>keep</think>q");
+        assert_eq!(body["messages"][1]["content"], "Answer");
+        assert_eq!(body["messages"][2]["content"][0]["text"], "B");
+        assert!(!strip_think_tags(&mut body));
+    }
+}
