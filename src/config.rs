@@ -194,8 +194,18 @@ pub struct Deployment {
     pub force_params: serde_json::Map<String, serde_json::Value>,
     /// Opt-in rewrites for this model.
     pub rewrites: Rewrites,
-    /// Send `max_completion_tokens` instead of `max_tokens` (o-series, gpt-5 family).
-    pub max_completion_tokens: bool,
+    /// Send `max_completion_tokens` instead of `max_tokens`: set for this entry, or `None` to
+    /// decide per request from `max_completion_tokens_models` (wildcard entries serve any model).
+    pub max_completion_tokens: Option<bool>,
+}
+
+impl Config {
+    /// Whether `upstream_model` on `d` wants `max_completion_tokens` (o-series, gpt-5 family).
+    pub fn wants_completion_tokens(&self, d: &Deployment, upstream_model: &str) -> bool {
+        d.max_completion_tokens.unwrap_or_else(|| {
+            self.settings.max_completion_tokens_models.iter().any(|g| crate::route::glob_match(g, upstream_model))
+        })
+    }
 }
 
 impl Deployment {
@@ -607,9 +617,6 @@ fn deployment(index: usize, m: RawModel, settings: &Settings, env: &Env) -> Resu
         }
     }
     let o = m.gpt_reverse_proxy;
-    let upstream_name = if model == "*" { &m.model_name } else { model };
-    let completion_tokens =
-        settings.max_completion_tokens_models.iter().any(|g| crate::route::glob_match(g, upstream_name));
     Ok(Deployment {
         index,
         model_name: m.model_name,
@@ -628,7 +635,7 @@ fn deployment(index: usize, m: RawModel, settings: &Settings, env: &Env) -> Resu
             drop_null_finish_reason: o.drop_null_finish_reason.unwrap_or(settings.rewrites.drop_null_finish_reason),
             reasoning_as_think_tags: o.reasoning_as_think_tags.unwrap_or(settings.rewrites.reasoning_as_think_tags),
         },
-        max_completion_tokens: o.max_completion_tokens.unwrap_or(completion_tokens),
+        max_completion_tokens: o.max_completion_tokens,
     })
 }
 
@@ -753,7 +760,8 @@ gpt_reverse_proxy:
         let (a, b) = (&c.deployments[0], &c.deployments[1]);
         assert_eq!(a.default_params["temperature"], 0.2);
         assert_eq!(a.force_params["top_p"], 0.9);
-        assert!(a.max_completion_tokens && !b.max_completion_tokens);
+        assert!(c.wants_completion_tokens(a, "gpt-5-mini") && !c.wants_completion_tokens(b, "gpt-4o"));
+        assert!(c.wants_completion_tokens(b, "o3-mini"), "wildcard entries decide per model");
         assert!(a.rewrites.reasoning_as_think_tags && a.rewrites.drop_null_finish_reason);
         assert!(!b.rewrites.reasoning_as_think_tags);
         assert_eq!(c.unused_keys, ["model_list[0].litellm_params.rpm"]);

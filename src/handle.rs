@@ -223,17 +223,19 @@ fn preparer<'a>(
     client: Dialect,
     req: &'a ModelRequest,
     paths: [&'a str; 2],
+    cfg: &'a Config,
 ) -> impl Fn(&Deployment) -> Result<Prepared<'a>, Error> + 'a {
     // Signatures this proxy minted must never reach Anthropic; searching bytes is cheap.
     let minted = req.raw.windows(MINTED_SIGNATURE.len()).any(|w| w == MINTED_SIGNATURE.as_bytes());
     move |d: &Deployment| {
         let wire = Dialect::of(d.provider);
         let path = if wire == Dialect::OpenAi { paths[0] } else { paths[1] };
+        let model = route::upstream_model(d, &req.model);
         let target = Target {
-            model: route::upstream_model(d, &req.model),
+            model,
             info: &d.info,
             claude_code: d.provider == Provider::OpenAi2ClaudeCode,
-            max_completion_tokens: d.max_completion_tokens,
+            max_completion_tokens: cfg.wants_completion_tokens(d, model),
             default_params: &d.default_params,
             force_params: &d.force_params,
         };
@@ -282,7 +284,7 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
         };
         return answer_reply(answer, client, &req, sh, facts);
     }
-    let prepare = preparer(client, &req, ["/chat/completions", "/messages"]);
+    let prepare = preparer(client, &req, ["/chat/completions", "/messages"], &sh.cfg);
     let out = Outgoing { method: "POST", client_headers: rq.headers(), stream, prepare: &prepare };
     let answer = sh.upstream.send(&group, &out)?;
     answer_reply(answer, client, &req, sh, facts)
@@ -362,7 +364,7 @@ fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> 
     if anthropic.is_empty() {
         return Ok(json(200, &json!({"input_tokens": translate::count_tokens(&req.json)})));
     }
-    let prepare = preparer(Dialect::Anthropic, &req, ["", "/messages/count_tokens"]);
+    let prepare = preparer(Dialect::Anthropic, &req, ["", "/messages/count_tokens"], &sh.cfg);
     let out = Outgoing { method: "POST", client_headers: rq.headers(), stream: false, prepare: &prepare };
     let answer = sh.upstream.send(&anthropic, &out)?;
     answer_reply(answer, Dialect::Anthropic, &req, sh, facts)

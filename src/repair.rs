@@ -200,11 +200,10 @@ impl Repair {
             }
         }
         if self.opts.think_tags {
-            let reasoning = ["reasoning_content", "reasoning"]
-                .iter()
-                .filter_map(|k| delta.remove(*k))
-                .filter_map(|v| v.as_str().map(String::from))
-                .find(|r| !r.is_empty());
+            // Both spellings go (collected first: a lazy search would stop at the first key).
+            let removed: Vec<Value> =
+                ["reasoning_content", "reasoning"].iter().filter_map(|k| delta.remove(*k)).collect();
+            let reasoning = removed.iter().filter_map(Value::as_str).find(|r| !r.is_empty()).map(String::from);
             let content = delta.get("content").and_then(Value::as_str).unwrap_or("").to_string();
             let open = self.choice(index).think_open;
             if let Some(r) = reasoning {
@@ -352,9 +351,9 @@ pub fn complete(body: &[u8], opts: &Options) -> Option<Vec<u8>> {
             }
         }
         if opts.think_tags {
-            let reasoning =
-                ["reasoning_content", "reasoning"].iter().filter_map(|k| m.remove(*k)).find(|r| r.is_string());
-            if let Some(Value::String(r)) = reasoning.filter(|r| r != "") {
+            let removed: Vec<Value> = ["reasoning_content", "reasoning"].iter().filter_map(|k| m.remove(*k)).collect();
+            changed |= !removed.is_empty();
+            if let Some(r) = removed.iter().filter_map(Value::as_str).find(|r| !r.is_empty()) {
                 let content = m.get("content").and_then(Value::as_str).unwrap_or("");
                 m.insert("content".into(), format!("<think>{r}</think>{content}").into());
                 changed = true;
@@ -440,7 +439,8 @@ mod tests {
     #[test]
     fn opt_in_null_dropping_and_think_tags() {
         let opts = Options { drop_null_finish_reason: true, think_tags: true, ..Options::default() };
-        let r1 = r#"{"choices":[{"index":0,"delta":{"reasoning_content":"hm"},"finish_reason":null}]}"#;
+        let r1 =
+            r#"{"choices":[{"index":0,"delta":{"reasoning_content":"hm","reasoning":"hm"},"finish_reason":null}]}"#;
         let r2 = r#"{"choices":[{"index":0,"delta":{"reasoning_content":"m."},"finish_reason":null}]}"#;
         let c = r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#;
         let out = run(opts, &[r1, r2, c, "[DONE]"]);
@@ -454,7 +454,7 @@ mod tests {
             })
             .collect();
         assert_eq!(content, "<think>hmm.</think>Hi");
-        assert!(!out[0].contains("finish_reason") && !out[0].contains("reasoning_content"));
+        assert!(!out[0].contains("finish_reason") && !out[0].contains("reasoning"), "{}", out[0]);
     }
 
     #[test]

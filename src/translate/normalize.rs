@@ -16,10 +16,46 @@ pub struct Normalized {
     pub custom_tools: Vec<String>,
 }
 
-/// Message keys some clients add that strict upstreams reject.
-fn nonstandard_key(k: &str) -> bool {
-    k.starts_with("copilot_") || k.starts_with("cot_") || k == "reasoning_opaque" || k == "reasoning_text"
+/// Message keys some clients add that strict upstreams reject (`name` only on tool results).
+fn nonstandard_key(role: &str, k: &str) -> bool {
+    k.starts_with("copilot_")
+        || k.starts_with("cot_")
+        || k == "reasoning_opaque"
+        || k == "reasoning_text"
+        || (role == "tool" && k == "name")
 }
+
+/// Top-level Chat Completions parameters that may arrive wrapped in a literal `extra_body`.
+const STANDARD_PARAMS: &[&str] = &[
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "max_tokens",
+    "max_completion_tokens",
+    "n",
+    "presence_penalty",
+    "response_format",
+    "seed",
+    "service_tier",
+    "stop",
+    "temperature",
+    "top_p",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "user",
+    "reasoning_effort",
+    "metadata",
+    "store",
+    "verbosity",
+    "prompt_cache_key",
+    "safety_identifier",
+    "prediction",
+    "modalities",
+    "audio",
+    "web_search_options",
+];
 
 /// Normalises a Chat Completions request body in place.
 pub fn chat(body: &mut Value) -> Normalized {
@@ -27,6 +63,16 @@ pub fn chat(body: &mut Value) -> Normalized {
     let Some(obj) = body.as_object_mut() else { return n };
     if obj.contains_key("input") && !obj.contains_key("messages") {
         from_responses(obj);
+        n.changed = true;
+    }
+    // Cursor sends the SDK's `extra_body` literally: standard parameters in it are merged as the
+    // SDK would; vendor extensions are dropped (a deployment's `force_params` can set them).
+    if let Some(Value::Object(extra)) = obj.remove("extra_body") {
+        for (k, v) in extra {
+            if STANDARD_PARAMS.contains(&k.as_str()) {
+                obj.entry(k).or_insert(v);
+            }
+        }
         n.changed = true;
     }
     if let Some(Value::Array(msgs)) = obj.get_mut("messages") {
@@ -64,7 +110,8 @@ fn messages(msgs: Vec<Value>, changed: &mut bool) -> Vec<Value> {
     for mut m in msgs {
         if let Some(o) = m.as_object_mut() {
             let before = o.len();
-            o.retain(|k, _| !nonstandard_key(k));
+            let role = o.get("role").and_then(Value::as_str).unwrap_or("").to_string();
+            o.retain(|k, _| !nonstandard_key(&role, k));
             *changed |= o.len() != before;
         }
         let blocks = match m.get("content") {
@@ -348,11 +395,13 @@ mod tests {
     #[test]
     fn anthropic_tools_and_choices_empty_tools_and_copilot_keys() {
         let mut body = json!({"messages": [{"role": "user", "content": "x", "copilot_cache_control": {"type": "ephemeral"}}],
+            "extra_body": {"google": {"thinking_config": {}}, "seed": 7},
             "tools": [{"name": "f", "input_schema": {"type": "object"}}, {"type": "web_search_20250305", "name": "web"},
                       {"type": "custom", "name": "g", "input_schema": {"type": "object"}}],
             "tool_choice": {"type": "any"}});
         chat(&mut body);
         assert_eq!(body["messages"][0], json!({"role": "user", "content": "x"}));
+        assert_eq!((body.get("extra_body"), body.get("google"), body["seed"].as_u64()), (None, None, Some(7)));
         assert_eq!(
             body["tools"],
             json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}},

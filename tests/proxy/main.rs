@@ -6,9 +6,11 @@ mod support;
 mod anthropic; // /v1/messages passthrough, count_tokens, Anthropic model lists and errors
 mod auth; // every way to present a token, wrong and missing ones, loopback-only mode
 mod cli; // the binary: --check on the original example config, --version, bad configs
+mod cursor; // the real recordings replayed through the stream repair; request normalisation
 mod errors; // each error status, failover, timeouts, the concurrency cap, mid-stream failures
 mod local; // the demo model, /health, CORS preflight, the merged model list
 mod ollama; // Copilot's discovery and chat sequence, /api/chat, both auth modes
 mod passthrough; // byte-identical bodies, promptness, disconnects, framing, key injection
+mod repair; // golden files for the stream repair, default and with the Cursor opt-ins
 mod routing; // exact / glob / alias / wildcard models, prefixes, /v1/* passthrough
 mod translate; // golden files for OpenAI ⇄ Anthropic in both directions

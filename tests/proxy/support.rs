@@ -3,6 +3,7 @@
 
 use gpt_reverse_proxy::config::{Config, Env, Overrides};
 use gpt_reverse_proxy::server::{self, Running};
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -302,4 +303,62 @@ impl ConnectProxy {
         });
         ConnectProxy { addr, targets }
     }
+}
+
+// ---- golden files ----
+
+/// Zeroes what changes from run to run: `created` and the time in minted signatures.
+pub fn normalize(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                match (k.as_str(), &*x) {
+                    ("created", Value::Number(_)) => *x = json!(0),
+                    (_, Value::String(s)) if s.starts_with("gpt-reverse-proxy-minted-") => {
+                        *x = json!("gpt-reverse-proxy-minted-0")
+                    }
+                    _ => normalize(x),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(normalize),
+        _ => {}
+    }
+}
+
+/// An SSE body as readable golden text: one `event:`/`data:` pair per event, JSON normalised.
+pub fn sse_golden(body: &str) -> String {
+    let mut p = gpt_reverse_proxy::sse::Parser::default();
+    let mut events = p.push(body.as_bytes());
+    events.extend(p.finish());
+    let mut out = String::new();
+    for e in events {
+        if let Some(n) = &e.name {
+            out.push_str(&format!("event: {n}\n"));
+        }
+        let data = match serde_json::from_str::<Value>(&e.data) {
+            Ok(mut v) => {
+                normalize(&mut v);
+                v.to_string()
+            }
+            Err(_) => e.data.clone(),
+        };
+        out.push_str(&format!("data: {data}\n\n"));
+    }
+    out
+}
+
+/// Compares with a golden file, or writes it when `UPDATE_GOLDEN` is set.
+pub fn golden_file(path: &std::path::Path, actual: &str) {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let want =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
+    assert_eq!(actual, want, "{} differs from the golden file", path.display());
+}
+
+pub fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap() + "\n"
 }
