@@ -164,11 +164,11 @@ fn replayer(recs: &[Recording], extra: &str) -> (FakeUpstream, Proxy) {
         let model = req.json()["model"].as_str().unwrap().to_string();
         let parts: Vec<&str> = model.split('-').collect();
         let (i, piece): (usize, usize) = (parts[1].parse().unwrap(), parts[2].parse().unwrap());
-        let chunks = match piece {
-            0 => &data[i].0,
-            1 => &data[i].1,
-            _ => &data[i].2,
-        };
+        let chunks = &data[i][match piece {
+            0 => 0,
+            1 => 1,
+            _ => 2,
+        }];
         Script::Answer {
             status: 200,
             headers: vec![("Content-Type".into(), "text/event-stream".into())],

@@ -355,7 +355,7 @@ pub fn golden_file(path: &std::path::Path, actual: &str) {
         return;
     }
     let want =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
     assert_eq!(actual, want, "{} differs from the golden file", path.display());
 }
 
