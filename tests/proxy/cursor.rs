@@ -158,8 +158,8 @@ fn assert_strict_chunk(c: &Value, ctx: &str) {
 /// A proxy in front of a fake upstream that replays recording `i` split by `piece` when asked
 /// for model `rec-<i>-<piece>`.
 fn replayer(recs: &[Recording], extra: &str) -> (FakeUpstream, Proxy) {
-    let data: Vec<(Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>)> =
-        recs.iter().map(|r| (split(r, 0), split(r, 1), split(r, 7))).collect();
+    // Per recording: its parts at the recorded boundaries, in 1-byte and in 7-byte pieces.
+    let data: Vec<[Vec<Vec<u8>>; 3]> = recs.iter().map(|r| [split(r, 0), split(r, 1), split(r, 7)]).collect();
     let up = FakeUpstream::start(move |req| {
         let model = req.json()["model"].as_str().unwrap().to_string();
         let parts: Vec<&str> = model.split('-').collect();
