@@ -6,7 +6,7 @@ STATIC := target/$(TARGET)/release/$(BIN)
 VENV := .venv
 PY_CLIENTS := openai==3.54.0 anthropic==2.12.0 ollama==0.6.3
 
-.PHONY: run test lint unit static sdk-test claude-code-test clean
+.PHONY: run test lint unit static bench sdk-test claude-code-test clean
 
 run:
 	cargo run --release
@@ -28,6 +28,12 @@ static:
 	cargo build --release --locked --target $(TARGET)
 	@file $(STATIC) 2>/dev/null || true
 	@ls -l $(STATIC) | awk '{print "size: " $$5 " bytes"}'
+
+## The benchmark of SPEC §9 against the static binary: one table (about 2 minutes).
+bench: static
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	cargo build --release --locked --example bench
+	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); target/release/examples/bench $(STATIC) $(STATIC)
 
 ## The official openai, anthropic and ollama Python SDKs (strict validation) against the release binary (needs PyPI once).
 sdk-test:

@@ -7,11 +7,12 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::handle::{self, Shared};
 use crate::upstream::Upstream;
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -75,7 +76,7 @@ fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 
 /// Takes requests off tiny_http's queue and gives each to a worker.
 fn dispatch(server: tiny_http::Server, shared: Arc<Shared>, stop: Arc<AtomicBool>) -> io::Result<()> {
-    let mut pool = Pool::new(shared);
+    let pool = Pool::new(shared);
     while !stop.load(Ordering::SeqCst) {
         if let Some(rq) = server.recv_timeout(Duration::from_millis(200))? {
             pool.submit(rq);
@@ -87,66 +88,89 @@ fn dispatch(server: tiny_http::Server, shared: Arc<Shared>, stop: Arc<AtomicBool
 /// What a worker does with one request.
 type Serve = Arc<dyn Fn(tiny_http::Request) + Send + Sync>;
 
-/// Worker threads fed through a bounded queue.
+/// Idle workers and requests waiting for one, under one lock so no hand-off is ever lost.
+#[derive(Default)]
+struct Slots {
+    /// Each idle worker's own hand-off channel (capacity 1: sending never blocks).
+    idle: Vec<SyncSender<tiny_http::Request>>,
+    /// Requests that arrived while every worker was busy.
+    waiting: VecDeque<tiny_http::Request>,
+}
+
+/// Worker threads, started on demand up to `max_workers`. A request goes straight to one idle
+/// worker (no shared queue for the whole pool to contend on), to a new worker, to the short
+/// waiting line, or gets a fast 503.
 struct Pool {
-    tx: SyncSender<tiny_http::Request>,
-    rx: Arc<Mutex<Receiver<tiny_http::Request>>>,
-    idle: Arc<AtomicUsize>,
-    workers: usize,
+    slots: Arc<Mutex<Slots>>,
+    workers: Arc<AtomicUsize>,
     max_workers: usize,
+    max_waiting: usize,
     serve: Serve,
     shared: Arc<Shared>,
 }
 
 impl Pool {
     fn new(shared: Arc<Shared>) -> Pool {
-        let (tx, rx) = mpsc::sync_channel(shared.cfg.settings.max_queued_requests);
-        let max_workers = shared.cfg.settings.max_concurrent_requests;
+        let settings = &shared.cfg.settings;
+        let (max_workers, max_waiting) = (settings.max_concurrent_requests, settings.max_queued_requests);
         let for_workers = shared.clone();
         let serve: Serve = Arc::new(move |rq| handle::handle(rq, &for_workers));
-        let (rx, idle) = (Arc::new(Mutex::new(rx)), Arc::new(AtomicUsize::new(0)));
-        Pool { tx, rx, idle, workers: 0, max_workers, serve, shared }
+        Pool { slots: Arc::default(), workers: Arc::default(), max_workers, max_waiting, serve, shared }
     }
 
-    /// Runs `rq` on an idle worker, a new worker, or the queue; answers 503 when all are full.
-    fn submit(&mut self, rq: tiny_http::Request) {
-        if self.idle.load(Ordering::SeqCst) == 0 && self.workers < self.max_workers {
-            let (rx, idle, serve) = (self.rx.clone(), self.idle.clone(), self.serve.clone());
-            let spawned = thread::Builder::new()
-                .name("worker".into())
-                .stack_size(WORKER_STACK)
-                .spawn(move || worker(rq, rx, idle, serve));
-            match spawned {
-                Ok(_) => self.workers += 1,
-                Err(e) => log::error!("cannot start a worker thread: {e}"),
+    fn submit(&self, rq: tiny_http::Request) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(worker) = slots.idle.pop() {
+            drop(slots);
+            if let Err(mpsc::SendError(rq)) = worker.send(rq) {
+                // That worker is gone (it cannot be, short of a bug): try the next one.
+                self.workers.fetch_sub(1, Ordering::SeqCst);
+                self.submit(rq);
             }
-            return;
+        } else if self.workers.load(Ordering::SeqCst) < self.max_workers {
+            drop(slots);
+            self.spawn(rq);
+        } else if slots.waiting.len() < self.max_waiting {
+            slots.waiting.push_back(rq);
+        } else {
+            drop(slots);
+            handle::reject(rq, Error::Overloaded, &self.shared);
         }
-        match self.tx.try_send(rq) {
-            Ok(()) => {}
-            Err(TrySendError::Full(rq) | TrySendError::Disconnected(rq)) => {
-                handle::reject(rq, Error::Overloaded, &self.shared)
-            }
+    }
+
+    fn spawn(&self, rq: tiny_http::Request) {
+        let (slots, workers, serve) = (self.slots.clone(), self.workers.clone(), self.serve.clone());
+        self.workers.fetch_add(1, Ordering::SeqCst);
+        let spawned = thread::Builder::new()
+            .name("worker".into())
+            .stack_size(WORKER_STACK)
+            .spawn(move || worker(rq, &slots, &serve));
+        if let Err(e) = spawned {
+            workers.fetch_sub(1, Ordering::SeqCst);
+            log::error!("cannot start a worker thread: {e}");
         }
     }
 }
 
-/// Serves `first`, then whatever the queue hands over, forever.
-fn worker(
-    first: tiny_http::Request,
-    rx: Arc<Mutex<Receiver<tiny_http::Request>>>,
-    idle: Arc<AtomicUsize>,
-    serve: Serve,
-) {
+/// Serves `first`, then the waiting line, then whatever is handed to it while idle, forever.
+fn worker(first: tiny_http::Request, slots: &Mutex<Slots>, serve: &Serve) {
     let mut next = Some(first);
     while let Some(rq) = next {
         // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
         if catch_unwind(AssertUnwindSafe(|| serve(rq))).is_err() {
             log::error!("a request handler panicked; its client got a 500 and the worker goes on");
         }
-        idle.fetch_add(1, Ordering::SeqCst);
-        next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv().ok();
-        idle.fetch_sub(1, Ordering::SeqCst);
+        let mut s = slots.lock().unwrap_or_else(|p| p.into_inner());
+        next = match s.waiting.pop_front() {
+            Some(rq) => Some(rq),
+            None => {
+                // A slot of its own for this idle spell; dropping it unused ends the worker.
+                let (tx, rx) = mpsc::sync_channel(1);
+                s.idle.push(tx);
+                drop(s);
+                rx.recv().ok()
+            }
+        };
     }
 }
 
@@ -170,15 +194,20 @@ mod tests {
         if first.url() != "/boom" {
             std::mem::swap(&mut first, &mut second);
         }
-        let (tx, rx) = mpsc::sync_channel(1);
-        tx.send(second).unwrap();
-        drop(tx);
+        let slots = Mutex::new(Slots::default());
+        slots.lock().unwrap().waiting.push_back(second);
         let serve: Serve = Arc::new(|rq: tiny_http::Request| {
             assert_ne!(rq.url(), "/boom", "simulated bug");
             rq.respond(tiny_http::Response::from_string("fine")).unwrap();
         });
-        // Runs both requests on this thread and returns once the queue is closed.
-        worker(first, Arc::new(Mutex::new(rx)), Arc::new(AtomicUsize::new(0)), serve);
+        // Runs both requests on this worker, which then goes idle: take its slot to end it.
+        thread::scope(|s| {
+            s.spawn(|| worker(first, &slots, &serve));
+            while slots.lock().unwrap().idle.is_empty() {
+                thread::sleep(Duration::from_millis(5));
+            }
+            slots.lock().unwrap().idle.clear();
+        });
         let read = |mut c: std::net::TcpStream| {
             let mut s = String::new();
             c.read_to_string(&mut s).unwrap();
