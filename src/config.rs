@@ -93,10 +93,8 @@ pub struct Timeouts {
 pub struct Settings {
     /// Upstream timeouts used when a deployment sets none.
     pub timeouts: Timeouts,
-    /// Most requests served at once (one worker thread each); beyond that a short queue.
+    /// Most requests served at once (one worker thread each); beyond that a fast 503.
     pub max_concurrent_requests: usize,
-    /// Requests that may wait for a worker; beyond that a fast 503.
-    pub max_queued_requests: usize,
     /// Largest accepted request body. Claude Code sessions with screenshots are tens of MB.
     pub max_body_bytes: usize,
     /// Largest accepted request head (all header names and values together).
@@ -133,7 +131,6 @@ impl Default for Settings {
                 idle: Duration::from_secs(300),
             },
             max_concurrent_requests: 1024,
-            max_queued_requests: 64,
             max_body_bytes: 64 * 1024 * 1024,
             max_header_bytes: 64 * 1024,
             model_list_ttl: Duration::from_secs(60),
@@ -375,7 +372,6 @@ struct RawProxySettings {
     response_header_timeout: Option<f64>,
     stream_idle_timeout: Option<f64>,
     max_concurrent_requests: Option<usize>,
-    max_queued_requests: Option<usize>,
     max_body_bytes: Option<usize>,
     max_header_bytes: Option<usize>,
     model_list_ttl: Option<f64>,
@@ -554,7 +550,6 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
             None => {}
         }
     }
-    s.max_queued_requests = p.max_queued_requests.unwrap_or(s.max_queued_requests);
     if let Some(globs) = &p.max_completion_tokens_models {
         s.max_completion_tokens_models = globs.clone();
     }

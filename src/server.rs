@@ -1,20 +1,19 @@
 //! The listener and the workers: binds with `TCP_NODELAY` (inherited by every accepted socket),
-//! hands each request from one dispatcher thread to a worker pool that grows on demand up to
-//! `max_concurrent_requests`, answers a fast 503 when the queue behind it is full, and keeps a
-//! panicking request from taking its worker (or the process) down.
+//! runs workers that take requests from tiny_http's queue themselves and grow on demand up to
+//! `max_concurrent_requests`, answers a fast 503 beyond that, and keeps a panicking request from
+//! taking its worker (or the process) down.
 
 use crate::config::Config;
 use crate::error::Error;
 use crate::handle::{self, Shared};
 use crate::upstream::Upstream;
-use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, SyncSender};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::Duration;
 
 /// How long a client may refuse to read before a write to it fails (`SO_SNDTIMEO`).
@@ -26,20 +25,26 @@ const WORKER_STACK: usize = 512 * 1024;
 pub struct Running {
     /// The address actually bound (useful with port 0).
     pub addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    dispatcher: JoinHandle<io::Result<()>>,
+    pool: Arc<Pool>,
+    fatal: Receiver<io::Error>,
 }
 
 impl Running {
-    /// Blocks until the server stops; an error means accepting connections failed.
+    /// Blocks until accepting connections fails (the only way the server stops by itself).
     pub fn wait(self) -> io::Result<()> {
-        self.dispatcher.join().unwrap_or_else(|_| Err(io::Error::other("dispatcher panicked")))
+        match self.fatal.recv() {
+            Ok(e) => Err(e),
+            Err(_) => Ok(()),
+        }
     }
 
-    /// Stops accepting and returns once the listener is closed (running requests go on).
+    /// Stops taking requests: idle workers leave now, busy ones after their current request;
+    /// the listener closes when the last one is gone.
     pub fn stop(self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = self.wait();
+        self.pool.stop.store(true, Ordering::SeqCst);
+        for _ in 0..=self.pool.workers.load(Ordering::SeqCst) {
+            self.pool.server.unblock();
+        }
     }
 }
 
@@ -49,14 +54,24 @@ pub fn start(cfg: Config) -> Result<Running, String> {
     let listener = bind(cfg.listen).map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let server = tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?;
     let addr = server.server_addr().to_ip().ok_or("listener has no IP address")?;
+    let max = cfg.settings.max_concurrent_requests;
     let shared = Arc::new(Shared::new(cfg, upstream));
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let dispatcher = thread::Builder::new()
-        .name("dispatcher".into())
-        .spawn(move || dispatch(server, shared, flag))
-        .map_err(|e| e.to_string())?;
-    Ok(Running { addr, stop, dispatcher })
+    let (tx, fatal) = mpsc::channel();
+    let serve: Serve = Arc::new(move |rq, overloaded| match overloaded {
+        false => handle::handle(rq, &shared),
+        true => handle::reject(rq, Error::Overloaded, &shared),
+    });
+    let pool = Arc::new(Pool {
+        server: Arc::new(server),
+        serve,
+        max,
+        workers: AtomicUsize::new(0),
+        busy: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        fatal: Mutex::new(tx),
+    });
+    pool.spawn().map_err(|e| format!("cannot start a worker thread: {e}"))?;
+    Ok(Running { addr, pool, fatal })
 }
 
 /// A TCP listener whose accepted sockets inherit `TCP_NODELAY` and a send timeout. Without
@@ -74,103 +89,64 @@ fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(sock.into())
 }
 
-/// Takes requests off tiny_http's queue and gives each to a worker.
-fn dispatch(server: tiny_http::Server, shared: Arc<Shared>, stop: Arc<AtomicBool>) -> io::Result<()> {
-    let pool = Pool::new(shared);
-    while !stop.load(Ordering::SeqCst) {
-        if let Some(rq) = server.recv_timeout(Duration::from_millis(200))? {
-            pool.submit(rq);
-        }
-    }
-    Ok(())
-}
+/// What a worker does with one request; `true` when it must only be refused (overloaded).
+type Serve = Arc<dyn Fn(tiny_http::Request, bool) + Send + Sync>;
 
-/// What a worker does with one request.
-type Serve = Arc<dyn Fn(tiny_http::Request) + Send + Sync>;
-
-/// Idle workers and requests waiting for one, under one lock so no hand-off is ever lost.
-#[derive(Default)]
-struct Slots {
-    /// Each idle worker's own hand-off channel (capacity 1: sending never blocks).
-    idle: Vec<SyncSender<tiny_http::Request>>,
-    /// Requests that arrived while every worker was busy.
-    waiting: VecDeque<tiny_http::Request>,
-}
-
-/// Worker threads, started on demand up to `max_workers`. A request goes straight to one idle
-/// worker (no shared queue for the whole pool to contend on), to a new worker, to the short
-/// waiting line, or gets a fast 503.
+/// The workers. Each takes requests from tiny_http's queue itself, so a request crosses from
+/// the connection thread straight to the worker that serves it. A worker that takes the last
+/// idle place starts one more, so someone is always waiting for the next request, up to
+/// `max` serving plus one spare, which only refuses: beyond `max` requests get a fast 503.
 struct Pool {
-    slots: Arc<Mutex<Slots>>,
-    workers: Arc<AtomicUsize>,
-    max_workers: usize,
-    max_waiting: usize,
+    server: Arc<tiny_http::Server>,
     serve: Serve,
-    shared: Arc<Shared>,
+    max: usize,
+    /// Worker threads alive.
+    workers: AtomicUsize,
+    /// Workers serving a request.
+    busy: AtomicUsize,
+    stop: AtomicBool,
+    /// Where a failure of accepting (reported through `recv`) goes: the process should exit.
+    fatal: Mutex<mpsc::Sender<io::Error>>,
 }
 
 impl Pool {
-    fn new(shared: Arc<Shared>) -> Pool {
-        let settings = &shared.cfg.settings;
-        let (max_workers, max_waiting) = (settings.max_concurrent_requests, settings.max_queued_requests);
-        let for_workers = shared.clone();
-        let serve: Serve = Arc::new(move |rq| handle::handle(rq, &for_workers));
-        Pool { slots: Arc::default(), workers: Arc::default(), max_workers, max_waiting, serve, shared }
-    }
-
-    fn submit(&self, rq: tiny_http::Request) {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(worker) = slots.idle.pop() {
-            drop(slots);
-            if let Err(mpsc::SendError(rq)) = worker.send(rq) {
-                // That worker is gone (it cannot be, short of a bug): try the next one.
-                self.workers.fetch_sub(1, Ordering::SeqCst);
-                self.submit(rq);
-            }
-        } else if self.workers.load(Ordering::SeqCst) < self.max_workers {
-            drop(slots);
-            self.spawn(rq);
-        } else if slots.waiting.len() < self.max_waiting {
-            slots.waiting.push_back(rq);
-        } else {
-            drop(slots);
-            handle::reject(rq, Error::Overloaded, &self.shared);
-        }
-    }
-
-    fn spawn(&self, rq: tiny_http::Request) {
-        let (slots, workers, serve) = (self.slots.clone(), self.workers.clone(), self.serve.clone());
+    /// Starts one more worker.
+    fn spawn(self: &Arc<Self>) -> io::Result<()> {
+        let pool = self.clone();
         self.workers.fetch_add(1, Ordering::SeqCst);
-        let spawned = thread::Builder::new()
-            .name("worker".into())
-            .stack_size(WORKER_STACK)
-            .spawn(move || worker(rq, &slots, &serve));
-        if let Err(e) = spawned {
-            workers.fetch_sub(1, Ordering::SeqCst);
-            log::error!("cannot start a worker thread: {e}");
-        }
+        let spawned = thread::Builder::new().name("worker".into()).stack_size(WORKER_STACK).spawn(move || pool.work());
+        spawned.map(drop).inspect_err(|_| {
+            self.workers.fetch_sub(1, Ordering::SeqCst);
+        })
     }
-}
 
-/// Serves `first`, then the waiting line, then whatever is handed to it while idle, forever.
-fn worker(first: tiny_http::Request, slots: &Mutex<Slots>, serve: &Serve) {
-    let mut next = Some(first);
-    while let Some(rq) = next {
-        // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
-        if catch_unwind(AssertUnwindSafe(|| serve(rq))).is_err() {
-            log::error!("a request handler panicked; its client got a 500 and the worker goes on");
-        }
-        let mut s = slots.lock().unwrap_or_else(|p| p.into_inner());
-        next = match s.waiting.pop_front() {
-            Some(rq) => Some(rq),
-            None => {
-                // A slot of its own for this idle spell; dropping it unused ends the worker.
-                let (tx, rx) = mpsc::sync_channel(1);
-                s.idle.push(tx);
-                drop(s);
-                rx.recv().ok()
+    /// A worker's life: take a request, keep a successor waiting if none is, serve, repeat.
+    fn work(self: Arc<Self>) {
+        while !self.stop.load(Ordering::SeqCst) {
+            let rq = match self.server.recv() {
+                Ok(rq) => rq,
+                Err(e) if !self.stop.load(Ordering::SeqCst) => {
+                    let _ = self.fatal.lock().unwrap_or_else(|p| p.into_inner()).send(e);
+                    break;
+                }
+                Err(_) => break,
+            };
+            let busy = self.busy.fetch_add(1, Ordering::SeqCst) + 1;
+            let overloaded = busy > self.max;
+            let room = |w: usize| (w <= busy && w <= self.max).then_some(w + 1);
+            if !overloaded && self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, room).is_ok() {
+                self.workers.fetch_sub(1, Ordering::SeqCst);
+                if let Err(e) = self.spawn() {
+                    log::error!("cannot start a worker thread: {e}");
+                }
             }
-        };
+            // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
+            if catch_unwind(AssertUnwindSafe(|| (self.serve)(rq, overloaded))).is_err() {
+                log::error!("a request handler panicked; its client got a 500 and the worker goes on");
+            }
+            self.busy.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.workers.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -183,38 +159,36 @@ mod tests {
     fn a_panicking_request_gets_a_500_and_its_worker_serves_the_next_one() {
         let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
         let addr = server.server_addr().to_ip().unwrap();
-        let send = |path: &str| {
-            let mut c = std::net::TcpStream::connect(addr).unwrap();
-            write!(c, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-            c
-        };
-        let (boom, ok) = (send("/boom"), send("/ok"));
-        let mut first = server.recv().unwrap();
-        let mut second = server.recv().unwrap();
-        if first.url() != "/boom" {
-            std::mem::swap(&mut first, &mut second);
-        }
-        let slots = Mutex::new(Slots::default());
-        slots.lock().unwrap().waiting.push_back(second);
-        let serve: Serve = Arc::new(|rq: tiny_http::Request| {
+        let serve: Serve = Arc::new(|rq: tiny_http::Request, _| {
             assert_ne!(rq.url(), "/boom", "simulated bug");
             rq.respond(tiny_http::Response::from_string("fine")).unwrap();
         });
-        // Runs both requests on this worker, which then goes idle: take its slot to end it.
-        thread::scope(|s| {
-            s.spawn(|| worker(first, &slots, &serve));
-            while slots.lock().unwrap().idle.is_empty() {
-                thread::sleep(Duration::from_millis(5));
-            }
-            slots.lock().unwrap().idle.clear();
+        let (tx, _fatal) = mpsc::channel();
+        let pool = Arc::new(Pool {
+            server: Arc::new(server),
+            serve,
+            // One worker serving (plus its spare): the request after the panic needs the same one.
+            max: 1,
+            workers: AtomicUsize::new(0),
+            busy: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            fatal: Mutex::new(tx),
         });
-        let read = |mut c: std::net::TcpStream| {
+        pool.spawn().unwrap();
+        let get = |path: &str| {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            write!(c, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
             let mut s = String::new();
             c.read_to_string(&mut s).unwrap();
             s
         };
-        assert!(read(boom).starts_with("HTTP/1.1 500"));
-        let ok = read(ok);
+        assert!(get("/boom").starts_with("HTTP/1.1 500"));
+        let ok = get("/ok");
         assert!(ok.starts_with("HTTP/1.1 200") && ok.ends_with("fine"), "{ok}");
+        assert!(pool.workers.load(Ordering::SeqCst) <= 2, "no worker was lost or leaked");
+        pool.stop.store(true, Ordering::SeqCst);
+        for _ in 0..3 {
+            pool.server.unblock();
+        }
     }
 }

@@ -107,7 +107,11 @@ fn serve(conn: TcpStream, epoch: Instant) {
 }
 
 fn upstream(epoch: Instant) -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    // A deep backlog: std's 128 overflows when 1,000 streams connect at once.
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    sock.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into()).expect("bind");
+    sock.listen(4096).expect("listen");
+    let l: TcpListener = sock.into();
     let addr = l.local_addr().unwrap();
     thread::spawn(move || {
         for c in l.incoming().flatten() {
@@ -274,12 +278,16 @@ fn paced_stream(addr: SocketAddr, path: &str, body: &str) -> (Duration, Duration
     s.write_all(req.as_bytes()).unwrap();
     let mut buf = vec![0u8; 16 * 1024];
     let (mut first, mut last, mut max_gap, mut events) = (None, start, Duration::ZERO, 0);
+    let mut head = Vec::new();
     loop {
         let n = match s.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         let now = Instant::now();
+        if head.len() < 300 {
+            head.extend_from_slice(&buf[..n.min(300)]);
+        }
         // Every paced event carries one `@` (its send time); nothing else does.
         let marks = buf[..n].iter().filter(|&&b| b == b'@').count();
         // A keep-alive server may not close: the end of the chunked body ends the response.
@@ -297,6 +305,9 @@ fn paced_stream(addr: SocketAddr, path: &str, body: &str) -> (Duration, Duration
             break;
         }
     }
+    if events == 0 && std::env::var_os("BENCH_DEBUG").is_some() {
+        eprintln!("no events; the answer began: {:?}", String::from_utf8_lossy(&head));
+    }
     (first.unwrap_or(Duration::MAX), max_gap, events)
 }
 
@@ -312,9 +323,11 @@ fn many_streams(proxy: &Proxy, n: usize, sc: &Scenario) -> (usize, u64) {
             thread::Builder::new()
                 .stack_size(64 * 1024)
                 .spawn(move || {
-                    let (_, _, events) = paced_stream(addr, path, &body);
+                    let (ttfb, _, events) = paced_stream(addr, path, &body);
                     if events >= 20 {
                         done.fetch_add(1, Ordering::Relaxed);
+                    } else if std::env::var_os("BENCH_DEBUG").is_some() {
+                        eprintln!("stream failed: {events} events, first after {ttfb:?}");
                     }
                 })
                 .expect("client thread")

@@ -176,7 +176,7 @@ fn overload_is_529_for_anthropic_clients() {
         Script::paced(vec![(Duration::from_millis(800), b"event: ping\ndata: {}\n\n".to_vec())])
     });
     let yaml = format!(
-        "{}gpt_reverse_proxy:\n  max_concurrent_requests: 1\n  max_queued_requests: 0\n",
+        "{}gpt_reverse_proxy:\n  max_concurrent_requests: 1\n",
         models_yaml(&[("*", "anthropic/*", &up.url())])
     );
     let proxy = Proxy::start(&yaml, &[]);

@@ -158,7 +158,7 @@ fn when_every_deployment_fails_the_last_answer_is_passed_on() {
 fn beyond_the_concurrency_cap_requests_get_a_fast_503() {
     let up = FakeUpstream::replay(|| Script::paced(vec![(Duration::from_millis(1500), b"data: x\n\n".to_vec())]));
     let yaml = format!(
-        "{}gpt_reverse_proxy:\n  max_concurrent_requests: 2\n  max_queued_requests: 0\n",
+        "{}gpt_reverse_proxy:\n  max_concurrent_requests: 2\n",
         models_yaml(&[("m", "openai/m", &format!("{}/v1", up.url()))])
     );
     let proxy = Proxy::start(&yaml, &[]);
