@@ -277,6 +277,7 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
         let answer = Answer {
             status: 200,
             headers: vec![("content-type".into(), content_type.into())],
+            length: Some(body.len() as u64),
             body: Box::new(std::io::Cursor::new(body)),
             deployment: group[0].index,
             wire: Dialect::OpenAi,

@@ -11,6 +11,12 @@ use crate::upstream::Answer;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
+/// Bytes read from the upstream at a time (per live stream, so kept small).
+const READ_BUFFER: usize = 8 * 1024;
+
+/// A complete (non-streamed) answer up to this size is read whole and sent in one write.
+const WHOLE_ANSWER: u64 = 256 * 1024;
+
 /// What the pipeline decided to send.
 pub enum Reply {
     /// A complete local body (health, model lists, the demo model).
@@ -171,6 +177,18 @@ fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, starte
         headers.retain(|(k, _)| *k != "cache-control");
         headers.extend([("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]);
     }
+    if let (false, None, Some(len @ ..=WHOLE_ANSWER)) = (sse, &transform, a.length) {
+        // Sized and small: one write with its length, and the bytes exactly as they came.
+        let mut body = Vec::with_capacity(len as usize);
+        if let Err(e) = a.body.by_ref().take(len).read_to_end(&mut body) {
+            let err = Error::from_upstream_read(e);
+            out.error = Some(err.kind().to_string());
+            out.status = err.status_in(dialect);
+            let body = err.body(dialect).to_string();
+            return full(w, f, out.status, &[("Content-Type", "application/json")], body.as_bytes(), out, started);
+        }
+        return full(w, f, a.status, &headers, &body, out, started);
+    }
     headers.push(if f.http10 { ("Connection", "close") } else { ("Transfer-Encoding", "chunked") });
     let mut pending = head(a.status, &headers);
     pending.extend_from_slice(b"\r\n");
@@ -184,7 +202,8 @@ fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, starte
         pending.clear();
     }
     let mut parser = sse::Parser::default();
-    let mut buf = vec![0u8; 16 * 1024];
+    // SSE events are small; a read returns what has arrived. Every live stream holds one.
+    let mut buf = vec![0u8; READ_BUFFER];
     let (mut frame, mut translated) = (Vec::with_capacity(buf.len() + 32), Vec::new());
     loop {
         translated.clear();
@@ -274,6 +293,7 @@ mod tests {
             body: Box::new(body),
             deployment: 0,
             wire: Dialect::OpenAi,
+            length: None,
             attempts: 1,
         }
     }
@@ -296,6 +316,15 @@ mod tests {
         }
         assert!(wire.ends_with("\r\n\r\na\r\ndata: {}\n\n\r\n0\r\n\r\n"), "{wire:?}");
         assert_eq!((out.status, out.bytes), (200, 10));
+    }
+
+    #[test]
+    fn a_small_sized_answer_goes_out_in_one_piece_with_its_length() {
+        let a = Answer { length: Some(12), ..answer(200, "application/json", b"{\"error\":{}}") };
+        let (wire, out) = run(a, false);
+        assert!(wire.contains("Content-Length: 12\r\n") && !wire.contains("chunked"), "{wire}");
+        assert!(wire.ends_with("\r\n\r\n{\"error\":{}}"));
+        assert_eq!(out.bytes, 12);
     }
 
     #[test]

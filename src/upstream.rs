@@ -100,6 +100,8 @@ pub struct Answer {
     pub wire: Dialect,
     /// How many attempts it took.
     pub attempts: usize,
+    /// The body's length, when the upstream said (`Content-Length`).
+    pub length: Option<u64>,
 }
 
 /// The upstream side of the proxy: one shared connection pool.
@@ -125,9 +127,10 @@ impl Upstream {
             .user_agent(concat!("gpt-reverse-proxy/", env!("CARGO_PKG_VERSION")))
             .accept(ureq::config::AutoHeaderValue::None)
             .accept_encoding(ureq::config::AutoHeaderValue::None)
-            // ureq's 128 KiB defaults cost ~230 KB RSS per live stream; 16 KiB is plenty for SSE.
-            .input_buffer_size(16 * 1024)
-            .output_buffer_size(16 * 1024)
+            // ureq's 128 KiB defaults cost ~230 KB RSS per live stream; 8 KiB holds any
+            // response head we accept and SSE events; bodies larger than a buffer stream through.
+            .input_buffer_size(8 * 1024)
+            .output_buffer_size(8 * 1024)
             .max_idle_connections(workers.min(256))
             .max_idle_connections_per_host(workers.min(64))
             .timeout_connect(Some(cfg.settings.timeouts.connect))
@@ -180,6 +183,7 @@ impl Upstream {
         let rq = self.timed(rq, t);
         let resp = self.agent.run(rq)?;
         let status = resp.status().as_u16();
+        let length = resp.body().content_length();
         let headers = resp
             .headers()
             .iter()
@@ -193,6 +197,7 @@ impl Upstream {
             deployment: d.index,
             wire: Dialect::of(d.provider),
             attempts: 1,
+            length,
         })
     }
 

@@ -182,6 +182,26 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Resident memory by kind of mapping (for finding where memory goes; `BENCH_DEBUG=1`).
+fn smaps_summary(pid: u32) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut by_size: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
+    let mut size = 0;
+    for l in text.lines() {
+        if let Some(v) = l.strip_prefix("Size:") {
+            size = v.trim().trim_end_matches(" kB").parse().unwrap_or(0);
+        } else if let Some(v) = l.strip_prefix("Rss:") {
+            let rss: u64 = v.trim().trim_end_matches(" kB").parse().unwrap_or(0);
+            let e = by_size.entry(size).or_default();
+            e.0 += 1;
+            e.1 += rss;
+        }
+    }
+    let mut top: Vec<_> = by_size.into_iter().collect();
+    top.sort_by_key(|(_, (_, rss))| std::cmp::Reverse(*rss));
+    top.iter().take(6).map(|(size, (n, rss))| format!("{n}x{size}kB maps={rss}kB")).collect::<Vec<_>>().join(", ")
+}
+
 // ---- measurements -----------------------------------------------------------------------
 
 /// A scenario: what the client sends, to the proxy and (for the baseline) to the upstream.
@@ -337,11 +357,18 @@ fn many_streams(proxy: &Proxy, n: usize, sc: &Scenario) -> (usize, u64) {
     let mut peak = 0;
     let deadline = Instant::now() + Duration::from_secs(30);
     while handles.iter().any(|h| !h.is_finished()) && Instant::now() < deadline {
-        peak = peak.max(rss_kb(pid));
+        let now = rss_kb(pid);
+        if now > peak && std::env::var_os("BENCH_DEBUG").is_some() {
+            eprintln!("smaps at {now} kB: {}", smaps_summary(pid));
+        }
+        peak = peak.max(now);
         thread::sleep(Duration::from_millis(50));
     }
     for h in handles {
         let _ = h.join();
+    }
+    if std::env::var_os("BENCH_DEBUG").is_some() {
+        eprintln!("smaps at the end of the run: {}", smaps_summary(pid));
     }
     (done.load(Ordering::Relaxed), peak)
 }
