@@ -36,8 +36,10 @@ pub enum Error {
     BodyTooLarge(usize),
     /// The request head is larger than the configured limit.
     HeadersTooLarge,
-    /// Every worker is busy and the queue is full.
+    /// Every worker is busy.
     Overloaded,
+    /// The proxy is shutting down and takes no new requests.
+    ShuttingDown,
     /// The upstream could not be reached (connect error, DNS, TLS, reset before the head).
     UpstreamUnreachable(String),
     /// The upstream did not answer, or stalled mid-stream, within the configured timeout.
@@ -60,7 +62,7 @@ impl Error {
             | Error::BodyTooLarge(_)
             | Error::HeadersTooLarge => Fault::Client,
             Error::UpstreamUnreachable(_) | Error::UpstreamTimeout(_) | Error::UpstreamInvalid(_) => Fault::Upstream,
-            Error::Overloaded | Error::Internal(_) => Fault::Proxy,
+            Error::Overloaded | Error::ShuttingDown | Error::Internal(_) => Fault::Proxy,
         }
     }
 
@@ -75,7 +77,7 @@ impl Error {
             Error::HeadersTooLarge => 431,
             Error::Internal(_) => 500,
             Error::UpstreamUnreachable(_) | Error::UpstreamInvalid(_) => 502,
-            Error::Overloaded => 503,
+            Error::Overloaded | Error::ShuttingDown => 503,
             Error::UpstreamTimeout(_) => 504,
         }
     }
@@ -91,6 +93,7 @@ impl Error {
             Error::BodyTooLarge(_) => "request_too_large",
             Error::HeadersTooLarge => "headers_too_large",
             Error::Overloaded => "overloaded",
+            Error::ShuttingDown => "shutting_down",
             Error::UpstreamUnreachable(_) => "upstream_unreachable",
             Error::UpstreamTimeout(_) => "upstream_timeout",
             Error::UpstreamInvalid(_) => "upstream_invalid_response",
@@ -128,7 +131,7 @@ impl Error {
     /// The status in the client's dialect: Anthropic clients (Claude Code) know overload as 529.
     pub fn status_in(&self, d: Dialect) -> u16 {
         match (self, d) {
-            (Error::Overloaded, Dialect::Anthropic) => 529,
+            (Error::Overloaded | Error::ShuttingDown, Dialect::Anthropic) => 529,
             _ => self.status(),
         }
     }
@@ -171,6 +174,7 @@ impl fmt::Display for Error {
             Error::BodyTooLarge(n) => write!(f, "Request body is larger than the limit of {n} bytes"),
             Error::HeadersTooLarge => f.write_str("Request headers are too large"),
             Error::Overloaded => f.write_str("The proxy is at its concurrent request limit; retry shortly"),
+            Error::ShuttingDown => f.write_str("The proxy is shutting down; retry shortly"),
             Error::UpstreamUnreachable(m) => write!(f, "Upstream unreachable: {m}"),
             Error::UpstreamTimeout(m) => write!(f, "Upstream timed out: {m}"),
             Error::UpstreamInvalid(m) => write!(f, "Upstream sent an invalid response: {m}"),

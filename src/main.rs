@@ -79,6 +79,7 @@ fn main() {
         log::info!("{line}");
     }
     let demo = cfg.source.starts_with("built-in");
+    let grace = cfg.settings.shutdown_grace;
     let running = server::start(cfg).unwrap_or_else(|e| fail(&e));
     log::info!("listening on http://{}", running.addr);
     if demo {
@@ -87,9 +88,20 @@ fn main() {
             running.addr
         );
     }
-    if let Err(e) = running.wait() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        if let Err(e) = signal_hook::flag::register(signal, stop.clone()) {
+            log::warn!("cannot handle signal {signal}: {e}");
+        }
+    }
+    if let Err(e) = running.wait_until(&stop) {
         log::error!("accepting connections failed: {e}; exiting so that the supervisor restarts the proxy");
         exit(1);
+    }
+    log::info!("shutting down: new requests get 503, running ones have {grace:?} to finish");
+    match running.drain(grace) {
+        0 => log::info!("all requests finished; bye"),
+        n => log::warn!("{n} request(s) still running after {grace:?}; exiting anyway"),
     }
 }
 

@@ -88,7 +88,7 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant) -> Outcome {
             let body = e.body(dialect).to_string();
             let mut headers = vec![("Content-Type", "application/json")];
             match e {
-                Error::Overloaded => headers.push(("Retry-After", "1")),
+                Error::Overloaded | Error::ShuttingDown => headers.push(("Retry-After", "1")),
                 Error::Unauthorized => headers.push(("WWW-Authenticate", "Bearer")),
                 _ => {}
             }

@@ -30,12 +30,28 @@ pub struct Running {
 }
 
 impl Running {
-    /// Blocks until accepting connections fails (the only way the server stops by itself).
-    pub fn wait(self) -> io::Result<()> {
-        match self.fatal.recv() {
-            Ok(e) => Err(e),
-            Err(_) => Ok(()),
+    /// Blocks until `stop` is set (a signal arrived) or accepting connections fails; the
+    /// latter is an error, and the process should exit so that its supervisor restarts it.
+    pub fn wait_until(&self, stop: &AtomicBool) -> io::Result<()> {
+        while !stop.load(Ordering::SeqCst) {
+            match self.fatal.recv_timeout(Duration::from_millis(100)) {
+                Ok(e) => return Err(e),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+            }
         }
+        Ok(())
+    }
+
+    /// A graceful end: new requests get a fast 503 (`shutting_down`) while the running ones,
+    /// streams included, finish, for at most `grace`. Returns how many were still running.
+    pub fn drain(&self, grace: Duration) -> usize {
+        self.pool.draining.store(true, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + grace;
+        while self.pool.serving.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        self.pool.serving.load(Ordering::SeqCst)
     }
 
     /// Stops taking requests: idle workers leave now, busy ones after their current request;
@@ -57,9 +73,9 @@ pub fn start(cfg: Config) -> Result<Running, String> {
     let max = cfg.settings.max_concurrent_requests;
     let shared = Arc::new(Shared::new(cfg, upstream));
     let (tx, fatal) = mpsc::channel();
-    let serve: Serve = Arc::new(move |rq, overloaded| match overloaded {
-        false => handle::handle(rq, &shared),
-        true => handle::reject(rq, Error::Overloaded, &shared),
+    let serve: Serve = Arc::new(move |rq, refuse| match refuse {
+        None => handle::handle(rq, &shared),
+        Some(e) => handle::reject(rq, e, &shared),
     });
     let pool = Arc::new(Pool {
         server: Arc::new(server),
@@ -67,7 +83,9 @@ pub fn start(cfg: Config) -> Result<Running, String> {
         max,
         workers: AtomicUsize::new(0),
         busy: AtomicUsize::new(0),
+        serving: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
+        draining: AtomicBool::new(false),
         fatal: Mutex::new(tx),
     });
     pool.spawn().map_err(|e| format!("cannot start a worker thread: {e}"))?;
@@ -89,8 +107,8 @@ fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(sock.into())
 }
 
-/// What a worker does with one request; `true` when it must only be refused (overloaded).
-type Serve = Arc<dyn Fn(tiny_http::Request, bool) + Send + Sync>;
+/// What a worker does with one request: serve it, or refuse it with the given error.
+type Serve = Arc<dyn Fn(tiny_http::Request, Option<Error>) + Send + Sync>;
 
 /// The workers. Each takes requests from tiny_http's queue itself, so a request crosses from
 /// the connection thread straight to the worker that serves it. A worker that takes the last
@@ -102,9 +120,13 @@ struct Pool {
     max: usize,
     /// Worker threads alive.
     workers: AtomicUsize,
-    /// Workers serving a request.
+    /// Workers serving a request (or refusing one).
     busy: AtomicUsize,
+    /// Requests being served, refusals not counted: what a graceful shutdown waits for.
+    serving: AtomicUsize,
     stop: AtomicBool,
+    /// Shutting down: refuse new requests, finish the running ones.
+    draining: AtomicBool,
     /// Where a failure of accepting (reported through `recv`) goes: the process should exit.
     fatal: Mutex<mpsc::Sender<io::Error>>,
 }
@@ -132,17 +154,28 @@ impl Pool {
                 Err(_) => break,
             };
             let busy = self.busy.fetch_add(1, Ordering::SeqCst) + 1;
-            let overloaded = busy > self.max;
+            let refuse = match (self.draining.load(Ordering::SeqCst), busy > self.max) {
+                (true, _) => Some(Error::ShuttingDown),
+                (false, true) => Some(Error::Overloaded),
+                (false, false) => None,
+            };
+            let serving = refuse.is_none();
+            if serving {
+                self.serving.fetch_add(1, Ordering::SeqCst);
+            }
             let room = |w: usize| (w <= busy && w <= self.max).then_some(w + 1);
-            if !overloaded && self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, room).is_ok() {
+            if serving && self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, room).is_ok() {
                 self.workers.fetch_sub(1, Ordering::SeqCst);
                 if let Err(e) = self.spawn() {
                     log::error!("cannot start a worker thread: {e}");
                 }
             }
             // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
-            if catch_unwind(AssertUnwindSafe(|| (self.serve)(rq, overloaded))).is_err() {
+            if catch_unwind(AssertUnwindSafe(|| (self.serve)(rq, refuse))).is_err() {
                 log::error!("a request handler panicked; its client got a 500 and the worker goes on");
+            }
+            if serving {
+                self.serving.fetch_sub(1, Ordering::SeqCst);
             }
             self.busy.fetch_sub(1, Ordering::SeqCst);
         }
@@ -159,7 +192,7 @@ mod tests {
     fn a_panicking_request_gets_a_500_and_its_worker_serves_the_next_one() {
         let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
         let addr = server.server_addr().to_ip().unwrap();
-        let serve: Serve = Arc::new(|rq: tiny_http::Request, _| {
+        let serve: Serve = Arc::new(|rq: tiny_http::Request, _: Option<Error>| {
             assert_ne!(rq.url(), "/boom", "simulated bug");
             rq.respond(tiny_http::Response::from_string("fine")).unwrap();
         });
@@ -171,7 +204,9 @@ mod tests {
             max: 1,
             workers: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
+            serving: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             fatal: Mutex::new(tx),
         });
         pool.spawn().unwrap();

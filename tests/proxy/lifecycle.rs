@@ -1,0 +1,73 @@
+//! The process's life: SIGTERM (what `docker stop` sends) lets running streams finish, refuses
+//! new requests with a fast 503, and exits 0.
+
+use crate::support::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn sigterm_finishes_running_streams_refuses_new_requests_and_exits_0() {
+    let parts: Vec<_> =
+        (0..10).map(|i| (Duration::from_millis(150), format!("data: {{\"n\":{i}}}\n\n").into_bytes())).collect();
+    let up = FakeUpstream::replay(move || {
+        let mut p = parts.clone();
+        p.push((Duration::ZERO, b"data: [DONE]\n\n".to_vec()));
+        Script::paced(p)
+    });
+    let dir = std::env::temp_dir().join(format!("grp-life-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("litellm_config.yaml"), models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]))
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpt-reverse-proxy"))
+        .current_dir(&dir)
+        .env_clear()
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(log.read_line(&mut line).unwrap() > 0, "the proxy exited early");
+        if let Some(at) = line.find("listening on http://") {
+            break line[at + 20..].trim().to_string();
+        }
+    };
+    let body = r#"{"model":"m","stream":true,"messages":[]}"#;
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut first = [0u8; 512];
+    assert!(stream.read(&mut first).unwrap() > 0);
+
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    std::thread::sleep(Duration::from_millis(200));
+    let r = call("GET", &format!("http://{addr}/v1/models"), &[], "");
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "shutting_down");
+
+    let mut rest = String::new();
+    stream.read_to_string(&mut rest).unwrap();
+    assert!(rest.ends_with("data: [DONE]\n\n\r\n0\r\n\r\n"), "the running stream was cut: {rest:?}");
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(5), "the proxy did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut tail = String::new();
+    let _ = log.read_to_string(&mut tail);
+    assert!(tail.contains("shutting down") && tail.contains("all requests finished"), "{tail}");
+}
