@@ -8,6 +8,7 @@ mod auth; // every way to present a token, wrong and missing ones, loopback-only
 mod cli; // the binary: --check on the original example config, --version, bad configs
 mod cursor; // the real recordings replayed through the stream repair; request normalisation
 mod errors; // each error status, failover, timeouts, the concurrency cap, mid-stream failures
+mod faults; // upstream faults: streams cut short, non-JSON answers, very large answers
 mod lifecycle; // SIGTERM: running streams finish, new requests get 503, exit 0
 mod local; // the demo model, /health, CORS preflight, the merged model list
 mod ollama; // Copilot's discovery and chat sequence, /api/chat, both auth modes
