@@ -95,6 +95,8 @@ pub struct Settings {
     pub timeouts: Timeouts,
     /// How long a shutdown (SIGTERM, SIGINT) waits for running requests, streams included.
     pub shutdown_grace: Duration,
+    /// How often the watchdog checks that connections are still accepted (three misses: exit 1).
+    pub watchdog_interval: Duration,
     /// Most requests served at once (one worker thread each); beyond that a fast 503.
     pub max_concurrent_requests: usize,
     /// Largest accepted request body. Claude Code sessions with screenshots are tens of MB.
@@ -133,6 +135,7 @@ impl Default for Settings {
                 idle: Duration::from_secs(300),
             },
             shutdown_grace: Duration::from_secs(30),
+            watchdog_interval: Duration::from_secs(10),
             max_concurrent_requests: 1024,
             max_body_bytes: 64 * 1024 * 1024,
             max_header_bytes: 64 * 1024,
@@ -380,6 +383,7 @@ struct RawProxySettings {
     model_list_ttl: Option<f64>,
     model_list_timeout: Option<f64>,
     shutdown_grace: Option<f64>,
+    watchdog_interval: Option<f64>,
     max_completion_tokens_models: Option<Vec<String>>,
     drop_null_finish_reason: Option<bool>,
     reasoning_as_think_tags: Option<bool>,
@@ -544,6 +548,7 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
     secs("gpt_reverse_proxy.model_list_ttl", p.model_list_ttl, &mut s.model_list_ttl)?;
     secs("gpt_reverse_proxy.model_list_timeout", p.model_list_timeout, &mut s.model_list_timeout)?;
     secs("gpt_reverse_proxy.shutdown_grace", p.shutdown_grace, &mut s.shutdown_grace)?;
+    secs("gpt_reverse_proxy.watchdog_interval", p.watchdog_interval, &mut s.watchdog_interval)?;
     for (key, v, into) in [
         ("max_concurrent_requests", p.max_concurrent_requests, &mut s.max_concurrent_requests),
         ("max_body_bytes", p.max_body_bytes, &mut s.max_body_bytes),

@@ -62,7 +62,10 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
     let out = respond::send(rq, reply, started);
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-    log::info!(
+    // Health checks (the watchdog's, a load balancer's) would drown the log.
+    let level = if path == "/health" || path == "/" { log::Level::Debug } else { log::Level::Info };
+    log::log!(
+        level,
         "{method} {path} {} model={}{} bytes={} ttfb={} total={:.1}ms{}",
         out.status,
         facts.model.as_deref().unwrap_or("-"),

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::handle::{self, Shared};
 use crate::upstream::Upstream;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
@@ -71,6 +71,7 @@ pub fn start(cfg: Config) -> Result<Running, String> {
     let server = tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?;
     let addr = server.server_addr().to_ip().ok_or("listener has no IP address")?;
     let max = cfg.settings.max_concurrent_requests;
+    let interval = cfg.settings.watchdog_interval;
     let shared = Arc::new(Shared::new(cfg, upstream));
     let (tx, fatal) = mpsc::channel();
     let serve: Serve = Arc::new(move |rq, refuse| match refuse {
@@ -89,7 +90,48 @@ pub fn start(cfg: Config) -> Result<Running, String> {
         fatal: Mutex::new(tx),
     });
     pool.spawn().map_err(|e| format!("cannot start a worker thread: {e}"))?;
+    let probe =
+        SocketAddr::new(if addr.ip().is_unspecified() { Ipv4Addr::LOCALHOST.into() } else { addr.ip() }, addr.port());
+    let weak = Arc::downgrade(&pool);
+    thread::Builder::new()
+        .name("watchdog".into())
+        .stack_size(64 * 1024)
+        .spawn(move || watchdog(probe, interval, weak))
+        .map_err(|e| format!("cannot start the watchdog: {e}"))?;
     Ok(Running { addr, pool, fatal })
+}
+
+/// Checks every `interval` that a `GET /health` through the real listener gets an answer. tiny_http's
+/// accept thread can die without a word (a panic when file descriptors run out), leaving a
+/// process that holds the port and serves nothing; after three misses in a row this reports
+/// it as fatal, so that the process exits 1 and its supervisor restarts it.
+fn watchdog(addr: SocketAddr, interval: Duration, pool: std::sync::Weak<Pool>) {
+    let mut misses = 0;
+    loop {
+        thread::sleep(interval);
+        let Some(pool) = pool.upgrade() else { return };
+        if pool.stop.load(Ordering::SeqCst) || pool.draining.load(Ordering::SeqCst) {
+            return;
+        }
+        misses = if probe(addr, interval) { 0 } else { misses + 1 };
+        if misses >= 3 {
+            let e =
+                io::Error::other(format!("{addr} stopped accepting connections (no answer to three health checks)"));
+            let _ = pool.fatal.lock().unwrap_or_else(|p| p.into_inner()).send(e);
+            return;
+        }
+    }
+}
+
+/// One health check: any HTTP answer within `timeout` means connections are being accepted.
+fn probe(addr: SocketAddr, timeout: Duration) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, timeout) else { return false };
+    let _ = s.set_read_timeout(Some(timeout));
+    let mut head = [0u8; 12];
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: watchdog\r\nConnection: close\r\n\r\n").is_ok()
+        && s.read_exact(&mut head).is_ok()
+        && head.starts_with(b"HTTP/1.")
 }
 
 /// A TCP listener whose accepted sockets inherit `TCP_NODELAY` and a send timeout. Without

@@ -71,3 +71,50 @@ fn sigterm_finishes_running_streams_refuses_new_requests_and_exits_0() {
     let _ = log.read_to_string(&mut tail);
     assert!(tail.contains("shutting down") && tail.contains("all requests finished"), "{tail}");
 }
+
+/// tiny_http's accept thread dies when file descriptors run out (research/deps.md §2.7): the
+/// process would hold the port and serve nothing. The watchdog must notice and exit 1.
+#[test]
+fn when_accepting_dies_the_process_exits_1_for_its_supervisor() {
+    let dir = std::env::temp_dir().join(format!("grp-watchdog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("litellm_config.yaml"), "gpt_reverse_proxy:\n  watchdog_interval: 0.3\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_gpt-reverse-proxy");
+    let mut child = Command::new("sh")
+        .args(["-c", &format!("ulimit -n 48 && exec {bin}")])
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(log.read_line(&mut line).unwrap() > 0, "the proxy exited early");
+        if let Some(at) = line.find("listening on http://") {
+            break line[at + 20..].trim().to_string();
+        }
+    };
+    // Idle keep-alive connections: each costs the proxy two descriptors until none are left.
+    let held: Vec<TcpStream> = (0..60).filter_map(|_| TcpStream::connect(&addr).ok()).collect();
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(15), "the zombie proxy did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(held);
+    assert_eq!(status.code(), Some(1));
+    let mut tail = String::new();
+    let _ = log.read_to_string(&mut tail);
+    assert!(
+        tail.contains("stopped accepting connections") && tail.contains("exiting so that the supervisor restarts"),
+        "{tail}"
+    );
+}
