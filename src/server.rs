@@ -78,17 +78,7 @@ pub fn start(cfg: Config) -> Result<Running, String> {
         None => handle::handle(rq, &shared),
         Some(e) => handle::reject(rq, e, &shared),
     });
-    let pool = Arc::new(Pool {
-        server: Arc::new(server),
-        serve,
-        max,
-        workers: AtomicUsize::new(0),
-        busy: AtomicUsize::new(0),
-        serving: AtomicUsize::new(0),
-        stop: AtomicBool::new(false),
-        draining: AtomicBool::new(false),
-        fatal: Mutex::new(tx),
-    });
+    let pool = Pool::new(server, serve, max, tx);
     pool.spawn().map_err(|e| format!("cannot start a worker thread: {e}"))?;
     let probe =
         SocketAddr::new(if addr.ip().is_unspecified() { Ipv4Addr::LOCALHOST.into() } else { addr.ip() }, addr.port());
@@ -174,6 +164,21 @@ struct Pool {
 }
 
 impl Pool {
+    /// A pool with no workers yet.
+    fn new(server: tiny_http::Server, serve: Serve, max: usize, fatal: mpsc::Sender<io::Error>) -> Arc<Pool> {
+        Arc::new(Pool {
+            server: Arc::new(server),
+            serve,
+            max,
+            workers: AtomicUsize::new(0),
+            busy: AtomicUsize::new(0),
+            serving: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+            fatal: Mutex::new(fatal),
+        })
+    }
+
     /// Starts one more worker.
     fn spawn(self: &Arc<Self>) -> io::Result<()> {
         let pool = self.clone();
@@ -239,18 +244,8 @@ mod tests {
             rq.respond(tiny_http::Response::from_string("fine")).unwrap();
         });
         let (tx, _fatal) = mpsc::channel();
-        let pool = Arc::new(Pool {
-            server: Arc::new(server),
-            serve,
-            // One worker serving (plus its spare): the request after the panic needs the same one.
-            max: 1,
-            workers: AtomicUsize::new(0),
-            busy: AtomicUsize::new(0),
-            serving: AtomicUsize::new(0),
-            stop: AtomicBool::new(false),
-            draining: AtomicBool::new(false),
-            fatal: Mutex::new(tx),
-        });
+        // One worker serving (plus its spare): the request after the panic needs the same one.
+        let pool = Pool::new(server, serve, 1, tx);
         pool.spawn().unwrap();
         let get = |path: &str| {
             let mut c = std::net::TcpStream::connect(addr).unwrap();

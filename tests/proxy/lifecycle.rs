@@ -7,6 +7,19 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The proxy's log and address, once it says it is listening.
+fn listening(child: &mut std::process::Child) -> (BufReader<std::process::ChildStderr>, String) {
+    let mut log = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(log.read_line(&mut line).unwrap() > 0, "the proxy exited early");
+        if let Some(at) = line.find("listening on http://") {
+            return (log, line[at + 20..].trim().to_string());
+        }
+    }
+}
+
 #[test]
 fn sigterm_finishes_running_streams_refuses_new_requests_and_exits_0() {
     let parts: Vec<_> =
@@ -28,15 +41,7 @@ fn sigterm_finishes_running_streams_refuses_new_requests_and_exits_0() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        assert!(log.read_line(&mut line).unwrap() > 0, "the proxy exited early");
-        if let Some(at) = line.find("listening on http://") {
-            break line[at + 20..].trim().to_string();
-        }
-    };
+    let (mut log, addr) = listening(&mut child);
     let body = r#"{"model":"m","stream":true,"messages":[]}"#;
     let mut stream = TcpStream::connect(&addr).unwrap();
     write!(
@@ -90,15 +95,7 @@ fn when_accepting_dies_the_process_exits_1_for_its_supervisor() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        assert!(log.read_line(&mut line).unwrap() > 0, "the proxy exited early");
-        if let Some(at) = line.find("listening on http://") {
-            break line[at + 20..].trim().to_string();
-        }
-    };
+    let (mut log, addr) = listening(&mut child);
     // Idle keep-alive connections: each costs the proxy two descriptors until none are left.
     let held: Vec<TcpStream> = (0..60).filter_map(|_| TcpStream::connect(&addr).ok()).collect();
     let t = Instant::now();
