@@ -7,6 +7,7 @@ use crate::auth;
 use crate::config::{Config, Deployment, Provider};
 use crate::emulate::{self, models, ollama};
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::repair::{self, Repair};
 use crate::respond::{self, Reply};
 use crate::route::{self, Dialect, Mount, Route};
@@ -31,18 +32,27 @@ pub struct Shared {
     models: Mutex<Option<(Instant, Arc<Vec<models::Entry>>)>>,
     /// Start time in Unix seconds: the `created` of configured model names.
     started_unix: u64,
+    /// What `/metrics` reports.
+    pub metrics: Metrics,
 }
 
 impl Shared {
     /// Bundles the config with its upstream pool.
     pub fn new(cfg: Config, upstream: Upstream) -> Shared {
-        Shared { cfg, upstream, models: Mutex::new(None), started_unix: emulate::unix_now() }
+        Shared {
+            cfg,
+            upstream,
+            models: Mutex::new(None),
+            started_unix: emulate::unix_now(),
+            metrics: Metrics::default(),
+        }
     }
 }
 
 /// What the pipeline learns on the way, for the error reply and the access line.
 struct Facts {
     started: Instant,
+    route: &'static str,
     dialect: Dialect,
     model: Option<String>,
     upstream: Option<String>,
@@ -58,9 +68,11 @@ impl Facts {
 pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     let started = Instant::now();
     let (method, path) = request_line(&rq, &sh.cfg);
-    let mut facts = Facts { started, dialect: Dialect::OpenAi, model: None, upstream: None };
+    let mut facts = Facts { started, route: "not_found", dialect: Dialect::OpenAi, model: None, upstream: None };
+    sh.metrics.begin();
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
     let out = respond::send(rq, reply, started);
+    sh.metrics.end(facts.route, facts.dialect.name(), out.status, started.elapsed(), out.ttfb);
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     // Health checks (the watchdog's, a load balancer's) would drown the log.
     let level = if path == "/health" || path == "/" { log::Level::Debug } else { log::Level::Info };
@@ -82,7 +94,10 @@ pub fn reject(rq: tiny_http::Request, e: Error, sh: &Shared) {
     let (method, path) = request_line(&rq, &sh.cfg);
     let (route, _) = route::classify(rq.method(), rq.url(), None, "");
     let dialect = client_dialect(&route, rq.headers());
-    let out = respond::send(rq, Reply::Error(e, dialect), Instant::now());
+    let started = Instant::now();
+    sh.metrics.begin();
+    let out = respond::send(rq, Reply::Error(e, dialect), started);
+    sh.metrics.end(route.name(), dialect.name(), out.status, started.elapsed(), out.ttfb);
     log::warn!("{method} {path} {} error={}", out.status, out.error.unwrap_or_default());
 }
 
@@ -103,6 +118,7 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
     let cfg = &sh.cfg;
     let (route, mount) = route::classify(rq.method(), rq.url(), cfg.path_prefix.as_deref(), &cfg.ollama_secret);
     facts.dialect = client_dialect(&route, rq.headers());
+    facts.route = route.name();
     check_head(rq, cfg)?;
     match route {
         Route::Preflight => return Ok(preflight(rq)),
@@ -119,6 +135,10 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
             Ok(Reply::Full { status: 200, content_type: "text/plain; charset=utf-8", body, extra: Vec::new() })
         }
         Route::OllamaVersion => Ok(json(200, &ollama::version())),
+        Route::Metrics => {
+            let body = sh.metrics.render().into_bytes();
+            Ok(Reply::Full { status: 200, content_type: "text/plain; version=0.0.4", body, extra: Vec::new() })
+        }
         Route::OllamaTags => Ok(json(200, &models::list(&model_list(sh), Dialect::Ollama))),
         Route::OllamaShow => ollama_show(rq, sh),
         Route::OllamaPs => Ok(json(200, &ollama::ps())),
@@ -290,7 +310,7 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
     }
     let prepare = preparer(client, &req, ["/chat/completions", "/messages"], &sh.cfg);
     let out = Outgoing { method: "POST", client_headers: rq.headers(), stream, prepare: &prepare };
-    let answer = sh.upstream.send(&group, &out)?;
+    let answer = sh.upstream.send(&group, &out, &sh.metrics)?;
     answer_reply(answer, client, &req, sh, facts)
 }
 
@@ -370,7 +390,7 @@ fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> 
     }
     let prepare = preparer(Dialect::Anthropic, &req, ["", "/messages/count_tokens"], &sh.cfg);
     let out = Outgoing { method: "POST", client_headers: rq.headers(), stream: false, prepare: &prepare };
-    let answer = sh.upstream.send(&anthropic, &out)?;
+    let answer = sh.upstream.send(&anthropic, &out, &sh.metrics)?;
     answer_reply(answer, Dialect::Anthropic, &req, sh, facts)
 }
 
@@ -402,7 +422,7 @@ fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path
     };
     let method = rq.method().to_string();
     let out = Outgoing { method: &method, client_headers: rq.headers(), stream, prepare: &prepare };
-    let answer = sh.upstream.send(&group, &out)?;
+    let answer = sh.upstream.send(&group, &out, &sh.metrics)?;
     facts.upstream =
         Some(format!(" deployment={} attempts={}", sh.cfg.deployments[answer.deployment].label(), answer.attempts));
     Ok(Reply::Upstream { answer, dialect: Dialect::OpenAi, transform: None })

@@ -1,23 +1,26 @@
 //! gpt-reverse-proxy: one small synchronous binary between LLM clients and LLM providers.
 //!
-//! A request travels `server` (accept, hand to a worker) → `handle` (the whole path in one
-//! function) → `auth` → `route` → `emulate` (answered locally) or `upstream` (a streaming ureq
-//! call with failover) → `respond` (our own framing, one flush per upstream read) → one access
-//! log line. `config` is read once at startup; `error` is the one error type of that path.
+//! A request travels `server` (a worker takes it from tiny_http's queue) → `handle` (the whole
+//! path in one function) → `auth` → `route` → `emulate` (answered locally) or `translate` (the
+//! body for each deployment's dialect) → `upstream` (a streaming ureq call with failover) →
+//! `respond` (our own framing; streams parsed by `sse`, translated and `repair`ed event by event,
+//! one flush per upstream read) → one access log line and `metrics`. `config` and `env` are read
+//! once at startup; `error` is the one error type of that path.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod auth; // client tokens, constant-time compare
 pub mod config; // LiteLLM model list + environment → validated Config
-pub mod emulate; // endpoints answered locally (demo model, model list)
 pub mod env; // .env, .env.local and the process environment
-pub mod error;
+pub mod server; // listener, worker pool, watchdog, graceful shutdown, panic isolation
 pub mod handle; // the request path, top to bottom
+pub mod auth; // client tokens, constant-time compare
+pub mod route; // path → surface, model → deployments, deployment → URL
+pub mod emulate; // endpoints answered locally (demo model, model lists, Ollama discovery)
+pub mod translate; // OpenAI ⇄ Anthropic ⇄ Ollama: requests, answers, streams, errors; normalisation
+pub mod upstream; // ureq agent, outgoing requests, failover
+pub mod sse; // server-sent events: incremental parser and writers
 pub mod repair; // Chat Completions stream repair and opt-in rewrites
 pub mod respond; // bytes to the client: framing, flushing, error bodies
-pub mod route; // path → surface, model → deployments, deployment → URL
-pub mod server; // listener, dispatcher, worker pool, panic isolation
-pub mod sse; // server-sent events: incremental parser and writers
-pub mod translate; // OpenAI ⇄ Anthropic: requests, answers, streams, errors
-pub mod upstream; // ureq agent, outgoing requests, failover // the Error enum: fault, status, dialect body
+pub mod error; // the Error enum: fault, status, dialect body
+pub mod metrics; // counters and histograms for /metrics

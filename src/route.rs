@@ -16,6 +16,15 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// The name used in metrics and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::OpenAi => "openai",
+            Dialect::Anthropic => "anthropic",
+            Dialect::Ollama => "ollama",
+        }
+    }
+
     /// The wire dialect of a provider.
     pub fn of(p: Provider) -> Dialect {
         match p {
@@ -38,6 +47,8 @@ pub enum Route {
     Messages,
     /// `POST /v1/messages/count_tokens` (Anthropic).
     CountTokens,
+    /// `GET /metrics`: Prometheus text format, behind the token.
+    Metrics,
     /// `GET /v1/models` or `/models`.
     Models,
     /// `GET /v1/models/{id}`.
@@ -60,6 +71,31 @@ pub enum Route {
     MethodNotAllowed,
     /// Nothing here.
     NotFound,
+}
+
+impl Route {
+    /// A short stable name for metrics (ids and paths left out: they would explode the labels).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::Health => "health",
+            Route::Preflight => "preflight",
+            Route::ChatCompletions => "chat_completions",
+            Route::Messages => "messages",
+            Route::CountTokens => "count_tokens",
+            Route::Metrics => "metrics",
+            Route::Models => "models",
+            Route::Model(_) => "model",
+            Route::OpenAiPassthrough(_) => "openai_passthrough",
+            Route::OllamaRoot => "ollama_root",
+            Route::OllamaVersion => "ollama_version",
+            Route::OllamaTags => "ollama_tags",
+            Route::OllamaShow => "ollama_show",
+            Route::OllamaChat => "ollama_chat",
+            Route::OllamaPs => "ollama_ps",
+            Route::MethodNotAllowed => "method_not_allowed",
+            Route::NotFound => "not_found",
+        }
+    }
 }
 
 /// Which part of the proxy a route was found in (they differ in how they authenticate).
@@ -141,6 +177,7 @@ fn main_route(method: &Method, target: &str, prefix: Option<&str>) -> Route {
         "/health" => only(get, Route::Health),
         "/v1/chat/completions" | "/chat/completions" => only(*method == Method::Post, Route::ChatCompletions),
         "/v1/models" | "/models" => only(get, Route::Models),
+        "/metrics" => only(get, Route::Metrics),
         _ => {
             if let Some(id) = path.strip_prefix("/v1/models/").or_else(|| path.strip_prefix("/models/")) {
                 return only(get, Route::Model(id.to_string()));

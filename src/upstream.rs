@@ -4,6 +4,7 @@
 
 use crate::config::{Config, Deployment, Provider, Timeouts};
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::route::{self, Dialect};
 use std::borrow::Cow;
 use std::io::Read;
@@ -144,7 +145,7 @@ impl Upstream {
 
     /// Sends `out` to the group, trying the next deployment on transport errors, 429 and 5xx as
     /// long as nothing has reached the client. The last answer (or error) is returned as is.
-    pub fn send(&self, group: &[&Deployment], out: &Outgoing) -> Result<Answer, Error> {
+    pub fn send(&self, group: &[&Deployment], out: &Outgoing, metrics: &Metrics) -> Result<Answer, Error> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let attempts = group.len() + self.num_retries;
         let mut last = Err(Error::Internal("empty deployment group".into()));
@@ -155,13 +156,23 @@ impl Upstream {
                 a.attempts = i + 1;
                 a
             });
-            match &last {
-                Ok(a) if final_try || !(a.status == 429 || a.status >= 500) => return last,
-                Ok(a) => log::warn!("{}: upstream answered {}, trying the next deployment", d.label(), a.status),
-                Err(e) if !final_try => {
-                    log::warn!("{}: {e}, trying the next deployment", d.label())
+            let outcome = match &last {
+                Ok(a) if !(a.status == 429 || a.status >= 500) => "ok",
+                Ok(_) if final_try => "http_error",
+                Ok(a) => {
+                    log::warn!("{}: upstream answered {}, trying the next deployment", d.label(), a.status);
+                    "retried"
                 }
-                Err(_) => {}
+                Err(e) => {
+                    if !final_try {
+                        log::warn!("{}: {e}, trying the next deployment", d.label());
+                    }
+                    "failed"
+                }
+            };
+            metrics.attempt(&d.label(), outcome);
+            if matches!(outcome, "ok" | "http_error") {
+                return last;
             }
         }
         last

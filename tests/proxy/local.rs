@@ -67,3 +67,51 @@ fn model_list_merges_exact_names_and_glob_lists_and_survives_a_failing_upstream(
     let none = call("GET", &proxy.url("/v1/models/o9"), &auth, "");
     assert_eq!((none.status, none.json()["error"]["code"].as_str()), (404, Some("model_not_found")));
 }
+
+#[test]
+fn metrics_are_prometheus_text_behind_the_token() {
+    let up = FakeUpstream::replay(|| Script::json(503, b"{\"error\":\"busy\"}"));
+    let good = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
+    let yaml = models_yaml(&[
+        ("m", "openai/m", &format!("{}/v1", up.url())),
+        ("m", "openai/m", &format!("{}/v1", good.url())),
+    ]);
+    let proxy = Proxy::start(&yaml, &[("LOCAL_AUTH_TOKEN", "t")]);
+    assert_eq!(post(&proxy, "/v1/chat/completions", "t", r#"{"model":"m","messages":[]}"#).status, 200);
+    assert_eq!(post(&proxy, "/v1/chat/completions", "nope", r#"{"model":"m","messages":[]}"#).status, 401);
+    assert_eq!(call("GET", &proxy.url("/metrics"), &[], "").status, 401);
+    let r = call("GET", &proxy.url("/metrics"), &[("Authorization", "Bearer t")], "");
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    let text = r.text();
+    // Every sample line is `name{labels} value` with a declared TYPE and a numeric value.
+    let mut declared = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            declared.push(rest.split(' ').next().unwrap().to_string());
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("bad line {line}"));
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        let name = series.split('{').next().unwrap();
+        let base = name.trim_end_matches("_bucket").trim_end_matches("_sum").trim_end_matches("_count");
+        assert!(declared.iter().any(|d| d == name || d == base), "{name} has no TYPE");
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{name}");
+    }
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
+    };
+    assert_eq!(value("grp_requests_total{route=\"chat_completions\",dialect=\"openai\",status=\"200\"}"), 1.0);
+    assert_eq!(value("grp_requests_total{route=\"chat_completions\",dialect=\"openai\",status=\"401\"}"), 1.0);
+    assert_eq!(value("grp_request_duration_seconds_count{route=\"chat_completions\"}"), 2.0);
+    let retried = "grp_upstream_attempts_total{deployment=\"#0 openai/m\",outcome=\"retried\"}";
+    assert_eq!(value(retried), 1.0, "the 503 led to the next deployment");
+    assert_eq!(value("grp_upstream_attempts_total{deployment=\"#1 openai/m\",outcome=\"ok\"}"), 1.0);
+    assert_eq!(value("grp_requests_in_flight"), 1.0, "this /metrics request itself");
+}

@@ -1,0 +1,138 @@
+//! Counters and histograms for `GET /metrics`, in Prometheus' text format: requests by route,
+//! dialect and status, requests in flight, request duration and time to first byte, and upstream
+//! attempts by deployment and outcome. One short lock per request; rendering sorts.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Histogram upper bounds, in seconds: sub-millisecond proxy answers up to long generations.
+const BUCKETS: [f64; 14] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0];
+
+/// A Prometheus histogram: counts per bucket (not yet cumulative), sum and count.
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, d: Duration) {
+        let s = d.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| s <= *b) {
+            self.buckets[i] += 1;
+        }
+        self.sum += s;
+        self.count += 1;
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(&'static str, &'static str, u16), u64>,
+    duration: BTreeMap<&'static str, Histogram>,
+    ttfb: BTreeMap<&'static str, Histogram>,
+    attempts: BTreeMap<(String, &'static str), u64>,
+}
+
+/// The proxy's metrics, shared by all workers.
+#[derive(Default)]
+pub struct Metrics {
+    in_flight: AtomicI64,
+    inner: Mutex<Inner>,
+}
+
+impl Metrics {
+    /// A request started.
+    pub fn begin(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request ended: its route, client dialect, status and timings.
+    pub fn end(
+        &self,
+        route: &'static str,
+        dialect: &'static str,
+        status: u16,
+        total: Duration,
+        ttfb: Option<Duration>,
+    ) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *m.requests.entry((route, dialect, status)).or_default() += 1;
+        m.duration.entry(route).or_default().observe(total);
+        if let Some(t) = ttfb {
+            m.ttfb.entry(route).or_default().observe(t);
+        }
+    }
+
+    /// One upstream attempt: `ok`, `retried` (a 429/5xx answer that led to the next
+    /// deployment), `failed` (transport error) or `http_error` (a final 4xx/5xx answer).
+    pub fn attempt(&self, deployment: &str, outcome: &'static str) {
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *m.attempts.entry((deployment.to_string(), outcome)).or_default() += 1;
+    }
+
+    /// Everything in Prometheus' text exposition format.
+    pub fn render(&self) -> String {
+        let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        let head = |out: &mut String, name: &str, kind: &str, help: &str| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        };
+        head(&mut out, "grp_requests_total", "counter", "Requests answered, by route, client dialect and status.");
+        for ((route, dialect, status), n) in &m.requests {
+            let _ =
+                writeln!(out, "grp_requests_total{{route=\"{route}\",dialect=\"{dialect}\",status=\"{status}\"}} {n}");
+        }
+        head(&mut out, "grp_requests_in_flight", "gauge", "Requests being served now.");
+        let _ = writeln!(out, "grp_requests_in_flight {}", self.in_flight.load(Ordering::Relaxed));
+        for (name, help, hists) in [
+            ("grp_request_duration_seconds", "Time from request to the end of the answer.", &m.duration),
+            ("grp_time_to_first_byte_seconds", "Time from request to the first byte of the answer.", &m.ttfb),
+        ] {
+            head(&mut out, name, "histogram", help);
+            for (route, h) in hists {
+                let mut cumulative = 0;
+                for (bound, n) in BUCKETS.iter().zip(h.buckets) {
+                    cumulative += n;
+                    let _ = writeln!(out, "{name}_bucket{{route=\"{route}\",le=\"{bound}\"}} {cumulative}");
+                }
+                let _ = writeln!(out, "{name}_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", h.count);
+                let _ = writeln!(out, "{name}_sum{{route=\"{route}\"}} {}", h.sum);
+                let _ = writeln!(out, "{name}_count{{route=\"{route}\"}} {}", h.count);
+            }
+        }
+        head(&mut out, "grp_upstream_attempts_total", "counter", "Upstream attempts, by deployment and outcome.");
+        for ((deployment, outcome), n) in &m.attempts {
+            let label = deployment.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(out, "grp_upstream_attempts_total{{deployment=\"{label}\",outcome=\"{outcome}\"}} {n}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_consistent() {
+        let m = Metrics::default();
+        for ms in [0, 3, 3, 700, 200_000] {
+            m.begin();
+            m.end("chat_completions", "openai", 200, Duration::from_millis(ms), None);
+        }
+        let text = m.render();
+        assert!(text.contains("grp_requests_total{route=\"chat_completions\",dialect=\"openai\",status=\"200\"} 5"));
+        assert!(text.contains("grp_request_duration_seconds_bucket{route=\"chat_completions\",le=\"0.001\"} 1"));
+        assert!(text.contains("grp_request_duration_seconds_bucket{route=\"chat_completions\",le=\"0.005\"} 3"));
+        assert!(text.contains("grp_request_duration_seconds_bucket{route=\"chat_completions\",le=\"120\"} 4"));
+        assert!(text.contains("grp_request_duration_seconds_bucket{route=\"chat_completions\",le=\"+Inf\"} 5"));
+        assert!(text.contains("grp_request_duration_seconds_count{route=\"chat_completions\"} 5"));
+        assert!(text.contains("grp_requests_in_flight 0"));
+    }
+}
