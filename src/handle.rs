@@ -73,6 +73,9 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
     let out = respond::send(rq, reply, started);
     sh.metrics.end(facts.route, facts.dialect.name(), out.status, started.elapsed(), out.ttfb);
+    if let (Some(tokens), Some(model)) = (out.tokens, &facts.model) {
+        sh.metrics.tokens(model, tokens);
+    }
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     // Health checks (the watchdog's, a load balancer's) would drown the log.
     let level = if path == "/health" || path == "/" { log::Level::Debug } else { log::Level::Info };

@@ -36,6 +36,21 @@ struct Inner {
     duration: BTreeMap<&'static str, Histogram>,
     ttfb: BTreeMap<&'static str, Histogram>,
     attempts: BTreeMap<(String, &'static str), u64>,
+    tokens: BTreeMap<(String, &'static str), u64>,
+}
+
+/// `(prompt, completion)` tokens from a usage object of either dialect (Anthropic's cache reads
+/// and writes count as prompt tokens).
+pub fn tokens_in(usage: &serde_json::Value) -> Option<(u64, u64)> {
+    let n = |k: &str| usage.get(k).and_then(serde_json::Value::as_u64);
+    match (n("prompt_tokens"), n("completion_tokens"), n("input_tokens"), n("output_tokens")) {
+        (Some(p), Some(c), _, _) => Some((p, c)),
+        (_, _, Some(i), Some(o)) => {
+            let cache = n("cache_read_input_tokens").unwrap_or(0) + n("cache_creation_input_tokens").unwrap_or(0);
+            Some((i + cache, o))
+        }
+        _ => None,
+    }
 }
 
 /// The proxy's metrics, shared by all workers.
@@ -76,6 +91,13 @@ impl Metrics {
         *m.attempts.entry((deployment.to_string(), outcome)).or_default() += 1;
     }
 
+    /// Tokens an answer for `model` reported using.
+    pub fn tokens(&self, model: &str, (prompt, completion): (u64, u64)) {
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *m.tokens.entry((model.to_string(), "prompt")).or_default() += prompt;
+        *m.tokens.entry((model.to_string(), "completion")).or_default() += completion;
+    }
+
     /// Everything in Prometheus' text exposition format.
     pub fn render(&self) -> String {
         let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -111,6 +133,11 @@ impl Metrics {
             let label = deployment.replace('\\', "\\\\").replace('"', "\\\"");
             let _ = writeln!(out, "grp_upstream_attempts_total{{deployment=\"{label}\",outcome=\"{outcome}\"}} {n}");
         }
+        head(&mut out, "grp_tokens_total", "counter", "Tokens the answers reported, by requested model and kind.");
+        for ((model, kind), n) in &m.tokens {
+            let label = model.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(out, "grp_tokens_total{{model=\"{label}\",kind=\"{kind}\"}} {n}");
+        }
         out
     }
 }
@@ -134,5 +161,10 @@ mod tests {
         assert!(text.contains("grp_request_duration_seconds_bucket{route=\"chat_completions\",le=\"+Inf\"} 5"));
         assert!(text.contains("grp_request_duration_seconds_count{route=\"chat_completions\"} 5"));
         assert!(text.contains("grp_requests_in_flight 0"));
+        m.tokens("m\"x", (3, 4));
+        assert!(m.render().contains("grp_tokens_total{model=\"m\\\"x\",kind=\"completion\"} 4"));
+        let anthropic = serde_json::json!({"input_tokens": 5, "cache_read_input_tokens": 7, "output_tokens": 2});
+        assert_eq!(tokens_in(&anthropic), Some((12, 2)));
+        assert_eq!(tokens_in(&serde_json::json!({"prompt_tokens": 1, "completion_tokens": 2})), Some((1, 2)));
     }
 }

@@ -51,13 +51,15 @@ pub struct Repair {
     /// `id`, `object`, `created`, `model` of the last chunk, for chunks the proxy has to add.
     template: Map<String, Value>,
     calls_minted: usize,
+    /// The last usage the stream reported.
+    usage: Option<Value>,
     done: bool,
 }
 
 impl Repair {
     /// A repairer with these optional rewrites.
     pub fn new(opts: Options) -> Repair {
-        Repair { opts, choices: Vec::new(), template: Map::new(), calls_minted: 0, done: false }
+        Repair { opts, choices: Vec::new(), template: Map::new(), calls_minted: 0, usage: None, done: false }
     }
 
     fn choice(&mut self, index: u64) -> &mut Choice {
@@ -271,6 +273,9 @@ impl Transform for Repair {
             self.done = true;
             return;
         }
+        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+            self.usage = Some(u.clone());
+        }
         for key in ["id", "object", "created", "model", "system_fingerprint"] {
             if let Some(v) = chunk.get(key) {
                 self.template.insert(key.into(), v.clone());
@@ -323,6 +328,10 @@ impl Transform for Repair {
 
     fn done(&self) -> bool {
         self.done
+    }
+
+    fn tokens(&self) -> Option<(u64, u64)> {
+        self.usage.as_ref().and_then(crate::metrics::tokens_in)
     }
 }
 

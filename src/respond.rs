@@ -59,6 +59,20 @@ pub struct Outcome {
     pub ttfb: Option<Duration>,
     /// Why the response ended early, if it did.
     pub error: Option<String>,
+    /// `(prompt, completion)` tokens the answer reported.
+    pub tokens: Option<(u64, u64)>,
+}
+
+/// Only the `usage` of a complete JSON answer (serde skips the rest without building it).
+#[derive(serde::Deserialize)]
+struct UsageOnly {
+    usage: Option<serde_json::Value>,
+}
+
+/// The tokens a complete JSON answer reports, if any.
+fn tokens_of(body: &[u8]) -> Option<(u64, u64)> {
+    let u: UsageOnly = serde_json::from_slice(body).ok()?;
+    u.usage.as_ref().and_then(crate::metrics::tokens_in)
 }
 
 /// Sends `reply` on `rq`'s connection.
@@ -71,6 +85,9 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant) -> Outcome {
             out.status = status;
             let mut headers = vec![("Content-Type", content_type)];
             headers.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            if content_type == "application/json" {
+                out.tokens = tokens_of(&body);
+            }
             full(&mut *w, &framing, status, &headers, &body, &mut out, started)
         }
         Reply::Preflight { allow_headers } => {
@@ -177,17 +194,23 @@ fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, starte
         headers.retain(|(k, _)| *k != "cache-control");
         headers.extend([("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]);
     }
-    if let (false, None, Some(len @ ..=WHOLE_ANSWER)) = (sse, &transform, a.length) {
-        // Sized and small: one write with its length, and the bytes exactly as they came.
-        let mut body = Vec::with_capacity(len as usize);
-        if let Err(e) = a.body.by_ref().take(len).read_to_end(&mut body) {
-            let err = Error::from_upstream_read(e);
-            out.error = Some(err.kind().to_string());
-            out.status = err.status_in(dialect);
-            let body = err.body(dialect).to_string();
-            return full(w, f, out.status, &[("Content-Type", "application/json")], body.as_bytes(), out, started);
+    let mut prefix = Vec::new();
+    if !sse && transform.is_none() && a.length.is_none_or(|len| len <= WHOLE_ANSWER) {
+        // Small complete answers go out in one write with their length, bytes as they came.
+        match a.body.by_ref().take(WHOLE_ANSWER + 1).read_to_end(&mut prefix) {
+            Ok(n) if n as u64 <= WHOLE_ANSWER => {
+                out.tokens = tokens_of(&prefix);
+                return full(w, f, a.status, &headers, &prefix, out, started);
+            }
+            Ok(_) => {} // larger than we hold whole: stream it, starting with what was read
+            Err(e) => {
+                let err = Error::from_upstream_read(e);
+                out.error = Some(err.kind().to_string());
+                out.status = err.status_in(dialect);
+                let body = err.body(dialect).to_string();
+                return full(w, f, out.status, &[("Content-Type", "application/json")], body.as_bytes(), out, started);
+            }
         }
-        return full(w, f, a.status, &headers, &body, out, started);
     }
     headers.push(if f.http10 { ("Connection", "close") } else { ("Transfer-Encoding", "chunked") });
     let mut pending = head(a.status, &headers);
@@ -205,6 +228,12 @@ fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, starte
     // SSE events are small; a read returns what has arrived. Every live stream holds one.
     let mut buf = vec![0u8; READ_BUFFER];
     let (mut frame, mut translated) = (Vec::with_capacity(buf.len() + 32), Vec::new());
+    if !prefix.is_empty() {
+        write_chunk(w, f, &mut frame, &pending, &prefix)?;
+        pending.clear();
+        out.bytes += prefix.len() as u64;
+        out.ttfb = Some(started.elapsed());
+    }
     loop {
         translated.clear();
         let n = match a.body.read(&mut buf) {
@@ -258,6 +287,7 @@ fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, starte
             break;
         }
     }
+    out.tokens = transform.as_ref().and_then(|t| t.tokens());
     frame.clear();
     frame.extend_from_slice(&pending);
     if !f.http10 {
@@ -328,10 +358,13 @@ mod tests {
     }
 
     #[test]
-    fn http10_gets_connection_close_and_raw_body() {
+    fn http10_streams_are_delimited_by_close_and_small_answers_by_length() {
+        let (wire, _) = run(answer(200, "text/event-stream", b"data: {}\n\n"), true);
+        assert!(wire.contains("Connection: close\r\n") && !wire.contains("chunked"), "{wire}");
+        assert!(wire.ends_with("\r\n\r\ndata: {}\n\n"));
         let (wire, _) = run(answer(429, "application/json", b"{\"error\":{}}"), true);
         assert!(wire.starts_with("HTTP/1.1 429 Too Many Requests\r\n"));
-        assert!(wire.contains("Connection: close\r\n") && !wire.contains("chunked"));
+        assert!(wire.contains("Content-Length: 12\r\n") && !wire.contains("chunked"), "{wire}");
         assert!(wire.ends_with("\r\n\r\n{\"error\":{}}"));
     }
 

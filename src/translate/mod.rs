@@ -66,6 +66,10 @@ pub trait Transform: Send {
     fn content_type(&self) -> &'static str {
         "text/event-stream"
     }
+    /// `(prompt, completion)` tokens, once the stream has reported them.
+    fn tokens(&self) -> Option<(u64, u64)> {
+        None
+    }
 }
 
 /// Two transforms in a row (Anthropic → OpenAI → Ollama): the first one's output is parsed as
@@ -104,6 +108,9 @@ impl Transform for Chain {
     }
     fn content_type(&self) -> &'static str {
         self.second.content_type()
+    }
+    fn tokens(&self) -> Option<(u64, u64)> {
+        self.second.tokens().or(self.first.tokens())
     }
 }
 

@@ -288,6 +288,10 @@ impl Transform for OpenAiToOllama {
     fn content_type(&self) -> &'static str {
         "application/x-ndjson"
     }
+
+    fn tokens(&self) -> Option<(u64, u64)> {
+        self.usage.as_ref().and_then(crate::metrics::tokens_in)
+    }
 }
 
 #[cfg(test)]

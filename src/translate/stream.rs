@@ -163,6 +163,10 @@ impl Transform for AnthropicToOpenAi {
     fn done(&self) -> bool {
         self.done
     }
+
+    fn tokens(&self) -> Option<(u64, u64)> {
+        crate::metrics::tokens_in(&self.usage)
+    }
 }
 
 /// The content block an Anthropic stream has open.
@@ -342,5 +346,9 @@ impl Transform for OpenAiToAnthropic {
 
     fn done(&self) -> bool {
         self.done
+    }
+
+    fn tokens(&self) -> Option<(u64, u64)> {
+        self.usage.as_ref().and_then(crate::metrics::tokens_in)
     }
 }

@@ -114,4 +114,17 @@ fn metrics_are_prometheus_text_behind_the_token() {
     assert_eq!(value(retried), 1.0, "the 503 led to the next deployment");
     assert_eq!(value("grp_upstream_attempts_total{deployment=\"#1 openai/m\",outcome=\"ok\"}"), 1.0);
     assert_eq!(value("grp_requests_in_flight"), 1.0, "this /metrics request itself");
+    // fixtures/upstream/chat.json reports 12 prompt and 9 completion tokens.
+    assert_eq!(value("grp_tokens_total{model=\"m\",kind=\"prompt\"}"), 12.0);
+    assert_eq!(value("grp_tokens_total{model=\"m\",kind=\"completion\"}"), 9.0);
+}
+
+#[test]
+fn streamed_usage_is_counted_per_model() {
+    let proxy = Proxy::start(DEMO_CONFIG, &[]);
+    let body = r#"{"model":"demo","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#;
+    assert_eq!(post(&proxy, "/v1/chat/completions", "", body).status, 200);
+    let text = call("GET", &proxy.url("/metrics"), &[], "").text();
+    let completion = text.lines().find_map(|l| l.strip_prefix("grp_tokens_total{model=\"demo\",kind=\"completion\"} "));
+    assert!(completion.and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > 0), "{text}");
 }
