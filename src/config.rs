@@ -109,6 +109,10 @@ pub struct Settings {
     pub model_list_timeout: Duration,
     /// Extra attempts over a deployment group (LiteLLM's `num_retries`).
     pub num_retries: u32,
+    /// Failures in a row (connect errors, timeouts, 429, 5xx) before a deployment cools down.
+    pub allowed_fails: u32,
+    /// How long a deployment that kept failing is skipped (LiteLLM's `cooldown_time`).
+    pub cooldown_time: Duration,
     /// Upstream model names (globs) that want `max_completion_tokens` instead of `max_tokens`.
     pub max_completion_tokens_models: Vec<String>,
     /// The per-model rewrites' defaults.
@@ -142,6 +146,8 @@ impl Default for Settings {
             model_list_ttl: Duration::from_secs(60),
             model_list_timeout: Duration::from_secs(5),
             num_retries: 0,
+            allowed_fails: 3,
+            cooldown_time: Duration::from_secs(5),
             max_completion_tokens_models: ["o1*", "o3*", "o4*", "gpt-5*"].map(String::from).to_vec(),
             rewrites: Rewrites::default(),
         }
@@ -359,6 +365,8 @@ struct RawLitellmSettings {
 struct RawRouterSettings {
     num_retries: Option<u32>,
     timeout: Option<f64>,
+    allowed_fails: Option<u32>,
+    cooldown_time: Option<f64>,
     #[serde(flatten)]
     other: Extra,
 }
@@ -566,6 +574,8 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
     s.rewrites.drop_null_finish_reason = p.drop_null_finish_reason.unwrap_or(false);
     s.rewrites.reasoning_as_think_tags = p.reasoning_as_think_tags.unwrap_or(false);
     s.num_retries = raw.router_settings.num_retries.or(raw.litellm_settings.num_retries).unwrap_or(s.num_retries);
+    s.allowed_fails = raw.router_settings.allowed_fails.unwrap_or(s.allowed_fails).max(1);
+    secs("router_settings.cooldown_time", raw.router_settings.cooldown_time, &mut s.cooldown_time)?;
     Ok(s)
 }
 

@@ -36,6 +36,7 @@ struct Inner {
     duration: BTreeMap<&'static str, Histogram>,
     ttfb: BTreeMap<&'static str, Histogram>,
     attempts: BTreeMap<(String, &'static str), u64>,
+    cooldowns: BTreeMap<String, u64>,
     tokens: BTreeMap<(String, &'static str), u64>,
 }
 
@@ -91,6 +92,12 @@ impl Metrics {
         *m.attempts.entry((deployment.to_string(), outcome)).or_default() += 1;
     }
 
+    /// A deployment started cooling down.
+    pub fn cooldown(&self, deployment: &str) {
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *m.cooldowns.entry(deployment.to_string()).or_default() += 1;
+    }
+
     /// Tokens an answer for `model` reported using.
     pub fn tokens(&self, model: &str, (prompt, completion): (u64, u64)) {
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -132,6 +139,16 @@ impl Metrics {
         for ((deployment, outcome), n) in &m.attempts {
             let label = deployment.replace('\\', "\\\\").replace('"', "\\\"");
             let _ = writeln!(out, "grp_upstream_attempts_total{{deployment=\"{label}\",outcome=\"{outcome}\"}} {n}");
+        }
+        head(
+            &mut out,
+            "grp_upstream_cooldowns_total",
+            "counter",
+            "Times a deployment was set aside after failing repeatedly.",
+        );
+        for (deployment, n) in &m.cooldowns {
+            let label = deployment.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(out, "grp_upstream_cooldowns_total{{deployment=\"{label}\"}} {n}");
         }
         head(&mut out, "grp_tokens_total", "counter", "Tokens the answers reported, by requested model and kind.");
         for ((model, kind), n) in &m.tokens {

@@ -9,7 +9,8 @@ use crate::route::{self, Dialect};
 use std::borrow::Cow;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use ureq::http;
 
 /// Client headers never forwarded: hop-by-hop, framing ureq sets itself, the client's own
@@ -111,6 +112,17 @@ pub struct Upstream {
     /// Round-robin start position, so a group spreads load.
     next: AtomicUsize,
     num_retries: usize,
+    /// Per deployment (by index): failures in a row, and until when it is skipped.
+    health: Mutex<Vec<Health>>,
+    allowed_fails: u32,
+    cooldown: Duration,
+}
+
+/// How a deployment has been doing.
+#[derive(Clone, Copy, Default)]
+struct Health {
+    fails: u32,
+    cooling_until: Option<Instant>,
 }
 
 impl Upstream {
@@ -136,7 +148,11 @@ impl Upstream {
             .max_idle_connections_per_host(workers.min(64))
             .timeout_connect(Some(cfg.settings.timeouts.connect))
             .build();
+        let s = &cfg.settings;
         Ok(Upstream {
+            health: Mutex::new(vec![Health::default(); cfg.deployments.len()]),
+            allowed_fails: s.allowed_fails,
+            cooldown: s.cooldown_time,
             agent: config.new_agent(),
             next: AtomicUsize::new(0),
             num_retries: cfg.settings.num_retries as usize,
@@ -146,11 +162,11 @@ impl Upstream {
     /// Sends `out` to the group, trying the next deployment on transport errors, 429 and 5xx as
     /// long as nothing has reached the client. The last answer (or error) is returned as is.
     pub fn send(&self, group: &[&Deployment], out: &Outgoing, metrics: &Metrics) -> Result<Answer, Error> {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let order = self.order(group);
         let attempts = group.len() + self.num_retries;
         let mut last = Err(Error::Internal("empty deployment group".into()));
         for i in 0..attempts {
-            let d = group[(start + i) % group.len()];
+            let d = order[i % order.len()];
             let final_try = i + 1 == attempts;
             last = self.attempt(d, out).map(|mut a| {
                 a.attempts = i + 1;
@@ -171,11 +187,51 @@ impl Upstream {
                 }
             };
             metrics.attempt(&d.label(), outcome);
+            if self.record(d, outcome == "ok") {
+                log::warn!(
+                    "{}: failed {} times in a row, cooling down for {:?}",
+                    d.label(),
+                    self.allowed_fails,
+                    self.cooldown
+                );
+                metrics.cooldown(&d.label());
+            }
             if matches!(outcome, "ok" | "http_error") {
                 return last;
             }
         }
         last
+    }
+
+    /// The group in the order to try it: round robin over the deployments not cooling down;
+    /// those cooling down only after them, the one that recovers first first.
+    fn order<'d>(&self, group: &[&'d Deployment]) -> Vec<&'d Deployment> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        let until = |d: &Deployment| health.get(d.index).and_then(|h| h.cooling_until).filter(|t| *t > now);
+        let mut ready: Vec<&Deployment> = (0..group.len()).map(|i| group[(start + i) % group.len()]).collect();
+        let mut cooling: Vec<&Deployment> = ready.iter().copied().filter(|d| until(d).is_some()).collect();
+        ready.retain(|d| until(d).is_none());
+        cooling.sort_by_key(|d| until(d));
+        ready.extend(cooling);
+        ready
+    }
+
+    /// Counts a success or a failure; returns whether this failure started a cooldown.
+    fn record(&self, d: &Deployment, ok: bool) -> bool {
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(h) = health.get_mut(d.index) else { return false };
+        if ok {
+            *h = Health::default();
+            return false;
+        }
+        h.fails += 1;
+        if h.fails < self.allowed_fails {
+            return false;
+        }
+        *h = Health { fails: 0, cooling_until: Some(Instant::now() + self.cooldown) };
+        true
     }
 
     /// One call to one deployment.

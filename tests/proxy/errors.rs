@@ -183,3 +183,45 @@ fn beyond_the_concurrency_cap_requests_get_a_fast_503() {
     // Capacity comes back once the slow requests are done.
     assert_eq!(call("GET", &proxy.url("/health"), &[], "").status, 200);
 }
+
+#[test]
+fn a_deployment_that_keeps_failing_cools_down_and_comes_back_by_itself() {
+    let bad = FakeUpstream::replay(|| Script::json(500, b"{\"error\":\"down\"}"));
+    let good = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
+    let yaml = format!(
+        "{}router_settings:\n  allowed_fails: 1\n  cooldown_time: 0.5\n",
+        models_yaml(&[
+            ("m", "openai/m", &format!("{}/v1", bad.url())),
+            ("m", "openai/m", &format!("{}/v1", good.url()))
+        ])
+    );
+    let proxy = Proxy::start(&yaml, &[]);
+    for _ in 0..6 {
+        assert_eq!(post(&proxy, "/v1/chat/completions", "", CHAT).status, 200);
+    }
+    assert_eq!(bad.requests().len(), 1, "tried once, then set aside");
+    assert_eq!(good.requests().len(), 6);
+    thread::sleep(Duration::from_millis(600));
+    for _ in 0..2 {
+        assert_eq!(post(&proxy, "/v1/chat/completions", "", CHAT).status, 200);
+    }
+    assert_eq!(bad.requests().len(), 2, "back in rotation after its cooldown");
+    let metrics = call("GET", &proxy.url("/metrics"), &[], "").text();
+    assert!(metrics.contains("grp_upstream_cooldowns_total{deployment=\"#0 openai/m\"} 2"), "{metrics}");
+}
+
+#[test]
+fn when_the_whole_group_is_cooling_the_first_to_recover_is_still_tried() {
+    let a = FakeUpstream::replay(|| Script::json(500, b"{\"error\":\"a\"}"));
+    let b = FakeUpstream::replay(|| Script::json(503, b"{\"error\":\"b\"}"));
+    let yaml = format!(
+        "{}router_settings:\n  allowed_fails: 1\n  cooldown_time: 60\n",
+        models_yaml(&[("m", "openai/m", &format!("{}/v1", a.url())), ("m", "openai/m", &format!("{}/v1", b.url()))])
+    );
+    let proxy = Proxy::start(&yaml, &[]);
+    let first = post(&proxy, "/v1/chat/completions", "", CHAT);
+    assert_eq!((first.status, a.requests().len(), b.requests().len()), (503, 1, 1), "both tried, both cooling");
+    let second = post(&proxy, "/v1/chat/completions", "", CHAT);
+    assert_eq!(a.requests().len(), 2, "a cooled first, so it recovers first and goes first");
+    assert_eq!(second.status, 503, "and the last answer is passed on");
+}
