@@ -32,20 +32,14 @@ pub struct Shared {
     models: Mutex<Option<(Instant, Arc<Vec<models::Entry>>)>>,
     /// Start time in Unix seconds: the `created` of configured model names.
     started_unix: u64,
-    /// What `/metrics` reports.
-    pub metrics: Metrics,
+    /// What `/metrics` reports (kept across reloads).
+    pub metrics: Arc<Metrics>,
 }
 
 impl Shared {
     /// Bundles the config with its upstream pool.
-    pub fn new(cfg: Config, upstream: Upstream) -> Shared {
-        Shared {
-            cfg,
-            upstream,
-            models: Mutex::new(None),
-            started_unix: emulate::unix_now(),
-            metrics: Metrics::default(),
-        }
+    pub fn new(cfg: Config, upstream: Upstream, metrics: Arc<Metrics>) -> Shared {
+        Shared { cfg, upstream, models: Mutex::new(None), started_unix: emulate::unix_now(), metrics }
     }
 }
 

@@ -4,7 +4,10 @@
 
 use gpt_reverse_proxy::config::{Config, Env, Overrides};
 use gpt_reverse_proxy::server;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::process::exit;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 const HELP: &str = "\
 gpt-reverse-proxy: one binary between LLM clients and LLM providers
@@ -88,15 +91,29 @@ fn main() {
             running.addr
         );
     }
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        if let Err(e) = signal_hook::flag::register(signal, stop.clone()) {
+    let (stop, reload) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    for (signal, flag) in [(SIGTERM, &stop), (SIGINT, &stop), (SIGHUP, &reload)] {
+        if let Err(e) = signal_hook::flag::register(signal, flag.clone()) {
             log::warn!("cannot handle signal {signal}: {e}");
         }
     }
-    if let Err(e) = running.wait_until(&stop) {
-        log::error!("accepting connections failed: {e}; exiting so that the supervisor restarts the proxy");
-        exit(1);
+    loop {
+        if let Err(e) = running.wait_until(&[&stop, &reload]) {
+            log::error!("accepting connections failed: {e}; exiting so that the supervisor restarts the proxy");
+            exit(1);
+        }
+        if !reload.swap(false, Ordering::SeqCst) {
+            break;
+        }
+        // SIGHUP: read everything again; a configuration that does not validate changes nothing.
+        let env = Env::load(std::path::Path::new("."));
+        match Config::load(&env, &ov).and_then(|cfg| {
+            let summary = cfg.summary();
+            running.reload(cfg).map(|()| summary)
+        }) {
+            Ok(summary) => summary.iter().for_each(|l| log::info!("reloaded: {l}")),
+            Err(e) => log::error!("reload refused, the previous configuration stays in force: {e}"),
+        }
     }
     log::info!("shutting down: new requests get 503, running ones have {grace:?} to finish");
     match running.drain(grace) {

@@ -12,7 +12,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
 use std::time::Duration;
 
@@ -25,15 +25,35 @@ const WORKER_STACK: usize = 512 * 1024;
 pub struct Running {
     /// The address actually bound (useful with port 0).
     pub addr: SocketAddr,
+    /// The address the configuration asked for (a reload cannot change it).
+    listen: SocketAddr,
     pool: Arc<Pool>,
     fatal: Receiver<io::Error>,
+    /// The configuration in force; a reload swaps it whole.
+    current: Arc<RwLock<Arc<Shared>>>,
 }
 
 impl Running {
-    /// Blocks until `stop` is set (a signal arrived) or accepting connections fails; the
-    /// latter is an error, and the process should exit so that its supervisor restarts it.
-    pub fn wait_until(&self, stop: &AtomicBool) -> io::Result<()> {
-        while !stop.load(Ordering::SeqCst) {
+    /// Puts a new configuration in force for the requests that start from now on; running
+    /// ones finish with the one they began with. The listen address cannot change.
+    pub fn reload(&self, cfg: Config) -> Result<(), String> {
+        if cfg.listen != self.listen {
+            return Err(format!(
+                "the listen address cannot change without a restart ({} → {})",
+                self.listen, cfg.listen
+            ));
+        }
+        let upstream = Upstream::new(&cfg)?;
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        let metrics = current.metrics.clone();
+        *current = Arc::new(Shared::new(cfg, upstream, metrics));
+        Ok(())
+    }
+
+    /// Blocks until one of `flags` is set (a signal arrived) or accepting connections fails;
+    /// the latter is an error, and the process should exit so that its supervisor restarts it.
+    pub fn wait_until(&self, flags: &[&AtomicBool]) -> io::Result<()> {
+        while !flags.iter().any(|f| f.load(Ordering::SeqCst)) {
             match self.fatal.recv_timeout(Duration::from_millis(100)) {
                 Ok(e) => return Err(e),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -72,11 +92,17 @@ pub fn start(cfg: Config) -> Result<Running, String> {
     let addr = server.server_addr().to_ip().ok_or("listener has no IP address")?;
     let max = cfg.settings.max_concurrent_requests;
     let interval = cfg.settings.watchdog_interval;
-    let shared = Arc::new(Shared::new(cfg, upstream));
+    let listen = cfg.listen;
+    let current = Arc::new(RwLock::new(Arc::new(Shared::new(cfg, upstream, Arc::default()))));
     let (tx, fatal) = mpsc::channel();
-    let serve: Serve = Arc::new(move |rq, refuse| match refuse {
-        None => handle::handle(rq, &shared),
-        Some(e) => handle::reject(rq, e, &shared),
+    let live = current.clone();
+    let serve: Serve = Arc::new(move |rq, refuse| {
+        // Each request keeps the configuration it started with, even across a reload.
+        let shared = live.read().unwrap_or_else(|p| p.into_inner()).clone();
+        match refuse {
+            None => handle::handle(rq, &shared),
+            Some(e) => handle::reject(rq, e, &shared),
+        }
     });
     let pool = Pool::new(server, serve, max, tx);
     pool.spawn().map_err(|e| format!("cannot start a worker thread: {e}"))?;
@@ -88,7 +114,7 @@ pub fn start(cfg: Config) -> Result<Running, String> {
         .stack_size(64 * 1024)
         .spawn(move || watchdog(probe, interval, weak))
         .map_err(|e| format!("cannot start the watchdog: {e}"))?;
-    Ok(Running { addr, pool, fatal })
+    Ok(Running { addr, listen, pool, fatal, current })
 }
 
 /// Checks every `interval` that a `GET /health` through the real listener gets an answer. tiny_http's

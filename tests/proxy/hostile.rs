@@ -18,7 +18,10 @@ fn raw_status(proxy: &Proxy, request: &[u8]) -> u16 {
 fn setup() -> (FakeUpstream, Proxy) {
     let up = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
     let yaml = models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]);
-    let proxy = Proxy::start(&yaml, &[("LOCAL_AUTH_TOKEN", "tok"), ("LOCAL_PATH_PREFIX", "/p"), ("LOCAL_OLLAMA_SECRET", "s3cret")]);
+    let proxy = Proxy::start(
+        &yaml,
+        &[("LOCAL_AUTH_TOKEN", "tok"), ("LOCAL_PATH_PREFIX", "/p"), ("LOCAL_OLLAMA_SECRET", "s3cret")],
+    );
     (up, proxy)
 }
 
@@ -42,7 +45,10 @@ fn path_tricks_never_reach_a_route_without_its_auth() {
         "/P/v1/chat/completions",
         "http://evil.example/p/v1/chat/completions",
     ] {
-        let req = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
         let status = raw_status(&proxy, req.as_bytes());
         assert!(matches!(status, 400 | 401 | 404), "{path}: {status}");
     }

@@ -115,3 +115,59 @@ fn when_accepting_dies_the_process_exits_1_for_its_supervisor() {
         "{tail}"
     );
 }
+
+#[test]
+fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_invalid() {
+    let dir = std::env::temp_dir().join(format!("grp-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("litellm_config.yaml");
+    let mock = |name: &str, text: &str| {
+        format!("model_list:\n  - model_name: {name}\n    litellm_params: {{model: openai/x, mock_response: {text}}}\n")
+    };
+    std::fs::write(&file, mock("first", "one")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpt-reverse-proxy"))
+        .current_dir(&dir)
+        .env_clear()
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut log, addr) = listening(&mut child);
+    let chat = |model: &str| {
+        let r = call(
+            "POST",
+            &format!("http://{addr}/v1/chat/completions"),
+            &[],
+            &format!(r#"{{"model":"{model}","messages":[]}}"#),
+        );
+        (
+            r.status,
+            if r.status == 200 {
+                r.json()["choices"][0]["message"]["content"].as_str().unwrap().to_string()
+            } else {
+                String::new()
+            },
+        )
+    };
+    let hup = |child: &std::process::Child| {
+        assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+        std::thread::sleep(Duration::from_millis(400));
+    };
+    assert_eq!(chat("first"), (200, "one".into()));
+
+    std::fs::write(&file, mock("second", "two")).unwrap();
+    hup(&child);
+    assert_eq!(chat("second"), (200, "two".into()));
+    assert_eq!(chat("first").0, 404);
+
+    std::fs::write(&file, "model_list:\n  - model_name: broken\n    litellm_params: {model: nowhere/x}\n").unwrap();
+    hup(&child);
+    assert_eq!(chat("second"), (200, "two".into()), "an invalid file changes nothing");
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let mut tail = String::new();
+    let _ = log.read_to_string(&mut tail);
+    assert!(tail.contains("reloaded: model \"second\"") && tail.contains("reload refused"), "{tail}");
+}
