@@ -83,6 +83,11 @@ fn main() {
     }
     let demo = cfg.source.starts_with("built-in");
     let grace = cfg.settings.shutdown_grace;
+    // tiny_http needs two descriptors per connection; the soft limit is often a mere 1,024.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => log::info!("open-file limit: {n} (about {} connections)", n / 2),
+        Err(e) => log::warn!("cannot raise the open-file limit: {e}"),
+    }
     let running = server::start(cfg).unwrap_or_else(|e| fail(&e));
     log::info!("listening on http://{}", running.addr);
     if demo {

@@ -171,3 +171,36 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_invalid()
     let _ = log.read_to_string(&mut tail);
     assert!(tail.contains("reloaded: model \"second\"") && tail.contains("reload refused"), "{tail}");
 }
+
+#[test]
+fn the_open_file_limit_is_raised_to_the_hard_limit_at_startup() {
+    let bin = env!("CARGO_BIN_EXE_gpt-reverse-proxy");
+    let hard = Command::new("sh").args(["-c", "ulimit -Hn"]).output().unwrap();
+    let hard = String::from_utf8_lossy(&hard.stdout).trim().to_string();
+    let dir = std::env::temp_dir().join(format!("grp-nofile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new("sh")
+        .args(["-c", &format!("ulimit -Sn 64 && exec {bin}")])
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let limit = loop {
+        line.clear();
+        assert!(log.read_line(&mut line).unwrap() > 0, "no limit line");
+        if let Some(at) = line.find("open-file limit: ") {
+            break line[at + 17..].split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    if hard != "unlimited" {
+        assert_eq!(limit, hard, "raised from the soft 64 to the hard limit");
+    }
+}
