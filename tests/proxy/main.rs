@@ -9,6 +9,7 @@ mod cli; // the binary: --check on the original example config, --version, bad c
 mod cursor; // the real recordings replayed through the stream repair; request normalisation
 mod errors; // each error status, failover, timeouts, the concurrency cap, mid-stream failures
 mod faults; // upstream faults: streams cut short, non-JSON answers, very large answers
+mod front_proxy; // the shipped nginx config in front, for real: huge bodies, slowloris, big heads
 mod hostile; // path tricks, odd bodies, header injection, smuggling shapes
 mod lifecycle; // SIGTERM: running streams finish, new requests get 503, exit 0
 mod local; // the demo model, /health, CORS preflight, the merged model list

@@ -1,0 +1,105 @@
+//! The shipped nginx configuration (`deploy/nginx-site.conf`) in front of the proxy, for real on
+//! loopback: the request shapes tiny_http cannot defend against are stopped in front, and the
+//! proxy keeps serving. Skips (and says so) where nginx is not installed; `.ci/run` installs it.
+
+use crate::support::*;
+use gpt_reverse_proxy::config::DEMO_CONFIG;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn nginx() -> Option<String> {
+    ["/usr/sbin/nginx", "/usr/bin/nginx"].iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string())
+}
+
+/// Status of a raw exchange (0 when the connection was closed without an answer).
+fn exchange(addr: &str, request: &[u8], pause: Option<Duration>) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = s.write_all(request);
+    if let Some(p) = pause {
+        std::thread::sleep(p);
+    }
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn nginx_in_front_stops_huge_bodies_slowloris_and_big_heads_and_the_proxy_keeps_serving() {
+    let Some(bin) = nginx() else {
+        eprintln!("skipped: nginx is not installed (`apt-get install nginx-light`; .ci/run does it)");
+        return;
+    };
+    let proxy = Proxy::start(DEMO_CONFIG, &[]);
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("grp-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    let site = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx-site.conf")).unwrap();
+    let site = site
+        .replace("server 127.0.0.1:12000;", &format!("server {};", proxy.addr))
+        .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+        // Shorter than in production so the test is quick; the mechanism is the same.
+        .replace("client_header_timeout 15s;", "client_header_timeout 1s;");
+    assert!(site.contains(&format!("listen 127.0.0.1:{port};")));
+    std::fs::write(dir.join("site.conf"), site).unwrap();
+    let tmp = dir.join("tmp").display().to_string();
+    std::fs::write(
+        dir.join("nginx.conf"),
+        format!(
+            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  lingering_timeout 1s;\n  client_body_temp_path {tmp};\n  proxy_temp_path {tmp};\n  fastcgi_temp_path {tmp};\n  uwsgi_temp_path {tmp};\n  scgi_temp_path {tmp};\n  include {d}/site.conf;\n}}\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(&bin)
+        .args(["-p", &dir.display().to_string(), "-c", &dir.join("nginx.conf").display().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _nginx = Nginx(child);
+    let addr = format!("127.0.0.1:{port}");
+    let t = Instant::now();
+    while TcpStream::connect(&addr).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "nginx did not start: {}",
+            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let chat = r#"{"model":"demo","stream":true,"messages":[]}"#;
+    let ok = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{chat}",
+        chat.len()
+    );
+    assert_eq!(exchange(&addr, ok.as_bytes(), None), 200, "a normal request passes");
+
+    // A huge declared body: refused in front, before tiny_http could abort on it.
+    let huge = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999\r\n\r\n{";
+    assert_eq!(exchange(&addr, huge.as_bytes(), None), 413);
+    // A slowloris head: cut off in front after client_header_timeout.
+    let t = Instant::now();
+    let slow = exchange(&addr, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Slow: 1", None);
+    assert!(t.elapsed() < Duration::from_secs(5) && slow != 200, "slow head answered {slow} after {:?}", t.elapsed());
+    // An oversized header: refused in front.
+    let big =
+        format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n", "y".repeat(64 * 1024));
+    assert!(matches!(exchange(&addr, big.as_bytes(), None), 400 | 414 | 494), "oversized header got through");
+
+    // And the proxy, behind it, is fine.
+    assert_eq!(exchange(&addr, ok.as_bytes(), None), 200);
+    let direct = format!("http://{}/health", proxy.addr);
+    assert_eq!(call("GET", &direct, &[], "").status, 200);
+}
