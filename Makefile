@@ -6,7 +6,7 @@ STATIC := target/$(TARGET)/release/$(BIN)
 VENV := .venv
 PY_CLIENTS := openai==3.54.0 anthropic==2.12.0 ollama==0.6.3
 
-.PHONY: run test lint unit static bench sdk-test claude-code-test clean
+.PHONY: run test lint unit static bench fuzz sdk-test claude-code-test clean
 
 run:
 	cargo run --release
@@ -34,6 +34,16 @@ bench: static
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cargo build --release --locked --example bench
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); target/release/examples/bench $(STATIC) $(STATIC)
+
+## Fuzzing (cargo-fuzz, nightly): the SSE parser, stream transforms, request translations and
+## config loading, FUZZ_SECONDS each. A crash is saved under tests/fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	for t in sse streams requests config; do \
+	  cargo +nightly fuzz run --fuzz-dir tests/fuzz $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 ## The official openai, anthropic and ollama Python SDKs (strict validation) against the release binary (needs PyPI once).
 sdk-test:

@@ -116,6 +116,10 @@ impl Transform for Chain {
 
 /// The request body for a `wire`-dialect deployment, from a `client`-dialect body.
 pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Value {
+    if !body.is_object() {
+        // Only objects are requests; anything else is translated as an empty one.
+        return request(client, wire, &Value::Object(Map::new()), t);
+    }
     if client == Dialect::Ollama {
         return request(Dialect::OpenAi, wire, &ollama::request_to_openai(body), t);
     }

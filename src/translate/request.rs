@@ -434,6 +434,7 @@ pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
 mod tests {
     use super::*;
     use crate::config::ModelInfo;
+    use crate::route::Dialect;
 
     fn to_anthropic(body: Value) -> Value {
         let (info, none) = (ModelInfo::default(), Map::new());
@@ -460,6 +461,32 @@ mod tests {
         assert_eq!((v["max_tokens"].as_u64(), v["thinking"]["budget_tokens"].as_u64()), (Some(8192), Some(4096)));
         let v = to_anthropic(json!({"messages": msgs, "reasoning_effort": "high"}));
         assert_eq!(v["max_tokens"].as_u64(), Some(16384 + 8192));
+    }
+
+    /// Found by `make fuzz` (target `requests`, input `2`): indexing a number panicked.
+    #[test]
+    fn fuzz_crash_a_body_that_is_not_an_object_does_not_panic() {
+        let (info, none) = (ModelInfo::default(), Map::new());
+        for claude_code in [false, true] {
+            let t = Target {
+                model: "m",
+                info: &info,
+                claude_code,
+                max_completion_tokens: true,
+                default_params: &none,
+                force_params: &none,
+            };
+            for body in [json!(2), json!("x"), json!([1]), json!(null)] {
+                for (c, w) in [
+                    (Dialect::OpenAi, Dialect::OpenAi),
+                    (Dialect::Anthropic, Dialect::Anthropic),
+                    (Dialect::Ollama, Dialect::Anthropic),
+                ] {
+                    let out = crate::translate::request(c, w, &body, &t);
+                    assert_eq!(out["model"], "m", "{body} {c:?}→{w:?}");
+                }
+            }
+        }
     }
 
     #[test]

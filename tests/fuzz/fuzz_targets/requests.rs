@@ -1,0 +1,27 @@
+//! Request normalisation and every request translation, on arbitrary JSON: no panic, and the
+//! result is always a JSON object.
+#![no_main]
+use gpt_reverse_proxy::config::ModelInfo;
+use gpt_reverse_proxy::route::Dialect;
+use gpt_reverse_proxy::translate::{self, normalize, Target};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
+    normalize::chat(&mut body);
+    normalize::strip_think_tags(&mut body);
+    let (info, none) = (ModelInfo::default(), serde_json::Map::new());
+    for claude_code in [false, true] {
+        let t = Target { model: "m", info: &info, claude_code, max_completion_tokens: true, default_params: &none, force_params: &none };
+        for client in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Ollama] {
+            for wire in [Dialect::OpenAi, Dialect::Anthropic] {
+                assert!(translate::request(client, wire, &body, &t).is_object());
+            }
+        }
+    }
+    let _ = translate::count_tokens(&body);
+    for (client, wire) in [(Dialect::OpenAi, Dialect::Anthropic), (Dialect::Anthropic, Dialect::OpenAi), (Dialect::Ollama, Dialect::Anthropic)] {
+        let _ = translate::response(client, wire, data, "m", 0);
+        let _ = translate::error(client, 400, data, Some(1000));
+    }
+});
