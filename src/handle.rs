@@ -338,7 +338,10 @@ fn answer_reply(
         };
         return Ok(Reply::Upstream { answer, dialect: client, transform });
     }
-    let repair_whole = repair.filter(|o| ok && (o.think_tags || !o.custom_tools.is_empty()));
+    // A Chat Completions client that asked for a stream and got a whole answer (some upstreams
+    // ignore `stream: true`) gets it as chunks: the OpenAI SDK would otherwise see nothing.
+    let wants_stream = client == Dialect::OpenAi && ok && req.json.get("stream") == Some(&Value::Bool(true));
+    let repair_whole = repair.filter(|o| ok && (wants_stream || o.think_tags || !o.custom_tools.is_empty()));
     if answer.wire == client && repair_whole.is_none() {
         return Ok(Reply::Upstream { answer, dialect: client, transform: None });
     }
@@ -349,10 +352,16 @@ fn answer_reply(
     let body = match status {
         200..=299 => {
             let body = translate::response(client, answer.wire, &raw, &req.model, facts.elapsed_ns())?;
-            match &repair_whole {
+            let body = match &repair_whole {
                 Some(opts) => repair::complete(&body, opts).unwrap_or(body),
                 None => body,
+            };
+            // Asked for a stream, got a whole answer: a Chat Completions client still gets chunks.
+            let include_usage = req.json.pointer("/stream_options/include_usage") == Some(&Value::Bool(true));
+            if let (true, Some(stream)) = (wants_stream, repair::as_stream(&body, include_usage)) {
+                return Ok(Reply::Full { status, content_type: "text/event-stream", body: stream, extra: Vec::new() });
             }
+            body
         }
         _ => translate::error(client, status, &raw, d.info.max_input_tokens),
     };

@@ -335,6 +335,57 @@ impl Transform for Repair {
     }
 }
 
+/// A complete Chat Completions answer as the stream a client asked for (some upstreams ignore
+/// `stream: true`): the role, the content and reasoning, whole tool calls, one finish, the usage
+/// when asked for, and `[DONE]`.
+pub fn as_stream(body: &[u8], include_usage: bool) -> Option<Vec<u8>> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let choices = v.get("choices")?.as_array()?;
+    let head = json!({"id": v.get("id").cloned().unwrap_or("chatcmpl-proxy".into()), "object": "chat.completion.chunk",
+                      "created": v.get("created").cloned().unwrap_or(0.into()), "model": v.get("model").cloned().unwrap_or_default()});
+    let mut out = Vec::new();
+    let mut chunk = |choices: Value, usage: Option<&Value>| {
+        let mut c = head.clone();
+        c["choices"] = choices;
+        if let Some(u) = usage {
+            c["usage"] = u.clone();
+        }
+        sse::write_data(&mut out, &c.to_string());
+    };
+    for (i, ch) in choices.iter().enumerate() {
+        let index = ch.get("index").cloned().unwrap_or(i.into());
+        let m = ch.get("message").cloned().unwrap_or_default();
+        let mut delta = json!({"role": "assistant", "content": m.get("content").cloned().unwrap_or(Value::Null)});
+        for k in ["reasoning_content", "refusal"] {
+            if let Some(x) = m.get(k).filter(|x| !x.is_null()) {
+                delta[k] = x.clone();
+            }
+        }
+        if let Some(Value::Array(calls)) = m.get("tool_calls") {
+            let calls: Vec<Value> = calls
+                .iter()
+                .enumerate()
+                .map(|(n, c)| {
+                    let mut c = c.clone();
+                    c["index"] = n.into();
+                    c
+                })
+                .collect();
+            delta["tool_calls"] = Value::Array(calls);
+        }
+        chunk(json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": null}]), None);
+        let finish = ch.get("finish_reason").filter(|f| f.is_string()).cloned().unwrap_or("stop".into());
+        chunk(json!([{"index": index, "delta": {}, "logprobs": null, "finish_reason": finish}]), None);
+    }
+    if include_usage {
+        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
+            chunk(json!([]), Some(u));
+        }
+    }
+    sse::write_data(&mut out, "[DONE]");
+    Some(out)
+}
+
 /// The same repairs on a complete (non-streamed) Chat Completions answer; `None` when nothing
 /// changed, so the upstream's bytes can go out as they came.
 pub fn complete(body: &[u8], opts: &Options) -> Option<Vec<u8>> {

@@ -75,3 +75,16 @@ fn a_ten_megabyte_answer_passes_through_intact() {
     assert_eq!(r.status, 200);
     assert!(r.body == big, "{} bytes arrived of {}", r.body.len(), big.len());
 }
+
+#[test]
+fn a_whole_answer_to_a_stream_request_reaches_the_client_as_chunks() {
+    let up = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
+    let proxy = Proxy::start(&models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]), &[]);
+    let body = r#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#;
+    let r = post(&proxy, "/v1/chat/completions", "", body);
+    assert!(r.header("content-type").unwrap().starts_with("text/event-stream"));
+    let text = r.text();
+    assert!(text.contains("\"content\":\"用户点击了 确定 — fixed ✓\"") && text.ends_with("data: [DONE]\n\n"), "{text}");
+    assert_eq!(text.matches("\"finish_reason\":\"stop\"").count(), 1);
+    assert!(text.contains("\"total_tokens\":21"));
+}
