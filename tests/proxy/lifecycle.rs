@@ -7,6 +7,21 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The proxy binary started in `dir` on 127.0.0.1:0 under `ulimit <limit>`.
+fn under_ulimit(limit: &str, dir: &std::path::Path) -> std::process::Child {
+    let bin = env!("CARGO_BIN_EXE_gpt-reverse-proxy");
+    Command::new("sh")
+        .args(["-c", &format!("ulimit {limit} && exec {bin}")])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// The proxy's log and address, once it says it is listening.
 fn listening(child: &mut std::process::Child) -> (BufReader<std::process::ChildStderr>, String) {
     let mut log = BufReader::new(child.stderr.take().unwrap());
@@ -84,17 +99,7 @@ fn when_accepting_dies_the_process_exits_1_for_its_supervisor() {
     let dir = std::env::temp_dir().join(format!("grp-watchdog-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("litellm_config.yaml"), "gpt_reverse_proxy:\n  watchdog_interval: 0.3\n").unwrap();
-    let bin = env!("CARGO_BIN_EXE_gpt-reverse-proxy");
-    let mut child = Command::new("sh")
-        .args(["-c", &format!("ulimit -n 48 && exec {bin}")])
-        .current_dir(&dir)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = under_ulimit("-n 48", &dir);
     let (mut log, addr) = listening(&mut child);
     // Idle keep-alive connections: each costs the proxy two descriptors until none are left.
     let held: Vec<TcpStream> = (0..60).filter_map(|_| TcpStream::connect(&addr).ok()).collect();
@@ -174,21 +179,11 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_invalid()
 
 #[test]
 fn the_open_file_limit_is_raised_to_the_hard_limit_at_startup() {
-    let bin = env!("CARGO_BIN_EXE_gpt-reverse-proxy");
     let hard = Command::new("sh").args(["-c", "ulimit -Hn"]).output().unwrap();
     let hard = String::from_utf8_lossy(&hard.stdout).trim().to_string();
     let dir = std::env::temp_dir().join(format!("grp-nofile-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut child = Command::new("sh")
-        .args(["-c", &format!("ulimit -Sn 64 && exec {bin}")])
-        .current_dir(&dir)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = under_ulimit("-Sn 64", &dir);
     let mut log = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     let limit = loop {
