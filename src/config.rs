@@ -524,9 +524,9 @@ impl Config {
             };
             let target = match &d.mock_response {
                 Some(_) => "answered locally (mock_response)".to_string(),
-                None => format!("{} ({key})", mask_url(&d.api_base)),
+                None => format!("at {} ({key})", mask_url(&d.api_base)),
             };
-            lines.push(format!("model {:?} -> {} at {target}", d.model_name, d.label()));
+            lines.push(format!("model {:?} -> {} {target}", d.model_name, d.label()));
         }
         if !self.unused_keys.is_empty() {
             lines.push(format!("keys not used by this proxy (ignored): {}", self.unused_keys.join(", ")));
