@@ -56,6 +56,11 @@ impl Facts {
     fn elapsed_ns(&self) -> u64 {
         self.started.elapsed().as_nanos() as u64
     }
+
+    /// Which deployment answered, for the access line.
+    fn note_upstream(&mut self, d: &Deployment, answer: &Answer) {
+        self.upstream = Some(format!(" deployment={} attempts={}", d.label(), answer.attempts));
+    }
 }
 
 /// Serves one request completely, including its access log line.
@@ -321,7 +326,7 @@ fn answer_reply(
     facts: &mut Facts,
 ) -> Result<Reply, Error> {
     let d = &sh.cfg.deployments[answer.deployment];
-    facts.upstream = Some(format!(" deployment={} attempts={}", d.label(), answer.attempts));
+    facts.note_upstream(d, &answer);
     // Every Chat Completions answer leaving the proxy is repaired (and rewritten where opted in).
     let repair = (client == Dialect::OpenAi).then(|| repair::Options {
         drop_null_finish_reason: d.rewrites.drop_null_finish_reason,
@@ -429,8 +434,7 @@ fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path
     let method = rq.method().to_string();
     let out = Outgoing { method: &method, client_headers: rq.headers(), stream, prepare: &prepare };
     let answer = sh.upstream.send(&group, &out, &sh.metrics)?;
-    facts.upstream =
-        Some(format!(" deployment={} attempts={}", sh.cfg.deployments[answer.deployment].label(), answer.attempts));
+    facts.note_upstream(&sh.cfg.deployments[answer.deployment], &answer);
     Ok(Reply::Upstream { answer, dialect: Dialect::OpenAi, transform: None })
 }
 

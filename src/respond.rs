@@ -236,45 +236,34 @@ fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, starte
     }
     loop {
         translated.clear();
-        let n = match a.body.read(&mut buf) {
-            Ok(0) => {
-                if let Some(t) = transform.as_mut() {
-                    if let Some(ev) = parser.finish() {
-                        t.event(&ev, &mut translated);
-                    }
-                    t.end(&mut translated);
+        // What this read gives the client, and whether the upstream body is over.
+        let (data, last): (&[u8], bool) = match (a.body.read(&mut buf), transform.as_mut()) {
+            (Err(e), _) if e.kind() == io::ErrorKind::Interrupted => continue,
+            (Ok(0), None) => (&[], true),
+            (Ok(0), Some(t)) => {
+                if let Some(ev) = parser.finish() {
+                    t.event(&ev, &mut translated);
                 }
-                if !translated.is_empty() {
-                    write_chunk(w, f, &mut frame, &pending, &translated)?;
-                    pending.clear();
-                }
-                break;
+                t.end(&mut translated);
+                (&translated, true)
             }
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
+            (Ok(n), None) => (&buf[..n], false),
+            (Ok(n), Some(t)) => {
+                for ev in parser.push(&buf[..n]) {
+                    t.event(&ev, &mut translated);
+                }
+                (&translated, t.done())
+            }
+            (Err(e), t) => {
                 let err = Error::from_upstream_read(e);
                 out.error = Some(err.kind().to_string());
-                match transform.as_mut() {
+                match t {
                     Some(t) => t.fail(&err, &mut translated),
                     // A keep-alive client would otherwise wait forever; say why, then end cleanly.
                     None if sse => translated = err.sse(dialect),
                     None => {}
                 }
-                if !translated.is_empty() {
-                    write_chunk(w, f, &mut frame, &pending, &translated)?;
-                    pending.clear();
-                }
-                break;
-            }
-        };
-        let data = match transform.as_mut() {
-            None => &buf[..n],
-            Some(t) => {
-                for ev in parser.push(&buf[..n]) {
-                    t.event(&ev, &mut translated);
-                }
-                &translated[..]
+                (&translated, true)
             }
         };
         if !data.is_empty() {
@@ -283,7 +272,7 @@ fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, starte
             out.bytes += data.len() as u64;
             out.ttfb.get_or_insert_with(|| started.elapsed());
         }
-        if transform.as_ref().is_some_and(|t| t.done()) {
+        if last {
             break;
         }
     }
