@@ -6,7 +6,7 @@
 use crate::auth;
 use crate::config::{Config, Deployment, Provider};
 use crate::emulate::{self, models, ollama};
-use crate::error::Error;
+use crate::error::{Error, Fault};
 use crate::metrics::Metrics;
 use crate::repair::{self, Repair};
 use crate::respond::{self, Reply};
@@ -70,14 +70,24 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     let mut facts = Facts { started, route: "not_found", dialect: Dialect::OpenAi, model: None, upstream: None };
     sh.metrics.begin();
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
+    let fault = match &reply {
+        Reply::Error(e, _) => Some(e.fault()),
+        _ => None,
+    };
     let out = respond::send(rq, reply, started);
     sh.metrics.end(facts.route, facts.dialect.name(), out.status, started.elapsed(), out.ttfb);
     if let (Some(tokens), Some(model)) = (out.tokens, &facts.model) {
         sh.metrics.tokens(model, tokens);
     }
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-    // Health checks (the watchdog's, a load balancer's) would drown the log.
-    let level = if path == "/health" || path == "/" { log::Level::Debug } else { log::Level::Info };
+    // Health checks (the watchdog's, a load balancer's) would drown the log; our own failures
+    // and an upstream's are worth more attention than a client's mistakes.
+    let level = match fault {
+        Some(Fault::Proxy) => log::Level::Error,
+        Some(Fault::Upstream) => log::Level::Warn,
+        _ if path == "/health" || path == "/" => log::Level::Debug,
+        _ => log::Level::Info,
+    };
     log::log!(
         level,
         "{method} {path} {} model={}{} bytes={} ttfb={} total={:.1}ms{}",
