@@ -223,7 +223,7 @@ impl Deployment {
         self.model_name.contains('*')
     }
 
-    /// `"#<index> <provider>/<model> @ <api_base>"`, safe to log.
+    /// `"#<index> <provider>/<model>"`: names the deployment without its URL or key, safe to log.
     pub fn label(&self) -> String {
         let model = self.upstream_model.as_deref().unwrap_or("*");
         format!("#{} {}/{}", self.index, self.provider.name(), model)
