@@ -115,10 +115,8 @@ fn when_accepting_dies_the_process_exits_1_for_its_supervisor() {
     assert_eq!(status.code(), Some(1));
     let mut tail = String::new();
     let _ = log.read_to_string(&mut tail);
-    assert!(
-        tail.contains("stopped accepting connections") && tail.contains("exiting so that the supervisor restarts"),
-        "{tail}"
-    );
+    // Either the watchdog notices, or tiny_http reports the failed accept itself (seen in CI).
+    assert!(tail.contains("exiting so that the supervisor restarts"), "{tail}");
 }
 
 #[test]
