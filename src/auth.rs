@@ -1,5 +1,6 @@
 //! Client authentication: reads the token from `Authorization: Bearer`, `x-api-key` or `api-key`
-//! and compares it with the configured tokens in constant time. Never logs what it reads.
+//! (or as the password of `Authorization: Basic`, which is what a browser sends) and compares it
+//! with the configured tokens in constant time. Never logs what it reads.
 
 use crate::config::Secret;
 use crate::error::Error;
@@ -16,7 +17,7 @@ pub fn check(headers: &[tiny_http::Header], tokens: &[Secret]) -> Result<(), Err
         let candidate = if name.eq_ignore_ascii_case("authorization") {
             strip_scheme(value)
         } else if name.eq_ignore_ascii_case("x-api-key") || name.eq_ignore_ascii_case("api-key") {
-            value
+            value.into()
         } else {
             continue;
         };
@@ -32,11 +33,15 @@ pub fn check(headers: &[tiny_http::Header], tokens: &[Secret]) -> Result<(), Err
     }
 }
 
-/// `Bearer x` → `x` (any case); a bare value is taken as the token itself.
-fn strip_scheme(v: &str) -> &str {
+/// `Bearer x` → `x` (any case); `Basic base64(user:x)` → `x`; a bare value is the token itself.
+fn strip_scheme(v: &str) -> std::borrow::Cow<'_, str> {
     match v.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        _ => v,
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim().into(),
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
+            let pair = crate::base64::decode(rest.trim()).and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
+            pair.split_once(':').map_or(String::new(), |(_, password)| password.to_string()).into()
+        }
+        _ => v.into(),
     }
 }
 
@@ -79,6 +84,7 @@ mod tests {
             hdr("Authorization", "tok-a"),
             hdr("X-Api-Key", "tok-b"),
             hdr("api-key", "tok-a"),
+            hdr("Authorization", &format!("Basic {}", crate::base64::encode(b"anyone:tok-b"))),
         ] {
             assert!(check(std::slice::from_ref(&h), &t).is_ok(), "{h:?}");
         }
@@ -94,6 +100,8 @@ mod tests {
             vec![hdr("Authorization", "Bearer xtok-a")],
             vec![hdr("Authorization", "Bearer ")],
             vec![hdr("Cookie", "tok-a")],
+            vec![hdr("Authorization", &format!("Basic {}", crate::base64::encode(b"tok-a")))],
+            vec![hdr("Authorization", "Basic !!!")],
         ] {
             assert!(matches!(check(&hs, &t), Err(Error::Unauthorized)), "{hs:?}");
         }

@@ -117,6 +117,12 @@ pub struct Settings {
     pub max_completion_tokens_models: Vec<String>,
     /// The per-model rewrites' defaults.
     pub rewrites: Rewrites,
+    /// Where dumps go (`DUMP_HTTP_CONTENT`), one directory per request path.
+    pub dump_dir: std::path::PathBuf,
+    /// Most dump files kept; the oldest are removed first.
+    pub dump_max_files: usize,
+    /// Most bytes of dump files kept; the oldest are removed first.
+    pub dump_max_bytes: u64,
 }
 
 /// Opt-in rewrites, set globally in `gpt_reverse_proxy:` and per entry in its own
@@ -150,6 +156,9 @@ impl Default for Settings {
             cooldown_time: Duration::from_secs(5),
             max_completion_tokens_models: ["o1*", "o3*", "o4*", "gpt-5*"].map(String::from).to_vec(),
             rewrites: Rewrites::default(),
+            dump_dir: "log".into(),
+            dump_max_files: 1000,
+            dump_max_bytes: 512 << 20,
         }
     }
 }
@@ -395,6 +404,9 @@ struct RawProxySettings {
     max_completion_tokens_models: Option<Vec<String>>,
     drop_null_finish_reason: Option<bool>,
     reasoning_as_think_tags: Option<bool>,
+    dump_dir: Option<String>,
+    dump_max_files: Option<usize>,
+    dump_max_bytes: Option<u64>,
 }
 
 // ---- validation --------------------------------------------------------------------------
@@ -514,6 +526,10 @@ impl Config {
             (false, true) => "ollama surface: at /ollama, open like every route (no token set)".to_string(),
             (false, false) => "ollama surface: at /ollama, token required; Copilot cannot send one, so set LOCAL_OLLAMA_SECRET to a random value for it".to_string(),
         });
+        if self.dump {
+            let (dir, prefix) = (self.settings.dump_dir.display(), self.path_prefix.as_deref().unwrap_or(""));
+            lines.push(format!("dumps: on, one file per request under {dir}/; viewer at {prefix}/dumps/"));
+        }
         if let Some((url, no)) = &self.outbound_proxy {
             lines.push(format!("outbound proxy: {} (NO_PROXY={no:?})", mask_url(url)));
         }
@@ -566,6 +582,17 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
             Some(0) => return Err(format!("{source}: gpt_reverse_proxy.{key}: must be at least 1")),
             Some(n) => *into = n,
             None => {}
+        }
+    }
+    match (&p.dump_dir, p.dump_max_files, p.dump_max_bytes) {
+        (Some(d), ..) if d.trim().is_empty() => return Err(format!("{source}: gpt_reverse_proxy.dump_dir: is empty")),
+        (_, Some(0), _) | (_, _, Some(0)) => {
+            return Err(format!("{source}: gpt_reverse_proxy.dump_max_files and dump_max_bytes must be at least 1"))
+        }
+        (dir, files, bytes) => {
+            s.dump_dir = dir.as_deref().map_or(s.dump_dir, Into::into);
+            s.dump_max_files = files.unwrap_or(s.dump_max_files);
+            s.dump_max_bytes = bytes.unwrap_or(s.dump_max_bytes);
         }
     }
     if let Some(globs) = &p.max_completion_tokens_models {

@@ -5,6 +5,7 @@
 
 use crate::auth;
 use crate::config::{Config, Deployment, Provider};
+use crate::dump::{self, Direction, Dump, Dumper, Leg};
 use crate::emulate::{self, models, ollama};
 use crate::error::{Error, Fault};
 use crate::metrics::Metrics;
@@ -34,12 +35,14 @@ pub struct Shared {
     started_unix: u64,
     /// What `/metrics` reports (kept across reloads).
     pub metrics: Arc<Metrics>,
+    /// The dump writer, when `DUMP_HTTP_CONTENT` is on.
+    pub dumps: Option<Arc<Dumper>>,
 }
 
 impl Shared {
     /// Bundles the config with its upstream pool.
-    pub fn new(cfg: Config, upstream: Upstream, metrics: Arc<Metrics>) -> Shared {
-        Shared { cfg, upstream, models: Mutex::new(None), started_unix: emulate::unix_now(), metrics }
+    pub fn new(cfg: Config, upstream: Upstream, metrics: Arc<Metrics>, dumps: Option<Arc<Dumper>>) -> Shared {
+        Shared { cfg, upstream, models: Mutex::new(None), started_unix: emulate::unix_now(), metrics, dumps }
     }
 }
 
@@ -50,6 +53,8 @@ struct Facts {
     dialect: Dialect,
     model: Option<String>,
     upstream: Option<String>,
+    /// This request's dump, when dumps are on.
+    dump: Option<Dump>,
 }
 
 impl Facts {
@@ -67,14 +72,15 @@ impl Facts {
 pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     let started = Instant::now();
     let (method, path) = request_line(&rq, &sh.cfg);
-    let mut facts = Facts { started, route: "not_found", dialect: Dialect::OpenAi, model: None, upstream: None };
+    let mut facts =
+        Facts { started, route: "not_found", dialect: Dialect::OpenAi, model: None, upstream: None, dump: None };
     sh.metrics.begin();
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
     let fault = match &reply {
         Reply::Error(e, _) => Some(e.fault()),
         _ => None,
     };
-    let out = respond::send(rq, reply, started);
+    let out = respond::send(rq, reply, started, facts.dump.as_ref());
     sh.metrics.end(facts.route, facts.dialect.name(), out.status, started.elapsed(), out.ttfb);
     if let (Some(tokens), Some(model)) = (out.tokens, &facts.model) {
         sh.metrics.tokens(model, tokens);
@@ -90,7 +96,7 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     };
     log::log!(
         level,
-        "{method} {path} {} model={}{} bytes={} ttfb={} total={:.1}ms{}",
+        "{method} {path} {} model={}{} bytes={} ttfb={} total={:.1}ms{}{}",
         out.status,
         facts.model.as_deref().unwrap_or("-"),
         facts.upstream.unwrap_or_default(),
@@ -98,6 +104,7 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
         out.ttfb.map_or("-".into(), |t| format!("{:.1}ms", ms(t))),
         ms(started.elapsed()),
         out.error.map_or(String::new(), |e| format!(" error={e}")),
+        facts.dump.as_ref().map_or(String::new(), |d| format!(" dump={}", d.path())),
     );
 }
 
@@ -108,9 +115,19 @@ pub fn reject(rq: tiny_http::Request, e: Error, sh: &Shared) {
     let dialect = client_dialect(&route, rq.headers());
     let started = Instant::now();
     sh.metrics.begin();
-    let out = respond::send(rq, Reply::Error(e, dialect), started);
+    let out = respond::send(rq, Reply::Error(e, dialect), started, None);
     sh.metrics.end(route.name(), dialect.name(), out.status, started.elapsed(), out.ttfb);
     log::warn!("{method} {path} {} error={}", out.status, out.error.unwrap_or_default());
+}
+
+/// Opens this request's dump and records its head (credentials redacted).
+fn begin_dump(rq: &tiny_http::Request, sh: &Shared) -> Option<Dump> {
+    let secret = sh.cfg.ollama_secret_explicit.then_some(sh.cfg.ollama_secret.as_str());
+    let url = dump::redact_url(rq.url(), secret);
+    let d = sh.dumps.as_ref()?.begin(&url)?;
+    let headers = rq.headers().iter().map(|h| (h.field.as_str().as_str(), h.value.as_str()));
+    d.request(Leg::Client, None, rq.method().as_str(), &url, headers);
+    Some(d)
 }
 
 /// Method and path for the access log, without the query (it may carry secrets) and with an
@@ -139,7 +156,17 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
     }
     // An explicitly set Ollama secret is itself the credential: Copilot cannot send a key.
     if !(mount == Mount::Ollama && cfg.ollama_secret_explicit) {
+        if let (Err(e), Route::Dumps(_)) = (auth::check(rq.headers(), &cfg.tokens), &route) {
+            // The viewer is opened in a browser, which asks for the token as a Basic password.
+            let extra = vec![("WWW-Authenticate".into(), "Basic realm=\"gpt-reverse-proxy dumps\"".into())];
+            let body = b"The dump viewer needs the proxy's token as the password.".to_vec();
+            return Ok(Reply::Full { status: e.status_in(Dialect::OpenAi), content_type: "text/plain", body, extra });
+        }
         auth::check(rq.headers(), &cfg.tokens)?;
+    }
+    // Only authenticated requests are dumped: nobody else may fill the disk.
+    if !matches!(route, Route::Metrics | Route::Dumps(_) | Route::NotFound | Route::MethodNotAllowed) {
+        facts.dump = begin_dump(rq, sh);
     }
     match route {
         Route::OllamaRoot => {
@@ -147,12 +174,20 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
             Ok(Reply::Full { status: 200, content_type: "text/plain; charset=utf-8", body, extra: Vec::new() })
         }
         Route::OllamaVersion => Ok(json(200, &ollama::version())),
+        Route::Dumps(rest) => match &sh.dumps {
+            Some(d) => {
+                let (content_type, body) = dump::viewer::serve(&d.root, &rest)?;
+                let extra = dump::viewer::HEADERS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                Ok(Reply::Full { status: 200, content_type, body, extra })
+            }
+            None => Err(Error::NotFound),
+        },
         Route::Metrics => {
             let body = sh.metrics.render().into_bytes();
             Ok(Reply::Full { status: 200, content_type: "text/plain; version=0.0.4", body, extra: Vec::new() })
         }
         Route::OllamaTags => Ok(json(200, &models::list(&model_list(sh), Dialect::Ollama))),
-        Route::OllamaShow => ollama_show(rq, sh),
+        Route::OllamaShow => ollama_show(rq, sh, facts),
         Route::OllamaPs => Ok(json(200, &ollama::ps())),
         Route::OllamaChat => chat(rq, sh, facts),
         Route::Models => Ok(json(200, &models::list(&model_list(sh), facts.dialect))),
@@ -202,8 +237,8 @@ fn check_head(rq: &tiny_http::Request, cfg: &Config) -> Result<(), Error> {
     Ok(())
 }
 
-/// Reads the body, refusing more than `max` bytes.
-fn read_body(rq: &mut tiny_http::Request, max: usize) -> Result<Vec<u8>, Error> {
+/// Reads the body, refusing more than `max` bytes; the dump gets it as read.
+fn read_body(rq: &mut tiny_http::Request, max: usize, dump: Option<&Dump>) -> Result<Vec<u8>, Error> {
     if rq.body_length().is_some_and(|n| n > max) {
         return Err(Error::BodyTooLarge(max));
     }
@@ -214,6 +249,9 @@ fn read_body(rq: &mut tiny_http::Request, max: usize) -> Result<Vec<u8>, Error> 
         .map_err(|e| Error::BadRequest(format!("Could not read the request body: {e}")))?;
     if body.len() > max {
         return Err(Error::BodyTooLarge(max));
+    }
+    if let Some(d) = dump {
+        d.chunk(Leg::Client, Direction::Request, None, &body);
     }
     Ok(body)
 }
@@ -229,7 +267,7 @@ struct ModelRequest {
 
 /// Reads and parses a body that must be a JSON object naming a model.
 fn read_model_request(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<ModelRequest, Error> {
-    let raw = read_body(rq, sh.cfg.settings.max_body_bytes)?;
+    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts.dump.as_ref())?;
     let json: Value = serde_json::from_slice(&raw)
         .ok()
         .filter(Value::is_object)
@@ -321,7 +359,8 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
         return answer_reply(answer, client, &req, sh, facts);
     }
     let prepare = preparer(client, &req, ["/chat/completions", "/messages"], &sh.cfg);
-    let out = Outgoing { method: "POST", client_headers: rq.headers(), stream, prepare: &prepare };
+    let out =
+        Outgoing { method: "POST", client_headers: rq.headers(), stream, prepare: &prepare, dump: facts.dump.as_ref() };
     let answer = sh.upstream.send(&group, &out, &sh.metrics)?;
     answer_reply(answer, client, &req, sh, facts)
 }
@@ -385,8 +424,8 @@ fn answer_reply(
 }
 
 /// `POST /api/show`: a listed model's capabilities, from the deployment that serves it.
-fn ollama_show(rq: &mut tiny_http::Request, sh: &Shared) -> Result<Reply, Error> {
-    let raw = read_body(rq, sh.cfg.settings.max_body_bytes)?;
+fn ollama_show(rq: &mut tiny_http::Request, sh: &Shared, facts: &Facts) -> Result<Reply, Error> {
+    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts.dump.as_ref())?;
     let body: Value = serde_json::from_slice(&raw).map_err(|e| Error::BadRequest(format!("Invalid JSON: {e}")))?;
     // `name` is what older clients send.
     let model = body.get("model").or(body.get("name")).and_then(Value::as_str).unwrap_or("");
@@ -410,7 +449,13 @@ fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> 
         return Ok(json(200, &json!({"input_tokens": translate::count_tokens(&req.json)})));
     }
     let prepare = preparer(Dialect::Anthropic, &req, ["", "/messages/count_tokens"], &sh.cfg);
-    let out = Outgoing { method: "POST", client_headers: rq.headers(), stream: false, prepare: &prepare };
+    let out = Outgoing {
+        method: "POST",
+        client_headers: rq.headers(),
+        stream: false,
+        prepare: &prepare,
+        dump: facts.dump.as_ref(),
+    };
     let answer = sh.upstream.send(&anthropic, &out, &sh.metrics)?;
     answer_reply(answer, Dialect::Anthropic, &req, sh, facts)
 }
@@ -418,7 +463,7 @@ fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> 
 /// Other `/v1/*` calls (embeddings, images, audio, …): forwarded to the OpenAI deployment the
 /// body's `model` picks, or the catch-all entry when there is none (files, multipart uploads).
 fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path: &str) -> Result<Reply, Error> {
-    let raw = read_body(rq, sh.cfg.settings.max_body_bytes)?;
+    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts.dump.as_ref())?;
     let json: Value = serde_json::from_slice(&raw).ok().filter(Value::is_object).unwrap_or(Value::Null);
     let model = json.get("model").and_then(Value::as_str).unwrap_or("").to_string();
     facts.model = Some(model.clone());
@@ -442,7 +487,13 @@ fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path
         Ok(Prepared { path: path.into(), body })
     };
     let method = rq.method().to_string();
-    let out = Outgoing { method: &method, client_headers: rq.headers(), stream, prepare: &prepare };
+    let out = Outgoing {
+        method: &method,
+        client_headers: rq.headers(),
+        stream,
+        prepare: &prepare,
+        dump: facts.dump.as_ref(),
+    };
     let answer = sh.upstream.send(&group, &out, &sh.metrics)?;
     facts.note_upstream(&sh.cfg.deployments[answer.deployment], &answer);
     Ok(Reply::Upstream { answer, dialect: Dialect::OpenAi, transform: None })

@@ -14,6 +14,7 @@ gpt-reverse-proxy: one binary between LLM clients and LLM providers
 
 USAGE:
     gpt-reverse-proxy [OPTIONS]
+    gpt-reverse-proxy dump FILE...   print dump files (DUMP_HTTP_CONTENT) as readable conversations
 
 OPTIONS:
     --config PATH   model list in LiteLLM format (env LITELLM_CONFIG_PATH; default litellm_config.yaml,
@@ -27,11 +28,16 @@ OPTIONS:
 ENVIRONMENT (also read from .env and .env.local; the real environment wins):
     LOCAL_AUTH_TOKEN     client token(s), comma-separated
     LOCAL_PATH_PREFIX    serve all routes under this path
+    LOCAL_OLLAMA_SECRET  the Ollama mount's path (set: the path is the credential)
+    DUMP_HTTP_CONTENT    true: one JSONL file per request under log/, viewer at /dumps/
     RUST_LOG, LOG_LEVEL  off, error, warn, info (default), debug, trace
     HTTPS_PROXY, NO_PROXY  outbound proxy for upstream calls
 ";
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("dump") {
+        return dump(std::env::args().skip(2).collect());
+    }
     let mut ov = Overrides::default();
     let mut check = false;
     let mut args = std::env::args().skip(1);
@@ -128,6 +134,28 @@ fn main() {
 }
 
 /// Prints an error and exits with status 2 (bad usage or configuration).
+/// `dump FILE...`: each file as a readable conversation; exit 1 if any cannot be read.
+fn dump(files: Vec<String>) {
+    if files.is_empty() {
+        fail("dump needs at least one file (see --help)");
+    }
+    let mut failed = false;
+    for (i, f) in files.iter().enumerate() {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("{f}: {e}"));
+        match text.and_then(|t| gpt_reverse_proxy::dump::show::render(&t).map_err(|e| format!("{f}: {e}"))) {
+            Ok(s) if files.len() == 1 => print!("{s}"),
+            Ok(s) => print!("{}══ {f}\n{s}", if i > 0 { "\n" } else { "" }),
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        exit(1);
+    }
+}
+
 fn fail(msg: &str) -> ! {
     eprintln!("gpt-reverse-proxy: {msg}");
     exit(2)

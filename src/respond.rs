@@ -3,6 +3,7 @@
 //! sending anything; every upstream read becomes one chunk and one flush. Errors become HTTP
 //! responses here and nowhere else.
 
+use crate::dump::{Direction, Dump, Leg};
 use crate::error::Error;
 use crate::route::Dialect;
 use crate::sse;
@@ -75,9 +76,10 @@ fn tokens_of(body: &[u8]) -> Option<(u64, u64)> {
     u.usage.as_ref().and_then(crate::metrics::tokens_in)
 }
 
-/// Sends `reply` on `rq`'s connection.
-pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant) -> Outcome {
-    let framing = Framing { http10: *rq.http_version() == (1, 0), head_only: *rq.method() == tiny_http::Method::Head };
+/// Sends `reply` on `rq`'s connection, recording what is sent in `dump`.
+pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option<&Dump>) -> Outcome {
+    let http10 = *rq.http_version() == (1, 0);
+    let framing = Conn { http10, head_only: *rq.method() == tiny_http::Method::Head, dump };
     let mut w = rq.into_writer();
     let mut out = Outcome::default();
     let result = match reply {
@@ -119,15 +121,36 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant) -> Outcome {
         // The client went away; nothing more to do but say so in the log.
         out.error.get_or_insert_with(|| format!("client_disconnected ({})", e.kind()));
     }
+    if let (Some(d), Some(e)) = (dump, &out.error) {
+        d.error(Leg::Client, Direction::Response, None, e.clone());
+    }
     out
 }
 
-/// How the response body is delimited on this connection.
-struct Framing {
+/// This connection's facts: how the response body is delimited, and where it is recorded.
+struct Conn<'d> {
     /// HTTP/1.0 clients get no chunking; the body ends when the connection closes.
     http10: bool,
     /// A HEAD request: headers only.
     head_only: bool,
+    /// The request's dump, if any.
+    dump: Option<&'d Dump>,
+}
+
+impl Conn<'_> {
+    /// Records a response head in the dump.
+    fn note_head(&self, status: u16, headers: &[(&str, &str)]) {
+        if let Some(d) = self.dump {
+            d.response(Leg::Client, None, status, headers.iter().copied());
+        }
+    }
+
+    /// Records body bytes sent in the dump.
+    fn note_body(&self, data: &[u8]) {
+        if let Some(d) = self.dump {
+            d.chunk(Leg::Client, Direction::Response, None, data);
+        }
+    }
 }
 
 /// Status line, the given headers and ours, ending in the blank line unless more follow.
@@ -149,7 +172,7 @@ fn head(status: u16, headers: &[(&str, &str)]) -> Vec<u8> {
 /// A complete response in one write.
 fn full(
     w: &mut dyn Write,
-    f: &Framing,
+    f: &Conn,
     status: u16,
     headers: &[(&str, &str)],
     body: &[u8],
@@ -158,7 +181,9 @@ fn full(
 ) -> io::Result<()> {
     let mut buf = head(status, headers);
     let _ = write!(buf, "Content-Length: {}\r\n\r\n", body.len());
+    f.note_head(status, headers);
     if !f.head_only {
+        f.note_body(body);
         buf.extend_from_slice(body);
         out.bytes = body.len() as u64;
     }
@@ -178,7 +203,7 @@ struct Source {
 /// Copies an upstream answer: one chunk and one flush per read, translated event by event when
 /// a transform is given. An SSE head goes out at once so the client sees `200` before the first
 /// token; any other head rides with the first chunk.
-fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, started: Instant) -> io::Result<()> {
+fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: Instant) -> io::Result<()> {
     let Source { answer: mut a, dialect, mut transform } = src;
     out.status = a.status;
     let content_type = a.headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
@@ -215,6 +240,7 @@ fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, starte
     headers.push(if f.http10 { ("Connection", "close") } else { ("Transfer-Encoding", "chunked") });
     let mut pending = head(a.status, &headers);
     pending.extend_from_slice(b"\r\n");
+    f.note_head(a.status, &headers);
     if f.head_only {
         w.write_all(&pending)?;
         return w.flush();
@@ -287,7 +313,8 @@ fn stream(w: &mut dyn Write, f: &Framing, src: Source, out: &mut Outcome, starte
 }
 
 /// Writes `prefix` (a pending head, possibly empty) and one framed chunk of `data`, then flushes.
-fn write_chunk(w: &mut dyn Write, f: &Framing, frame: &mut Vec<u8>, prefix: &[u8], data: &[u8]) -> io::Result<()> {
+fn write_chunk(w: &mut dyn Write, f: &Conn, frame: &mut Vec<u8>, prefix: &[u8], data: &[u8]) -> io::Result<()> {
+    f.note_body(data);
     frame.clear();
     frame.extend_from_slice(prefix);
     if f.http10 {
@@ -321,7 +348,7 @@ mod tests {
         let mut w = Vec::new();
         let mut out = Outcome::default();
         let src = Source { answer: a, dialect: Dialect::OpenAi, transform: None };
-        stream(&mut w, &Framing { http10, head_only: false }, src, &mut out, Instant::now()).unwrap();
+        stream(&mut w, &Conn { http10, head_only: false, dump: None }, src, &mut out, Instant::now()).unwrap();
         (String::from_utf8(w).unwrap(), out)
     }
 

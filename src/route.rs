@@ -49,6 +49,8 @@ pub enum Route {
     CountTokens,
     /// `GET /metrics`: Prometheus text format, behind the token.
     Metrics,
+    /// `GET /dumps/…`: the dump viewer and its data (when dumps are on); holds the part after `/dumps`.
+    Dumps(String),
     /// `GET /v1/models` or `/models`.
     Models,
     /// `GET /v1/models/{id}`.
@@ -83,6 +85,7 @@ impl Route {
             Route::Messages => "messages",
             Route::CountTokens => "count_tokens",
             Route::Metrics => "metrics",
+            Route::Dumps(_) => "dumps",
             Route::Models => "models",
             Route::Model(_) => "model",
             Route::OpenAiPassthrough(_) => "openai_passthrough",
@@ -179,6 +182,9 @@ fn main_route(method: &Method, target: &str, prefix: Option<&str>) -> Route {
         "/v1/models" | "/models" => only(get, Route::Models),
         "/metrics" => only(get, Route::Metrics),
         _ => {
+            if let Some(rest) = path.strip_prefix("/dumps").filter(|r| r.is_empty() || r.starts_with('/')) {
+                return only(get, Route::Dumps(rest.to_string()));
+            }
             if let Some(id) = path.strip_prefix("/v1/models/").or_else(|| path.strip_prefix("/models/")) {
                 return only(get, Route::Model(id.to_string()));
             }

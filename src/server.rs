@@ -4,6 +4,7 @@
 //! taking its worker (or the process) down.
 
 use crate::config::Config;
+use crate::dump::Dumper;
 use crate::error::Error;
 use crate::handle::{self, Shared};
 use crate::upstream::Upstream;
@@ -46,7 +47,12 @@ impl Running {
         let upstream = Upstream::new(&cfg)?;
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
         let metrics = current.metrics.clone();
-        *current = Arc::new(Shared::new(cfg, upstream, metrics));
+        // The dump writer carries on unless its directory or limits changed.
+        let dumps = match &current.dumps {
+            Some(d) if cfg.dump && d.fits(&cfg.settings) => Some(d.clone()),
+            _ => Dumper::start(&cfg),
+        };
+        *current = Arc::new(Shared::new(cfg, upstream, metrics, dumps));
         Ok(())
     }
 
@@ -93,7 +99,8 @@ pub fn start(cfg: Config) -> Result<Running, String> {
     let max = cfg.settings.max_concurrent_requests;
     let interval = cfg.settings.watchdog_interval;
     let listen = cfg.listen;
-    let current = Arc::new(RwLock::new(Arc::new(Shared::new(cfg, upstream, Arc::default()))));
+    let dumps = Dumper::start(&cfg);
+    let current = Arc::new(RwLock::new(Arc::new(Shared::new(cfg, upstream, Arc::default(), dumps))));
     let (tx, fatal) = mpsc::channel();
     let live = current.clone();
     let serve: Serve = Arc::new(move |rq, refuse| {

@@ -3,6 +3,7 @@
 //! credential, and walks a deployment group with failover before the first byte.
 
 use crate::config::{Config, Deployment, Provider, Timeouts};
+use crate::dump::{Direction, Dump, Leg, Tee};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::route::{self, Dialect};
@@ -86,6 +87,8 @@ pub struct Outgoing<'a, 'b> {
     pub stream: bool,
     /// Path and body for a deployment.
     pub prepare: &'a dyn Fn(&Deployment) -> Result<Prepared<'b>, Error>,
+    /// Where each attempt is recorded, when dumps are on.
+    pub dump: Option<&'a Dump>,
 }
 
 /// An upstream's answer, status and all, with the body still unread.
@@ -168,7 +171,7 @@ impl Upstream {
         for i in 0..attempts {
             let d = order[i % order.len()];
             let final_try = i + 1 == attempts;
-            last = self.attempt(d, out).map(|mut a| {
+            last = self.attempt(d, out, i + 1).map(|mut a| {
                 a.attempts = i + 1;
                 a
             });
@@ -234,8 +237,8 @@ impl Upstream {
         true
     }
 
-    /// One call to one deployment.
-    fn attempt(&self, d: &Deployment, out: &Outgoing) -> Result<Answer, Error> {
+    /// One call to one deployment (attempt `n` of the request), recorded in the dump if any.
+    fn attempt(&self, d: &Deployment, out: &Outgoing, n: usize) -> Result<Answer, Error> {
         let prepared = (out.prepare)(d)?;
         let mut rq = http::Request::builder().method(out.method).uri(route::upstream_url(d, &prepared.path));
         for h in out.client_headers {
@@ -248,24 +251,33 @@ impl Upstream {
         let rq = with_deployment_headers(rq, d);
         let t = if out.stream { d.stream_timeouts } else { d.timeouts };
         let rq = self.timed(rq, t);
-        let resp = self.agent.run(rq)?;
+        if let Some(dump) = out.dump {
+            let url = crate::dump::redact_url(&rq.uri().to_string(), None);
+            let headers = rq.headers().iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap_or("<binary>")));
+            dump.request(Leg::Upstream, Some(n), out.method, &url, headers);
+            dump.chunk(Leg::Upstream, Direction::Request, Some(n), &prepared.body);
+        }
+        let resp = self.agent.run(rq).inspect_err(|e| {
+            if let Some(dump) = out.dump {
+                dump.error(Leg::Upstream, Direction::Response, Some(n), e.to_string());
+            }
+        })?;
         let status = resp.status().as_u16();
         let length = resp.body().content_length();
-        let headers = resp
+        let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
             .filter(|(k, _)| !DROP_RESPONSE_HEADERS.contains(&k.as_str()))
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
-        Ok(Answer {
-            status,
-            headers,
-            body: Box::new(resp.into_body().into_reader()),
-            deployment: d.index,
-            wire: Dialect::of(d.provider),
-            attempts: 1,
-            length,
-        })
+        let body: Box<dyn Read + Send> = match out.dump {
+            Some(dump) => {
+                dump.response(Leg::Upstream, Some(n), status, headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                Box::new(Tee { inner: resp.into_body().into_reader(), dump: dump.clone(), attempt: n })
+            }
+            None => Box::new(resp.into_body().into_reader()),
+        };
+        Ok(Answer { status, headers, body, deployment: d.index, wire: Dialect::of(d.provider), attempts: 1, length })
     }
 
     /// The items of a deployment's own model list (`data` of `GET /models`), for glob entries.

@@ -7,6 +7,7 @@ mod anthropic; // /v1/messages passthrough, count_tokens, Anthropic model lists 
 mod auth; // every way to present a token, wrong and missing ones, loopback-only mode
 mod cli; // the binary: --check on the original example config, --version, bad configs
 mod cursor; // the real recordings replayed through the stream repair; request normalisation
+mod dumps; // DUMP_HTTP_CONTENT: both legs byte for byte, redaction, rotation, the subcommand, the viewer
 mod errors; // each error status, failover, timeouts, the concurrency cap, mid-stream failures
 mod faults; // upstream faults: streams cut short, non-JSON answers, very large answers
 mod front_proxy; // the shipped nginx config in front, for real: huge bodies, slowloris, big heads
