@@ -54,6 +54,36 @@ pub fn tokens_in(usage: &serde_json::Value) -> Option<(u64, u64)> {
     }
 }
 
+/// Reads the usage out of a stream that passes through untranslated (Anthropic to Anthropic,
+/// `/v1/*` passthrough), without touching its bytes. Anthropic reports it in parts — input at
+/// `message_start`, output at `message_delta` — so each count reported replaces the one before.
+#[derive(Default)]
+pub struct StreamUsage {
+    parser: crate::sse::Parser,
+    usage: serde_json::Map<String, serde_json::Value>,
+}
+
+impl StreamUsage {
+    /// One read of the stream.
+    pub fn push(&mut self, bytes: &[u8]) {
+        for ev in self.parser.push(bytes) {
+            // Only the few events that carry usage are parsed.
+            if !ev.data.contains("\"usage\"") {
+                continue;
+            }
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&ev.data) else { continue };
+            if let Some(u) = v.get("usage").or(v.pointer("/message/usage")).and_then(|u| u.as_object()) {
+                self.usage.extend(u.iter().filter(|(_, n)| n.is_u64()).map(|(k, n)| (k.clone(), n.clone())));
+            }
+        }
+    }
+
+    /// `(prompt, completion)` tokens, once the stream has reported both.
+    pub fn tokens(&self) -> Option<(u64, u64)> {
+        tokens_in(&serde_json::Value::Object(self.usage.clone()))
+    }
+}
+
 /// The proxy's metrics, shared by all workers.
 #[derive(Default)]
 pub struct Metrics {

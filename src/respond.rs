@@ -251,6 +251,8 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
         pending.clear();
     }
     let mut parser = sse::Parser::default();
+    // An untranslated stream is only watched for its usage, for `/metrics`.
+    let mut usage = (sse && transform.is_none()).then(crate::metrics::StreamUsage::default);
     // SSE events are small; a read returns what has arrived. Every live stream holds one.
     let mut buf = vec![0u8; READ_BUFFER];
     let (mut frame, mut translated) = (Vec::with_capacity(buf.len() + 32), Vec::new());
@@ -273,7 +275,12 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
                 t.end(&mut translated);
                 (&translated, true)
             }
-            (Ok(n), None) => (&buf[..n], false),
+            (Ok(n), None) => {
+                if let Some(u) = usage.as_mut() {
+                    u.push(&buf[..n]);
+                }
+                (&buf[..n], false)
+            }
             (Ok(n), Some(t)) => {
                 for ev in parser.push(&buf[..n]) {
                     t.event(&ev, &mut translated);
@@ -302,7 +309,7 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
             break;
         }
     }
-    out.tokens = transform.as_ref().and_then(|t| t.tokens());
+    out.tokens = transform.as_ref().and_then(|t| t.tokens()).or(usage.and_then(|u| u.tokens()));
     frame.clear();
     frame.extend_from_slice(&pending);
     if !f.http10 {

@@ -136,7 +136,7 @@ impl Drop for Proxy {
     }
 }
 
-fn start_proxy(binary: &str, up: SocketAddr, dir: &std::path::Path) -> Proxy {
+fn start_proxy(binary: &str, up: SocketAddr, dir: &std::path::Path, env: &[(&str, &str)]) -> Proxy {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     std::fs::write(
         dir.join("litellm_config.yaml"),
@@ -153,6 +153,7 @@ fn start_proxy(binary: &str, up: SocketAddr, dir: &std::path::Path) -> Proxy {
         .env("PORT", port.to_string())
         .env("LOCAL_AUTH_TOKEN", "tok")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -384,10 +385,10 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let secs = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(4);
 
-    let proxy = start_proxy(&binary, up, &dir);
+    let proxy = start_proxy(&binary, up, &dir, &[]);
     thread::sleep(Duration::from_millis(300));
     let idle_rss = rss_kb(proxy.child.id());
-    let cold = (0..3).map(|_| start_proxy(&binary, up, &dir).cold_start).min().unwrap();
+    let cold = (0..3).map(|_| start_proxy(&binary, up, &dir, &[]).cold_start).min().unwrap();
 
     println!(
         "gpt-reverse-proxy benchmark: loopback, {} cores, wrk {secs}s per run; ratios are proxy vs direct",
@@ -428,6 +429,26 @@ fn main() {
             peak as f64 / 1024.0,
         );
     }
+    // Dumps are written by a background thread; a request should not feel them.
+    let sc = &SCENARIOS[0];
+    eprintln!("[{}] again with DUMP_HTTP_CONTENT=true", sc.name);
+    let dumping = start_proxy(&binary, up, &dir, &[("DUMP_HTTP_CONTENT", "true")]);
+    let model = format!("{}bench", sc.model_prefix);
+    let (pb, db) = (body(sc.body, &model, false), body(sc.direct_body, &model, false));
+    let (_, d50, d99) = wrk(&format!("http://{up}{}", sc.direct_path), &db, 1, secs, &dir);
+    let (_, p50, p99) = wrk(&format!("http://{}{}", dumping.addr, sc.proxy_path), &pb, 1, secs, &dir);
+    let paced = format!("{}paced-64-20", sc.model_prefix);
+    let (dt, _, _) = paced_stream(up, sc.direct_path, &body(sc.direct_body, &paced, true));
+    let (pt, gap, _) = paced_stream(dumping.addr, sc.proxy_path, &body(sc.body, &paced, true));
+    println!(
+        "| {}, dumps on | {:+.3} ms | {:+.3} ms | – | {:+.3} ms | {:.1} ms | – | – |",
+        sc.name,
+        p50 - d50,
+        p99 - d99,
+        (pt.as_secs_f64() - dt.as_secs_f64()) * 1000.0,
+        gap.as_secs_f64() * 1000.0,
+    );
+    drop(dumping);
     println!();
     println!(
         "idle RSS: {:.1} MB; cold start to first 200: {:.1} ms",

@@ -38,6 +38,14 @@ fn anthropic_deployment_gets_the_exact_bytes_and_its_stream_comes_back_untouched
     assert_eq!(got.path, "/v1/messages");
     assert_eq!(got.body, REPLAY.as_bytes(), "signature and key order untouched");
     assert_eq!((got.header("x-api-key"), got.header("anthropic-version")), (Some("sk-upstream"), Some("2023-06-01")));
+    // The stream passed untouched, and its usage (input at the start, output at the end) counted.
+    let metrics = call("GET", &proxy.url("/metrics"), &[key()], "").text();
+    for want in [
+        r#"grp_tokens_total{model="claude-sonnet-4",kind="prompt"} 14672"#,
+        r#"grp_tokens_total{model="claude-sonnet-4",kind="completion"} 131"#,
+    ] {
+        assert!(metrics.contains(want), "{want} missing:\n{metrics}");
+    }
 }
 
 #[test]
