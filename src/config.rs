@@ -93,6 +93,9 @@ pub struct Timeouts {
 pub struct Settings {
     /// Upstream timeouts used when a deployment sets none.
     pub timeouts: Timeouts,
+    /// How long a client may leave a response unread before writing to it fails and its worker
+    /// (and the upstream call) is freed (`SO_SNDTIMEO` on every connection).
+    pub client_send_timeout: Duration,
     /// How long a shutdown (SIGTERM, SIGINT) waits for running requests, streams included.
     pub shutdown_grace: Duration,
     /// How often the watchdog checks that connections are still accepted (three misses: exit 1).
@@ -144,6 +147,7 @@ impl Default for Settings {
                 response_header: Duration::from_secs(600),
                 idle: Duration::from_secs(300),
             },
+            client_send_timeout: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(30),
             watchdog_interval: Duration::from_secs(10),
             max_concurrent_requests: 1024,
@@ -394,6 +398,7 @@ struct RawProxySettings {
     connect_timeout: Option<f64>,
     response_header_timeout: Option<f64>,
     stream_idle_timeout: Option<f64>,
+    client_send_timeout: Option<f64>,
     max_concurrent_requests: Option<usize>,
     max_body_bytes: Option<usize>,
     max_header_bytes: Option<usize>,
@@ -569,6 +574,7 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
     secs("gpt_reverse_proxy.connect_timeout", p.connect_timeout, &mut s.timeouts.connect)?;
     secs("gpt_reverse_proxy.response_header_timeout", p.response_header_timeout, &mut s.timeouts.response_header)?;
     secs("gpt_reverse_proxy.stream_idle_timeout", p.stream_idle_timeout, &mut s.timeouts.idle)?;
+    secs("gpt_reverse_proxy.client_send_timeout", p.client_send_timeout, &mut s.client_send_timeout)?;
     secs("gpt_reverse_proxy.model_list_ttl", p.model_list_ttl, &mut s.model_list_ttl)?;
     secs("gpt_reverse_proxy.model_list_timeout", p.model_list_timeout, &mut s.model_list_timeout)?;
     secs("gpt_reverse_proxy.shutdown_grace", p.shutdown_grace, &mut s.shutdown_grace)?;

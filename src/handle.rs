@@ -392,11 +392,12 @@ fn answer_reply(
         };
         return Ok(Reply::Upstream { answer, dialect: client, transform });
     }
-    // A Chat Completions client that asked for a stream and got a whole answer (some upstreams
-    // ignore `stream: true`) gets it as chunks: the OpenAI SDK would otherwise see nothing.
-    let wants_stream = client == Dialect::OpenAi && ok && req.json.get("stream") == Some(&Value::Bool(true));
+    // A client that asked for a stream and got a whole answer (some upstreams ignore `stream:
+    // true`) still gets a stream in its dialect: SDKs reading a stream would otherwise see nothing.
+    let default_stream = client == Dialect::Ollama;
+    let wants_stream = ok && req.json.get("stream").and_then(Value::as_bool).unwrap_or(default_stream);
     let repair_whole = repair.filter(|o| ok && (wants_stream || o.think_tags || !o.custom_tools.is_empty()));
-    if answer.wire == client && repair_whole.is_none() {
+    if answer.wire == client && repair_whole.is_none() && !wants_stream {
         return Ok(Reply::Upstream { answer, dialect: client, transform: None });
     }
     let status = answer.status;
@@ -410,10 +411,16 @@ fn answer_reply(
                 Some(opts) => repair::complete(&body, opts).unwrap_or(body),
                 None => body,
             };
-            // Asked for a stream, got a whole answer: a Chat Completions client still gets chunks.
             let include_usage = req.json.pointer("/stream_options/include_usage") == Some(&Value::Bool(true));
-            if let (true, Some(stream)) = (wants_stream, repair::as_stream(&body, include_usage)) {
-                return Ok(Reply::Full { status, content_type: "text/event-stream", body: stream, extra: Vec::new() });
+            let stream = match client {
+                _ if !wants_stream => None,
+                Dialect::OpenAi => repair::as_stream(&body, include_usage).map(|s| ("text/event-stream", s)),
+                Dialect::Anthropic => translate::message_as_events(&body).map(|s| ("text/event-stream", s)),
+                // One NDJSON line (the last, `done: true`) is a whole Ollama stream.
+                Dialect::Ollama => Some(("application/x-ndjson", [&body[..], b"\n"].concat())),
+            };
+            if let Some((content_type, body)) = stream {
+                return Ok(Reply::Full { status, content_type, body, extra: Vec::new() });
             }
             body
         }

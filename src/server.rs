@@ -17,8 +17,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
 use std::time::Duration;
 
-/// How long a client may refuse to read before a write to it fails (`SO_SNDTIMEO`).
-const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Worker stack size: requests need little stack, and a thousand threads should stay cheap.
 const WORKER_STACK: usize = 512 * 1024;
 
@@ -93,7 +91,8 @@ impl Running {
 /// Binds the listener and starts serving in background threads.
 pub fn start(cfg: Config) -> Result<Running, String> {
     let upstream = Upstream::new(&cfg)?;
-    let listener = bind(cfg.listen).map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let listener = bind(cfg.listen, cfg.settings.client_send_timeout)
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let server = tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?;
     let addr = server.server_addr().to_ip().ok_or("listener has no IP address")?;
     let max = cfg.settings.max_concurrent_requests;
@@ -159,14 +158,14 @@ fn probe(addr: SocketAddr, timeout: Duration) -> bool {
 
 /// A TCP listener whose accepted sockets inherit `TCP_NODELAY` and a send timeout. Without
 /// NODELAY every small write waits for the peer's delayed ACK (~40 ms).
-fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+fn bind(addr: SocketAddr, send_timeout: Duration) -> io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_reuse_address(true)?;
     sock.set_tcp_nodelay(true)?;
     // Never a receive timeout here: on a listener it also applies to accept(), which tiny_http
     // treats as fatal.
-    sock.set_write_timeout(Some(CLIENT_WRITE_TIMEOUT))?;
+    sock.set_write_timeout(Some(send_timeout))?;
     sock.bind(&addr.into())?;
     sock.listen(1024)?;
     Ok(sock.into())

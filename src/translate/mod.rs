@@ -185,6 +185,8 @@ pub fn error(client: Dialect, status: u16, body: &[u8], max_input: Option<u64>) 
     v.to_string().into_bytes()
 }
 
+pub use stream::message_as_events;
+
 /// The stream translator from `wire` to `client`, or `None` when they are the same dialect.
 pub fn stream(client: Dialect, wire: Dialect, model: &str, request: &Value) -> Option<Box<dyn Transform>> {
     match (client, wire) {

@@ -352,3 +352,53 @@ impl Transform for OpenAiToAnthropic {
         self.usage.as_ref().and_then(crate::metrics::tokens_in)
     }
 }
+
+/// A complete Messages answer as the event stream a client asked for (some upstreams ignore
+/// `stream: true`): `message_start`, each content block whole (start, one delta, stop), then
+/// `message_delta` with the stop reason and output tokens, and `message_stop`.
+pub fn message_as_events(body: &[u8]) -> Option<Vec<u8>> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    if v.get("type")?.as_str()? != "message" {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut event = |name: &str, data: Value| sse::write_named(&mut out, name, &data.to_string());
+    let usage = v.get("usage").cloned().unwrap_or_else(|| json!({}));
+    let mut start = v.clone();
+    start["content"] = json!([]);
+    start["stop_reason"] = Value::Null;
+    start["stop_sequence"] = Value::Null;
+    start["usage"]["output_tokens"] = json!(0);
+    event("message_start", json!({"type": "message_start", "message": start}));
+    for (index, b) in v.get("content").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let (shell, deltas) = match b["type"].as_str() {
+            Some("text") => {
+                (json!({"type": "text", "text": ""}), vec![json!({"type": "text_delta", "text": b["text"]})])
+            }
+            Some("thinking") => (
+                json!({"type": "thinking", "thinking": ""}),
+                vec![
+                    json!({"type": "thinking_delta", "thinking": b["thinking"]}),
+                    json!({"type": "signature_delta", "signature": b["signature"]}),
+                ],
+            ),
+            Some("tool_use") => (
+                json!({"type": "tool_use", "id": b["id"], "name": b["name"], "input": {}}),
+                vec![json!({"type": "input_json_delta", "partial_json": b["input"].to_string()})],
+            ),
+            // Anything else (redacted thinking, server tools) travels whole in its start event.
+            _ => (b.clone(), Vec::new()),
+        };
+        event("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": shell}));
+        for delta in deltas {
+            event("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": delta}));
+        }
+        event("content_block_stop", json!({"type": "content_block_stop", "index": index}));
+    }
+    let stop =
+        json!({"stop_reason": v["stop_reason"], "stop_sequence": v.get("stop_sequence").unwrap_or(&Value::Null)});
+    let output = json!({"output_tokens": usage["output_tokens"].as_u64().unwrap_or(0)});
+    event("message_delta", json!({"type": "message_delta", "delta": stop, "usage": output}));
+    event("message_stop", json!({"type": "message_stop"}));
+    Some(out)
+}

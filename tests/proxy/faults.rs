@@ -88,3 +88,88 @@ fn a_whole_answer_to_a_stream_request_reaches_the_client_as_chunks() {
     assert_eq!(text.matches("\"finish_reason\":\"stop\"").count(), 1);
     assert!(text.contains("\"total_tokens\":21"));
 }
+
+/// A client that sends its request and never reads: once the socket buffers are full, a write
+/// waits at most `client_send_timeout`; then the worker and the upstream call are freed. Other
+/// clients are served all along.
+#[test]
+fn a_client_that_never_reads_is_dropped_after_the_send_timeout() {
+    let event = format!("data: {{\"x\":\"{}\"}}\n\n", "y".repeat(64 << 10)).into_bytes();
+    // Far more than loopback buffers hold (~40 MB), and no end in sight within the test.
+    let parts: Vec<_> = (0..600).map(|_| (Duration::from_millis(2), event.clone())).collect();
+    let up = FakeUpstream::replay(move || Script::paced(parts.clone()));
+    let yaml = models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]);
+    let proxy = Proxy::start(&format!("{yaml}gpt_reverse_proxy:\n  client_send_timeout: 1\n"), &[]);
+    let body = r#"{"model":"m","stream":true,"messages":[]}"#;
+    let req = format!("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    let stuck = raw(&proxy, req.as_bytes());
+    let t = std::time::Instant::now();
+    while up.cut_off.lock().unwrap().is_empty() {
+        // Meanwhile everyone else is served.
+        let r = post(&proxy, "/v1/models", "", "");
+        assert_eq!(r.status, 405, "other requests must be answered");
+        assert!(t.elapsed() < Duration::from_secs(20), "the unread stream still holds its worker");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(up.cut_off.lock().unwrap()[0] < 600, "the upstream was cut off, not finished");
+    let metrics = call("GET", &proxy.url("/metrics"), &[], "").text();
+    assert!(metrics.contains("grp_requests_in_flight 1\n"), "only this request is in flight:\n{metrics}");
+    drop(stuck);
+}
+
+/// Some upstreams ignore `stream: true` and answer whole. Each client still gets the stream it
+/// asked for, in its own dialect: Anthropic events (whatever the upstream's dialect) and
+/// Ollama NDJSON. (Chat Completions chunks are checked above.)
+#[test]
+fn a_whole_answer_to_a_stream_request_reaches_anthropic_and_ollama_clients_as_their_streams() {
+    let openai = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
+    let anthropic = FakeUpstream::replay(|| {
+        Script::json(200, &fixture("translate/openai-to-anthropic-json-tool-history/upstream_response.json"))
+    });
+    let models = models_yaml(&[
+        ("gpt-*", "openai/*", &format!("{}/v1", openai.url())),
+        ("claude-*", "anthropic/*", &anthropic.url()),
+    ]);
+    let proxy = Proxy::start(&models, &[]);
+    let ask = |model: &str| format!(r#"{{"model":"{model}","max_tokens":99,"stream":true,"messages":[]}}"#);
+    for (model, wants) in [
+        ("gpt-4o", vec!["\"text_delta\"", "用户点击了"]),
+        ("claude-sonnet-4", vec!["\"thinking_delta\"", "\"signature_delta\"", "\"input_json_delta\"", "tool_use"]),
+    ] {
+        let r = post(&proxy, "/v1/messages", "", &ask(model));
+        assert!(r.header("content-type").unwrap().starts_with("text/event-stream"), "{model}");
+        let text = r.text();
+        assert!(
+            text.starts_with("event: message_start\n")
+                && text.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
+            "{text}"
+        );
+        for w in wants {
+            assert!(text.contains(w), "{model}: {w} missing in {text}");
+        }
+    }
+    let r = post(&proxy, "/ollama/api/chat", "", r#"{"model":"gpt-4o","messages":[]}"#);
+    assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
+    let text = r.text();
+    let lines: Vec<&str> = text.split_terminator('\n').collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    let last: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(last["done"], true);
+    assert!(last["message"]["content"].as_str().unwrap().contains("用户点击了"));
+}
+
+#[test]
+fn html_where_a_stream_is_due_is_a_502_in_the_clients_dialect() {
+    let up = FakeUpstream::replay(|| Script::Answer {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        parts: vec![(Duration::ZERO, b"<html>Just a moment...</html>".to_vec())],
+    });
+    let proxy = Proxy::start(&models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]), &[]);
+    let r = post(&proxy, "/v1/chat/completions", "", r#"{"model":"m","stream":true,"messages":[]}"#);
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (502, Some("upstream_invalid_response")));
+    let r = post(&proxy, "/v1/messages", "", r#"{"model":"m","max_tokens":5,"stream":true,"messages":[]}"#);
+    assert_eq!((r.status, r.json()["error"]["type"].as_str()), (502, Some("api_error")));
+    let r = post(&proxy, "/ollama/api/chat", "", r#"{"model":"m","messages":[]}"#);
+    assert!(r.status == 502 && r.json()["error"].is_string(), "{}", r.text());
+}
