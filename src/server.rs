@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Worker stack size: requests need little stack, and a thousand threads should stay cheap.
 const WORKER_STACK: usize = 512 * 1024;
@@ -123,18 +123,33 @@ pub fn start(cfg: Config) -> Result<Running, String> {
     Ok(Running { addr, listen, pool, fatal, current })
 }
 
-/// Checks every `interval` that a `GET /health` through the real listener gets an answer. tiny_http's
-/// accept thread can die without a word (a panic when file descriptors run out), leaving a
-/// process that holds the port and serves nothing; after three misses in a row this reports
-/// it as fatal, so that the process exits 1 and its supervisor restarts it.
+/// How often the watchdog opens and closes an empty connection. tiny_http's connection thread
+/// pool adds a thread only when none is waiting, and counts waiters before they wake, so some
+/// of a burst of new connections can stay queued behind connections that hold their threads
+/// (idle keep-alive or slow clients) — unanswered for as long as those stay open. An empty
+/// connection arriving when no thread waits adds one, which finishes it at once and then takes
+/// a queued connection: each kick frees one, so queued connections wait a fraction of a second.
+const KICK: Duration = Duration::from_millis(25);
+
+/// Kicks tiny_http's connection thread pool every [`KICK`], and checks every `interval` that a
+/// `GET /health` through the real listener gets an answer. tiny_http's accept thread can die
+/// without a word (a panic when file descriptors run out), leaving a process that holds the port
+/// and serves nothing; after three misses in a row this reports it as fatal, so that the process
+/// exits 1 and its supervisor restarts it.
 fn watchdog(addr: SocketAddr, interval: Duration, pool: std::sync::Weak<Pool>) {
     let mut misses = 0;
+    let mut next_probe = Instant::now() + interval;
     loop {
-        thread::sleep(interval);
+        thread::sleep(KICK.min(interval));
         let Some(pool) = pool.upgrade() else { return };
         if pool.stop.load(Ordering::SeqCst) || pool.draining.load(Ordering::SeqCst) {
             return;
         }
+        drop(std::net::TcpStream::connect_timeout(&addr, KICK));
+        if Instant::now() < next_probe {
+            continue;
+        }
+        next_probe = Instant::now() + interval;
         misses = if probe(addr, interval) { 0 } else { misses + 1 };
         if misses >= 3 {
             let e =

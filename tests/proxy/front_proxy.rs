@@ -50,7 +50,8 @@ fn nginx_in_front_stops_huge_bodies_slowloris_and_big_heads_and_the_proxy_keeps_
         .replace("server 127.0.0.1:12000;", &format!("server {};", proxy.addr))
         .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
         // Shorter than in production so the test is quick; the mechanism is the same.
-        .replace("client_header_timeout 15s;", "client_header_timeout 1s;");
+        .replace("client_header_timeout 15s;", "client_header_timeout 1s;")
+        .replace("client_body_timeout 30s;", "client_body_timeout 1s;");
     assert!(site.contains(&format!("listen 127.0.0.1:{port};")));
     std::fs::write(dir.join("site.conf"), site).unwrap();
     let tmp = dir.join("tmp").display().to_string();
@@ -93,6 +94,19 @@ fn nginx_in_front_stops_huge_bodies_slowloris_and_big_heads_and_the_proxy_keeps_
     let t = Instant::now();
     let slow = exchange(&addr, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Slow: 1", None);
     assert!(t.elapsed() < Duration::from_secs(5) && slow != 200, "slow head answered {slow} after {:?}", t.elapsed());
+    // A body that trickles: nginx waits for it and gives up after client_body_timeout; the
+    // proxy never sees the request, so none of its workers is held meanwhile.
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"model\":").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let metrics = call("GET", &format!("http://{}/metrics", proxy.addr), &[], "").text();
+    assert!(metrics.contains("grp_requests_in_flight 1\n"), "a proxy worker is held:\n{metrics}");
+    let t = Instant::now();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    assert!(t.elapsed() < Duration::from_secs(5), "the slow body was not timed out in front");
+    assert!(!String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
     // An oversized header: refused in front.
     let big =
         format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n", "y".repeat(64 * 1024));
