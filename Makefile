@@ -6,7 +6,7 @@ STATIC := target/$(TARGET)/release/$(BIN)
 VENV := .venv
 PY_CLIENTS := openai==3.54.0 anthropic==2.12.0 ollama==0.6.3
 
-.PHONY: run test lint unit static bench fuzz sdk-test claude-code-test clean
+.PHONY: run test lint unit static bench soak fuzz sdk-test claude-code-test clean
 
 run:
 	cargo run --release
@@ -34,6 +34,14 @@ bench: static
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cargo build --release --locked --example bench
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); target/release/examples/bench $(STATIC) $(STATIC)
+
+## Soak: SOAK_SECONDS (180) of mixed traffic with upstream faults against the release binary;
+## prints RSS, descriptors and threads over time and fails on a wrong answer, growth or a leak.
+SOAK_SECONDS ?= 180
+soak:
+	cargo build --release --locked --example soak
+	cargo build --release --locked
+	SOAK_SECONDS=$(SOAK_SECONDS) target/release/examples/soak target/release/$(BIN)
 
 ## Fuzzing (cargo-fuzz, nightly): the SSE parser, stream transforms, request translations and
 ## config loading, FUZZ_SECONDS each. A crash is saved under tests/fuzz/artifacts/.

@@ -156,13 +156,17 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
     }
     // An explicitly set Ollama secret is itself the credential: Copilot cannot send a key.
     if !(mount == Mount::Ollama && cfg.ollama_secret_explicit) {
-        if let (Err(e), Route::Dumps(_)) = (auth::check(rq.headers(), &cfg.tokens), &route) {
+        match (auth::check(rq.headers(), &cfg.tokens), &route) {
+            (Ok(()), _) => {}
             // The viewer is opened in a browser, which asks for the token as a Basic password.
-            let extra = vec![("WWW-Authenticate".into(), "Basic realm=\"gpt-reverse-proxy dumps\"".into())];
-            let body = b"The dump viewer needs the proxy's token as the password.".to_vec();
-            return Ok(Reply::Full { status: e.status_in(Dialect::OpenAi), content_type: "text/plain", body, extra });
+            (Err(e), Route::Dumps(_)) => {
+                let extra = vec![("WWW-Authenticate".into(), "Basic realm=\"gpt-reverse-proxy dumps\"".into())];
+                let body = b"The dump viewer needs the proxy's token as the password.".to_vec();
+                let status = e.status_in(Dialect::OpenAi);
+                return Ok(Reply::Full { status, content_type: "text/plain", body, extra });
+            }
+            (Err(e), _) => return Err(e),
         }
-        auth::check(rq.headers(), &cfg.tokens)?;
     }
     // Only authenticated requests are dumped: nobody else may fill the disk.
     if !matches!(route, Route::Metrics | Route::Dumps(_) | Route::NotFound | Route::MethodNotAllowed) {

@@ -79,7 +79,7 @@ fn tokens_of(body: &[u8]) -> Option<(u64, u64)> {
 /// Sends `reply` on `rq`'s connection, recording what is sent in `dump`.
 pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option<&Dump>) -> Outcome {
     let http10 = *rq.http_version() == (1, 0);
-    let framing = Conn { http10, head_only: *rq.method() == tiny_http::Method::Head, dump };
+    let conn = Conn { http10, head_only: *rq.method() == tiny_http::Method::Head, dump };
     let mut w = rq.into_writer();
     let mut out = Outcome::default();
     let result = match reply {
@@ -90,7 +90,7 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option
             if content_type == "application/json" {
                 out.tokens = tokens_of(&body);
             }
-            full(&mut *w, &framing, status, &headers, &body, &mut out, started)
+            full(&mut *w, &conn, status, &headers, &body, &mut out, started)
         }
         Reply::Preflight { allow_headers } => {
             out.status = 204;
@@ -99,7 +99,7 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option
                 ("Access-Control-Allow-Headers", allow_headers.as_str()),
                 ("Access-Control-Max-Age", "86400"),
             ];
-            full(&mut *w, &framing, 204, &headers, b"", &mut out, started)
+            full(&mut *w, &conn, 204, &headers, b"", &mut out, started)
         }
         Reply::Error(e, dialect) => {
             out.status = e.status_in(dialect);
@@ -111,10 +111,10 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option
                 Error::Unauthorized => headers.push(("WWW-Authenticate", "Bearer")),
                 _ => {}
             }
-            full(&mut *w, &framing, out.status, &headers, body.as_bytes(), &mut out, started)
+            full(&mut *w, &conn, out.status, &headers, body.as_bytes(), &mut out, started)
         }
         Reply::Upstream { answer, dialect, transform } => {
-            stream(&mut *w, &framing, Source { answer, dialect, transform }, &mut out, started)
+            stream(&mut *w, &conn, Source { answer, dialect, transform }, &mut out, started)
         }
     };
     if let Err(e) = result {
