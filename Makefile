@@ -35,13 +35,12 @@ bench: static
 	cargo build --release --locked --example bench
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); target/release/examples/bench $(STATIC) $(STATIC)
 
-## Soak: SOAK_SECONDS (180) of mixed traffic with upstream faults against the release binary;
+## Soak: SOAK_SECONDS (180) of mixed traffic with upstream faults against the static binary;
 ## prints RSS, descriptors and threads over time and fails on a wrong answer, growth or a leak.
 SOAK_SECONDS ?= 180
-soak:
+soak: static
 	cargo build --release --locked --example soak
-	cargo build --release --locked
-	SOAK_SECONDS=$(SOAK_SECONDS) target/release/examples/soak target/release/$(BIN)
+	SOAK_SECONDS=$(SOAK_SECONDS) target/release/examples/soak $(STATIC)
 
 ## Fuzzing (cargo-fuzz, nightly): the SSE parser, stream transforms, request translations and
 ## config loading, FUZZ_SECONDS each. A crash is saved under tests/fuzz/artifacts/.
