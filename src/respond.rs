@@ -255,7 +255,9 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
     let mut usage = (sse && transform.is_none()).then(crate::metrics::StreamUsage::default);
     // SSE events are small; a read returns what has arrived. Every live stream holds one.
     let mut buf = vec![0u8; READ_BUFFER];
-    let (mut frame, mut translated) = (Vec::with_capacity(buf.len() + 32), Vec::new());
+    // Both grow to the largest chunk sent: a few hundred bytes for most streams, a thousand of
+    // which are alive at once.
+    let (mut frame, mut translated) = (Vec::new(), Vec::new());
     if !prefix.is_empty() {
         write_chunk(w, f, &mut frame, &pending, &prefix)?;
         pending.clear();

@@ -105,7 +105,7 @@ impl Dumper {
         }
         let s = &cfg.settings;
         let root = s.dump_dir.clone();
-        if let Err(e) = fs::create_dir_all(&root) {
+        if let Err(e) = private_dir(&root) {
             log::error!("dumps are off: cannot create {}: {e}", root.display());
             return None;
         }
@@ -358,6 +358,15 @@ pub(crate) fn list(dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
     }
 }
 
+/// Creates `dir` and its parents readable by this user only: dumps hold prompts and answers.
+fn private_dir(dir: &Path) -> io::Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
 /// An open dump file.
 struct Open {
     path: PathBuf,
@@ -385,10 +394,12 @@ fn write_loop(rx: Receiver<Msg>, mut store: Store) {
         };
         match msg {
             Msg::Open { id, path } => {
-                let created = path
-                    .parent()
-                    .map_or(Ok(()), fs::create_dir_all)
-                    .and_then(|()| fs::OpenOptions::new().write(true).create_new(true).open(&path));
+                let created = path.parent().map_or(Ok(()), private_dir).and_then(|()| {
+                    let mut options = fs::OpenOptions::new();
+                    #[cfg(unix)]
+                    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                    options.write(true).create_new(true).open(&path)
+                });
                 match created {
                     Ok(f) => {
                         open.insert(id, Open { path, w: BufWriter::new(f), bytes: 0 });

@@ -108,6 +108,9 @@ fn both_legs_are_recorded_byte_for_byte_and_no_credential_reaches_the_disk() {
 
     let (file, l) = finished_dump(&dir, &resp.body);
     assert!(file.starts_with(dir.join("v1/chat/completions")), "{}", file.display());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&file), mode(file.parent().unwrap())), (0o600, 0o700), "dumps are private to the user");
     assert_eq!(bytes_of(&l, "client", "request"), sent.as_bytes());
     assert_eq!(bytes_of(&l, "upstream", "request"), up.requests()[0].body);
     assert_eq!(bytes_of(&l, "upstream", "response"), body);
