@@ -13,7 +13,7 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 /// Bytes read from the upstream at a time (per live stream, so kept small).
-const READ_BUFFER: usize = 8 * 1024;
+const READ_BUFFER: usize = 4 * 1024;
 
 /// A complete (non-streamed) answer up to this size is read whole and sent in one write.
 const WHOLE_ANSWER: u64 = 256 * 1024;

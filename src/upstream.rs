@@ -4,7 +4,7 @@
 
 use crate::config::{Config, Deployment, Provider, Timeouts};
 use crate::dump::{Direction, Dump, Leg, Tee};
-use crate::error::Error;
+use crate::error::{Error, Fault};
 use crate::metrics::Metrics;
 use crate::route::{self, Dialect};
 use std::borrow::Cow;
@@ -53,6 +53,10 @@ const DROP_RESPONSE_HEADERS: &[&str] = &[
     "upgrade",
     "proxy-connection",
 ];
+
+/// ureq's per-connection output buffer. A request head must fit in it whole, so a head that
+/// would not is refused as the client's (431) before anything is sent.
+const OUTPUT_BUFFER: usize = 8 * 1024;
 
 /// The Anthropic API version sent when the client named none.
 const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -146,7 +150,7 @@ impl Upstream {
             // ureq's 128 KiB defaults cost ~230 KB RSS per live stream; 8 KiB holds any
             // response head we accept and SSE events; bodies larger than a buffer stream through.
             .input_buffer_size(8 * 1024)
-            .output_buffer_size(8 * 1024)
+            .output_buffer_size(OUTPUT_BUFFER)
             .max_idle_connections(workers.min(256))
             .max_idle_connections_per_host(workers.min(64))
             .timeout_connect(Some(cfg.settings.timeouts.connect))
@@ -175,6 +179,10 @@ impl Upstream {
                 a.attempts = i + 1;
                 a
             });
+            // The request itself is at fault: no other deployment would take it either.
+            if last.as_ref().is_err_and(|e| e.fault() == Fault::Client) {
+                return last;
+            }
             let outcome = match &last {
                 Ok(a) if !(a.status == 429 || a.status >= 500) => "ok",
                 Ok(_) if final_try => "http_error",
@@ -249,6 +257,10 @@ impl Upstream {
         }
         let rq = rq.body(&*prepared.body).map_err(|e| Error::BadRequest(format!("cannot forward request: {e}")))?;
         let rq = with_deployment_headers(rq, d);
+        let head: usize = rq.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+        if head + rq.uri().to_string().len() + 64 > OUTPUT_BUFFER {
+            return Err(Error::HeadersTooLarge);
+        }
         let t = if out.stream { d.stream_timeouts } else { d.timeouts };
         let rq = self.timed(rq, t);
         if let Some(dump) = out.dump {

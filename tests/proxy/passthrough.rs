@@ -167,3 +167,26 @@ fn http10_client_gets_the_stream_delimited_by_close() {
     assert!(head.contains("Connection: close") && !head.contains("chunked"), "{head}");
     assert_eq!(rest.as_bytes(), fixture("upstream/chat-stream.sse"));
 }
+
+/// Regression: a request head larger than ureq's output buffer failed as "upstream unreachable"
+/// (502) and counted against the deployment. It fits, or it is the client's 431, untried.
+#[test]
+fn a_large_forwarded_head_reaches_upstream_or_is_the_clients_431() {
+    let up = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
+    let proxy = proxy_to(&up);
+    let auth = format!("Bearer {TOKEN}");
+    let send = |n: usize| {
+        let big = "y".repeat(n);
+        call(
+            "POST",
+            &proxy.url("/v1/chat/completions"),
+            &[("Authorization", &auth), ("X-Big", &big)],
+            r#"{"model":"m","messages":[]}"#,
+        )
+    };
+    assert_eq!(send(6000).status, 200);
+    assert_eq!(up.requests()[0].header("x-big").map(str::len), Some(6000));
+    let r = send(20_000);
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (431, Some("headers_too_large")), "{}", r.text());
+    assert_eq!(up.requests().len(), 1, "nothing was sent upstream");
+}
