@@ -96,6 +96,9 @@ pub struct Settings {
     /// How long a client may leave a response unread before writing to it fails and its worker
     /// (and the upstream call) is freed (`SO_SNDTIMEO` on every connection).
     pub client_send_timeout: Duration,
+    /// How long a worker thread may wait for a request before it leaves, when enough others
+    /// wait too: after a burst, memory goes back to the system.
+    pub idle_worker_exit: Duration,
     /// How long a shutdown (SIGTERM, SIGINT) waits for running requests, streams included.
     pub shutdown_grace: Duration,
     /// How often the watchdog checks that connections are still accepted (three misses: exit 1).
@@ -148,6 +151,7 @@ impl Default for Settings {
                 idle: Duration::from_secs(300),
             },
             client_send_timeout: Duration::from_secs(120),
+            idle_worker_exit: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
             watchdog_interval: Duration::from_secs(10),
             max_concurrent_requests: 1024,
@@ -399,6 +403,7 @@ struct RawProxySettings {
     response_header_timeout: Option<f64>,
     stream_idle_timeout: Option<f64>,
     client_send_timeout: Option<f64>,
+    idle_worker_exit: Option<f64>,
     max_concurrent_requests: Option<usize>,
     max_body_bytes: Option<usize>,
     max_header_bytes: Option<usize>,
@@ -575,6 +580,7 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
     secs("gpt_reverse_proxy.response_header_timeout", p.response_header_timeout, &mut s.timeouts.response_header)?;
     secs("gpt_reverse_proxy.stream_idle_timeout", p.stream_idle_timeout, &mut s.timeouts.idle)?;
     secs("gpt_reverse_proxy.client_send_timeout", p.client_send_timeout, &mut s.client_send_timeout)?;
+    secs("gpt_reverse_proxy.idle_worker_exit", p.idle_worker_exit, &mut s.idle_worker_exit)?;
     secs("gpt_reverse_proxy.model_list_ttl", p.model_list_ttl, &mut s.model_list_ttl)?;
     secs("gpt_reverse_proxy.model_list_timeout", p.model_list_timeout, &mut s.model_list_timeout)?;
     secs("gpt_reverse_proxy.shutdown_grace", p.shutdown_grace, &mut s.shutdown_grace)?;

@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Idle workers kept when the others leave after a burst.
+const SPARE_WORKERS: usize = 4;
 /// Worker stack size: requests need little stack, and a thousand threads should stay cheap.
 const WORKER_STACK: usize = 512 * 1024;
 
@@ -96,6 +98,7 @@ pub fn start(cfg: Config) -> Result<Running, String> {
     let server = tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?;
     let addr = server.server_addr().to_ip().ok_or("listener has no IP address")?;
     let max = cfg.settings.max_concurrent_requests;
+    let cfg_idle = cfg.settings.idle_worker_exit;
     let interval = cfg.settings.watchdog_interval;
     let listen = cfg.listen;
     let dumps = Dumper::start(&cfg);
@@ -110,7 +113,7 @@ pub fn start(cfg: Config) -> Result<Running, String> {
             Some(e) => handle::reject(rq, e, &shared),
         }
     });
-    let pool = Pool::new(server, serve, max, tx);
+    let pool = Pool::new(server, serve, (max, cfg_idle), tx);
     pool.spawn().map_err(|e| format!("cannot start a worker thread: {e}"))?;
     let probe =
         SocketAddr::new(if addr.ip().is_unspecified() { Ipv4Addr::LOCALHOST.into() } else { addr.ip() }, addr.port());
@@ -197,6 +200,8 @@ struct Pool {
     server: Arc<tiny_http::Server>,
     serve: Serve,
     max: usize,
+    /// How long a worker waits for a request before it leaves (when others stay idle).
+    idle_exit: Duration,
     /// Worker threads alive.
     workers: AtomicUsize,
     /// Workers serving a request (or refusing one).
@@ -212,11 +217,17 @@ struct Pool {
 
 impl Pool {
     /// A pool with no workers yet.
-    fn new(server: tiny_http::Server, serve: Serve, max: usize, fatal: mpsc::Sender<io::Error>) -> Arc<Pool> {
+    fn new(
+        server: tiny_http::Server,
+        serve: Serve,
+        limits: (usize, Duration),
+        fatal: mpsc::Sender<io::Error>,
+    ) -> Arc<Pool> {
         Arc::new(Pool {
             server: Arc::new(server),
             serve,
-            max,
+            max: limits.0,
+            idle_exit: limits.1,
             workers: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
             serving: AtomicUsize::new(0),
@@ -239,8 +250,20 @@ impl Pool {
     /// A worker's life: take a request, keep a successor waiting if none is, serve, repeat.
     fn work(self: Arc<Self>) {
         while !self.stop.load(Ordering::SeqCst) {
-            let rq = match self.server.recv() {
-                Ok(rq) => rq,
+            let rq = match self.server.recv_timeout(self.idle_exit) {
+                Ok(Some(rq)) => rq,
+                // Idle for a while (or woken to stop). After a burst, workers beyond a few idle
+                // spares leave, so that their stacks go back to the system.
+                Ok(None) => {
+                    if self.stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let extra = |w: usize| (w > self.busy.load(Ordering::SeqCst) + SPARE_WORKERS).then(|| w - 1);
+                    if self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, extra).is_ok() {
+                        return; // already counted out
+                    }
+                    continue;
+                }
                 Err(e) if !self.stop.load(Ordering::SeqCst) => {
                     let _ = self.fatal.lock().unwrap_or_else(|p| p.into_inner()).send(e);
                     break;
@@ -292,7 +315,7 @@ mod tests {
         });
         let (tx, _fatal) = mpsc::channel();
         // One worker serving (plus its spare): the request after the panic needs the same one.
-        let pool = Pool::new(server, serve, 1, tx);
+        let pool = Pool::new(server, serve, (1, Duration::from_secs(60)), tx);
         pool.spawn().unwrap();
         let get = |path: &str| {
             let mut c = std::net::TcpStream::connect(addr).unwrap();

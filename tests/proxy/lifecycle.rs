@@ -197,3 +197,57 @@ fn the_open_file_limit_is_raised_to_the_hard_limit_at_startup() {
         assert_eq!(limit, hard, "raised from the soft 64 to the hard limit");
     }
 }
+
+/// Threads named "worker" in a process.
+fn workers(pid: u32) -> usize {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .flatten()
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "worker"))
+        .count()
+}
+
+/// After a burst, the workers it needed leave once idle for `idle_worker_exit` (a few stay), so
+/// their stacks go back to the system instead of holding the burst's memory for good.
+#[test]
+fn workers_started_for_a_burst_leave_when_idle() {
+    let parts: Vec<_> =
+        (0..3).map(|i| (Duration::from_millis(100), format!("data: {{\"n\":{i}}}\n\n").into_bytes())).collect();
+    let up = FakeUpstream::replay(move || Script::paced(parts.clone()));
+    let dir = std::env::temp_dir().join(format!("grp-idle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]);
+    std::fs::write(dir.join("litellm_config.yaml"), format!("{yaml}gpt_reverse_proxy:\n  idle_worker_exit: 0.3\n"))
+        .unwrap();
+    let mut child = Killed(under_ulimit("-n 1024", &dir));
+    let (_log, addr) = listening(&mut child.0);
+    let pid = child.0.id();
+    let body = r#"{"model":"m","stream":true,"messages":[]}"#;
+    let burst: Vec<_> = (0..30)
+        .map(|_| {
+            let url = format!("http://{addr}/v1/chat/completions");
+            std::thread::spawn(move || call("POST", &url, &[], body).status)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(150));
+    let during = workers(pid);
+    assert!(burst.into_iter().all(|t| t.join().unwrap() == 200));
+    let t = Instant::now();
+    while workers(pid) > 5 && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let after = workers(pid);
+    assert!(during >= 10 && after <= 5, "{during} workers during the burst, {after} after");
+    // And the pool still serves.
+    assert_eq!(call("POST", &format!("http://{addr}/v1/chat/completions"), &[], body).status, 200);
+}
+
+/// A child process killed when the test ends, passing or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
