@@ -376,7 +376,7 @@ pub fn message_as_events(body: &[u8]) -> Option<Vec<u8>> {
                 (json!({"type": "text", "text": ""}), vec![json!({"type": "text_delta", "text": b["text"]})])
             }
             Some("thinking") => (
-                json!({"type": "thinking", "thinking": ""}),
+                json!({"type": "thinking", "thinking": "", "signature": ""}),
                 vec![
                     json!({"type": "thinking_delta", "thinking": b["thinking"]}),
                     json!({"type": "signature_delta", "signature": b["signature"]}),

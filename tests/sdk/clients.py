@@ -149,6 +149,8 @@ class Upstream(http.server.BaseHTTPRequestHandler):
             return self.reply(status, "application/json", json.dumps(err).encode())
         if self.path == "/v1/messages/count_tokens":
             return self.reply(200, "application/json", b'{"input_tokens": 77}')
+        if "ignores-stream" in body.get("model", ""):
+            body["stream"] = False  # some relays answer whole whatever the client asked
         ctype, data = anthropic_answer(body) if anthropic_wire else openai_answer(body)
         self.reply(200, ctype, data)
 
@@ -225,6 +227,10 @@ def openai_checks(base):
     def openai_tool_round_trip_on_openai_streamed():
         round_trip("gpt-4o", True)
 
+    def openai_stream_from_upstreams_that_answer_whole():
+        round_trip("claude-ignores-stream", True)
+        round_trip("gpt-ignores-stream", True)
+
     def openai_usage_from_claude():
         r = client.chat.completions.create(model="claude-haiku", messages=ask)
         assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (14, 7), r.usage
@@ -245,7 +251,8 @@ def openai_checks(base):
         else:
             raise AssertionError("wrong key accepted")
 
-    return [openai_models_list, openai_demo_model_streamed, openai_tool_round_trip_on_claude_streamed,
+    return [openai_models_list, openai_demo_model_streamed, openai_stream_from_upstreams_that_answer_whole,
+            openai_tool_round_trip_on_claude_streamed,
             openai_tool_round_trip_on_claude_non_streamed, openai_tool_round_trip_on_openai_streamed,
             openai_usage_from_claude, openai_error_classes]
 
@@ -284,6 +291,10 @@ def anthropic_checks(base):
 
     def anthropic_tool_round_trip_on_claude_streamed():
         round_trip("claude-sonnet-4-20250514", True)
+
+    def anthropic_stream_from_upstreams_that_answer_whole():
+        round_trip("claude-ignores-stream", True)
+        round_trip("gpt-ignores-stream", True)
 
     def anthropic_usage_from_openai():
         msg = client.messages.create(model="gpt-4o", max_tokens=50, messages=[{"role": "user", "content": "hi"}])
@@ -325,7 +336,8 @@ def anthropic_checks(base):
                 raise AssertionError(f"no {exc.__name__}")
 
     return [anthropic_tool_round_trip_on_openai_streamed, anthropic_tool_round_trip_on_openai_non_streamed,
-            anthropic_tool_round_trip_on_claude_streamed, anthropic_usage_from_openai, anthropic_demo_model,
+            anthropic_tool_round_trip_on_claude_streamed, anthropic_stream_from_upstreams_that_answer_whole,
+            anthropic_usage_from_openai, anthropic_demo_model,
             anthropic_count_tokens, anthropic_models_list, anthropic_error_classes]
 
 
@@ -368,6 +380,10 @@ def ollama_checks(base):
     def ollama_tool_round_trip_on_claude_non_streamed():
         round_trip("claude-sonnet-4-20250514", False)
 
+    def ollama_stream_from_upstreams_that_answer_whole():
+        round_trip("claude-ignores-stream", True)
+        round_trip("gpt-ignores-stream", True)
+
     def ollama_chat_streamed_counts():
         parts = list(client.chat(model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True))
         assert "".join(p.message.content for p in parts) == "Hello there"
@@ -388,7 +404,7 @@ def ollama_checks(base):
             raise AssertionError("unknown model shown")
 
     return [ollama_list_and_show, ollama_tool_round_trip_on_openai_streamed, ollama_tool_round_trip_on_claude_non_streamed,
-            ollama_chat_streamed_counts, ollama_errors]
+            ollama_stream_from_upstreams_that_answer_whole, ollama_chat_streamed_counts, ollama_errors]
 
 
 def main():
