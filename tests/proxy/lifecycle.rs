@@ -17,6 +17,7 @@ fn under_ulimit(limit: &str, dir: &std::path::Path) -> std::process::Child {
         .env("PATH", "/usr/bin:/bin")
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
@@ -53,6 +54,7 @@ fn sigterm_finishes_running_streams_refuses_new_requests_and_exits_0() {
         .env_clear()
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -133,6 +135,7 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_invalid()
         .env_clear()
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
