@@ -55,7 +55,7 @@ pub struct Dumper {
     /// Where the files go; the viewer reads them from here.
     pub root: PathBuf,
     seq: AtomicU64,
-    /// `(limits, root)` it was started with, to tell whether a reload needs a new writer.
+    /// The limits (files, bytes) it was started with, to tell whether a reload needs a new writer.
     settings: (usize, u64),
 }
 

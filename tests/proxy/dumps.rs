@@ -297,3 +297,18 @@ fn the_viewer_page_renders_a_dump_in_headless_chromium() {
     let _ = std::fs::remove_dir_all(&profile);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_explicit_ollama_secret_never_reaches_the_disk() {
+    let dir = dump_dir("secret");
+    let demo = "model_list:\n  - model_name: demo\n    litellm_params: {model: openai/demo, mock_response: hi}\n";
+    let yaml = format!("{demo}gpt_reverse_proxy:\n  dump_dir: {:?}\n", dir.display().to_string());
+    let env = [("DUMP_HTTP_CONTENT", "true"), ("LOCAL_AUTH_TOKEN", TOKEN), ("LOCAL_OLLAMA_SECRET", "s3cret-mount")];
+    let p = Proxy::start(&yaml, &env);
+    let r = call("POST", &p.url("/s3cret-mount/api/chat"), &[], r#"{"model":"demo","messages":[]}"#);
+    assert_eq!(r.status, 200);
+    let (file, _) = finished_dump(&dir, &r.body);
+    assert!(file.starts_with(dir.join("_LOCAL_OLLAMA_SECRET_/api/chat")), "{}", file.display());
+    assert!(!everything(&dir).contains("s3cret"), "the secret path reached the disk");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
