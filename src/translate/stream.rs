@@ -363,11 +363,12 @@ pub fn message_as_events(body: &[u8]) -> Option<Vec<u8>> {
     }
     let mut out = Vec::new();
     let mut event = |name: &str, data: Value| sse::write_named(&mut out, name, &data.to_string());
-    let usage = v.get("usage").cloned().unwrap_or_else(|| json!({}));
+    let usage = v.get("usage").and_then(Value::as_object).cloned().unwrap_or_default();
     let mut start = v.clone();
     start["content"] = json!([]);
     start["stop_reason"] = Value::Null;
     start["stop_sequence"] = Value::Null;
+    start["usage"] = Value::Object(usage.clone());
     start["usage"]["output_tokens"] = json!(0);
     event("message_start", json!({"type": "message_start", "message": start}));
     for (index, b) in v.get("content").and_then(Value::as_array).into_iter().flatten().enumerate() {
@@ -397,7 +398,7 @@ pub fn message_as_events(body: &[u8]) -> Option<Vec<u8>> {
     }
     let stop =
         json!({"stop_reason": v["stop_reason"], "stop_sequence": v.get("stop_sequence").unwrap_or(&Value::Null)});
-    let output = json!({"output_tokens": usage["output_tokens"].as_u64().unwrap_or(0)});
+    let output = json!({"output_tokens": usage.get("output_tokens").and_then(Value::as_u64).unwrap_or(0)});
     event("message_delta", json!({"type": "message_delta", "delta": stop, "usage": output}));
     event("message_stop", json!({"type": "message_stop"}));
     Some(out)

@@ -1,5 +1,5 @@
-//! Request normalisation, every request translation and the whole-answer repairs, on arbitrary
-//! JSON: no panic, and a translated request is always a JSON object.
+//! Request normalisation, every request translation, the whole-answer repairs and streams, and
+//! the dump reader, on arbitrary JSON: no panic, and a translated request is always an object.
 #![no_main]
 use gpt_reverse_proxy::config::ModelInfo;
 use gpt_reverse_proxy::route::Dialect;
@@ -23,6 +23,10 @@ fuzz_target!(|data: &[u8]| {
     let opts = gpt_reverse_proxy::repair::Options { drop_null_finish_reason: true, think_tags: true, custom_tools: vec!["f".into()] };
     let _ = gpt_reverse_proxy::repair::complete(data, &opts);
     let _ = gpt_reverse_proxy::repair::as_stream(data, true);
+    let _ = translate::message_as_events(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = gpt_reverse_proxy::dump::show::render(text);
+    }
     for (client, wire) in [(Dialect::OpenAi, Dialect::Anthropic), (Dialect::Anthropic, Dialect::OpenAi), (Dialect::Ollama, Dialect::Anthropic)] {
         let _ = translate::response(client, wire, data, "m", 0);
         let _ = translate::error(client, 400, data, Some(1000));

@@ -17,6 +17,9 @@ fuzz_target!(|data: &[u8]| {
         3 => translate::stream(Dialect::Anthropic, Dialect::OpenAi, "m", &request).unwrap(),
         _ => translate::stream(Dialect::Ollama, Dialect::Anthropic, "m", &request).unwrap(),
     };
+    let mut usage = gpt_reverse_proxy::metrics::StreamUsage::default();
+    usage.push(body);
+    let _ = usage.tokens();
     let mut p = Parser::default();
     let mut out = Vec::new();
     for ev in p.push(body).into_iter().chain(p.finish()) {
