@@ -194,6 +194,8 @@ pub struct ModelInfo {
 pub struct Deployment {
     /// Position in `model_list`, for logs and failover bookkeeping.
     pub index: usize,
+    /// `"#<index> <provider>/<model>"`, made once: see [`Deployment::label`].
+    label: String,
     /// The name clients use: exact, or a glob with `*`.
     pub model_name: String,
     /// Which wire format and URL layout the upstream speaks.
@@ -241,9 +243,8 @@ impl Deployment {
     }
 
     /// `"#<index> <provider>/<model>"`: names the deployment without its URL or key, safe to log.
-    pub fn label(&self) -> String {
-        let model = self.upstream_model.as_deref().unwrap_or("*");
-        format!("#{} {}/{}", self.index, self.provider.name(), model)
+    pub fn label(&self) -> &str {
+        &self.label
     }
 }
 
@@ -673,6 +674,7 @@ fn deployment(index: usize, m: RawModel, settings: &Settings, env: &Env) -> Resu
     let o = m.gpt_reverse_proxy;
     Ok(Deployment {
         index,
+        label: format!("#{index} {}/{model}", provider.name()),
         model_name: m.model_name,
         provider,
         upstream_model: (model != "*").then(|| model.to_string()),

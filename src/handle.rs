@@ -52,7 +52,8 @@ struct Facts {
     route: &'static str,
     dialect: Dialect,
     model: Option<String>,
-    upstream: Option<String>,
+    /// The deployment that answered and after how many attempts.
+    upstream: Option<(usize, usize)>,
     /// This request's dump, when dumps are on.
     dump: Option<Dump>,
 }
@@ -64,7 +65,7 @@ impl Facts {
 
     /// Which deployment answered, for the access line.
     fn note_upstream(&mut self, d: &Deployment, answer: &Answer) {
-        self.upstream = Some(format!(" deployment={} attempts={}", d.label(), answer.attempts));
+        self.upstream = Some((d.index, answer.attempts));
     }
 }
 
@@ -99,7 +100,9 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
         "{method} {path} {} model={}{} bytes={} ttfb={} total={:.1}ms{}{}",
         out.status,
         facts.model.as_deref().unwrap_or("-"),
-        facts.upstream.unwrap_or_default(),
+        facts
+            .upstream
+            .map_or(String::new(), |(d, n)| format!(" deployment={} attempts={n}", sh.cfg.deployments[d].label())),
         out.bytes,
         out.ttfb.map_or("-".into(), |t| format!("{:.1}ms", ms(t))),
         ms(started.elapsed()),

@@ -64,16 +64,22 @@ pub struct Outcome {
     pub tokens: Option<(u64, u64)>,
 }
 
-/// Only the `usage` of a complete JSON answer (serde skips the rest without building it).
-#[derive(serde::Deserialize)]
-struct UsageOnly {
-    usage: Option<serde_json::Value>,
-}
-
-/// The tokens a complete JSON answer reports, if any.
+/// The tokens a complete JSON answer reports, if any. Only the `usage` object is parsed: both
+/// dialects put it at the top level, after the content, so it is found from the end. (Inside a
+/// JSON string a quote is escaped, so `"usage"` followed by `:` is always a key.)
 fn tokens_of(body: &[u8]) -> Option<(u64, u64)> {
-    let u: UsageOnly = serde_json::from_slice(body).ok()?;
-    u.usage.as_ref().and_then(crate::metrics::tokens_in)
+    const KEY: &[u8] = b"\"usage\"";
+    let mut end = body.len();
+    while let Some(at) = body[..end].windows(KEY.len()).rposition(|w| w == KEY) {
+        let rest = &body[at + KEY.len()..];
+        let colon = rest.iter().position(|b| !b.is_ascii_whitespace());
+        if let Some(i) = colon.filter(|&i| rest[i] == b':') {
+            let mut values = serde_json::Deserializer::from_slice(&rest[i + 1..]).into_iter::<serde_json::Value>();
+            return values.next()?.ok().as_ref().and_then(crate::metrics::tokens_in);
+        }
+        end = at;
+    }
+    None
 }
 
 /// Sends `reply` on `rq`'s connection, recording what is sent in `dump`.
@@ -359,6 +365,17 @@ mod tests {
         let src = Source { answer: a, dialect: Dialect::OpenAi, transform: None };
         stream(&mut w, &Conn { http10, head_only: false, dump: None }, src, &mut out, Instant::now()).unwrap();
         (String::from_utf8(w).unwrap(), out)
+    }
+
+    #[test]
+    fn tokens_are_read_from_the_top_level_usage_alone() {
+        let openai = br#"{"choices":[{"message":{"content":"the \"usage\": key, and \"usage\""}}],"usage" : {"prompt_tokens":3,"completion_tokens":5}}"#;
+        assert_eq!(tokens_of(openai), Some((3, 5)));
+        let anthropic = br#"{"content":[{"type":"text","text":"usage"}],"usage":{"input_tokens":7,"output_tokens":2,"cache_read_input_tokens":1},"x":1}"#;
+        assert_eq!(tokens_of(anthropic), Some((8, 2)));
+        assert_eq!(tokens_of(br#"{"content":"usage"}"#), None);
+        assert_eq!(tokens_of(br#"{"usage":"#), None);
+        assert_eq!(tokens_of(b""), None);
     }
 
     #[test]

@@ -248,7 +248,8 @@ impl Upstream {
     /// One call to one deployment (attempt `n` of the request), recorded in the dump if any.
     fn attempt(&self, d: &Deployment, out: &Outgoing, n: usize) -> Result<Answer, Error> {
         let prepared = (out.prepare)(d)?;
-        let mut rq = http::Request::builder().method(out.method).uri(route::upstream_url(d, &prepared.path));
+        let url = route::upstream_url(d, &prepared.path);
+        let mut rq = http::Request::builder().method(out.method).uri(&url);
         for h in out.client_headers {
             let name = h.field.as_str().as_str();
             if forwarded(name, out.client_headers) {
@@ -258,13 +259,13 @@ impl Upstream {
         let rq = rq.body(&*prepared.body).map_err(|e| Error::BadRequest(format!("cannot forward request: {e}")))?;
         let rq = with_deployment_headers(rq, d);
         let head: usize = rq.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
-        if head + rq.uri().to_string().len() + 64 > OUTPUT_BUFFER {
+        if head + url.len() + 64 > OUTPUT_BUFFER {
             return Err(Error::HeadersTooLarge);
         }
         let t = if out.stream { d.stream_timeouts } else { d.timeouts };
         let rq = self.timed(rq, t);
         if let Some(dump) = out.dump {
-            let url = crate::dump::redact_url(&rq.uri().to_string(), None);
+            let url = crate::dump::redact_url(&url, None);
             let headers = rq.headers().iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap_or("<binary>")));
             dump.request(Leg::Upstream, Some(n), out.method, &url, headers);
             dump.chunk(Leg::Upstream, Direction::Request, Some(n), &prepared.body);
