@@ -197,7 +197,7 @@ impl Upstream {
                     "failed"
                 }
             };
-            metrics.attempt(&d.label(), outcome);
+            metrics.attempt(d.label(), outcome);
             if self.record(d, outcome == "ok") {
                 log::warn!(
                     "{}: failed {} times in a row, cooling down for {:?}",
@@ -205,7 +205,7 @@ impl Upstream {
                     self.allowed_fails,
                     self.cooldown
                 );
-                metrics.cooldown(&d.label());
+                metrics.cooldown(d.label());
             }
             if matches!(outcome, "ok" | "http_error") {
                 return last;
