@@ -58,6 +58,9 @@ const DROP_RESPONSE_HEADERS: &[&str] = &[
 /// would not is refused as the client's (431) before anything is sent.
 const OUTPUT_BUFFER: usize = 8 * 1024;
 
+/// Largest error body of a retried attempt read for the dump.
+const RETRIED_BODY_DUMPED: u64 = 64 * 1024;
+
 /// The Anthropic API version sent when the client named none.
 const ANTHROPIC_VERSION: &str = "2023-06-01";
 
@@ -209,6 +212,13 @@ impl Upstream {
             }
             if matches!(outcome, "ok" | "http_error") {
                 return last;
+            }
+            // A dump shows why an attempt was given up: read its error body when it is small and
+            // announced (then it has arrived with the head, so failover does not wait for it).
+            if let (Some(_), Ok(a)) = (out.dump, last.as_mut()) {
+                if a.length.is_some_and(|n| n <= RETRIED_BODY_DUMPED) {
+                    let _ = std::io::copy(&mut a.body.by_ref().take(RETRIED_BODY_DUMPED), &mut std::io::sink());
+                }
             }
         }
         last

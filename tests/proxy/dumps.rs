@@ -134,7 +134,17 @@ fn translated_requests_are_dumped_in_both_dialects_and_retries_each_get_a_leg() 
     // Anthropic client → OpenAI upstream (Claude Code on GPT), after one failed attempt.
     let case = "fixtures/translate/anthropic-to-openai-stream-claude-code";
     let stream = std::fs::read(format!("{}/{case}/upstream_response.sse", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let failing = FakeUpstream::replay(|| Script::json(503, br#"{"error":{"message":"overloaded"}}"#));
+    let failing = FakeUpstream::replay(|| {
+        let body = br#"{"error":{"message":"overloaded"}}"#;
+        Script::Answer {
+            status: 503,
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("Content-Length".into(), body.len().to_string()),
+            ],
+            parts: vec![(Duration::ZERO, body.to_vec())],
+        }
+    });
     let up = FakeUpstream::replay(move || Script::sse(&stream, 64));
     let dir = dump_dir("translated");
     let models = models_yaml(&[
@@ -155,6 +165,9 @@ fn translated_requests_are_dumped_in_both_dialects_and_retries_each_get_a_leg() 
         std::fs::remove_file(file).unwrap();
     };
     assert!(l.iter().any(|e| e["attempt"] == 1 && e["payload"]["status"] == 503));
+    let failed = l.iter().filter(|e| e["attempt"] == 1 && e["direction"] == "response" && e["event"] == "chunk");
+    let failed: String = failed.map(|e| e["payload"]["text"].as_str().unwrap().to_string()).collect();
+    assert_eq!(failed, r#"{"error":{"message":"overloaded"}}"#, "the failed attempt's body is in the dump");
     let out = show(&file);
     assert!(out.contains("━━ proxy ⇄ upstream, attempt 2") && out.contains("← 503"), "{out}");
     keep_as_fixture(&file, "anthropic-client-openai-upstream");
