@@ -317,7 +317,7 @@ fn micros(ts: &str) -> Option<i64> {
     let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
     let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
     let (h, min, s) = (t.next()??, t.next()??, t.next()??);
-    let frac_us = format!("{frac:0<6}")[..6].parse::<i64>().ok()?;
+    let frac_us = format!("{frac:0<6}").chars().take(6).collect::<String>().parse::<i64>().ok()?;
     // Days from civil (Howard Hinnant), the inverse of `emulate::rfc3339`.
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -336,6 +336,7 @@ mod tests {
         assert_eq!(micros("1970-01-01T00:00:01.000002Z"), Some(1_000_002));
         assert_eq!(micros("2000-03-01T00:00:00.000000Z"), Some(951_868_800_000_000));
         assert_eq!(micros("2025-08-29 09:21:07.883").unwrap() - micros("2025-08-29 09:21:07.000").unwrap(), 883_000);
+        assert_eq!(micros("2025-08-29 09:21:07.ééé"), None);
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn index(root: &Path) -> serde_json::Value {
 /// `20261124T074546.123456Z-000007` → `2026-11-24 07:45:46.123`.
 fn readable_time(name: &str) -> String {
     let b = name.as_bytes();
-    if b.len() < 19 || b[8] != b'T' {
+    if b.len() < 19 || b[8] != b'T' || !name.is_ascii() {
         return name.to_string();
     }
     let s = |r: std::ops::Range<usize>| &name[r];
@@ -82,5 +82,6 @@ mod tests {
             assert!(!safe(bad), "{bad}");
         }
         assert_eq!(readable_time("20261124T074546.123456Z-000007"), "2026-11-24 07:45:46.123");
+        assert_eq!(readable_time("20261124Tééééééééééé"), "20261124Tééééééééééé");
     }
 }
