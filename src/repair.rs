@@ -277,7 +277,8 @@ impl Transform for Repair {
             self.usage = Some(u.clone());
         }
         for key in ["id", "object", "created", "model", "system_fingerprint"] {
-            if let Some(v) = chunk.get(key) {
+            // These rarely change within a stream: copy only when they do.
+            if let Some(v) = chunk.get(key).filter(|v| self.template.get(key) != Some(*v)) {
                 self.template.insert(key.into(), v.clone());
             }
         }
