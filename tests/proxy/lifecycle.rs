@@ -23,6 +23,19 @@ fn under_ulimit(limit: &str, dir: &std::path::Path) -> std::process::Child {
         .unwrap()
 }
 
+/// The proxy binary started in `dir` on 127.0.0.1:0, its log piped.
+fn proxy_in(dir: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_gpt-reverse-proxy"))
+        .current_dir(dir)
+        .env_clear()
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// The proxy's log and address, once it says it is listening.
 fn listening(child: &mut std::process::Child) -> (BufReader<std::process::ChildStderr>, String) {
     let mut log = BufReader::new(child.stderr.take().unwrap());
@@ -49,15 +62,7 @@ fn sigterm_finishes_running_streams_refuses_new_requests_and_exits_0() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("litellm_config.yaml"), models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]))
         .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gpt-reverse-proxy"))
-        .current_dir(&dir)
-        .env_clear()
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = proxy_in(&dir);
     let (mut log, addr) = listening(&mut child);
     let body = r#"{"model":"m","stream":true,"messages":[]}"#;
     let mut stream = TcpStream::connect(&addr).unwrap();
@@ -130,15 +135,7 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_invalid()
         format!("model_list:\n  - model_name: {name}\n    litellm_params: {{model: openai/x, mock_response: {text}}}\n")
     };
     std::fs::write(&file, mock("first", "one")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gpt-reverse-proxy"))
-        .current_dir(&dir)
-        .env_clear()
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = proxy_in(&dir);
     let (mut log, addr) = listening(&mut child);
     let chat = |model: &str| {
         let r = call(
