@@ -4,6 +4,7 @@
 
 use crate::error::Error;
 use serde_json::json;
+use std::io::Read;
 use std::path::Path;
 
 /// The page: HTML, CSS and JS in one file, no external assets.
@@ -47,10 +48,23 @@ fn index(root: &Path) -> serde_json::Value {
         .filter_map(|(p, bytes)| {
             let rel = p.strip_prefix(root).ok()?.to_str()?.replace('\\', "/");
             let name = p.file_stem()?.to_str()?;
-            Some(json!({"path": rel, "bytes": bytes, "time": readable_time(name)}))
+            let (method, agent) = first_request(p).unwrap_or_default();
+            Some(json!({"path": rel, "bytes": bytes, "time": readable_time(name), "method": method, "agent": agent}))
         })
         .collect();
     json!(items)
+}
+
+/// The method and `User-Agent` of a dump's client request (its first line, read alone), which
+/// tell a Cursor request from a Claude Code one at a glance.
+fn first_request(path: &Path) -> Option<(String, String)> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(std::fs::File::open(path).ok()?).take(16 * 1024).read_line(&mut line).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&line).ok()?;
+    let info = &v["payload"];
+    let agent = info["headers"].as_array()?.iter().find(|h| h[0] == "user-agent").and_then(|h| h[1].as_str());
+    Some((info["method"].as_str()?.to_string(), agent.unwrap_or("").to_string()))
 }
 
 /// `20261124T074546.123456Z-000007` → `2026-11-24 07:45:46.123`.

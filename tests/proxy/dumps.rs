@@ -247,7 +247,8 @@ fn the_viewer_is_behind_the_token_and_serves_only_dump_files() {
 
     let bearer = format!("Bearer {TOKEN}");
     let index = call("GET", &p.url("/dumps/index.json"), &[("Authorization", &bearer)], "").json();
-    assert_eq!(index[0]["path"], rel.as_str());
+    assert_eq!((index[0]["path"].as_str(), index[0]["method"].as_str()), (Some(rel.as_str()), Some("POST")));
+    assert!(index[0]["agent"].as_str().is_some_and(|a| a.starts_with("ureq")), "{index}");
     let served = call("GET", &p.url(&format!("/dumps/files/{rel}")), &[("Authorization", &bearer)], "");
     assert_eq!(served.body, std::fs::read(&file).unwrap());
     for bad in ["/dumps/files/../litellm_config.yaml", "/dumps/files/%2e%2e/x.jsonl", "/dumps/files/v1/none.jsonl"] {
