@@ -59,28 +59,57 @@ pub fn tokens_in(usage: &serde_json::Value) -> Option<(u64, u64)> {
 /// `message_start`, output at `message_delta` — so each count reported replaces the one before.
 #[derive(Default)]
 pub struct StreamUsage {
-    parser: crate::sse::Parser,
-    usage: serde_json::Map<String, serde_json::Value>,
+    /// The start of a line that has not ended yet in the reads so far.
+    partial: Vec<u8>,
+    /// The counts seen so far (`null` until the first; indexing makes it an object).
+    usage: serde_json::Value,
 }
 
+/// A line longer than this is not usage: it is dropped rather than buffered.
+const LONGEST_USAGE_LINE: usize = 64 * 1024;
+
 impl StreamUsage {
-    /// One read of the stream.
+    /// One read of the stream. Lines are looked at where they lie in the read; only a line cut
+    /// by the read's end is copied, so the bytes that pass by cost no allocation.
     pub fn push(&mut self, bytes: &[u8]) {
-        for ev in self.parser.push(bytes) {
-            // Only the few events that carry usage are parsed.
-            if !ev.data.contains("\"usage\"") {
-                continue;
+        let mut rest = bytes;
+        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+            let (line, tail) = rest.split_at(nl + 1);
+            if self.partial.is_empty() {
+                self.line(line);
+            } else {
+                let mut whole = std::mem::take(&mut self.partial);
+                whole.extend_from_slice(line);
+                self.line(&whole);
+                whole.clear();
+                self.partial = whole;
             }
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&ev.data) else { continue };
-            if let Some(u) = v.get("usage").or(v.pointer("/message/usage")).and_then(|u| u.as_object()) {
-                self.usage.extend(u.iter().filter(|(_, n)| n.is_u64()).map(|(k, n)| (k.clone(), n.clone())));
+            rest = tail;
+        }
+        if self.partial.len() + rest.len() <= LONGEST_USAGE_LINE {
+            self.partial.extend_from_slice(rest);
+        } else {
+            self.partial.clear();
+        }
+    }
+
+    /// A `data:` line mentioning `"usage"` is parsed; every other line only searched.
+    fn line(&mut self, line: &[u8]) {
+        let Some(data) = line.strip_prefix(b"data:") else { return };
+        if !data.windows(7).any(|w| w == b"\"usage\"") {
+            return;
+        }
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else { return };
+        if let Some(u) = v.get("usage").or(v.pointer("/message/usage")).and_then(|u| u.as_object()) {
+            for (k, n) in u.iter().filter(|(_, n)| n.is_u64()) {
+                self.usage[k] = n.clone();
             }
         }
     }
 
     /// `(prompt, completion)` tokens, once the stream has reported both.
     pub fn tokens(&self) -> Option<(u64, u64)> {
-        tokens_in(&serde_json::Value::Object(self.usage.clone()))
+        tokens_in(&self.usage)
     }
 }
 
@@ -192,6 +221,21 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stream_usage_is_read_across_reads_in_its_parts() {
+        let stream = "event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":7,\"output_tokens\":1}}}\r\n\r\n\
+                      event: ping\ndata: {\"type\":\"ping\",\"text\":\"\\\"usage\\\"\"}\n\n\
+                      data: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}\n\n";
+        for piece in [1, 5, 4096] {
+            let mut u = StreamUsage::default();
+            assert_eq!(u.tokens(), None);
+            for part in stream.as_bytes().chunks(piece) {
+                u.push(part);
+            }
+            assert_eq!(u.tokens(), Some((7, 9)), "reads of {piece} bytes");
+        }
+    }
 
     #[test]
     fn histograms_are_cumulative_and_consistent() {

@@ -97,8 +97,7 @@ pub fn start(cfg: Config) -> Result<Running, String> {
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let server = tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?;
     let addr = server.server_addr().to_ip().ok_or("listener has no IP address")?;
-    let max = cfg.settings.max_concurrent_requests;
-    let cfg_idle = cfg.settings.idle_worker_exit;
+    let (max, idle_exit) = (cfg.settings.max_concurrent_requests, cfg.settings.idle_worker_exit);
     let interval = cfg.settings.watchdog_interval;
     let listen = cfg.listen;
     let dumps = Dumper::start(&cfg);
@@ -113,7 +112,7 @@ pub fn start(cfg: Config) -> Result<Running, String> {
             Some(e) => handle::reject(rq, e, &shared),
         }
     });
-    let pool = Pool::new(server, serve, (max, cfg_idle), tx);
+    let pool = Pool::new(server, serve, max, idle_exit, tx);
     pool.spawn().map_err(|e| format!("cannot start a worker thread: {e}"))?;
     let probe =
         SocketAddr::new(if addr.ip().is_unspecified() { Ipv4Addr::LOCALHOST.into() } else { addr.ip() }, addr.port());
@@ -220,14 +219,15 @@ impl Pool {
     fn new(
         server: tiny_http::Server,
         serve: Serve,
-        limits: (usize, Duration),
+        max: usize,
+        idle_exit: Duration,
         fatal: mpsc::Sender<io::Error>,
     ) -> Arc<Pool> {
         Arc::new(Pool {
             server: Arc::new(server),
             serve,
-            max: limits.0,
-            idle_exit: limits.1,
+            max,
+            idle_exit,
             workers: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
             serving: AtomicUsize::new(0),
@@ -315,7 +315,7 @@ mod tests {
         });
         let (tx, _fatal) = mpsc::channel();
         // One worker serving (plus its spare): the request after the panic needs the same one.
-        let pool = Pool::new(server, serve, (1, Duration::from_secs(60)), tx);
+        let pool = Pool::new(server, serve, 1, Duration::from_secs(60), tx);
         pool.spawn().unwrap();
         let get = |path: &str| {
             let mut c = std::net::TcpStream::connect(addr).unwrap();

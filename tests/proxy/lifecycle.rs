@@ -36,6 +36,18 @@ fn proxy_in(dir: &std::path::Path) -> std::process::Child {
         .unwrap()
 }
 
+/// How the process ended, waiting at most `bound` for it to end.
+fn exit_within(child: &mut std::process::Child, bound: Duration) -> std::process::ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(t.elapsed() < bound, "the proxy did not exit within {bound:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The proxy's log and address, once it says it is listening.
 fn listening(child: &mut std::process::Child) -> (BufReader<std::process::ChildStderr>, String) {
     let mut log = BufReader::new(child.stderr.take().unwrap());
@@ -85,14 +97,7 @@ fn sigterm_finishes_running_streams_refuses_new_requests_and_exits_0() {
     let mut rest = String::new();
     stream.read_to_string(&mut rest).unwrap();
     assert!(rest.ends_with("data: [DONE]\n\n\r\n0\r\n\r\n"), "the running stream was cut: {rest:?}");
-    let t = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(t.elapsed() < Duration::from_secs(5), "the proxy did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = exit_within(&mut child, Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
     let mut tail = String::new();
     let _ = log.read_to_string(&mut tail);
@@ -110,14 +115,7 @@ fn when_accepting_dies_the_process_exits_1_for_its_supervisor() {
     let (mut log, addr) = listening(&mut child);
     // Idle keep-alive connections: each costs the proxy two descriptors until none are left.
     let held: Vec<TcpStream> = (0..60).filter_map(|_| TcpStream::connect(&addr).ok()).collect();
-    let t = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(t.elapsed() < Duration::from_secs(15), "the zombie proxy did not exit");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = exit_within(&mut child, Duration::from_secs(15));
     drop(held);
     assert_eq!(status.code(), Some(1));
     let mut tail = String::new();
