@@ -13,6 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use ureq::http;
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{
+    ConnectProxyConnector, ConnectionDetails, Connector, RustlsConnector, TcpConnector, Transport,
+};
 
 /// Client headers never forwarded: hop-by-hop, framing ureq sets itself, the client's own
 /// credentials, and what would let upstream compress a body we may need to read.
@@ -163,7 +167,7 @@ impl Upstream {
             health: Mutex::new(vec![Health::default(); cfg.deployments.len()]),
             allowed_fails: s.allowed_fails,
             cooldown: s.cooldown_time,
-            agent: config.new_agent(),
+            agent: ureq::Agent::with_parts(config, Connectors::default(), DefaultResolver::default()),
             next: AtomicUsize::new(0),
             num_retries: cfg.settings.num_retries as usize,
         })
@@ -217,7 +221,8 @@ impl Upstream {
             // announced (then it has arrived with the head, so failover does not wait for it).
             if let (Some(_), Ok(a)) = (out.dump, last.as_mut()) {
                 if a.length.is_some_and(|n| n <= RETRIED_BODY_DUMPED) {
-                    let _ = std::io::copy(&mut a.body.by_ref().take(RETRIED_BODY_DUMPED), &mut std::io::sink());
+                    // Into the heap: `io::copy`'s 8 KiB stack buffer would deepen every worker's stack.
+                    let _ = a.body.by_ref().take(RETRIED_BODY_DUMPED).read_to_end(&mut Vec::new());
                 }
             }
         }
@@ -378,6 +383,55 @@ fn with_deployment_headers<B>(mut rq: http::Request<B>, d: &Deployment) -> http:
         }
     }
     rq
+}
+
+/// ureq's own connectors (CONNECT proxy, TCP, TLS), called one after the other. ureq's default
+/// chain inlines them into one 12 KB stack frame (11 KB of it TLS, touched even for `http://`);
+/// a thousand streams are a thousand worker stacks, each keeping the deepest page it touched.
+#[derive(Debug, Default)]
+struct Connectors {
+    proxy: ConnectProxyConnector,
+    tcp: TcpConnector,
+    tls: RustlsConnector,
+}
+
+impl Connector for Connectors {
+    type Out = Box<dyn Transport>;
+
+    fn connect(&self, d: &ConnectionDetails, _: Option<()>) -> Result<Option<Self::Out>, ureq::Error> {
+        // A connector's frame is touched whole even when it has nothing to do, so those
+        // that would skip are not called.
+        let through_proxy = match d.config.proxy() {
+            Some(_) => step(&self.proxy, d, None::<()>)?,
+            None => None,
+        };
+        let tcp = step(&self.tcp, d, through_proxy)?;
+        if !d.needs_tls() {
+            return Ok(tcp);
+        }
+        // Requests carry request-level settings (their deployment's timeouts), and for those
+        // ureq builds a fresh TLS client config per connection: the root store again, and no
+        // session resumption. The TLS settings are always the agent's, so its cached one holds.
+        let agent_level = ConnectionDetails {
+            request_level: false,
+            addrs: d.addrs.clone(),
+            current_time: d.current_time.clone(),
+            run_connector: d.run_connector.clone(),
+            register_shutdown: d.register_shutdown.clone(),
+            ..*d
+        };
+        step(&self.tls, &agent_level, tcp)
+    }
+}
+
+/// One connector of the chain, in a stack frame of its own.
+#[inline(never)]
+fn step<In: Transport, C: Connector<In>>(
+    c: &C,
+    d: &ConnectionDetails,
+    chained: Option<In>,
+) -> Result<Option<Box<dyn Transport>>, ureq::Error> {
+    Ok(c.connect(d, chained)?.map(|t| Box::new(t) as Box<dyn Transport>))
 }
 
 /// `scheme://[user[:pass]@]host[:port]` plus a `NO_PROXY` list → a ureq proxy.

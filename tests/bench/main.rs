@@ -200,7 +200,7 @@ fn smaps_summary(pid: u32) -> String {
     }
     let mut top: Vec<_> = by_size.into_iter().collect();
     top.sort_by_key(|(_, (_, rss))| std::cmp::Reverse(*rss));
-    top.iter().take(6).map(|(size, (n, rss))| format!("{n}x{size}kB maps={rss}kB")).collect::<Vec<_>>().join(", ")
+    top.iter().take(10).map(|(size, (n, rss))| format!("{n}x{size}kB maps={rss}kB")).collect::<Vec<_>>().join(", ")
 }
 
 // ---- measurements -----------------------------------------------------------------------
@@ -292,7 +292,7 @@ fn paced_stream(addr: SocketAddr, path: &str, body: &str) -> (Duration, Duration
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_nodelay(true).unwrap();
     let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\nanthropic-version: 2023-06-01\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\nanthropic-version: 2023-06-01\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     let start = Instant::now();
@@ -360,7 +360,8 @@ fn many_streams(proxy: &Proxy, n: usize, sc: &Scenario) -> (usize, u64) {
     while handles.iter().any(|h| !h.is_finished()) && Instant::now() < deadline {
         let now = rss_kb(pid);
         if now > peak && std::env::var_os("BENCH_DEBUG").is_some() {
-            eprintln!("smaps at {now} kB: {}", smaps_summary(pid));
+            let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count());
+            eprintln!("smaps at {now} kB, {threads} threads: {}", smaps_summary(pid));
         }
         peak = peak.max(now);
         thread::sleep(Duration::from_millis(50));
@@ -402,6 +403,11 @@ fn main() {
         let direct_url = format!("http://{up}{}", sc.direct_path);
         let proxy_url = format!("http://{}{}", proxy.addr, sc.proxy_path);
         let (pb, db) = (body(sc.body, &model, false), body(sc.direct_body, &model, false));
+        if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "streams") {
+            let (completed, peak) = many_streams(&proxy, 1000, sc);
+            println!("| {} | 1,000 streams: {completed} done, RSS {:.1} MB |", sc.name, peak as f64 / 1024.0);
+            continue;
+        }
         eprintln!("[{}] latency at concurrency 1", sc.name);
         let (_, d50, d99) = wrk(&direct_url, &db, 1, secs, &dir);
         let (_, p50, p99) = wrk(&proxy_url, &pb, 1, secs, &dir);
