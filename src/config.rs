@@ -111,6 +111,8 @@ pub struct Settings {
     pub max_header_bytes: usize,
     /// How long an upstream's model list is reused for `GET /v1/models`.
     pub model_list_ttl: Duration,
+    /// How long an upstream host's resolved addresses are reused.
+    pub dns_cache_ttl: Duration,
     /// Time limit for fetching one upstream's model list.
     pub model_list_timeout: Duration,
     /// Extra attempts over a deployment group (LiteLLM's `num_retries`).
@@ -158,6 +160,7 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024 * 1024,
             max_header_bytes: 64 * 1024,
             model_list_ttl: Duration::from_secs(60),
+            dns_cache_ttl: Duration::from_secs(30),
             model_list_timeout: Duration::from_secs(5),
             num_retries: 0,
             allowed_fails: 3,
@@ -409,6 +412,7 @@ struct RawProxySettings {
     max_body_bytes: Option<usize>,
     max_header_bytes: Option<usize>,
     model_list_ttl: Option<f64>,
+    dns_cache_ttl: Option<f64>,
     model_list_timeout: Option<f64>,
     shutdown_grace: Option<f64>,
     watchdog_interval: Option<f64>,
@@ -583,6 +587,7 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
     secs("gpt_reverse_proxy.client_send_timeout", p.client_send_timeout, &mut s.client_send_timeout)?;
     secs("gpt_reverse_proxy.idle_worker_exit", p.idle_worker_exit, &mut s.idle_worker_exit)?;
     secs("gpt_reverse_proxy.model_list_ttl", p.model_list_ttl, &mut s.model_list_ttl)?;
+    secs("gpt_reverse_proxy.dns_cache_ttl", p.dns_cache_ttl, &mut s.dns_cache_ttl)?;
     secs("gpt_reverse_proxy.model_list_timeout", p.model_list_timeout, &mut s.model_list_timeout)?;
     secs("gpt_reverse_proxy.shutdown_grace", p.shutdown_grace, &mut s.shutdown_grace)?;
     secs("gpt_reverse_proxy.watchdog_interval", p.watchdog_interval, &mut s.watchdog_interval)?;

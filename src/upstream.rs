@@ -3,6 +3,7 @@
 //! credential, and walks a deployment group with failover before the first byte.
 
 use crate::config::{Config, Deployment, Provider, Timeouts};
+use crate::connect::{Connectors, DnsCache};
 use crate::dump::{Direction, Dump, Leg, Tee};
 use crate::error::{Error, Fault};
 use crate::metrics::Metrics;
@@ -13,10 +14,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use ureq::http;
-use ureq::unversioned::resolver::DefaultResolver;
-use ureq::unversioned::transport::{
-    ConnectProxyConnector, ConnectionDetails, Connector, RustlsConnector, TcpConnector, Transport,
-};
 
 /// Client headers never forwarded: hop-by-hop, framing ureq sets itself, the client's own
 /// credentials, and what would let upstream compress a body we may need to read.
@@ -123,6 +120,8 @@ pub struct Answer {
 /// The upstream side of the proxy: one shared connection pool.
 pub struct Upstream {
     agent: ureq::Agent,
+    /// The agent's resolver, cleared when a connection fails.
+    dns: DnsCache,
     /// Round-robin start position, so a group spreads load.
     next: AtomicUsize,
     num_retries: usize,
@@ -163,11 +162,13 @@ impl Upstream {
             .timeout_connect(Some(cfg.settings.timeouts.connect))
             .build();
         let s = &cfg.settings;
+        let dns = DnsCache::new(s.dns_cache_ttl);
         Ok(Upstream {
             health: Mutex::new(vec![Health::default(); cfg.deployments.len()]),
             allowed_fails: s.allowed_fails,
             cooldown: s.cooldown_time,
-            agent: ureq::Agent::with_parts(config, Connectors::default(), DefaultResolver::default()),
+            agent: ureq::Agent::with_parts(config, Connectors::default(), dns.clone()),
+            dns,
             next: AtomicUsize::new(0),
             num_retries: cfg.settings.num_retries as usize,
         })
@@ -286,6 +287,7 @@ impl Upstream {
             dump.chunk(Leg::Upstream, Direction::Request, Some(n), &prepared.body);
         }
         let resp = self.agent.run(rq).inspect_err(|e| {
+            self.dns.clear();
             if let Some(dump) = out.dump {
                 dump.error(Leg::Upstream, Direction::Response, Some(n), e.to_string());
             }
@@ -383,55 +385,6 @@ fn with_deployment_headers<B>(mut rq: http::Request<B>, d: &Deployment) -> http:
         }
     }
     rq
-}
-
-/// ureq's own connectors (CONNECT proxy, TCP, TLS), called one after the other. ureq's default
-/// chain inlines them into one 12 KB stack frame (11 KB of it TLS, touched even for `http://`);
-/// a thousand streams are a thousand worker stacks, each keeping the deepest page it touched.
-#[derive(Debug, Default)]
-struct Connectors {
-    proxy: ConnectProxyConnector,
-    tcp: TcpConnector,
-    tls: RustlsConnector,
-}
-
-impl Connector for Connectors {
-    type Out = Box<dyn Transport>;
-
-    fn connect(&self, d: &ConnectionDetails, _: Option<()>) -> Result<Option<Self::Out>, ureq::Error> {
-        // A connector's frame is touched whole even when it has nothing to do, so those
-        // that would skip are not called.
-        let through_proxy = match d.config.proxy() {
-            Some(_) => step(&self.proxy, d, None::<()>)?,
-            None => None,
-        };
-        let tcp = step(&self.tcp, d, through_proxy)?;
-        if !d.needs_tls() {
-            return Ok(tcp);
-        }
-        // Requests carry request-level settings (their deployment's timeouts), and for those
-        // ureq builds a fresh TLS client config per connection: the root store again, and no
-        // session resumption. The TLS settings are always the agent's, so its cached one holds.
-        let agent_level = ConnectionDetails {
-            request_level: false,
-            addrs: d.addrs.clone(),
-            current_time: d.current_time.clone(),
-            run_connector: d.run_connector.clone(),
-            register_shutdown: d.register_shutdown.clone(),
-            ..*d
-        };
-        step(&self.tls, &agent_level, tcp)
-    }
-}
-
-/// One connector of the chain, in a stack frame of its own.
-#[inline(never)]
-fn step<In: Transport, C: Connector<In>>(
-    c: &C,
-    d: &ConnectionDetails,
-    chained: Option<In>,
-) -> Result<Option<Box<dyn Transport>>, ureq::Error> {
-    Ok(c.connect(d, chained)?.map(|t| Box::new(t) as Box<dyn Transport>))
 }
 
 /// `scheme://[user[:pass]@]host[:port]` plus a `NO_PROXY` list → a ureq proxy.

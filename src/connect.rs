@@ -1,0 +1,182 @@
+//! How upstream connections are made: ureq's own connectors, each in a stack frame of its own,
+//! and a short-lived cache of resolved host addresses.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{
+    ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector, TcpConnector, Transport,
+};
+
+/// ureq's own connectors (CONNECT proxy, TCP, TLS), called one after the other. ureq's default
+/// chain inlines them into one 12 KB stack frame (11 KB of it TLS, touched even for `http://`);
+/// a thousand streams are a thousand worker stacks, each keeping the deepest page it touched.
+#[derive(Debug, Default)]
+pub struct Connectors {
+    proxy: ConnectProxyConnector,
+    tcp: TcpConnector,
+    tls: RustlsConnector,
+}
+
+impl Connector for Connectors {
+    type Out = Box<dyn Transport>;
+
+    fn connect(&self, d: &ConnectionDetails, _: Option<()>) -> Result<Option<Self::Out>, ureq::Error> {
+        // A connector's frame is touched whole even when it has nothing to do, so those
+        // that would skip are not called.
+        let through_proxy = match d.config.proxy() {
+            Some(_) => step(&self.proxy, d, None::<()>)?,
+            None => None,
+        };
+        let tcp = step(&self.tcp, d, through_proxy)?;
+        if !d.needs_tls() {
+            return Ok(tcp);
+        }
+        // Requests carry request-level settings (their deployment's timeouts), and for those
+        // ureq builds a fresh TLS client config per connection: the root store again, and no
+        // session resumption. The TLS settings are always the agent's, so its cached one holds.
+        let agent_level = ConnectionDetails {
+            request_level: false,
+            addrs: d.addrs.clone(),
+            current_time: d.current_time.clone(),
+            run_connector: d.run_connector.clone(),
+            register_shutdown: d.register_shutdown.clone(),
+            ..*d
+        };
+        step(&self.tls, &agent_level, tcp)
+    }
+}
+
+/// One connector of the chain, in a stack frame of its own.
+#[inline(never)]
+fn step<In: Transport, C: Connector<In>>(
+    c: &C,
+    d: &ConnectionDetails,
+    chained: Option<In>,
+) -> Result<Option<Box<dyn Transport>>, ureq::Error> {
+    Ok(c.connect(d, chained)?.map(|t| Box::new(t) as Box<dyn Transport>))
+}
+
+/// Resolved addresses per host, reused for `ttl`. ureq resolves the host before every request,
+/// pooled connection or not, and musl's resolver keeps no cache: without this each request would
+/// wait for a DNS round trip. Failures are not kept; [`DnsCache::clear`] drops everything (after
+/// a connection failed, the addresses may be what changed).
+#[derive(Clone, Debug)]
+pub struct DnsCache(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    ttl: Duration,
+    system: Box<dyn Resolver>,
+    hosts: Mutex<Vec<Host>>,
+}
+
+/// One resolved `scheme://authority`.
+#[derive(Debug)]
+struct Host {
+    scheme: String,
+    authority: String,
+    addrs: ResolvedSocketAddrs,
+    until: Instant,
+}
+
+impl DnsCache {
+    /// A cache in front of the system resolver.
+    pub fn new(ttl: Duration) -> DnsCache {
+        DnsCache::with_resolver(ttl, Box::new(DefaultResolver::default()))
+    }
+
+    fn with_resolver(ttl: Duration, system: Box<dyn Resolver>) -> DnsCache {
+        DnsCache(Arc::new(Inner { ttl, system, hosts: Mutex::new(Vec::new()) }))
+    }
+
+    /// Forgets every host.
+    pub fn clear(&self) {
+        self.hosts().clear();
+    }
+
+    fn hosts(&self) -> std::sync::MutexGuard<'_, Vec<Host>> {
+        self.0.hosts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Resolver for DnsCache {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let (scheme, authority) = (uri.scheme_str().unwrap_or(""), uri.authority().map_or("", |a| a.as_str()));
+        let now = Instant::now();
+        let fresh = |h: &&Host| h.scheme == scheme && h.authority == authority && h.until > now;
+        if let Some(h) = self.hosts().iter().find(fresh) {
+            return Ok(h.addrs.clone());
+        }
+        // Resolved outside the lock: a slow lookup must not hold up other hosts.
+        let addrs = self.0.system.resolve(uri, config, timeout)?;
+        let mut hosts = self.hosts();
+        hosts.retain(|h| !(h.scheme == scheme && h.authority == authority) && h.until > now);
+        hosts.push(Host {
+            scheme: scheme.into(),
+            authority: authority.into(),
+            addrs: addrs.clone(),
+            until: now + self.0.ttl,
+        });
+        Ok(addrs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A resolver that counts its lookups and answers 127.0.0.1 with the URI's port.
+    #[derive(Debug, Default)]
+    struct Counting(Arc<AtomicUsize>);
+
+    impl Resolver for Counting {
+        fn resolve(
+            &self,
+            uri: &Uri,
+            _: &ureq::config::Config,
+            _: NextTimeout,
+        ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            let mut v = self.empty();
+            v.push(([127, 0, 0, 1], uri.port_u16().unwrap_or(80)).into());
+            Ok(v)
+        }
+    }
+
+    fn lookup(cache: &DnsCache, url: &str) -> u16 {
+        let uri: Uri = url.parse().unwrap();
+        cache.resolve(&uri, &ureq::config::Config::default(), NextTimeout::default()).unwrap()[0].port()
+    }
+
+    #[test]
+    fn a_host_is_looked_up_once_per_ttl_not_once_per_request() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let cache = DnsCache::with_resolver(Duration::from_secs(60), Box::new(Counting(count.clone())));
+        for _ in 0..3 {
+            assert_eq!(lookup(&cache, "https://api.example.com/v1/chat/completions"), 80);
+        }
+        assert_eq!(lookup(&cache, "https://api.example.com:8443/v1"), 8443, "the port is part of the key");
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+        cache.clear();
+        lookup(&cache, "https://api.example.com/v1");
+        assert_eq!(count.load(Ordering::SeqCst), 3, "cleared entries are looked up again");
+    }
+
+    #[test]
+    fn an_expired_host_is_looked_up_again() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let cache = DnsCache::with_resolver(Duration::ZERO, Box::new(Counting(count.clone())));
+        lookup(&cache, "http://relay.internal/v1");
+        lookup(&cache, "http://relay.internal/v1");
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+        assert_eq!(cache.hosts().len(), 1, "expired entries are replaced, not piled up");
+    }
+}
