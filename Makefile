@@ -6,7 +6,7 @@ STATIC := target/$(TARGET)/release/$(BIN)
 VENV := .venv
 PY_CLIENTS := openai==3.54.0 anthropic==2.12.0 ollama==0.6.3
 
-.PHONY: run test lint unit static bench soak fuzz sdk-test claude-code-test clean
+.PHONY: run test lint unit static bench bench-peers soak fuzz sdk-test claude-code-test clean
 
 run:
 	cargo run --release
@@ -34,6 +34,16 @@ bench: static
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cargo build --release --locked --example bench
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); target/release/examples/bench $(STATIC) $(STATIC)
+
+## `make bench` with LiteLLM's proxy (PyPI, in .venv-peers; needs the network once) measured in
+## the same run, on the same upstream and scenarios (about 3 minutes more).
+PEERS := .venv-peers
+LITELLM := litellm[proxy]==1.106.2
+bench-peers: static
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@test -x $(PEERS)/bin/litellm || (python3 -m venv $(PEERS) && $(PEERS)/bin/pip install -q '$(LITELLM)')
+	cargo build --release --locked --example bench
+	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); BENCH_LITELLM=$(CURDIR)/$(PEERS)/bin/litellm target/release/examples/bench $(STATIC) $(STATIC)
 
 ## Soak: SOAK_SECONDS (180) of mixed traffic with upstream faults against the static binary;
 ## prints RSS, descriptors and threads over time and fails on a wrong answer, growth or a leak.
@@ -69,4 +79,4 @@ claude-code-test:
 
 clean:
 	cargo clean
-	rm -rf $(VENV) .cc
+	rm -rf $(VENV) $(PEERS) .cc

@@ -15,6 +15,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// The client token, of the proxy and of a peer (LiteLLM refuses short master keys).
+const TOKEN: &str = "sk-bench-5f0c1d2e3a4b5c6d7e8f90a1b2c3d4e5";
+
 const CHAT_JSON: &str = r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the bench upstream."},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}"#;
 const MSG_JSON: &str = r#"{"id":"msg_bench","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"Hello from the bench upstream."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":7}}"#;
 
@@ -151,7 +154,7 @@ fn start_proxy(binary: &str, up: SocketAddr, dir: &std::path::Path, env: &[(&str
         .env_clear()
         .env("HOST", "127.0.0.1")
         .env("PORT", port.to_string())
-        .env("LOCAL_AUTH_TOKEN", "tok")
+        .env("LOCAL_AUTH_TOKEN", TOKEN)
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
@@ -172,6 +175,65 @@ fn start_proxy(binary: &str, up: SocketAddr, dir: &std::path::Path, env: &[(&str
         thread::sleep(Duration::from_micros(200));
     }
     Proxy { child, addr, cold_start: start.elapsed() }
+}
+
+/// LiteLLM's proxy (`litellm` from PyPI, one worker, no master key, no network) in front of the
+/// same upstream, with the same model names; running once it answers `/health/liveliness`.
+fn start_litellm(exe: &std::ffi::OsStr, up: SocketAddr, dir: &std::path::Path) -> Proxy {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut yaml = format!("general_settings:\n  master_key: {TOKEN}\nmodel_list:\n");
+    for model in ["bench", "paced-64-20"] {
+        yaml += &format!("  - model_name: gpt-{model}\n    litellm_params: {{model: openai/gpt-{model}, api_base: 'http://{up}/v1', api_key: sk-bench}}\n");
+        yaml += &format!("  - model_name: claude-{model}\n    litellm_params: {{model: anthropic/claude-{model}, api_base: 'http://{up}', api_key: sk-bench}}\n");
+    }
+    let config = dir.join("litellm_peer.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let start = Instant::now();
+    let child = Command::new(exe)
+        .arg("--config")
+        .arg(&config)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--num_workers", "1"])
+        .env("LITELLM_LOG", "ERROR")
+        .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        // Its default for `/v1/messages` on an OpenAI model is the Responses API.
+        .env("LITELLM_USE_CHAT_COMPLETIONS_URL_FOR_ANTHROPIC_MESSAGES", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("LiteLLM starts");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    loop {
+        if let Ok(mut s) = TcpStream::connect(addr) {
+            s.write_all(b"GET /health/liveliness HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            if out.starts_with("HTTP/1.1 200") {
+                break;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "LiteLLM did not come up");
+        thread::sleep(Duration::from_millis(20));
+    }
+    Proxy { child, addr, cold_start: start.elapsed() }
+}
+
+/// Resident memory of a process and its descendants, in kB.
+fn tree_rss_kb(pid: u32) -> u64 {
+    let parent = |p: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()
+    };
+    let all: Vec<u32> = std::fs::read_dir("/proc")
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default();
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(all.iter().copied().filter(|&c| parent(c) == Some(p)));
+        i += 1;
+    }
+    tree.iter().map(|&p| rss_kb(p)).sum()
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -254,7 +316,7 @@ fn wrk(url: &str, body: &str, conns: usize, secs: u64, dir: &std::path::Path) ->
     let escaped = body.replace('\\', "\\\\").replace('\'', "\\'");
     std::fs::write(
         &script,
-        format!("wrk.method = 'POST'\nwrk.body = '{escaped}'\nwrk.headers['Content-Type'] = 'application/json'\nwrk.headers['Authorization'] = 'Bearer tok'\nwrk.headers['x-api-key'] = 'tok'\nwrk.headers['anthropic-version'] = '2023-06-01'\n"),
+        format!("wrk.method = 'POST'\nwrk.body = '{escaped}'\nwrk.headers['Content-Type'] = 'application/json'\nwrk.headers['Authorization'] = 'Bearer {TOKEN}'\nwrk.headers['x-api-key'] = '{TOKEN}'\nwrk.headers['anthropic-version'] = '2023-06-01'\n"),
     )
     .unwrap();
     let threads = conns.clamp(1, 2).to_string();
@@ -292,7 +354,7 @@ fn paced_stream(addr: SocketAddr, path: &str, body: &str) -> (Duration, Duration
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_nodelay(true).unwrap();
     let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\nanthropic-version: 2023-06-01\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nanthropic-version: 2023-06-01\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     let start = Instant::now();
@@ -330,6 +392,36 @@ fn paced_stream(addr: SocketAddr, path: &str, body: &str) -> (Duration, Duration
         eprintln!("no events; the answer began: {:?}", String::from_utf8_lossy(&head));
     }
     (first.unwrap_or(Duration::MAX), max_gap, events)
+}
+
+/// The latency, throughput and paced-stream columns of one scenario through the proxy at `addr`,
+/// each against the direct call measured just before it.
+fn measure(addr: SocketAddr, up: SocketAddr, sc: &Scenario, secs: u64, dir: &std::path::Path) -> String {
+    let model = format!("{}bench", sc.model_prefix);
+    let direct_url = format!("http://{up}{}", sc.direct_path);
+    let proxy_url = format!("http://{addr}{}", sc.proxy_path);
+    let (pb, db) = (body(sc.body, &model, false), body(sc.direct_body, &model, false));
+    eprintln!("[{}] latency at concurrency 1", sc.name);
+    let (_, d50, d99) = wrk(&direct_url, &db, 1, secs, dir);
+    let (_, p50, p99) = wrk(&proxy_url, &pb, 1, secs, dir);
+    eprintln!("[{}] throughput at concurrency 32", sc.name);
+    let (drps, _, _) = wrk(&direct_url, &db, 32, secs, dir);
+    let (prps, _, _) = wrk(&proxy_url, &pb, 32, secs, dir);
+    eprintln!("[{}] a paced stream", sc.name);
+    let paced = format!("{}paced-64-20", sc.model_prefix);
+    let (dt, _, _) = paced_stream(up, sc.direct_path, &body(sc.direct_body, &paced, true));
+    let (pt, gap, events) = paced_stream(addr, sc.proxy_path, &body(sc.body, &paced, true));
+    assert!(events >= 64, "{}: only {events} events arrived", sc.name);
+    format!(
+        "{:+.3} ms | {:+.3} ms | {:.0} / {:.0} req/s ({:.0}%) | {:+.3} ms | {:.1} ms",
+        p50 - d50,
+        p99 - d99,
+        prps,
+        drps,
+        100.0 * prps / drps,
+        (pt.as_secs_f64() - dt.as_secs_f64()) * 1000.0,
+        gap.as_secs_f64() * 1000.0,
+    )
 }
 
 /// `n` concurrent streams (each `events` × `gap_ms`): how many completed, peak proxy RSS.
@@ -399,68 +491,43 @@ fn main() {
     println!("| scenario | c=1 P50 added | c=1 P99 added | c=32 throughput (proxy / direct) | TTFB added | max gap (20 ms pacing) | 1,000 streams done | RSS at 1,000 |");
     println!("|---|---|---|---|---|---|---|---|");
     for sc in SCENARIOS {
-        let model = format!("{}bench", sc.model_prefix);
-        let direct_url = format!("http://{up}{}", sc.direct_path);
-        let proxy_url = format!("http://{}{}", proxy.addr, sc.proxy_path);
-        let (pb, db) = (body(sc.body, &model, false), body(sc.direct_body, &model, false));
         if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "streams") {
             let (completed, peak) = many_streams(&proxy, 1000, sc);
             println!("| {} | 1,000 streams: {completed} done, RSS {:.1} MB |", sc.name, peak as f64 / 1024.0);
             continue;
         }
-        eprintln!("[{}] latency at concurrency 1", sc.name);
-        let (_, d50, d99) = wrk(&direct_url, &db, 1, secs, &dir);
-        let (_, p50, p99) = wrk(&proxy_url, &pb, 1, secs, &dir);
-        eprintln!("[{}] throughput at concurrency 32", sc.name);
-        let (drps, _, _) = wrk(&direct_url, &db, 32, secs, &dir);
-        let (prps, _, _) = wrk(&proxy_url, &pb, 32, secs, &dir);
-
-        eprintln!("[{}] a paced stream", sc.name);
-        let paced = format!("{}paced-64-20", sc.model_prefix);
-        let (dt, _, _) = paced_stream(up, sc.direct_path, &body(sc.direct_body, &paced, true));
-        let (pt, gap, events) = paced_stream(proxy.addr, sc.proxy_path, &body(sc.body, &paced, true));
-        assert!(events >= 64, "{}: only {events} events arrived", sc.name);
+        let row = measure(proxy.addr, up, sc, secs, &dir);
         eprintln!("[{}] 1,000 concurrent streams", sc.name);
         let (completed, peak) = many_streams(&proxy, 1000, sc);
-        println!(
-            "| {} | {:+.3} ms | {:+.3} ms | {:.0} / {:.0} req/s ({:.0}%) | {:+.3} ms | {:.1} ms | {completed} / 1000 | {:.1} MB |",
-            sc.name,
-            p50 - d50,
-            p99 - d99,
-            prps,
-            drps,
-            100.0 * prps / drps,
-            (pt.as_secs_f64() - dt.as_secs_f64()) * 1000.0,
-            gap.as_secs_f64() * 1000.0,
-            peak as f64 / 1024.0,
-        );
+        println!("| {} | {row} | {completed} / 1000 | {:.1} MB |", sc.name, peak as f64 / 1024.0);
     }
     // Dumps are written by a background thread; a request should not feel them.
     let sc = &SCENARIOS[0];
     eprintln!("[{}] again with DUMP_HTTP_CONTENT=true", sc.name);
     let dumping = start_proxy(&binary, up, &dir, &[("DUMP_HTTP_CONTENT", "true")]);
-    let model = format!("{}bench", sc.model_prefix);
-    let (pb, db) = (body(sc.body, &model, false), body(sc.direct_body, &model, false));
-    let (_, d50, d99) = wrk(&format!("http://{up}{}", sc.direct_path), &db, 1, secs, &dir);
-    let (_, p50, p99) = wrk(&format!("http://{}{}", dumping.addr, sc.proxy_path), &pb, 1, secs, &dir);
-    let paced = format!("{}paced-64-20", sc.model_prefix);
-    let (dt, _, _) = paced_stream(up, sc.direct_path, &body(sc.direct_body, &paced, true));
-    let (pt, gap, _) = paced_stream(dumping.addr, sc.proxy_path, &body(sc.body, &paced, true));
-    println!(
-        "| {}, dumps on | {:+.3} ms | {:+.3} ms | – | {:+.3} ms | {:.1} ms | – | – |",
-        sc.name,
-        p50 - d50,
-        p99 - d99,
-        (pt.as_secs_f64() - dt.as_secs_f64()) * 1000.0,
-        gap.as_secs_f64() * 1000.0,
-    );
+    println!("| {}, dumps on | {} | – | – |", sc.name, measure(dumping.addr, up, sc, secs, &dir));
     drop(dumping);
+    // A peer in the same run, when `make bench-peers` installed one.
+    let litellm = std::env::var_os("BENCH_LITELLM").map(|exe| {
+        let peer = start_litellm(&exe, up, &dir);
+        for sc in SCENARIOS {
+            println!("| LiteLLM: {} | {} | – | – |", sc.name, measure(peer.addr, up, sc, secs, &dir));
+        }
+        (tree_rss_kb(peer.child.id()), peer.cold_start)
+    });
     println!();
     println!(
         "idle RSS: {:.1} MB; cold start to first 200: {:.1} ms",
         idle_rss as f64 / 1024.0,
         cold.as_secs_f64() * 1000.0
     );
+    if let Some((rss, cold)) = litellm {
+        println!(
+            "LiteLLM: RSS after the run {:.1} MB; cold start to first 200: {:.0} ms",
+            rss as f64 / 1024.0,
+            cold.as_secs_f64() * 1000.0
+        );
+    }
     if let Some(s) = static_binary {
         let size = std::fs::metadata(&s).map(|m| m.len()).unwrap_or(0);
         println!("stripped static binary: {:.2} MB ({size} bytes)", size as f64 / 1_048_576.0);
