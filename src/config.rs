@@ -270,6 +270,8 @@ pub struct Config {
     pub dump: bool,
     /// Outbound HTTP(S) proxy URL and its `NO_PROXY` list.
     pub outbound_proxy: Option<(String, String)>,
+    /// `SSL_CERT_FILE`: the roots trusted for upstream TLS instead of the built-in Mozilla ones.
+    pub ca_file: Option<CaFile>,
     /// Log level name.
     pub log_level: log::LevelFilter,
     /// The model list, in file order.
@@ -280,6 +282,39 @@ pub struct Config {
     pub source: String,
     /// Keys present in the file that the proxy does not use (logged once at startup).
     pub unused_keys: Vec<String>,
+}
+
+/// A PEM bundle of trusted root certificates, read once at startup.
+#[derive(Clone)]
+pub struct CaFile {
+    /// Where it was read from.
+    pub path: String,
+    /// Its certificates (at least one).
+    pub certs: Vec<ureq::tls::Certificate<'static>>,
+}
+
+impl fmt::Debug for CaFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CaFile({:?}, {} certificates)", self.path, self.certs.len())
+    }
+}
+
+impl CaFile {
+    /// Reads the certificates of a PEM file (other items, such as keys, are skipped).
+    fn load(path: &str) -> Result<CaFile, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("SSL_CERT_FILE: cannot read {path:?}: {e}"))?;
+        let certs = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(format!("SSL_CERT_FILE: {path:?} is not valid PEM: {e}"))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if certs.is_empty() {
+            return Err(format!("SSL_CERT_FILE: no certificate in {path:?} (a PEM bundle is expected)"));
+        }
+        Ok(CaFile { path: path.to_string(), certs })
+    }
 }
 
 /// Command-line overrides (they win over the environment).
@@ -513,6 +548,7 @@ impl Config {
             ollama_secret_explicit: ollama.is_some(),
             dump: matches!(dump.as_deref(), Some("true" | "1" | "yes" | "on")),
             outbound_proxy: proxy_url.map(|u| (u.to_string(), env.get("NO_PROXY").unwrap_or("").to_string())),
+            ca_file: env.get("SSL_CERT_FILE").map(CaFile::load).transpose()?,
             log_level,
             deployments,
             settings,
@@ -547,6 +583,13 @@ impl Config {
         }
         if let Some((url, no)) = &self.outbound_proxy {
             lines.push(format!("outbound proxy: {} (NO_PROXY={no:?})", mask_url(url)));
+        }
+        if let Some(ca) = &self.ca_file {
+            let n = ca.certs.len();
+            lines.push(format!(
+                "upstream TLS: trusts the {n} certificate(s) of {} (SSL_CERT_FILE), not the built-in roots",
+                ca.path
+            ));
         }
         for d in &self.deployments {
             let key = match &d.api_key {

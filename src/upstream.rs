@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use ureq::http;
+use ureq::tls::{RootCerts, TlsConfig};
 
 /// Client headers never forwarded: hop-by-hop, framing ureq sets itself, the client's own
 /// credentials, and what would let upstream compress a body we may need to read.
@@ -146,10 +147,15 @@ impl Upstream {
             None => None,
         };
         let workers = cfg.settings.max_concurrent_requests;
+        let roots = match &cfg.ca_file {
+            Some(ca) => RootCerts::new_with_certs(&ca.certs),
+            None => RootCerts::WebPki,
+        };
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .proxy(proxy)
+            .tls_config(TlsConfig::builder().root_certs(roots).build())
             .user_agent(concat!("gpt-reverse-proxy/", env!("CARGO_PKG_VERSION")))
             .accept(ureq::config::AutoHeaderValue::None)
             .accept_encoding(ureq::config::AutoHeaderValue::None)

@@ -6,21 +6,7 @@ use crate::support::*;
 use gpt_reverse_proxy::config::DEMO_CONFIG;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn nginx() -> Option<String> {
-    ["/usr/sbin/nginx", "/usr/bin/nginx"].iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string())
-}
 
 /// Status of a raw exchange (0 when the connection was closed without an answer).
 fn exchange(addr: &str, request: &[u8], pause: Option<Duration>) -> u16 {
@@ -37,14 +23,8 @@ fn exchange(addr: &str, request: &[u8], pause: Option<Duration>) -> u16 {
 
 #[test]
 fn nginx_in_front_stops_huge_bodies_slowloris_and_big_heads_and_the_proxy_keeps_serving() {
-    let Some(bin) = nginx() else {
-        eprintln!("skipped: nginx is not installed (`apt-get install nginx-light`; .ci/run does it)");
-        return;
-    };
     let proxy = Proxy::start(DEMO_CONFIG, &[]);
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = std::env::temp_dir().join(format!("grp-nginx-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("tmp")).unwrap();
     let site = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx-site.conf")).unwrap();
     let site = site
         .replace("server 127.0.0.1:12000;", &format!("server {};", proxy.addr))
@@ -53,33 +33,8 @@ fn nginx_in_front_stops_huge_bodies_slowloris_and_big_heads_and_the_proxy_keeps_
         .replace("client_header_timeout 15s;", "client_header_timeout 1s;")
         .replace("client_body_timeout 30s;", "client_body_timeout 1s;");
     assert!(site.contains(&format!("listen 127.0.0.1:{port};")));
-    std::fs::write(dir.join("site.conf"), site).unwrap();
-    let tmp = dir.join("tmp").display().to_string();
-    std::fs::write(
-        dir.join("nginx.conf"),
-        format!(
-            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  lingering_timeout 1s;\n  client_body_temp_path {tmp};\n  proxy_temp_path {tmp};\n  fastcgi_temp_path {tmp};\n  uwsgi_temp_path {tmp};\n  scgi_temp_path {tmp};\n  include {d}/site.conf;\n}}\n",
-            d = dir.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(&bin)
-        .args(["-p", &dir.display().to_string(), "-c", &dir.join("nginx.conf").display().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _nginx = Nginx(child);
+    let Some(_nginx) = Nginx::start(&site, port) else { return };
     let addr = format!("127.0.0.1:{port}");
-    let t = Instant::now();
-    while TcpStream::connect(&addr).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "nginx did not start: {}",
-            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
     let chat = r#"{"model":"demo","stream":true,"messages":[]}"#;
     let ok = format!(
         "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{chat}",

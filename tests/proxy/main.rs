@@ -18,4 +18,5 @@ mod ollama; // Copilot's discovery and chat sequence, /api/chat, both auth modes
 mod passthrough; // byte-identical bodies, promptness, disconnects, framing, key injection
 mod repair; // golden files for the stream repair, default and with the Cursor opt-ins
 mod routing; // exact / glob / alias / wildcard models, prefixes, /v1/* passthrough
+mod tls; // upstreams over TLS: a private CA via SSL_CERT_FILE, the built-in roots refusing it
 mod translate; // golden files for OpenAI ⇄ Anthropic in both directions

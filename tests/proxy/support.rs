@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Reads a file from `fixtures/`.
 pub fn fixture(name: &str) -> Vec<u8> {
@@ -361,4 +361,54 @@ pub fn golden_file(path: &std::path::Path, actual: &str) {
 
 pub fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap() + "\n"
+}
+
+/// nginx on loopback with one `server` block (`site`, listening on `port`); `None`, saying so,
+/// where nginx is not installed (`.ci/run` installs it). Stopped when dropped.
+pub struct Nginx(std::process::Child);
+
+impl Nginx {
+    pub fn start(site: &str, port: u16) -> Option<Nginx> {
+        let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().find(|p| std::path::Path::new(p).exists());
+        let Some(bin) = bin else {
+            eprintln!("skipped: nginx is not installed (`apt-get install nginx-light`; .ci/run does it)");
+            return None;
+        };
+        let dir = std::env::temp_dir().join(format!("grp-nginx-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
+        std::fs::write(dir.join("site.conf"), site).unwrap();
+        let tmp = dir.join("tmp").display().to_string();
+        std::fs::write(
+            dir.join("nginx.conf"),
+            format!(
+                "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  lingering_timeout 1s;\n  client_body_temp_path {tmp};\n  proxy_temp_path {tmp};\n  fastcgi_temp_path {tmp};\n  uwsgi_temp_path {tmp};\n  scgi_temp_path {tmp};\n  include {d}/site.conf;\n}}\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new(bin)
+            .args(["-p", &dir.display().to_string(), "-c", &dir.join("nginx.conf").display().to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let nginx = Nginx(child);
+        let t = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "nginx did not start: {}",
+                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        Some(nginx)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
