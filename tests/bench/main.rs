@@ -161,24 +161,30 @@ fn start_proxy(binary: &str, up: SocketAddr, dir: &std::path::Path, env: &[(&str
         .stderr(Stdio::null())
         .spawn()
         .expect("the proxy binary starts");
+    running(child, port, "/health", start, Duration::from_secs(10))
+}
+
+/// Waits until a started server answers `GET path` with 200: that moment is its cold start.
+fn running(child: Child, port: u16, path: &str, start: Instant, limit: Duration) -> Proxy {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let probe = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     loop {
         if let Ok(mut s) = TcpStream::connect(addr) {
-            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            s.write_all(probe.as_bytes()).unwrap();
             let mut out = String::new();
             let _ = s.read_to_string(&mut out);
             if out.starts_with("HTTP/1.1 200") {
                 break;
             }
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "the proxy did not come up");
+        assert!(start.elapsed() < limit, "the server on {addr} did not come up");
         thread::sleep(Duration::from_micros(200));
     }
     Proxy { child, addr, cold_start: start.elapsed() }
 }
 
-/// LiteLLM's proxy (`litellm` from PyPI, one worker, no master key, no network) in front of the
-/// same upstream, with the same model names; running once it answers `/health/liveliness`.
+/// LiteLLM's proxy (`litellm` from PyPI, one worker, the bench token as its master key, no
+/// network) in front of the same upstream, with the same model names.
 fn start_litellm(exe: &std::ffi::OsStr, up: SocketAddr, dir: &std::path::Path) -> Proxy {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut yaml = format!("general_settings:\n  master_key: {TOKEN}\nmodel_list:\n");
@@ -201,20 +207,7 @@ fn start_litellm(exe: &std::ffi::OsStr, up: SocketAddr, dir: &std::path::Path) -
         .stderr(Stdio::null())
         .spawn()
         .expect("LiteLLM starts");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    loop {
-        if let Ok(mut s) = TcpStream::connect(addr) {
-            s.write_all(b"GET /health/liveliness HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-            let mut out = String::new();
-            let _ = s.read_to_string(&mut out);
-            if out.starts_with("HTTP/1.1 200") {
-                break;
-            }
-        }
-        assert!(start.elapsed() < Duration::from_secs(120), "LiteLLM did not come up");
-        thread::sleep(Duration::from_millis(20));
-    }
-    Proxy { child, addr, cold_start: start.elapsed() }
+    running(child, port, "/health/liveliness", start, Duration::from_secs(120))
 }
 
 /// Resident memory of a process and its descendants, in kB.
