@@ -72,11 +72,11 @@ struct Inner {
     hosts: Mutex<Vec<Host>>,
 }
 
-/// One resolved `scheme://authority`.
+/// One resolved host and port (never the URL's user info: that may be a credential).
 #[derive(Debug)]
 struct Host {
-    scheme: String,
-    authority: String,
+    name: String,
+    port: u16,
     addrs: ResolvedSocketAddrs,
     until: Instant,
 }
@@ -108,22 +108,18 @@ impl Resolver for DnsCache {
         config: &ureq::config::Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let (scheme, authority) = (uri.scheme_str().unwrap_or(""), uri.authority().map_or("", |a| a.as_str()));
+        let name = uri.host().unwrap_or("");
+        let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
         let now = Instant::now();
-        let fresh = |h: &&Host| h.scheme == scheme && h.authority == authority && h.until > now;
+        let fresh = |h: &&Host| h.name == name && h.port == port && h.until > now;
         if let Some(h) = self.hosts().iter().find(fresh) {
             return Ok(h.addrs.clone());
         }
         // Resolved outside the lock: a slow lookup must not hold up other hosts.
         let addrs = self.0.system.resolve(uri, config, timeout)?;
         let mut hosts = self.hosts();
-        hosts.retain(|h| !(h.scheme == scheme && h.authority == authority) && h.until > now);
-        hosts.push(Host {
-            scheme: scheme.into(),
-            authority: authority.into(),
-            addrs: addrs.clone(),
-            until: now + self.0.ttl,
-        });
+        hosts.retain(|h| !(h.name == name && h.port == port) && h.until > now);
+        hosts.push(Host { name: name.into(), port, addrs: addrs.clone(), until: now + self.0.ttl });
         Ok(addrs)
     }
 }
@@ -164,6 +160,7 @@ mod tests {
             assert_eq!(lookup(&cache, "https://api.example.com/v1/chat/completions"), 80);
         }
         assert_eq!(lookup(&cache, "https://api.example.com:8443/v1"), 8443, "the port is part of the key");
+        assert_eq!(lookup(&cache, "https://api.example.com:443/v1"), 80, "443 is https's own port");
         assert_eq!(count.load(Ordering::SeqCst), 2);
         cache.clear();
         lookup(&cache, "https://api.example.com/v1");
