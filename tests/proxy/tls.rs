@@ -72,3 +72,17 @@ fn an_ssl_cert_file_without_certificates_is_refused_at_startup() {
     assert_eq!(ok.ca_file.as_ref().map(|c| c.certs.len()), Some(1));
     assert!(ok.summary().iter().any(|l| l.contains("SSL_CERT_FILE")));
 }
+
+#[test]
+fn an_https_upstream_is_reached_through_an_outbound_connect_proxy() {
+    let up = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
+    let Some((_nginx, base)) = tls_front(&up) else { return };
+    let fwd = ConnectProxy::start();
+    let proxy_url = format!("http://{}", fwd.addr);
+    let env = [("LOCAL_AUTH_TOKEN", TOKEN), ("SSL_CERT_FILE", ca_file()), ("HTTPS_PROXY", proxy_url.as_str())];
+    let proxy = Proxy::start(&models_yaml(&[("*", "openai/*", &base)]), &env);
+    let r = post(&proxy, "/v1/chat/completions", TOKEN, r#"{"model":"gpt-4o","messages":[]}"#);
+    assert_eq!((r.status, r.body.clone()), (200, fixture("upstream/chat.json")), "{}", r.text());
+    let tunnel = base.trim_start_matches("https://").trim_end_matches("/v1").to_string();
+    assert_eq!(*fwd.targets.lock().unwrap(), [tunnel], "TLS ran inside the proxy's CONNECT tunnel");
+}
