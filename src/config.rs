@@ -533,6 +533,10 @@ impl Config {
         }
         let dump = env.get("DUMP_HTTP_CONTENT").map(|v| v.trim().to_ascii_lowercase());
         let proxy_url = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].iter().find_map(|k| env.get(k));
+        let outbound_proxy = proxy_url.map(|u| (u.to_string(), env.get("NO_PROXY").unwrap_or("").to_string()));
+        if let Some((url, no_proxy)) = &outbound_proxy {
+            crate::upstream::outbound_proxy(url, no_proxy)?; // so that --check sees a bad one
+        }
         let level = env.get("RUST_LOG").or(env.get("LOG_LEVEL")).unwrap_or("info");
         let log_level = level
             .trim()
@@ -547,7 +551,7 @@ impl Config {
             ollama_secret: ollama.unwrap_or("ollama").to_string(),
             ollama_secret_explicit: ollama.is_some(),
             dump: matches!(dump.as_deref(), Some("true" | "1" | "yes" | "on")),
-            outbound_proxy: proxy_url.map(|u| (u.to_string(), env.get("NO_PROXY").unwrap_or("").to_string())),
+            outbound_proxy,
             ca_file: env.get("SSL_CERT_FILE").map(CaFile::load).transpose()?,
             log_level,
             deployments,
@@ -757,7 +761,8 @@ fn seconds(v: f64) -> Option<Duration> {
 }
 
 /// Hides `user:password@` in a URL.
-fn mask_url(url: &str) -> String {
+/// `url` with its user info (a credential) replaced by `***`.
+pub fn mask_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
         _ => url.to_string(),

@@ -394,10 +394,16 @@ fn with_deployment_headers<B>(mut rq: http::Request<B>, d: &Deployment) -> http:
 }
 
 /// `scheme://[user[:pass]@]host[:port]` plus a `NO_PROXY` list → a ureq proxy.
-fn outbound_proxy(url: &str, no_proxy: &str) -> Result<ureq::Proxy, String> {
-    let bad = || format!("outbound proxy {url:?} is not a valid proxy URL");
+pub(crate) fn outbound_proxy(url: &str, no_proxy: &str) -> Result<ureq::Proxy, String> {
+    let bad = || format!("outbound proxy {:?} is not a valid proxy URL", crate::config::mask_url(url));
     let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
     let protocol = ureq::ProxyProtocol::try_from(scheme).map_err(|_| bad())?;
+    // Built without ureq's SOCKS support, a SOCKS proxy would be passed by silently: the
+    // upstream would be called directly.
+    if !matches!(protocol, ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https) {
+        let url = crate::config::mask_url(url);
+        return Err(format!("outbound proxy {url:?}: only HTTP CONNECT proxies (http:// or https://) are supported"));
+    }
     let authority = rest.split('/').next().unwrap_or("");
     let (userinfo, hostport) = match authority.rsplit_once('@') {
         Some((u, h)) => (Some(u), h),
@@ -452,6 +458,10 @@ mod tests {
         let p = outbound_proxy("http://u:p@proxy.local:3128", "localhost,.internal").unwrap();
         assert_eq!((p.host(), p.port(), p.username()), ("proxy.local", 3128, Some("u")));
         assert!(outbound_proxy("ftp://x", "").is_err());
+        let socks = outbound_proxy("socks5://proxy.local:1080", "").unwrap_err();
+        assert!(socks.contains("only HTTP CONNECT"), "never a silent direct connection: {socks}");
+        let bad = outbound_proxy("http://user:hunter2@proxy.local:x", "").unwrap_err();
+        assert!(!bad.contains("hunter2"), "the proxy password is not in the message: {bad}");
         assert!(outbound_proxy("http://:80", "").is_err());
     }
 }

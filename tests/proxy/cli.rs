@@ -58,3 +58,15 @@ fn dotenv_files_are_read_and_the_real_environment_wins() {
     assert!(stdout.contains("1 token(s)") && stdout.contains("path prefix: /b"), "{stdout}");
     assert!(stdout.contains("built-in demo"), "{stdout}");
 }
+
+#[test]
+fn check_refuses_a_socks_proxy_and_a_bad_ca_bundle_without_printing_the_proxy_password() {
+    let out = bin().arg("--check").env("ALL_PROXY", "socks5://me:hunter2@proxy.local:1080").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("only HTTP CONNECT proxies") && !err.contains("hunter2"), "{err}");
+    let out = bin().arg("--check").env("SSL_CERT_FILE", "fixtures/tls/server.key").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("SSL_CERT_FILE: no certificate"), "{err}");
+}
