@@ -289,8 +289,8 @@ pub struct Config {
 pub struct CaFile {
     /// Where it was read from.
     pub path: String,
-    /// Its certificates (at least one).
-    pub certs: Vec<ureq::tls::Certificate<'static>>,
+    /// Its certificates (at least one), shared with the TLS configuration built from them.
+    pub certs: std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>,
 }
 
 impl fmt::Debug for CaFile {
@@ -313,7 +313,7 @@ impl CaFile {
         if certs.is_empty() {
             return Err(format!("SSL_CERT_FILE: no certificate in {path:?} (a PEM bundle is expected)"));
         }
-        Ok(CaFile { path: path.to_string(), certs })
+        Ok(CaFile { path: path.to_string(), certs: certs.into() })
     }
 }
 

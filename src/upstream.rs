@@ -148,7 +148,7 @@ impl Upstream {
         };
         let workers = cfg.settings.max_concurrent_requests;
         let roots = match &cfg.ca_file {
-            Some(ca) => RootCerts::new_with_certs(&ca.certs),
+            Some(ca) => RootCerts::Specific(ca.certs.clone()),
             None => RootCerts::WebPki,
         };
         let config = ureq::Agent::config_builder()
