@@ -3,7 +3,9 @@
 //! A fast fake upstream (keep-alive, `TCP_NODELAY`, OpenAI and Anthropic wire formats, paced
 //! streams on request) runs in this process; the proxy runs as the real binary given on the
 //! command line; `wrk` measures latency and throughput; this program's own clients measure
-//! paced streams and 1,000 concurrent streams. Prints one table.
+//! paced streams and 1,000 concurrent streams (keep-alive, as SDK clients hold them). With
+//! `BENCH_LITELLM` naming a `litellm` executable, LiteLLM's proxy is measured the same way in
+//! the same run. Prints one table.
 //!
 //! Usage: bench PROXY_BINARY [STATIC_BINARY]
 
