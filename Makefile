@@ -35,15 +35,18 @@ bench: static
 	cargo build --release --locked --example bench
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); target/release/examples/bench $(STATIC) $(STATIC)
 
-## `make bench` with LiteLLM's proxy (PyPI, in .venv-peers; needs the network once) measured in
-## the same run, on the same upstream and scenarios (about 3 minutes more).
+## `make bench` with LiteLLM's proxy and TensorZero's gateway (PyPI, in .venv-peers; needs the
+## network once) measured in the same run, on the same upstream and scenarios (~4 minutes more).
 PEERS := .venv-peers
-LITELLM := litellm[proxy]==1.106.2
+PEER_PACKAGES := litellm[proxy]==1.106.2 tensorzero==2026.6.0
 bench-peers: static
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	@test -x $(PEERS)/bin/litellm || (python3 -m venv $(PEERS) && $(PEERS)/bin/pip install -q '$(LITELLM)')
+	@$(PEERS)/bin/python -c 'import litellm, tensorzero' 2>/dev/null || \
+	  (python3 -m venv $(PEERS) && $(PEERS)/bin/pip install -q $(foreach p,$(PEER_PACKAGES),'$(p)'))
 	cargo build --release --locked --example bench
-	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); BENCH_LITELLM=$(CURDIR)/$(PEERS)/bin/litellm target/release/examples/bench $(STATIC) $(STATIC)
+	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); \
+	BENCH_LITELLM=$(CURDIR)/$(PEERS)/bin/litellm BENCH_TENSORZERO=$(CURDIR)/$(PEERS)/bin/python \
+	target/release/examples/bench $(STATIC) $(STATIC)
 
 ## Soak: SOAK_SECONDS (180) of mixed traffic with upstream faults against the static binary;
 ## prints RSS, descriptors and threads over time and fails on a wrong answer, growth or a leak.

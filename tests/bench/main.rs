@@ -4,8 +4,8 @@
 //! streams on request) runs in this process; the proxy runs as the real binary given on the
 //! command line; `wrk` measures latency and throughput; this program's own clients measure
 //! paced streams and 1,000 concurrent streams (keep-alive, as SDK clients hold them). With
-//! `BENCH_LITELLM` naming a `litellm` executable, LiteLLM's proxy is measured the same way in
-//! the same run. Prints one table.
+//! `BENCH_LITELLM` naming a `litellm` executable and `BENCH_TENSORZERO` a Python with the
+//! `tensorzero` wheel, those peers are measured the same way in the same run. Prints one table.
 //!
 //! Usage: bench PROXY_BINARY [STATIC_BINARY]
 
@@ -128,10 +128,15 @@ fn upstream(epoch: Instant) -> SocketAddr {
 
 // ---- the proxy --------------------------------------------------------------------------
 
+/// A running server under test: this proxy, or a peer.
 struct Proxy {
     child: Child,
     addr: SocketAddr,
     cold_start: Duration,
+    /// Prepended to the OpenAI paths (a peer may serve them elsewhere).
+    path_prefix: &'static str,
+    /// Prepended to model names (a peer may name its models its own way).
+    model_prefix: &'static str,
 }
 
 impl Drop for Proxy {
@@ -182,7 +187,7 @@ fn running(child: Child, port: u16, path: &str, start: Instant, limit: Duration)
         assert!(start.elapsed() < limit, "the server on {addr} did not come up");
         thread::sleep(Duration::from_micros(200));
     }
-    Proxy { child, addr, cold_start: start.elapsed() }
+    Proxy { child, addr, cold_start: start.elapsed(), path_prefix: "", model_prefix: "" }
 }
 
 /// LiteLLM's proxy (`litellm` from PyPI, one worker, the bench token as its master key, no
@@ -210,6 +215,48 @@ fn start_litellm(exe: &std::ffi::OsStr, up: SocketAddr, dir: &std::path::Path) -
         .spawn()
         .expect("LiteLLM starts");
     running(child, port, "/health/liveliness", start, Duration::from_secs(120))
+}
+
+/// TensorZero's gateway in front of the same upstream: the `tensorzero` wheel embeds it, and
+/// `_start_http_gateway` is how its Python client starts one. OpenAI routes only (under
+/// `/openai`), models named `tensorzero::model_name::…`. It has no health route, so it counts
+/// as running once it prints its address.
+fn start_tensorzero(python: &std::ffi::OsStr, up: SocketAddr, dir: &std::path::Path) -> Proxy {
+    let mut toml = String::from("[gateway.observability]\nenabled = false\n");
+    for model in ["gpt-bench", "gpt-paced-64-20", "claude-bench", "claude-paced-64-20"] {
+        // Both provider types append their path (`/chat/completions`, `/messages`) to `/v1`.
+        let (kind, key) = match model.starts_with("gpt-") {
+            true => ("openai", "none"),
+            false => ("anthropic", "env::TZ_BENCH_KEY"),
+        };
+        let base = format!("http://{up}/v1");
+        toml += &format!("[models.{model:?}]\nrouting = [\"up\"]\n[models.{model:?}.providers.up]\ntype = \"{kind}\"\napi_base = \"{base}\"\nmodel_name = \"{model}\"\napi_key_location = \"{key}\"\n");
+    }
+    let config = dir.join("tensorzero.toml");
+    std::fs::write(&config, toml).unwrap();
+    let script = "import sys, time, tensorzero\ngw = tensorzero._start_http_gateway(config_file=sys.argv[1], clickhouse_url=None, postgres_url=None, valkey_url=None, async_setup=False)\nprint('ADDRESS', gw.base_url, flush=True)\ntime.sleep(86400)\n";
+    let start = Instant::now();
+    let mut child = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(&config)
+        .env("TZ_BENCH_KEY", "sk-bench")
+        .env("TENSORZERO_DISABLE_PSEUDONYMOUS_USAGE_ANALYTICS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("TensorZero starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("ADDRESS ").map(str::to_string))
+        .expect("TensorZero printed its address");
+    let cold_start = start.elapsed();
+    // Its logs go to stdout too: keep reading, or a full pipe would stall it.
+    thread::spawn(move || lines.for_each(drop));
+    let addr = base.trim_start_matches("http://").split('/').next().unwrap().parse().unwrap();
+    Proxy { child, addr, cold_start, path_prefix: "/openai", model_prefix: "tensorzero::model_name::" }
 }
 
 /// Resident memory of a process and its descendants, in kB.
@@ -287,7 +334,8 @@ const SCENARIOS: &[Scenario] = &[
         name: "OpenAI → Anthropic",
         proxy_path: "/v1/chat/completions",
         direct_path: "/v1/messages",
-        body: r#"{"model":"MODEL","messages":[{"role":"user","content":"hi"}]STREAM}"#,
+        // With `max_tokens`: TensorZero cannot call Anthropic without it.
+        body: r#"{"model":"MODEL","max_tokens":100,"messages":[{"role":"user","content":"hi"}]STREAM}"#,
         direct_body: r#"{"model":"MODEL","max_tokens":100,"messages":[{"role":"user","content":"hi"}]STREAM}"#,
         model_prefix: "claude-",
     },
@@ -391,11 +439,13 @@ fn paced_stream(addr: SocketAddr, path: &str, body: &str) -> (Duration, Duration
 
 /// The latency, throughput and paced-stream columns of one scenario through the proxy at `addr`,
 /// each against the direct call measured just before it.
-fn measure(addr: SocketAddr, up: SocketAddr, sc: &Scenario, secs: u64, dir: &std::path::Path) -> String {
-    let model = format!("{}bench", sc.model_prefix);
+fn measure(front: &Proxy, up: SocketAddr, sc: &Scenario, secs: u64, dir: &std::path::Path) -> String {
+    let (addr, path) = (front.addr, format!("{}{}", front.path_prefix, sc.proxy_path));
+    let model = |name: &str| format!("{}{}{name}", front.model_prefix, sc.model_prefix);
     let direct_url = format!("http://{up}{}", sc.direct_path);
-    let proxy_url = format!("http://{addr}{}", sc.proxy_path);
-    let (pb, db) = (body(sc.body, &model, false), body(sc.direct_body, &model, false));
+    let proxy_url = format!("http://{addr}{path}");
+    let direct_model = format!("{}bench", sc.model_prefix);
+    let (pb, db) = (body(sc.body, &model("bench"), false), body(sc.direct_body, &direct_model, false));
     eprintln!("[{}] latency at concurrency 1", sc.name);
     let (_, d50, d99) = wrk(&direct_url, &db, 1, secs, dir);
     let (_, p50, p99) = wrk(&proxy_url, &pb, 1, secs, dir);
@@ -405,7 +455,7 @@ fn measure(addr: SocketAddr, up: SocketAddr, sc: &Scenario, secs: u64, dir: &std
     eprintln!("[{}] a paced stream", sc.name);
     let paced = format!("{}paced-64-20", sc.model_prefix);
     let (dt, _, _) = paced_stream(up, sc.direct_path, &body(sc.direct_body, &paced, true));
-    let (pt, gap, events) = paced_stream(addr, sc.proxy_path, &body(sc.body, &paced, true));
+    let (pt, gap, events) = paced_stream(addr, &path, &body(sc.body, &model("paced-64-20"), true));
     assert!(events >= 64, "{}: only {events} events arrived", sc.name);
     format!(
         "{:+.3} ms | {:+.3} ms | {:.0} / {:.0} req/s ({:.0}%) | {:+.3} ms | {:.1} ms",
@@ -491,7 +541,7 @@ fn main() {
             println!("| {} | 1,000 streams: {completed} done, RSS {:.1} MB |", sc.name, peak as f64 / 1024.0);
             continue;
         }
-        let row = measure(proxy.addr, up, sc, secs, &dir);
+        let row = measure(&proxy, up, sc, secs, &dir);
         eprintln!("[{}] 1,000 concurrent streams", sc.name);
         let (completed, peak) = many_streams(&proxy, 1000, sc);
         println!("| {} | {row} | {completed} / 1000 | {:.1} MB |", sc.name, peak as f64 / 1024.0);
@@ -500,29 +550,31 @@ fn main() {
     let sc = &SCENARIOS[0];
     eprintln!("[{}] again with DUMP_HTTP_CONTENT=true", sc.name);
     let dumping = start_proxy(&binary, up, &dir, &[("DUMP_HTTP_CONTENT", "true")]);
-    println!("| {}, dumps on | {} | – | – |", sc.name, measure(dumping.addr, up, sc, secs, &dir));
+    println!("| {}, dumps on | {} | – | – |", sc.name, measure(&dumping, up, sc, secs, &dir));
     drop(dumping);
-    // A peer in the same run, when `make bench-peers` installed one.
-    let litellm = std::env::var_os("BENCH_LITELLM").map(|exe| {
-        let peer = start_litellm(&exe, up, &dir);
-        for sc in SCENARIOS {
-            println!("| LiteLLM: {} | {} | – | – |", sc.name, measure(peer.addr, up, sc, secs, &dir));
+    // Peers in the same run, when `make bench-peers` installed them. TensorZero has no
+    // Anthropic ingress.
+    type Start = fn(&std::ffi::OsStr, SocketAddr, &std::path::Path) -> Proxy;
+    let wanted: [(&str, &str, Start); 2] =
+        [("LiteLLM", "BENCH_LITELLM", start_litellm), ("TensorZero", "BENCH_TENSORZERO", start_tensorzero)];
+    let mut peer_notes = Vec::new();
+    for (name, var, start) in wanted {
+        let Some(exe) = std::env::var_os(var) else { continue };
+        let peer = start(&exe, up, &dir);
+        for sc in SCENARIOS.iter().filter(|sc| peer.path_prefix.is_empty() || sc.proxy_path != "/v1/messages") {
+            println!("| {name}: {} | {} | – | – |", sc.name, measure(&peer, up, sc, secs, &dir));
         }
-        (tree_rss_kb(peer.child.id()), peer.cold_start)
-    });
+        let rss = tree_rss_kb(peer.child.id()) as f64 / 1024.0;
+        let cold = peer.cold_start.as_secs_f64() * 1000.0;
+        peer_notes.push(format!("{name}: RSS after the run {rss:.1} MB; cold start: {cold:.0} ms"));
+    }
     println!();
     println!(
         "idle RSS: {:.1} MB; cold start to first 200: {:.1} ms",
         idle_rss as f64 / 1024.0,
         cold.as_secs_f64() * 1000.0
     );
-    if let Some((rss, cold)) = litellm {
-        println!(
-            "LiteLLM: RSS after the run {:.1} MB; cold start to first 200: {:.0} ms",
-            rss as f64 / 1024.0,
-            cold.as_secs_f64() * 1000.0
-        );
-    }
+    peer_notes.iter().for_each(|n| println!("{n}"));
     if let Some(s) = static_binary {
         let size = std::fs::metadata(&s).map(|m| m.len()).unwrap_or(0);
         println!("stripped static binary: {:.2} MB ({size} bytes)", size as f64 / 1_048_576.0);
