@@ -3,6 +3,7 @@
 //! serde structs mirror the file, [`Config::from_parts`] checks everything and says exactly what
 //! is wrong. All defaults live in [`Settings::default`].
 
+use crate::connect::CaFile;
 pub use crate::env::Env;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -282,39 +283,6 @@ pub struct Config {
     pub source: String,
     /// Keys present in the file that the proxy does not use (logged once at startup).
     pub unused_keys: Vec<String>,
-}
-
-/// A PEM bundle of trusted root certificates, read once at startup.
-#[derive(Clone)]
-pub struct CaFile {
-    /// Where it was read from.
-    pub path: String,
-    /// Its certificates (at least one), shared with the TLS configuration built from them.
-    pub certs: std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>,
-}
-
-impl fmt::Debug for CaFile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CaFile({:?}, {} certificates)", self.path, self.certs.len())
-    }
-}
-
-impl CaFile {
-    /// Reads the certificates of a PEM file (other items, such as keys, are skipped).
-    fn load(path: &str) -> Result<CaFile, String> {
-        let pem = std::fs::read(path).map_err(|e| format!("SSL_CERT_FILE: cannot read {path:?}: {e}"))?;
-        let certs = ureq::tls::parse_pem(&pem)
-            .filter_map(|item| match item {
-                Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
-                Ok(_) => None,
-                Err(e) => Some(Err(format!("SSL_CERT_FILE: {path:?} is not valid PEM: {e}"))),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if certs.is_empty() {
-            return Err(format!("SSL_CERT_FILE: no certificate in {path:?} (a PEM bundle is expected)"));
-        }
-        Ok(CaFile { path: path.to_string(), certs: certs.into() })
-    }
 }
 
 /// Command-line overrides (they win over the environment).

@@ -1,5 +1,5 @@
 //! How upstream connections are made: ureq's own connectors, each in a stack frame of its own,
-//! and a short-lived cache of resolved host addresses.
+//! a short-lived cache of resolved host addresses, and the roots trusted for TLS.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -121,6 +121,39 @@ impl Resolver for DnsCache {
         hosts.retain(|h| !(h.name == name && h.port == port) && h.until > now);
         hosts.push(Host { name: name.into(), port, addrs: addrs.clone(), until: now + self.0.ttl });
         Ok(addrs)
+    }
+}
+
+/// A PEM bundle of trusted root certificates, read once at startup.
+#[derive(Clone)]
+pub struct CaFile {
+    /// Where it was read from.
+    pub path: String,
+    /// Its certificates (at least one), shared with the TLS configuration built from them.
+    pub certs: Arc<Vec<ureq::tls::Certificate<'static>>>,
+}
+
+impl std::fmt::Debug for CaFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CaFile({:?}, {} certificates)", self.path, self.certs.len())
+    }
+}
+
+impl CaFile {
+    /// Reads the certificates of a PEM file (other items, such as keys, are skipped).
+    pub fn load(path: &str) -> Result<CaFile, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("SSL_CERT_FILE: cannot read {path:?}: {e}"))?;
+        let certs = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(format!("SSL_CERT_FILE: {path:?} is not valid PEM: {e}"))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if certs.is_empty() {
+            return Err(format!("SSL_CERT_FILE: no certificate in {path:?} (a PEM bundle is expected)"));
+        }
+        Ok(CaFile { path: path.to_string(), certs: certs.into() })
     }
 }
 
