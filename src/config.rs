@@ -728,8 +728,7 @@ fn seconds(v: f64) -> Option<Duration> {
     (v.is_finite() && v > 0.0 && v < 1e9).then(|| Duration::from_secs_f64(v))
 }
 
-/// Hides `user:password@` in a URL.
-/// `url` with its user info (a credential) replaced by `***`.
+/// `url` with its user info (`user:password@`, a credential) replaced by `***`.
 pub fn mask_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),

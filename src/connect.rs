@@ -163,7 +163,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A resolver that counts its lookups and answers 127.0.0.1 with the URI's port.
-    #[derive(Debug, Default)]
+    #[derive(Debug)]
     struct Counting(Arc<AtomicUsize>);
 
     impl Resolver for Counting {

@@ -395,14 +395,14 @@ fn with_deployment_headers<B>(mut rq: http::Request<B>, d: &Deployment) -> http:
 
 /// `scheme://[user[:pass]@]host[:port]` plus a `NO_PROXY` list → a ureq proxy.
 pub(crate) fn outbound_proxy(url: &str, no_proxy: &str) -> Result<ureq::Proxy, String> {
-    let bad = || format!("outbound proxy {:?} is not a valid proxy URL", crate::config::mask_url(url));
+    let shown = crate::config::mask_url(url);
+    let bad = || format!("outbound proxy {shown:?} is not a valid proxy URL");
     let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
     let protocol = ureq::ProxyProtocol::try_from(scheme).map_err(|_| bad())?;
     // Built without ureq's SOCKS support, a SOCKS proxy would be passed by silently: the
     // upstream would be called directly.
     if !matches!(protocol, ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https) {
-        let url = crate::config::mask_url(url);
-        return Err(format!("outbound proxy {url:?}: only HTTP CONNECT proxies (http:// or https://) are supported"));
+        return Err(format!("outbound proxy {shown:?}: only HTTP CONNECT proxies (http:// or https://) are supported"));
     }
     let authority = rest.split('/').next().unwrap_or("");
     let (userinfo, hostport) = match authority.rsplit_once('@') {
