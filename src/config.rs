@@ -5,6 +5,7 @@
 
 use crate::connect::CaFile;
 pub use crate::env::Env;
+use crate::{litellm, providers};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,45 +21,8 @@ pub const DEMO_CONFIG: &str = r#"model_list:
       mock_response: "Hello from gpt-reverse-proxy! This is the built-in demo model answering locally. Create litellm_config.yaml to route to a real provider."
 "#;
 
-/// The providers an entry's `litellm_params.model` may name before the `/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    /// Any OpenAI-compatible API; `api_base` includes `/v1`.
-    OpenAi,
-    /// Anthropic's Messages API; `api_base` is the origin, `/v1/messages` is appended.
-    Anthropic,
-    /// Anthropic wire format plus the Claude Code client identity.
-    OpenAi2ClaudeCode,
-}
-
-impl Provider {
-    const KNOWN: &'static str = "openai, anthropic, openai2claudecode";
-
-    fn parse(s: &str) -> Option<Provider> {
-        match s {
-            "openai" => Some(Provider::OpenAi),
-            "anthropic" => Some(Provider::Anthropic),
-            "openai2claudecode" => Some(Provider::OpenAi2ClaudeCode),
-            _ => None,
-        }
-    }
-
-    /// The name used in the config file and in logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::OpenAi => "openai",
-            Provider::Anthropic => "anthropic",
-            Provider::OpenAi2ClaudeCode => "openai2claudecode",
-        }
-    }
-
-    fn default_api_base(self) -> &'static str {
-        match self {
-            Provider::OpenAi => "https://api.openai.com/v1",
-            Provider::Anthropic | Provider::OpenAi2ClaudeCode => "https://api.anthropic.com",
-        }
-    }
-}
+pub use crate::providers::Provider;
+use crate::providers::{Family, Layout};
 
 /// A secret string (token or key) that never shows up in `Debug` or logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -126,6 +90,10 @@ pub struct Settings {
     pub max_completion_tokens_models: Vec<String>,
     /// The per-model rewrites' defaults.
     pub rewrites: Rewrites,
+    /// LiteLLM's `drop_params` for entries that do not set their own.
+    pub drop_params: bool,
+    /// LiteLLM's `ssl_verify` for entries that do not set their own.
+    pub ssl_verify: bool,
     /// Where dumps go (`DUMP_HTTP_CONTENT`), one directory per request path.
     pub dump_dir: std::path::PathBuf,
     /// Most dump files kept; the oldest are removed first.
@@ -168,6 +136,8 @@ impl Default for Settings {
             cooldown_time: Duration::from_secs(5),
             max_completion_tokens_models: ["o1*", "o3*", "o4*", "gpt-5*"].map(String::from).to_vec(),
             rewrites: Rewrites::default(),
+            drop_params: false,
+            ssl_verify: true,
             dump_dir: "log".into(),
             dump_max_files: 1000,
             dump_max_bytes: 512 << 20,
@@ -196,18 +166,24 @@ pub struct ModelInfo {
 /// One validated `model_list` entry.
 #[derive(Debug, Clone)]
 pub struct Deployment {
-    /// Position in `model_list`, for logs and failover bookkeeping.
+    /// Position among the servable deployments: the key of per-deployment bookkeeping.
     pub index: usize,
-    /// `"#<index> <provider>/<model>"`, made once: see [`Deployment::label`].
+    /// `"#<entry> <provider>/<model>"`, made once: see [`Deployment::label`].
     label: String,
     /// The name clients use: exact, or a glob with `*`.
     pub model_name: String,
-    /// Which wire format and URL layout the upstream speaks.
+    /// Which wire format the upstream speaks.
     pub provider: Provider,
+    /// The provider prefix's row: auth, URL layout, name.
+    pub family: &'static Family,
     /// The model name sent upstream; `None` for `<provider>/*` (the client's own name).
     pub upstream_model: Option<String>,
     /// Base URL without a trailing `/`.
     pub api_base: String,
+    /// Why `api_base` cannot be called (not a URL): each request to it fails with a 502 saying so.
+    pub broken: Option<String>,
+    /// Azure's `api-version` (`api_version`, or LiteLLM's default).
+    pub api_version: Option<String>,
     /// Credential injected upstream.
     pub api_key: Option<Secret>,
     /// Headers added to every upstream request of this deployment.
@@ -222,13 +198,68 @@ pub struct Deployment {
     pub info: ModelInfo,
     /// Request parameters set when the client sent none (LiteLLM's `litellm_params` keys).
     pub default_params: serde_json::Map<String, serde_json::Value>,
-    /// Request parameters that always replace the client's.
+    /// Request parameters that always replace the client's (`extra_body`, our `force_params`).
     pub force_params: serde_json::Map<String, serde_json::Value>,
+    /// Parameters removed before the body goes upstream (`additional_drop_params`).
+    pub drop_params: Vec<String>,
+    /// LiteLLM's `drop_params`: a parameter the upstream refuses by name is dropped and the
+    /// request sent again.
+    pub drop_refused_params: bool,
+    /// Share of traffic under simple-shuffle (`weight`, else `rpm`, else `tpm`; 1 by default).
+    pub weight: f64,
+    /// LiteLLM's `order`: lower goes first; the next order only when all of one are down.
+    pub order: u32,
+    /// Extra attempts for a group this entry is in (`num_retries`/`max_retries`).
+    pub num_retries: Option<u32>,
+    /// Verify the upstream's TLS certificate (`ssl_verify: false` turns it off).
+    pub tls_verify: bool,
     /// Opt-in rewrites for this model.
     pub rewrites: Rewrites,
     /// Send `max_completion_tokens` instead of `max_tokens`: set for this entry, or `None` to
     /// decide per request from `max_completion_tokens_models` (wildcard entries serve any model).
     pub max_completion_tokens: Option<bool>,
+}
+
+/// A `model_list` entry this proxy cannot serve, and why: named at startup and by `--check`,
+/// and in the error a request for its model gets.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    /// The entry's `model_name`.
+    pub model_name: String,
+    /// What the entry asked for (`bedrock/…`), for the message.
+    pub model: String,
+    /// Why it cannot be served.
+    pub reason: String,
+}
+
+/// LiteLLM's router: fallbacks, aliases, the routing strategy.
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    /// `fallbacks`: model group → the groups tried when it fails (errors, 429, 5xx).
+    pub fallbacks: BTreeMap<String, Vec<String>>,
+    /// `context_window_fallbacks`: tried when the prompt is too long for the group.
+    pub context_window_fallbacks: BTreeMap<String, Vec<String>>,
+    /// `content_policy_fallbacks`: tried when the group refuses the content.
+    pub content_policy_fallbacks: BTreeMap<String, Vec<String>>,
+    /// `model_group_alias`: a name clients use → the group that serves it (and whether the
+    /// alias is left out of model lists).
+    pub aliases: BTreeMap<String, (String, bool)>,
+    /// How the first deployment of a group is chosen.
+    pub strategy: Strategy,
+    /// `retry_after`: the least time between two attempts of one request.
+    pub retry_after: Duration,
+}
+
+/// LiteLLM's `routing_strategy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Strategy {
+    /// `simple-shuffle`: random, weighted by `weight`/`rpm`/`tpm` (round robin when unweighted).
+    #[default]
+    SimpleShuffle,
+    /// `least-busy`: the deployment with the fewest requests in flight.
+    LeastBusy,
+    /// `latency-based-routing`: the deployment with the lowest recent time to answer.
+    LatencyBased,
 }
 
 impl Config {
@@ -281,8 +312,14 @@ pub struct Config {
     pub settings: Settings,
     /// Where the model list came from (a path, or the built-in demo).
     pub source: String,
-    /// Keys present in the file that the proxy does not use (logged once at startup).
+    /// Keys present in the file that would change behaviour under LiteLLM and do nothing here.
     pub unused_keys: Vec<String>,
+    /// Entries that cannot be served, and why.
+    pub skipped: Vec<Skipped>,
+    /// Fallbacks, aliases and the routing strategy.
+    pub router: Router,
+    /// Notices about the file worth a line at startup (a LiteLLM feature without effect here).
+    pub notices: Vec<String>,
 }
 
 /// Command-line overrides (they win over the environment).
@@ -300,17 +337,22 @@ pub struct Overrides {
 
 type Extra = BTreeMap<String, serde_yaml::Value>;
 
+/// A section or map that may be written empty (`litellm_settings:` with every line commented out).
+fn or_default<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
+}
+
 #[derive(Deserialize, Default)]
 struct RawFile {
-    #[serde(default)]
-    model_list: Vec<RawModel>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
+    model_list: Vec<serde_yaml::Value>,
+    #[serde(default, deserialize_with = "or_default")]
     litellm_settings: RawLitellmSettings,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     router_settings: RawRouterSettings,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     general_settings: RawGeneralSettings,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     gpt_reverse_proxy: RawProxySettings,
     #[serde(flatten)]
     other: Extra,
@@ -319,10 +361,11 @@ struct RawFile {
 #[derive(Deserialize)]
 struct RawModel {
     model_name: String,
+    #[serde(default, deserialize_with = "or_default")]
     litellm_params: RawParams,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     model_info: ModelInfo,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     gpt_reverse_proxy: RawModelOptions,
     #[serde(flatten)]
     other: Extra,
@@ -344,6 +387,8 @@ const REQUEST_PARAMS: &[&str] = &[
     "temperature",
     "top_p",
     "top_k",
+    "min_p",
+    "repetition_penalty",
     "max_tokens",
     "max_completion_tokens",
     "stop",
@@ -360,15 +405,40 @@ const REQUEST_PARAMS: &[&str] = &[
     "thinking",
 ];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct RawParams {
+    #[serde(default)]
     model: String,
+    custom_llm_provider: Option<String>,
     api_base: Option<String>,
     api_key: Option<String>,
-    #[serde(default)]
+    api_version: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
     extra_headers: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "or_default")]
+    extra_body: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
     timeout: Option<f64>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
     stream_timeout: Option<f64>,
+    #[serde(default, deserialize_with = "litellm::de_count")]
+    num_retries: Option<u32>,
+    #[serde(default, deserialize_with = "litellm::de_count")]
+    max_retries: Option<u32>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
+    weight: Option<f64>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
+    rpm: Option<f64>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
+    tpm: Option<f64>,
+    #[serde(default, deserialize_with = "litellm::de_count")]
+    order: Option<u32>,
+    #[serde(default, deserialize_with = "litellm::de_bool")]
+    drop_params: Option<bool>,
+    #[serde(default, deserialize_with = "or_default")]
+    additional_drop_params: Vec<String>,
+    #[serde(default, deserialize_with = "litellm::de_bool")]
+    ssl_verify: Option<bool>,
     mock_response: Option<String>,
     #[serde(flatten)]
     other: Extra,
@@ -376,8 +446,18 @@ struct RawParams {
 
 #[derive(Deserialize, Default)]
 struct RawLitellmSettings {
+    #[serde(default, deserialize_with = "litellm::de_count")]
     num_retries: Option<u32>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
     request_timeout: Option<f64>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
+    timeout: Option<f64>,
+    #[serde(default, deserialize_with = "litellm::de_bool")]
+    drop_params: Option<bool>,
+    #[serde(default, deserialize_with = "litellm::de_bool")]
+    ssl_verify: Option<bool>,
+    #[serde(flatten)]
+    router: RawRouting,
     /// The original registered `openai2claudecode` here; it is built in, so accepted and ignored.
     #[allow(dead_code)] // read only to accept the key
     custom_provider_map: Option<serde_yaml::Value>,
@@ -385,12 +465,33 @@ struct RawLitellmSettings {
     other: Extra,
 }
 
+/// The routing keys LiteLLM reads from `router_settings` and from `litellm_settings` alike.
+#[derive(Deserialize, Default)]
+struct RawRouting {
+    fallbacks: Option<serde_yaml::Value>,
+    context_window_fallbacks: Option<serde_yaml::Value>,
+    content_policy_fallbacks: Option<serde_yaml::Value>,
+    default_fallbacks: Option<serde_yaml::Value>,
+}
+
 #[derive(Deserialize, Default)]
 struct RawRouterSettings {
+    #[serde(default, deserialize_with = "litellm::de_count")]
     num_retries: Option<u32>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
     timeout: Option<f64>,
+    #[serde(default, deserialize_with = "litellm::de_count")]
     allowed_fails: Option<u32>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
     cooldown_time: Option<f64>,
+    #[serde(default, deserialize_with = "litellm::de_bool")]
+    disable_cooldowns: Option<bool>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
+    retry_after: Option<f64>,
+    routing_strategy: Option<String>,
+    model_group_alias: Option<serde_yaml::Value>,
+    #[serde(flatten)]
+    router: RawRouting,
     #[serde(flatten)]
     other: Extra,
 }
@@ -398,6 +499,8 @@ struct RawRouterSettings {
 #[derive(Deserialize, Default)]
 struct RawGeneralSettings {
     master_key: Option<String>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
+    timeout: Option<f64>,
     #[serde(flatten)]
     other: Extra,
 }
@@ -447,35 +550,36 @@ impl Config {
 
     /// Validates a model list text (from `source`) together with the environment.
     pub fn from_parts(yaml: &str, source: &str, env: &Env, ov: &Overrides) -> Result<Config, String> {
-        let raw: RawFile = match yaml.trim() {
-            "" => RawFile::default(),
-            _ => serde_yaml::from_str(yaml).map_err(|e| format!("{source}: {e}"))?,
+        let raw: RawFile = match litellm::load(yaml, env).map_err(|e| format!("{source}: {e}"))? {
+            serde_yaml::Value::Null => RawFile::default(),
+            v => serde_yaml::from_value(v).map_err(|e| format!("{source}: {e}"))?,
         };
-        let mut unused: Vec<String> = raw.other.keys().cloned().collect();
-        for (section, extra) in [
-            ("litellm_settings", &raw.litellm_settings.other),
-            ("router_settings", &raw.router_settings.other),
-            ("general_settings", &raw.general_settings.other),
-        ] {
-            unused.extend(extra.keys().map(|k| format!("{section}.{k}")));
-        }
+        let mut unused = unused_sections(&raw);
+        let mut notices = Vec::new();
         let settings = settings(&raw, source)?;
+        let router = router(&raw, source, &mut notices)?;
         let mut deployments = Vec::new();
-        for (i, m) in raw.model_list.into_iter().enumerate() {
+        let mut skipped = Vec::new();
+        for (i, entry) in raw.model_list.into_iter().enumerate() {
+            let m: RawModel = serde_yaml::from_value(entry).map_err(|e| format!("{source}: model_list[{i}]: {e}"))?;
             let at = format!("{source}: model_list[{i}] (model_name {:?})", m.model_name);
-            unused.extend(m.other.keys().map(|k| format!("model_list[{i}].{k}")));
-            let params = m.litellm_params.other.keys().filter(|k| !REQUEST_PARAMS.contains(&k.as_str()));
-            unused.extend(params.map(|k| format!("model_list[{i}].litellm_params.{k}")));
-            deployments.push(deployment(i, m, &settings, env).map_err(|e| format!("{at}: {e}"))?);
+            unused.extend(unused_in_entry(i, &m));
+            match deployment(i, deployments.len(), m, &settings).map_err(|e| format!("{at}: {e}"))? {
+                Ok(d) => deployments.push(d),
+                Err(s) => skipped.push(s),
+            }
         }
+        notices.extend(file_notices(&raw.general_settings, &deployments, &skipped));
 
         let mut tokens: Vec<Secret> = env
             .get("LOCAL_AUTH_TOKEN")
             .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| Secret(t.into())).collect())
             .unwrap_or_default();
         if let Some(k) = &raw.general_settings.master_key {
-            let key = resolve_env(k, env).map_err(|e| format!("{source}: general_settings.master_key: {e}"))?;
-            tokens.push(Secret(key));
+            if let Some(name) = litellm::unresolved(k) {
+                return Err(format!("{source}: general_settings.master_key: environment variable {name} is not set"));
+            }
+            tokens.push(Secret(k.clone()));
         }
 
         let host_arg = ov.host.as_deref().or(env.get("HOST"));
@@ -526,6 +630,9 @@ impl Config {
             settings,
             source: source.to_string(),
             unused_keys: unused,
+            skipped,
+            router,
+            notices,
         })
     }
 
@@ -574,8 +681,19 @@ impl Config {
             };
             lines.push(format!("model {:?} -> {} {target}", d.model_name, d.label()));
         }
+        lines
+    }
+
+    /// What deserves a warning at startup and in `--check`: skipped entries, LiteLLM features
+    /// without effect here, keys ignored.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut lines: Vec<String> = (self.skipped.iter())
+            .map(|s| format!("model {:?} ({}) skipped: {}", s.model_name, s.model, s.reason))
+            .collect();
+        lines.extend(self.notices.iter().cloned());
         if !self.unused_keys.is_empty() {
-            lines.push(format!("keys not used by this proxy (ignored): {}", self.unused_keys.join(", ")));
+            let keys = self.unused_keys.join(", ");
+            lines.push(format!("keys that change LiteLLM's behaviour but not this proxy's (ignored): {keys}"));
         }
         lines
     }
@@ -592,7 +710,8 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
         Ok(())
     };
     // LiteLLM's request timeout bounds the wait for an answer: the head and the gaps inside it.
-    let request_timeout = raw.litellm_settings.request_timeout.or(raw.router_settings.timeout);
+    let (l, r) = (&raw.litellm_settings, &raw.router_settings);
+    let request_timeout = l.request_timeout.or(l.timeout).or(r.timeout).or(raw.general_settings.timeout);
     secs("litellm_settings.request_timeout", request_timeout, &mut s.timeouts.response_header)?;
     secs("litellm_settings.request_timeout", request_timeout, &mut s.timeouts.idle)?;
     let p = &raw.gpt_reverse_proxy;
@@ -635,45 +754,64 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
     s.rewrites.reasoning_as_think_tags = p.reasoning_as_think_tags.unwrap_or(false);
     s.num_retries = raw.router_settings.num_retries.or(raw.litellm_settings.num_retries).unwrap_or(s.num_retries);
     s.allowed_fails = raw.router_settings.allowed_fails.unwrap_or(s.allowed_fails).max(1);
-    secs("router_settings.cooldown_time", raw.router_settings.cooldown_time, &mut s.cooldown_time)?;
+    // 0 (or `disable_cooldowns`) means a failing deployment is never set aside.
+    match raw.router_settings.cooldown_time {
+        Some(0.0) => s.cooldown_time = Duration::ZERO,
+        v => secs("router_settings.cooldown_time", v, &mut s.cooldown_time)?,
+    }
+    if raw.router_settings.disable_cooldowns == Some(true) {
+        s.cooldown_time = Duration::ZERO;
+    }
+    s.drop_params = l.drop_params.unwrap_or(s.drop_params);
+    s.ssl_verify = l.ssl_verify.unwrap_or(s.ssl_verify);
     Ok(s)
 }
 
-/// One validated `model_list` entry; errors name the key (the caller adds file and entry).
-fn deployment(index: usize, m: RawModel, settings: &Settings, env: &Env) -> Result<Deployment, String> {
+/// Azure's `api-version` when an entry gives none: LiteLLM's default.
+const AZURE_DEFAULT_API_VERSION: &str = "2025-02-01-preview";
+
+/// One `model_list` entry: a deployment, or the reason it cannot be served (`Err` inside).
+/// The outer error refuses the file: a value that is wrong whatever the provider.
+fn deployment(
+    entry: usize,
+    index: usize,
+    m: RawModel,
+    settings: &Settings,
+) -> Result<Result<Deployment, Skipped>, String> {
     if m.model_name.trim().is_empty() {
         return Err("model_name: must not be empty".into());
     }
     let lp = m.litellm_params;
-    let known = Provider::KNOWN;
-    let (prov, model) = lp.model.split_once('/').ok_or_else(|| {
-        format!("litellm_params.model: {:?} must be <provider>/<model> (known providers: {known})", lp.model)
-    })?;
-    let provider = Provider::parse(prov)
-        .ok_or_else(|| format!("litellm_params.model: unknown provider {prov:?} (known providers: {known})"))?;
-    if model.is_empty() {
-        return Err(format!("litellm_params.model: {:?} names no model after the provider", lp.model));
-    }
-    let resolve = |key: &str, v: &str| resolve_env(v, env).map_err(|e| format!("litellm_params.{key}: {e}"));
-    let api_base = match &lp.api_base {
-        Some(b) => resolve("api_base", b)?,
-        None => provider.default_api_base().to_string(),
+    let skip = |reason: String| Ok(Err(Skipped { model_name: m.model_name.clone(), model: lp.model.clone(), reason }));
+    let (family, model) = match provider_of(&lp) {
+        Ok(found) => found,
+        Err(reason) => return skip(reason),
     };
-    let api_base = api_base.trim_end_matches('/').to_string();
-    let is_http = api_base.starts_with("http://") || api_base.starts_with("https://");
-    if !is_http || api_base.parse::<ureq::http::Uri>().is_err() {
-        return Err(format!("litellm_params.api_base: {api_base:?} is not an http(s) URL"));
+    let unset = |key: &str, v: &Option<String>| {
+        let name = v.as_deref().and_then(litellm::unresolved)?;
+        Some(format!("environment variable {name} is not set (litellm_params.{key})"))
+    };
+    if let Some(reason) = unset("api_key", &lp.api_key).or(unset("api_base", &lp.api_base)) {
+        return skip(reason);
     }
-    let api_key = lp.api_key.as_deref().map(|k| resolve("api_key", k).map(Secret)).transpose()?;
+    if let Some(reason) = unset("api_version", &lp.api_version) {
+        return skip(reason);
+    }
+    let Some(base) = family.base(lp.api_base.as_deref()) else {
+        return skip(format!("provider {:?} needs an api_base", family.name));
+    };
+    let (api_base, api_version) = layout(family, base, lp.api_version.as_deref());
+    let is_http = api_base.starts_with("http://") || api_base.starts_with("https://");
+    let broken = (!is_http || api_base.parse::<ureq::http::Uri>().is_err())
+        .then(|| format!("api_base {:?} is not an http(s) URL", mask_url(&api_base)));
     let mut extra_headers = Vec::new();
     for (k, v) in &lp.extra_headers {
-        let v = resolve(&format!("extra_headers.{k}"), v)?;
         let valid =
-            ureq::http::HeaderName::from_bytes(k.as_bytes()).is_ok() && ureq::http::HeaderValue::from_str(&v).is_ok();
+            ureq::http::HeaderName::from_bytes(k.as_bytes()).is_ok() && ureq::http::HeaderValue::from_str(v).is_ok();
         if !valid {
             return Err(format!("litellm_params.extra_headers: {k:?} is not a valid header name and value"));
         }
-        extra_headers.push((k.clone(), v));
+        extra_headers.push((k.clone(), v.clone()));
     }
     let timeouts_with = |key: &str, v: Option<f64>| -> Result<Timeouts, String> {
         let mut t = settings.timeouts;
@@ -692,34 +830,266 @@ fn deployment(index: usize, m: RawModel, settings: &Settings, env: &Env) -> Resu
         }
     }
     let o = m.gpt_reverse_proxy;
-    Ok(Deployment {
+    let mut force_params = lp.extra_body;
+    force_params.extend(o.force_params);
+    let weight = lp.weight.or(lp.rpm).or(lp.tpm).unwrap_or(1.0);
+    if !(weight.is_finite() && weight >= 0.0) {
+        return Err(format!("litellm_params.weight: must be a number of at least 0, got {weight}"));
+    }
+    Ok(Ok(Deployment {
         index,
-        label: format!("#{index} {}/{model}", provider.name()),
+        label: format!("#{entry} {}/{model}", family.name),
         model_name: m.model_name,
-        provider,
-        upstream_model: (model != "*").then(|| model.to_string()),
+        provider: family.wire,
+        family,
+        upstream_model: (model != "*").then(|| family.upstream_model(&model)),
         api_base,
-        api_key,
+        broken,
+        api_version,
+        api_key: lp.api_key.filter(|k| !k.trim().is_empty()).map(Secret),
         extra_headers,
         timeouts: timeouts_with("timeout", lp.timeout)?,
         stream_timeouts: timeouts_with("stream_timeout", lp.stream_timeout.or(lp.timeout))?,
         mock_response: lp.mock_response,
         info: m.model_info,
         default_params,
-        force_params: o.force_params,
+        force_params,
+        drop_params: lp.additional_drop_params,
+        drop_refused_params: lp.drop_params.unwrap_or(settings.drop_params),
+        weight,
+        order: lp.order.unwrap_or(u32::MAX),
+        num_retries: lp.num_retries.or(lp.max_retries),
+        tls_verify: lp.ssl_verify.unwrap_or(settings.ssl_verify),
         rewrites: Rewrites {
             drop_null_finish_reason: o.drop_null_finish_reason.unwrap_or(settings.rewrites.drop_null_finish_reason),
             reasoning_as_think_tags: o.reasoning_as_think_tags.unwrap_or(settings.rewrites.reasoning_as_think_tags),
         },
         max_completion_tokens: o.max_completion_tokens,
-    })
+    }))
 }
 
-/// `os.environ/NAME` → the variable's value (LiteLLM's syntax); anything else as is.
-fn resolve_env(v: &str, env: &Env) -> Result<String, String> {
-    match v.strip_prefix("os.environ/") {
-        Some(name) => env.get(name).map(String::from).ok_or_else(|| format!("environment variable {name} is not set")),
-        None => Ok(v.to_string()),
+/// The provider and the model name an entry names (LiteLLM's rules: `custom_llm_provider`, then
+/// the prefix, then the name's family), or why it cannot be served.
+fn provider_of(lp: &RawParams) -> Result<(&'static Family, String), String> {
+    let model = lp.model.trim();
+    if let Some(name) = litellm::unresolved(model) {
+        return Err(format!("environment variable {name} is not set (litellm_params.model)"));
+    }
+    let custom = lp.custom_llm_provider.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let (family, name) = match (custom, model.split_once('/')) {
+        (Some(c), _) => {
+            let f = providers::family(c).ok_or_else(|| providers::unsupported(c))?;
+            (f, model.strip_prefix(c).and_then(|m| m.strip_prefix('/')).unwrap_or(model))
+        }
+        (None, Some((prefix, rest))) => {
+            (providers::family(prefix).ok_or_else(|| providers::unsupported(prefix))?, rest)
+        }
+        (None, None) if model.is_empty() => return Err("litellm_params.model is missing".into()),
+        (None, None) => match providers::infer(model) {
+            Some(f) => (f, model),
+            None => {
+                return Err(format!("{model:?} names no provider and LiteLLM infers none: write <provider>/{model}"))
+            }
+        },
+    };
+    if name.is_empty() {
+        return Err(format!("{model:?} names no model after the provider"));
+    }
+    Ok((family, name.to_string()))
+}
+
+/// The base URL requests are joined to, and Azure's `api-version` for deployment URLs: Ollama's
+/// root gets `/v1`; Azure's `v1`/`latest`/`preview` versions use the v1 API under `/openai/v1`.
+fn layout(family: &Family, base: String, api_version: Option<&str>) -> (String, Option<String>) {
+    match family.layout {
+        Layout::Root => (format!("{base}/v1"), None),
+        Layout::Azure => {
+            let root = base.trim_end_matches("/openai/v1").trim_end_matches("/openai").to_string();
+            match api_version.map(str::trim).unwrap_or(AZURE_DEFAULT_API_VERSION) {
+                "v1" | "latest" | "preview" => (format!("{root}/openai/v1"), None),
+                v => (root, Some(v.to_string())),
+            }
+        }
+        Layout::Plain | Layout::Anthropic => (base, None),
+    }
+}
+
+/// Keys of LiteLLM's sections this proxy does not read, logging and telemetry left out.
+fn unused_sections(raw: &RawFile) -> Vec<String> {
+    let mut unused: Vec<String> = raw.other.keys().filter(|k| !quiet(k)).cloned().collect();
+    for (section, extra) in [
+        ("litellm_settings", &raw.litellm_settings.other),
+        ("router_settings", &raw.router_settings.other),
+        ("general_settings", &raw.general_settings.other),
+    ] {
+        unused.extend(extra.keys().filter(|k| !quiet(k)).map(|k| format!("{section}.{k}")));
+    }
+    unused
+}
+
+/// Keys of one entry this proxy does not read (unknown `model_info` keys included).
+fn unused_in_entry(i: usize, m: &RawModel) -> Vec<String> {
+    let params = m.litellm_params.other.keys().filter(|k| !REQUEST_PARAMS.contains(&k.as_str()));
+    let info = m.model_info.other.keys().filter(|k| !quiet(k));
+    let at = |group: &str, k: &String| format!("model_list[{i}].{group}{k}");
+    m.other
+        .keys()
+        .map(|k| at("", k))
+        .chain(params.map(|k| at("litellm_params.", k)))
+        .chain(info.map(|k| at("model_info.", k)))
+        .collect()
+}
+
+/// Keys that only change what LiteLLM logs, reports or shows: not worth a notice.
+fn quiet(key: &str) -> bool {
+    const QUIET: &[&str] = &[
+        "set_verbose",
+        "json_logs",
+        "success_callback",
+        "failure_callback",
+        "callbacks",
+        "service_callback",
+        "callback_settings",
+        "turn_off_message_logging",
+        "redact_messages_in_exceptions",
+        "redact_user_api_key_info",
+        "log_raw_request_response",
+        "alerting",
+        "alerting_threshold",
+        "alert_to_webhook_url",
+        "alert_types",
+        "alerting_args",
+        "detailed_debug",
+        "disable_spend_logs",
+        "disable_error_logs",
+        "store_prompts_in_spend_logs",
+        "proxy_batch_write_at",
+        "telemetry",
+        "environment_variables",
+        "description",
+        "mode",
+        "id",
+        "sponsor",
+        "database_url",
+        "store_model_in_db",
+        "input_cost_per_token",
+        "output_cost_per_token",
+    ];
+    QUIET.contains(&key) || key.starts_with("langfuse") || key.starts_with("prometheus") || key.starts_with("otel")
+}
+
+/// What a user switching from LiteLLM should hear once about the file as a whole.
+fn file_notices(g: &RawGeneralSettings, deployments: &[Deployment], skipped: &[Skipped]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let db = g.other.contains_key("database_url")
+        || g.other.get("store_model_in_db").is_some_and(|v| v.as_bool() == Some(true));
+    if db {
+        notes.push("general_settings: this proxy has no database; models, keys and budgets kept in LiteLLM's database are not served".into());
+    }
+    for d in deployments.iter().filter(|d| !d.tls_verify) {
+        notes.push(format!("{}: TLS certificates are NOT verified (ssl_verify: false)", d.label()));
+    }
+    if let Some(reason) = deployments.iter().find_map(|d| d.broken.as_ref().map(|b| (d.label(), b))) {
+        notes.push(format!("{}: {}; requests for it will fail with 502", reason.0, reason.1));
+    }
+    if deployments.is_empty() {
+        let why = if skipped.is_empty() { "the model list is empty" } else { "every entry was skipped" };
+        notes.push(format!("NO MODEL CAN BE SERVED: {why}; every chat request will fail until models are added"));
+    }
+    notes
+}
+
+/// The router settings (from `router_settings` and `litellm_settings`, LiteLLM reads both).
+fn router(raw: &RawFile, source: &str, notices: &mut Vec<String>) -> Result<Router, String> {
+    let r = &raw.router_settings;
+    let mut router = Router::default();
+    for routing in [&raw.litellm_settings.router, &r.router] {
+        let lists = [
+            ("fallbacks", &routing.fallbacks, &mut router.fallbacks),
+            ("context_window_fallbacks", &routing.context_window_fallbacks, &mut router.context_window_fallbacks),
+            ("content_policy_fallbacks", &routing.content_policy_fallbacks, &mut router.content_policy_fallbacks),
+        ];
+        for (key, v, into) in lists {
+            into.extend(fallbacks(v.as_ref()).map_err(|e| format!("{source}: {key}: {e}"))?);
+        }
+        if let Some(v) = &routing.default_fallbacks {
+            let all = names(v).map_err(|e| format!("{source}: default_fallbacks: {e}"))?;
+            router.fallbacks.entry("*".into()).or_insert(all);
+        }
+    }
+    if let Some(serde_yaml::Value::Mapping(m)) = &r.model_group_alias {
+        for (k, v) in m {
+            let alias = k.as_str().ok_or_else(|| format!("{source}: model_group_alias: keys must be names"))?;
+            let (target, hidden) = match v {
+                serde_yaml::Value::String(s) => (s.clone(), false),
+                // A list reads as "this group, then these": the rest become the alias's fallbacks.
+                serde_yaml::Value::Sequence(_) => {
+                    let mut all = names(v).map_err(|e| format!("{source}: model_group_alias.{alias}: {e}"))?;
+                    if all.is_empty() {
+                        return Err(format!("{source}: model_group_alias.{alias}: needs a model name"));
+                    }
+                    let first = all.remove(0);
+                    router.fallbacks.entry(alias.to_string()).or_insert(all);
+                    (first, false)
+                }
+                v => match v.get("model").and_then(|m| m.as_str()) {
+                    Some(m) => (m.to_string(), v.get("hidden").and_then(|h| h.as_bool()).unwrap_or(false)),
+                    None => return Err(format!("{source}: model_group_alias.{alias}: needs a model name")),
+                },
+            };
+            router.aliases.insert(alias.to_string(), (target, hidden));
+        }
+    }
+    router.strategy = match r.routing_strategy.as_deref().map(str::trim) {
+        None | Some("simple-shuffle") => Strategy::SimpleShuffle,
+        Some("least-busy") => Strategy::LeastBusy,
+        Some("latency-based-routing" | "latency-based") => Strategy::LatencyBased,
+        Some(other) => {
+            notices.push(format!(
+                "router_settings.routing_strategy: {other:?} is not available here; simple-shuffle is used"
+            ));
+            Strategy::SimpleShuffle
+        }
+    };
+    if let Some(v) = r.retry_after {
+        if !(v.is_finite() && (0.0..1e6).contains(&v)) {
+            return Err(format!("{source}: router_settings.retry_after: must be a number of seconds, got {v}"));
+        }
+        router.retry_after = Duration::from_secs_f64(v);
+    }
+    Ok(router)
+}
+
+/// LiteLLM's fallback lists: `[{group: [fallback, …]}, …]` (or one mapping of them).
+fn fallbacks(v: Option<&serde_yaml::Value>) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let mut out = BTreeMap::new();
+    let maps: Vec<&serde_yaml::Value> = match v {
+        None | Some(serde_yaml::Value::Null) => return Ok(out),
+        Some(serde_yaml::Value::Sequence(items)) => items.iter().collect(),
+        Some(m @ serde_yaml::Value::Mapping(_)) => vec![m],
+        Some(other) => return Err(format!("expected a list of {{model: [fallbacks]}}, got {}", litellm::show(other))),
+    };
+    for m in maps {
+        let serde_yaml::Value::Mapping(m) = m else {
+            return Err(format!("expected {{model: [fallbacks]}}, got {}", litellm::show(m)));
+        };
+        for (k, v) in m {
+            let group = k.as_str().ok_or("model group names must be strings")?;
+            out.insert(group.to_string(), names(v)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A list of model names, or one name.
+fn names(v: &serde_yaml::Value) -> Result<Vec<String>, String> {
+    match v {
+        serde_yaml::Value::String(s) => Ok(vec![s.clone()]),
+        serde_yaml::Value::Sequence(items) => items
+            .iter()
+            .map(|i| i.as_str().map(String::from).ok_or_else(|| format!("{} is not a model name", litellm::show(i))))
+            .collect(),
+        other => Err(format!("{} is not a list of model names", litellm::show(other))),
     }
 }
 
@@ -745,18 +1115,114 @@ mod tests {
     }
 
     #[test]
-    fn unknown_provider_error_names_the_entry_and_the_known_ones() {
-        let e = cfg("model_list:\n  - model_name: m\n    litellm_params: {model: foo/bar}\n", &[]).unwrap_err();
-        assert!(e.contains("model_list[0]") && e.contains("\"foo\"") && e.contains("openai, anthropic"), "{e}");
+    fn entries_that_cannot_be_served_are_skipped_with_the_reason() {
+        let y = "model_list:\n  - model_name: aws\n    litellm_params: {model: bedrock/claude}\n  - model_name: odd\n    litellm_params: {model: foo/bar}\n  - model_name: bare\n    litellm_params: {model: llama3}\n  - model_name: ok\n    litellm_params: {model: gpt-4o}\n";
+        let c = cfg(y, &[]).unwrap();
+        assert_eq!(c.deployments.len(), 1);
+        assert_eq!((c.deployments[0].family.name, c.deployments[0].index), ("openai", 0));
+        assert_eq!(c.deployments[0].label(), "#3 openai/gpt-4o", "labels keep the file position");
+        let why: Vec<&str> = c.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert!(why[0].contains("bedrock") && why[0].contains("SigV4"), "{why:?}");
+        assert!(why[1].contains("\"foo\" is not supported"), "{why:?}");
+        assert!(why[2].contains("write <provider>/llama3"), "{why:?}");
+        assert!(c.warnings().iter().any(|w| w.contains("\"aws\"") && w.contains("skipped")));
     }
 
     #[test]
-    fn missing_environment_key_is_an_error_naming_the_variable() {
+    fn a_file_with_nothing_servable_says_so() {
+        let c = cfg("model_list:\n  - {model_name: a, litellm_params: {model: vertex_ai/gemini}}\ngeneral_settings: {store_model_in_db: true}\n", &[]).unwrap();
+        let w = c.warnings().join("\n");
+        assert!(w.contains("NO MODEL CAN BE SERVED") && w.contains("no database"), "{w}");
+    }
+
+    #[test]
+    fn missing_environment_key_skips_the_entry_naming_the_variable() {
         let y = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, api_key: os.environ/NOPE_KEY}\n";
-        let e = cfg(y, &[]).unwrap_err();
-        assert!(e.contains("NOPE_KEY") && e.contains("litellm_params.api_key"), "{e}");
+        let c = cfg(y, &[]).unwrap();
+        assert!(c.deployments.is_empty());
+        assert!(c.skipped[0].reason.contains("NOPE_KEY") && c.skipped[0].reason.contains("api_key"));
         let c = cfg(y, &[("NOPE_KEY", "sk-1")]).unwrap();
         assert_eq!(c.deployments[0].api_key.as_ref().unwrap().expose(), "sk-1");
+        let e = cfg("general_settings: {master_key: os.environ/NO_MASTER}\n", &[]).unwrap_err();
+        assert!(e.contains("NO_MASTER"), "an unset master key never means an open proxy: {e}");
+    }
+
+    #[test]
+    fn providers_get_their_default_base_auth_and_layout() {
+        let y = r#"model_list:
+  - {model_name: g, litellm_params: {model: gemini/gemini-2.5-flash}}
+  - {model_name: o, litellm_params: {model: ollama_chat/llama3, api_base: "http://ollama:11434"}}
+  - {model_name: a, litellm_params: {model: azure/my-gpt, api_base: "https://r.openai.azure.com/"}}
+  - {model_name: a1, litellm_params: {model: azure/my-gpt, api_base: "https://r.openai.azure.com", api_version: preview}}
+  - {model_name: m, litellm_params: {model: meta-llama/Llama-3, custom_llm_provider: openai, api_base: "http://vllm/v1"}}
+  - {model_name: e, litellm_params: {model: os.environ/MODEL_NAME}}
+"#;
+        let c = cfg(y, &[("MODEL_NAME", "groq/llama-3.3-70b")]).unwrap();
+        let base = |i: usize| c.deployments[i].api_base.as_str();
+        assert_eq!(base(0), "https://generativelanguage.googleapis.com/v1beta/openai");
+        assert_eq!(base(1), "http://ollama:11434/v1");
+        assert_eq!(
+            (base(2), c.deployments[2].api_version.as_deref()),
+            ("https://r.openai.azure.com", Some(AZURE_DEFAULT_API_VERSION))
+        );
+        assert_eq!((base(3), c.deployments[3].api_version.as_deref()), ("https://r.openai.azure.com/openai/v1", None));
+        assert_eq!(c.deployments[4].upstream_model.as_deref(), Some("meta-llama/Llama-3"));
+        assert_eq!((c.deployments[5].family.name, base(5)), ("groq", "https://api.groq.com/openai/v1"));
+    }
+
+    #[test]
+    fn litellm_loading_rules_merge_keys_duplicates_and_string_numbers() {
+        let y = r#"x-creds: &creds {api_key: sk-anchor, api_base: "http://h/v1", timeout: "30"}
+model_list:
+  - model_name: m
+    litellm_params:
+      <<: *creds
+      model: openai/x
+      rpm: "20_000"
+router_settings: {cooldown_time: 0, num_retries: "2"}
+router_settings: {num_retries: 3}
+"#;
+        let c = cfg(y, &[]).unwrap();
+        let d = &c.deployments[0];
+        assert_eq!(d.api_key.as_ref().unwrap().expose(), "sk-anchor");
+        assert_eq!((d.api_base.as_str(), d.timeouts.idle), ("http://h/v1", Duration::from_secs(30)));
+        assert_eq!(d.weight, 20000.0);
+        assert_eq!(c.settings.num_retries, 3, "the key written last wins");
+        assert_eq!(c.settings.cooldown_time, Duration::from_secs(5), "the first router_settings is replaced whole");
+    }
+
+    #[test]
+    fn an_api_base_that_is_not_a_url_loads_with_a_warning() {
+        let y = "model_list:\n  - {model_name: m, litellm_params: {model: openai/x, api_base: __X_API_BASE__}}\n";
+        let c = cfg(y, &[]).unwrap();
+        assert!(c.deployments[0].broken.as_ref().unwrap().contains("__X_API_BASE__"));
+        assert!(c.warnings().iter().any(|w| w.contains("502")));
+    }
+
+    #[test]
+    fn router_settings_fallbacks_aliases_and_strategy() {
+        let y = r#"model_list:
+  - {model_name: a, litellm_params: {model: openai/a}}
+router_settings:
+  fallbacks: [{a: [b, c]}]
+  context_window_fallbacks: [{a: big}]
+  model_group_alias: {gpt-4: a, hidden-one: {model: a, hidden: true}}
+  routing_strategy: usage-based-routing-v2
+  retry_after: 1
+litellm_settings:
+  content_policy_fallbacks: [{a: [safe]}]
+  default_fallbacks: [z]
+"#;
+        let c = cfg(y, &[]).unwrap();
+        let r = &c.router;
+        assert_eq!(r.fallbacks["a"], ["b", "c"]);
+        assert_eq!(r.fallbacks["*"], ["z"]);
+        assert_eq!(r.context_window_fallbacks["a"], ["big"]);
+        assert_eq!(r.content_policy_fallbacks["a"], ["safe"]);
+        assert_eq!(r.aliases["gpt-4"], ("a".to_string(), false));
+        assert_eq!(r.aliases["hidden-one"], ("a".to_string(), true));
+        assert_eq!((r.strategy, r.retry_after), (Strategy::SimpleShuffle, Duration::from_secs(1)));
+        assert!(c.warnings().iter().any(|w| w.contains("usage-based-routing-v2")));
     }
 
     #[test]
@@ -813,11 +1279,16 @@ mod tests {
 
     #[test]
     fn unused_litellm_keys_are_collected_not_fatal() {
-        let y = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, rpm: 5}\nlitellm_settings:\n  drop_params: true\nenvironment_variables: {}\n";
+        let y = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, rpm: 5, input_cost_per_token: 1, use_in_pass_through: true}\n    model_info: {mode: chat, base_model: x}\nlitellm_settings:\n  drop_params: true\n  success_callback: [langfuse]\n  cache: true\nenvironment_variables: {}\n";
         let c = cfg(y, &[]).unwrap();
         assert_eq!(
             c.unused_keys,
-            ["environment_variables", "litellm_settings.drop_params", "model_list[0].litellm_params.rpm"]
+            [
+                "litellm_settings.cache",
+                "model_list[0].litellm_params.input_cost_per_token",
+                "model_list[0].litellm_params.use_in_pass_through",
+                "model_list[0].model_info.base_model"
+            ]
         );
     }
 
@@ -840,7 +1311,8 @@ gpt_reverse_proxy:
         assert!(c.wants_completion_tokens(b, "o3-mini"), "wildcard entries decide per model");
         assert!(a.rewrites.reasoning_as_think_tags && a.rewrites.drop_null_finish_reason);
         assert!(!b.rewrites.reasoning_as_think_tags);
-        assert_eq!(c.unused_keys, ["model_list[0].litellm_params.rpm"]);
+        assert!(c.unused_keys.is_empty(), "rpm is a routing weight now: {:?}", c.unused_keys);
+        assert_eq!(a.weight, 3.0);
         let e = cfg("model_list:\n  - model_name: m\n    litellm_params: {model: openai/m}\n    gpt_reverse_proxy: {forse_params: {}}\n", &[]).unwrap_err();
         assert!(e.contains("forse_params"), "{e}");
     }

@@ -26,6 +26,14 @@ impl Env {
         Env(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
 
+    /// This environment with `vars` added, replacing variables of the same name (LiteLLM's
+    /// `environment_variables` section sets them in the process environment).
+    pub fn with(&self, vars: impl IntoIterator<Item = (String, String)>) -> Env {
+        let mut all = self.0.clone();
+        all.extend(vars);
+        Env(all)
+    }
+
     /// The value of `name` or its lower-case spelling; empty values count as unset.
     pub fn get(&self, name: &str) -> Option<&str> {
         let v = self.0.get(name).or_else(|| self.0.get(&name.to_ascii_lowercase()));

@@ -30,6 +30,8 @@ pub enum Error {
     MethodNotAllowed,
     /// No deployment serves the requested model.
     UnknownModel(String),
+    /// The model's entry was skipped at startup; the text says which provider and why.
+    ModelUnavailable(String),
     /// Malformed request: bad JSON, a missing `model`, bad framing. The text is shown to the client.
     BadRequest(String),
     /// The request body is larger than the configured limit (in bytes).
@@ -58,6 +60,7 @@ impl Error {
             | Error::NotFound
             | Error::MethodNotAllowed
             | Error::UnknownModel(_)
+            | Error::ModelUnavailable(_)
             | Error::BadRequest(_)
             | Error::BodyTooLarge(_)
             | Error::HeadersTooLarge => Fault::Client,
@@ -69,7 +72,7 @@ impl Error {
     /// The HTTP status this error is answered with (SPEC §6).
     pub fn status(&self) -> u16 {
         match self {
-            Error::BadRequest(_) => 400,
+            Error::BadRequest(_) | Error::ModelUnavailable(_) => 400,
             Error::Unauthorized => 401,
             Error::NotFound | Error::UnknownModel(_) => 404,
             Error::MethodNotAllowed => 405,
@@ -89,6 +92,7 @@ impl Error {
             Error::NotFound => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::UnknownModel(_) => "model_not_found",
+            Error::ModelUnavailable(_) => "model_not_supported",
             Error::BadRequest(_) => "invalid_request",
             Error::BodyTooLarge(_) => "request_too_large",
             Error::HeadersTooLarge => "headers_too_large",
@@ -115,7 +119,7 @@ impl Error {
     /// `{"error":{"message","type","param","code"}}`, as the OpenAI SDKs parse it.
     pub fn openai_body(&self) -> serde_json::Value {
         let param = match self {
-            Error::UnknownModel(_) => serde_json::Value::from("model"),
+            Error::UnknownModel(_) | Error::ModelUnavailable(_) => serde_json::Value::from("model"),
             _ => serde_json::Value::Null,
         };
         serde_json::json!({"error": {
@@ -170,7 +174,7 @@ impl fmt::Display for Error {
             Error::NotFound => f.write_str("No such route"),
             Error::MethodNotAllowed => f.write_str("Method not allowed on this route"),
             Error::UnknownModel(m) => write!(f, "The model `{m}` does not exist or is not configured on this proxy"),
-            Error::BadRequest(m) => f.write_str(m),
+            Error::ModelUnavailable(m) | Error::BadRequest(m) => f.write_str(m),
             Error::BodyTooLarge(n) => write!(f, "Request body is larger than the limit of {n} bytes"),
             Error::HeadersTooLarge => f.write_str("Request headers are too large"),
             Error::Overloaded => f.write_str("The proxy is at its concurrent request limit; retry shortly"),

@@ -8,6 +8,7 @@ use crate::config::{Config, Deployment, Provider};
 use crate::dump::{self, Direction, Dump, Dumper, Leg};
 use crate::emulate::{self, models, ollama};
 use crate::error::{Error, Fault};
+use crate::fallback::{self, Failure};
 use crate::metrics::Metrics;
 use crate::repair::{self, Repair};
 use crate::respond::{self, Reply};
@@ -16,6 +17,7 @@ use crate::translate::{self, normalize, Target, MINTED_SIGNATURE};
 use crate::upstream::{Answer, Outgoing, Prepared, Upstream};
 use serde_json::{json, Value};
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -54,6 +56,8 @@ struct Facts {
     model: Option<String>,
     /// The deployment that answered and after how many attempts.
     upstream: Option<(usize, usize)>,
+    /// The fallback model group that served the request, when the first one failed.
+    fallback: Option<String>,
     /// This request's dump, when dumps are on.
     dump: Option<Dump>,
 }
@@ -73,8 +77,15 @@ impl Facts {
 pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     let started = Instant::now();
     let (method, path) = request_line(&rq, &sh.cfg);
-    let mut facts =
-        Facts { started, route: "not_found", dialect: Dialect::OpenAi, model: None, upstream: None, dump: None };
+    let mut facts = Facts {
+        started,
+        route: "not_found",
+        dialect: Dialect::OpenAi,
+        model: None,
+        upstream: None,
+        fallback: None,
+        dump: None,
+    };
     sh.metrics.begin();
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
     let fault = match &reply {
@@ -97,12 +108,13 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     };
     log::log!(
         level,
-        "{method} {path} {} model={}{} bytes={} ttfb={} total={:.1}ms{}{}",
+        "{method} {path} {} model={}{}{} bytes={} ttfb={} total={:.1}ms{}{}",
         out.status,
         facts.model.as_deref().unwrap_or("-"),
         facts
             .upstream
             .map_or(String::new(), |(d, n)| format!(" deployment={} attempts={n}", sh.cfg.deployments[d].label())),
+        facts.fallback.as_deref().map_or(String::new(), |f| format!(" fallback={f}")),
         out.bytes,
         out.ttfb.map_or("-".into(), |t| format!("{:.1}ms", ms(t))),
         ms(started.elapsed()),
@@ -288,13 +300,77 @@ fn read_model_request(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Fact
     Ok(ModelRequest { raw, json, model, custom_tools: Vec::new() })
 }
 
-/// The deployments serving `model`, or an unknown-model error.
+/// The deployments serving `model` (or the group its alias names), or why there are none.
 fn group<'c>(sh: &'c Shared, model: &str) -> Result<Vec<&'c Deployment>, Error> {
-    let group = route::resolve(model, &sh.cfg.deployments);
-    if group.is_empty() {
-        return Err(Error::UnknownModel(model.to_string()));
+    let name = route::alias(model, &sh.cfg.router);
+    let group = route::resolve(name, &sh.cfg.deployments);
+    if !group.is_empty() {
+        return Ok(group);
     }
-    Ok(group)
+    Err(match route::skipped(name, &sh.cfg.skipped) {
+        Some(s) => Error::ModelUnavailable(format!(
+            "The model `{model}` is configured as `{}`, which this proxy cannot serve: {}",
+            s.model, s.reason
+        )),
+        None => Error::UnknownModel(model.to_string()),
+    })
+}
+
+/// Sends to the model's group; when the answer is a failure one of LiteLLM's fallback lists
+/// covers, to those groups in turn; when an upstream refuses a parameter by name and the
+/// deployment has `drop_params`, again without it. Also says which fallback group answered.
+fn call(
+    sh: &Shared,
+    model: &str,
+    out: &Outgoing,
+    dropped: &RefCell<Vec<String>>,
+) -> (Result<Answer, Error>, Option<String>) {
+    let router = &sh.cfg.router;
+    let first = route::alias(model, router);
+    let mut tried = vec![first.to_string()];
+    loop {
+        let name = tried.last().cloned().unwrap_or_default();
+        let fell_back = (tried.len() > 1).then(|| name.clone());
+        let group = match group(sh, &name) {
+            Ok(g) => g,
+            Err(e) => return (Err(e), fell_back),
+        };
+        let mut answer = sh.upstream.send(&name, &group, out, &sh.metrics);
+        let drop = group.iter().any(|d| d.drop_refused_params) && dropped.borrow().len() < fallback::MAX_DROPPED;
+        let failure = match &mut answer {
+            Ok(a) => fallback::by_status(Some(a.status), None).or_else(|| classify_body(a, drop)),
+            Err(e) => fallback::by_status(None, Some(e.fault())),
+        };
+        match failure {
+            None => return (answer, fell_back),
+            Some(Failure::RefusedParam(p)) if !dropped.borrow().contains(&p) => {
+                log::info!("{name}: the upstream refused the parameter `{p}`; sending again without it (drop_params)");
+                dropped.borrow_mut().push(p);
+            }
+            Some(f) => match fallback::next(router, first, &f, &tried, &sh.cfg.deployments) {
+                Some((list, next)) => {
+                    log::warn!("{name}: {} failure, falling back to `{next}`", f.name());
+                    sh.metrics.fallback(list, next, f.name());
+                    tried.push(next.to_string());
+                }
+                None => return (answer, fell_back),
+            },
+        }
+    }
+}
+
+/// Reads the start of an error answer to tell what failed, then puts it back in front of the
+/// rest of the body, so the client still gets the whole answer if no fallback takes over.
+fn classify_body(a: &mut Answer, drop: bool) -> Option<Failure> {
+    if !fallback::worth_reading(a.status) {
+        return None;
+    }
+    let mut head = Vec::new();
+    let _ = a.body.by_ref().take(fallback::CLASSIFY_BYTES).read_to_end(&mut head);
+    let failure = fallback::by_body(&head, drop);
+    let rest = std::mem::replace(&mut a.body, Box::new(std::io::empty()));
+    a.body = Box::new(std::io::Cursor::new(head).chain(rest));
+    failure
 }
 
 /// Per deployment: the path for its dialect, and the client's bytes untouched when nothing
@@ -304,13 +380,15 @@ fn preparer<'a>(
     req: &'a ModelRequest,
     paths: [&'a str; 2],
     cfg: &'a Config,
-) -> impl Fn(&Deployment) -> Result<Prepared<'a>, Error> + 'a {
+    dropped: &'a RefCell<Vec<String>>,
+) -> impl Fn(&Deployment, &str) -> Result<Prepared<'a>, Error> + 'a {
     // Signatures this proxy minted must never reach Anthropic; searching bytes is cheap.
     let minted = req.raw.windows(MINTED_SIGNATURE.len()).any(|w| w == MINTED_SIGNATURE.as_bytes());
-    move |d: &Deployment| {
+    move |d: &Deployment, group_model: &str| {
         let wire = Dialect::of(d.provider);
         let path = if wire == Dialect::OpenAi { paths[0] } else { paths[1] };
-        let model = route::upstream_model(d, &req.model);
+        let model = route::upstream_model(d, group_model);
+        let dropped = dropped.borrow();
         let target = Target {
             model,
             info: &d.info,
@@ -318,6 +396,7 @@ fn preparer<'a>(
             max_completion_tokens: cfg.wants_completion_tokens(d, model),
             default_params: &d.default_params,
             force_params: &d.force_params,
+            drop_params: [&d.drop_params, &dropped],
         };
         let untouched = wire == client
             && target.model == req.model
@@ -327,7 +406,7 @@ fn preparer<'a>(
             true => Cow::Borrowed(&req.raw[..]),
             false => Cow::Owned(translate::request(client, wire, &req.json, &target).to_string().into_bytes()),
         };
-        Ok(Prepared { path: path.into(), body })
+        Ok(Prepared { model: model.to_string(), path: path.into(), body })
     }
 }
 
@@ -365,10 +444,13 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
         };
         return answer_reply(answer, client, &req, sh, facts);
     }
-    let prepare = preparer(client, &req, ["/chat/completions", "/messages"], &sh.cfg);
+    let dropped = RefCell::new(Vec::new());
+    let prepare = preparer(client, &req, ["/chat/completions", "/messages"], &sh.cfg, &dropped);
     let out =
         Outgoing { method: "POST", client_headers: rq.headers(), stream, prepare: &prepare, dump: facts.dump.as_ref() };
-    let answer = sh.upstream.send(&group, &out, &sh.metrics)?;
+    let (answer, fell_back) = call(sh, &req.model, &out, &dropped);
+    facts.fallback = fell_back;
+    let answer = answer?;
     answer_reply(answer, client, &req, sh, facts)
 }
 
@@ -462,7 +544,8 @@ fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> 
     if anthropic.is_empty() {
         return Ok(json(200, &json!({"input_tokens": translate::count_tokens(&req.json)})));
     }
-    let prepare = preparer(Dialect::Anthropic, &req, ["", "/messages/count_tokens"], &sh.cfg);
+    let dropped = RefCell::new(Vec::new());
+    let prepare = preparer(Dialect::Anthropic, &req, ["", "/messages/count_tokens"], &sh.cfg, &dropped);
     let out = Outgoing {
         method: "POST",
         client_headers: rq.headers(),
@@ -470,7 +553,7 @@ fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> 
         prepare: &prepare,
         dump: facts.dump.as_ref(),
     };
-    let answer = sh.upstream.send(&anthropic, &out, &sh.metrics)?;
+    let answer = sh.upstream.send(&req.model, &anthropic, &out, &sh.metrics)?;
     answer_reply(answer, Dialect::Anthropic, &req, sh, facts)
 }
 
@@ -489,8 +572,9 @@ fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path
     }
     let stream = json.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let req = ModelRequest { raw, json, model, custom_tools: Vec::new() };
-    let prepare = |d: &Deployment| {
-        let body = match route::upstream_model(d, &req.model) {
+    let prepare = |d: &Deployment, group_model: &str| {
+        let model = route::upstream_model(d, group_model);
+        let body = match model {
             m if m == req.model || !req.json.is_object() => Cow::Borrowed(&req.raw[..]),
             m => {
                 let mut j = req.json.clone();
@@ -498,7 +582,7 @@ fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path
                 Cow::Owned(j.to_string().into_bytes())
             }
         };
-        Ok(Prepared { path: path.into(), body })
+        Ok(Prepared { model: model.to_string(), path: path.into(), body })
     };
     let method = rq.method().to_string();
     let out = Outgoing {
@@ -508,7 +592,7 @@ fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path
         prepare: &prepare,
         dump: facts.dump.as_ref(),
     };
-    let answer = sh.upstream.send(&group, &out, &sh.metrics)?;
+    let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics)?;
     facts.note_upstream(&sh.cfg.deployments[answer.deployment], &answer);
     Ok(Reply::Upstream { answer, dialect: Dialect::OpenAi, transform: None })
 }

@@ -11,6 +11,8 @@
 #![warn(missing_docs)]
 
 pub mod config; // LiteLLM model list + environment → validated Config
+pub mod litellm; // LiteLLM's loading rules: duplicate keys, merge keys, os.environ/, lenient numbers
+pub mod providers; // provider prefixes: wire format, default base, auth, URL layout
 pub mod env; // .env, .env.local and the process environment
 pub mod server; // listener, worker pool, watchdog, graceful shutdown, panic isolation
 pub mod handle; // the request path, top to bottom
@@ -19,6 +21,8 @@ pub mod route; // path → surface, model → deployments, deployment → URL
 pub mod emulate; // endpoints answered locally (demo model, model lists, Ollama discovery)
 pub mod translate; // OpenAI ⇄ Anthropic ⇄ Ollama: requests, answers, streams, errors; normalisation
 pub mod upstream; // ureq agent, outgoing requests, failover
+pub mod balance; // which deployment first: order tiers, routing strategy, cooldowns
+pub mod fallback; // which failures call for another model group or a dropped parameter
 pub mod connect; // connectors one frame each, DNS cache
 pub mod sse; // server-sent events: incremental parser and writers
 pub mod repair; // Chat Completions stream repair and opt-in rewrites

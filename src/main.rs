@@ -73,6 +73,9 @@ fn main() {
         for line in cfg.summary() {
             println!("  {line}");
         }
+        for line in cfg.warnings() {
+            println!("  warning: {line}");
+        }
         return;
     }
     let noisy = cfg.log_level.min(log::LevelFilter::Info);
@@ -86,6 +89,9 @@ fn main() {
     }
     for line in cfg.summary() {
         log::info!("{line}");
+    }
+    for line in cfg.warnings() {
+        log::warn!("{line}");
     }
     let demo = cfg.source.starts_with("built-in");
     let grace = cfg.settings.shutdown_grace;
@@ -119,10 +125,13 @@ fn main() {
         // SIGHUP: read everything again; a configuration that does not validate changes nothing.
         let env = Env::load(std::path::Path::new("."));
         match Config::load(&env, &ov).and_then(|cfg| {
-            let summary = cfg.summary();
-            running.reload(cfg).map(|()| summary)
+            let (summary, warnings) = (cfg.summary(), cfg.warnings());
+            running.reload(cfg).map(|()| (summary, warnings))
         }) {
-            Ok(summary) => summary.iter().for_each(|l| log::info!("reloaded: {l}")),
+            Ok((summary, warnings)) => {
+                summary.iter().for_each(|l| log::info!("reloaded: {l}"));
+                warnings.iter().for_each(|l| log::warn!("reloaded: {l}"));
+            }
             Err(e) => log::error!("reload refused, the previous configuration stays in force: {e}"),
         }
     }

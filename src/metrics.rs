@@ -38,6 +38,7 @@ struct Inner {
     attempts: BTreeMap<(String, &'static str), u64>,
     cooldowns: BTreeMap<String, u64>,
     tokens: BTreeMap<(String, &'static str), u64>,
+    fallbacks: BTreeMap<(String, String, &'static str), u64>,
 }
 
 /// `(prompt, completion)` tokens from a usage object of either dialect (Anthropic's cache reads
@@ -157,6 +158,12 @@ impl Metrics {
         *m.cooldowns.entry(deployment.to_string()).or_default() += 1;
     }
 
+    /// A request whose model group `from` failed (`why`) was sent to the group `to`.
+    pub fn fallback(&self, from: &str, to: &str, why: &'static str) {
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *m.fallbacks.entry((from.to_string(), to.to_string(), why)).or_default() += 1;
+    }
+
     /// Tokens an answer for `model` reported using.
     pub fn tokens(&self, model: &str, (prompt, completion): (u64, u64)) {
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -208,6 +215,12 @@ impl Metrics {
         for (deployment, n) in &m.cooldowns {
             let label = deployment.replace('\\', "\\\\").replace('"', "\\\"");
             let _ = writeln!(out, "grp_upstream_cooldowns_total{{deployment=\"{label}\"}} {n}");
+        }
+        head(&mut out, "grp_fallbacks_total", "counter", "Requests sent to a fallback model group, by group and why.");
+        for ((from, to, why), n) in &m.fallbacks {
+            let (from, to) =
+                (from.replace('\\', "\\\\").replace('"', "\\\""), to.replace('\\', "\\\\").replace('"', "\\\""));
+            let _ = writeln!(out, "grp_fallbacks_total{{from=\"{from}\",to=\"{to}\",reason=\"{why}\"}} {n}");
         }
         head(&mut out, "grp_tokens_total", "counter", "Tokens the answers reported, by requested model and kind.");
         for ((model, kind), n) in &m.tokens {

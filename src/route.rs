@@ -1,7 +1,8 @@
 //! Routing, as pure functions: which surface a method and path address (after the path prefix),
 //! which deployments serve a model name, and the upstream URL for a deployment. No I/O.
 
-use crate::config::{Deployment, Provider};
+use crate::config::{Deployment, Provider, Router, Skipped};
+use crate::providers::Layout;
 use tiny_http::Method;
 
 /// The API dialect a client speaks (and answers and errors must be in).
@@ -255,14 +256,27 @@ pub fn upstream_model<'a>(d: &'a Deployment, client_model: &'a str) -> &'a str {
 }
 
 /// The upstream URL for an OpenAI-style path such as `/chat/completions` or `/models`, joined
-/// the way LiteLLM does: an `openai` `api_base` already ends in `/v1`; Anthropic's does not.
-pub fn upstream_url(d: &Deployment, openai_path: &str) -> String {
-    match d.provider {
-        Provider::OpenAi => format!("{}{openai_path}", d.api_base),
-        Provider::Anthropic | Provider::OpenAi2ClaudeCode => {
-            format!("{}/v1{openai_path}", d.api_base)
-        }
+/// the way LiteLLM does for the deployment's provider; `model` is the upstream model name (Azure
+/// puts it in the path).
+pub fn upstream_url(d: &Deployment, openai_path: &str, model: &str) -> String {
+    let base = &d.api_base;
+    match (d.family.layout, &d.api_version) {
+        (Layout::Anthropic, _) => format!("{base}/v1{openai_path}"),
+        (Layout::Azure, Some(v)) if openai_path == "/models" => format!("{base}/openai/models?api-version={v}"),
+        (Layout::Azure, Some(v)) => format!("{base}/openai/deployments/{model}{openai_path}?api-version={v}"),
+        _ => format!("{base}{openai_path}"),
     }
+}
+
+/// The model group a client's name stands for: itself, or the group a `model_group_alias` names.
+pub fn alias<'a>(model: &'a str, router: &'a Router) -> &'a str {
+    router.aliases.get(model).map_or(model, |(group, _)| group.as_str())
+}
+
+/// The skipped entry a model name would have been served by, for an error that says why not.
+pub fn skipped<'c>(model: &str, skipped: &'c [Skipped]) -> Option<&'c Skipped> {
+    let exact = skipped.iter().find(|s| s.model_name == model);
+    exact.or_else(|| skipped.iter().find(|s| s.model_name.contains('*') && glob_match(&s.model_name, model)))
 }
 
 #[cfg(test)]
@@ -374,7 +388,7 @@ mod tests {
     #[test]
     fn urls_join_like_litellm() {
         let d = deps();
-        assert_eq!(upstream_url(&d[1], "/chat/completions"), "http://a/v1/chat/completions");
-        assert_eq!(upstream_url(&d[3], "/messages"), "https://api.anthropic.com/v1/messages");
+        assert_eq!(upstream_url(&d[1], "/chat/completions", "m"), "http://a/v1/chat/completions");
+        assert_eq!(upstream_url(&d[3], "/messages", "m"), "https://api.anthropic.com/v1/messages");
     }
 }

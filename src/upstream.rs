@@ -2,16 +2,16 @@
 //! buffers), builds each outgoing request from a header deny-list plus the deployment's injected
 //! credential, and walks a deployment group with failover before the first byte.
 
+use crate::balance::Balancer;
 use crate::config::{Config, Deployment, Provider, Timeouts};
 use crate::connect::{Connectors, DnsCache};
 use crate::dump::{Direction, Dump, Leg, Tee};
 use crate::error::{Error, Fault};
 use crate::metrics::Metrics;
+use crate::providers::Auth;
 use crate::route::{self, Dialect};
 use std::borrow::Cow;
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use ureq::http;
 use ureq::tls::{RootCerts, TlsConfig};
@@ -80,6 +80,8 @@ const CLAUDE_CODE_HEADERS: &[(&str, &str, bool)] = &[
 
 /// What one deployment is sent: decided per deployment, since a group may mix providers.
 pub struct Prepared<'a> {
+    /// The model name sent upstream (Azure puts it in the URL).
+    pub model: String,
     /// The OpenAI-style path, e.g. `/chat/completions`; joined per provider by [`route::upstream_url`].
     pub path: Cow<'a, str>,
     /// The body, translated or passed through.
@@ -94,8 +96,9 @@ pub struct Outgoing<'a, 'b> {
     pub client_headers: &'a [tiny_http::Header],
     /// Whether the client asked for a stream (selects `stream_timeout`).
     pub stream: bool,
-    /// Path and body for a deployment.
-    pub prepare: &'a dyn Fn(&Deployment) -> Result<Prepared<'b>, Error>,
+    /// Path and body for a deployment, given the model group's name the client's request reached
+    /// it by (its own, an alias's target or a fallback's).
+    pub prepare: &'a dyn Fn(&Deployment, &str) -> Result<Prepared<'b>, Error>,
     /// Where each attempt is recorded, when dumps are on.
     pub dump: Option<&'a Dump>,
 }
@@ -121,22 +124,15 @@ pub struct Answer {
 /// The upstream side of the proxy: one shared connection pool.
 pub struct Upstream {
     agent: ureq::Agent,
-    /// The agent's resolver, cleared when a connection fails.
+    /// The same without certificate verification, for entries with `ssl_verify: false`.
+    insecure: Option<ureq::Agent>,
+    /// The agents' resolver, cleared when a connection fails.
     dns: DnsCache,
-    /// Round-robin start position, so a group spreads load.
-    next: AtomicUsize,
+    /// Which deployment of a group goes first.
+    balance: Balancer,
     num_retries: usize,
-    /// Per deployment (by index): failures in a row, and until when it is skipped.
-    health: Mutex<Vec<Health>>,
-    allowed_fails: u32,
-    cooldown: Duration,
-}
-
-/// How a deployment has been doing.
-#[derive(Clone, Copy, Default)]
-struct Health {
-    fails: u32,
-    cooling_until: Option<Instant>,
+    /// Least time between two attempts of one request (LiteLLM's `retry_after`).
+    retry_after: Duration,
 }
 
 impl Upstream {
@@ -151,45 +147,52 @@ impl Upstream {
             Some(ca) => RootCerts::Specific(ca.certs.clone()),
             None => RootCerts::WebPki,
         };
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .proxy(proxy)
-            .tls_config(TlsConfig::builder().root_certs(roots).build())
-            .user_agent(concat!("gpt-reverse-proxy/", env!("CARGO_PKG_VERSION")))
-            .accept(ureq::config::AutoHeaderValue::None)
-            .accept_encoding(ureq::config::AutoHeaderValue::None)
-            // ureq's 128 KiB defaults cost ~230 KB RSS per live stream; 8 KiB holds any
-            // response head we accept and SSE events; bodies larger than a buffer stream through.
-            .input_buffer_size(8 * 1024)
-            .output_buffer_size(OUTPUT_BUFFER)
-            .max_idle_connections(workers.min(256))
-            .max_idle_connections_per_host(workers.min(64))
-            .timeout_connect(Some(cfg.settings.timeouts.connect))
-            .build();
-        let s = &cfg.settings;
-        let dns = DnsCache::new(s.dns_cache_ttl);
+        let config = |verify: bool| {
+            let tls = TlsConfig::builder().root_certs(roots.clone()).disable_verification(!verify).build();
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .proxy(proxy.clone())
+                .tls_config(tls)
+                .user_agent(concat!("gpt-reverse-proxy/", env!("CARGO_PKG_VERSION")))
+                .accept(ureq::config::AutoHeaderValue::None)
+                .accept_encoding(ureq::config::AutoHeaderValue::None)
+                // ureq's 128 KiB defaults cost ~230 KB RSS per live stream; 8 KiB holds any
+                // response head we accept and SSE events; bodies larger than a buffer stream through.
+                .input_buffer_size(8 * 1024)
+                .output_buffer_size(OUTPUT_BUFFER)
+                .max_idle_connections(workers.min(256))
+                .max_idle_connections_per_host(workers.min(64))
+                .timeout_connect(Some(cfg.settings.timeouts.connect))
+                .build()
+        };
+        let dns = DnsCache::new(cfg.settings.dns_cache_ttl);
+        let agent = |verify| ureq::Agent::with_parts(config(verify), Connectors::default(), dns.clone());
         Ok(Upstream {
-            health: Mutex::new(vec![Health::default(); cfg.deployments.len()]),
-            allowed_fails: s.allowed_fails,
-            cooldown: s.cooldown_time,
-            agent: ureq::Agent::with_parts(config, Connectors::default(), dns.clone()),
+            insecure: cfg.deployments.iter().any(|d| !d.tls_verify).then(|| agent(false)),
+            agent: agent(true),
             dns,
-            next: AtomicUsize::new(0),
+            balance: Balancer::new(cfg),
             num_retries: cfg.settings.num_retries as usize,
+            retry_after: cfg.router.retry_after,
         })
     }
 
-    /// Sends `out` to the group, trying the next deployment on transport errors, 429 and 5xx as
-    /// long as nothing has reached the client. The last answer (or error) is returned as is.
-    pub fn send(&self, group: &[&Deployment], out: &Outgoing, metrics: &Metrics) -> Result<Answer, Error> {
-        let order = self.order(group);
-        let attempts = group.len() + self.num_retries;
+    /// Sends `out` to the group (reached by the name `model`), trying the next deployment on
+    /// transport errors, 429 and 5xx as long as nothing has reached the client. The last answer
+    /// (or error) is returned as is.
+    pub fn send(&self, model: &str, group: &[&Deployment], out: &Outgoing, metrics: &Metrics) -> Result<Answer, Error> {
+        let order = self.balance.order(group);
+        let retries = group.iter().filter_map(|d| d.num_retries).max().map_or(self.num_retries, |n| n as usize);
+        let attempts = group.len() + retries;
         let mut last = Err(Error::Internal("empty deployment group".into()));
         for i in 0..attempts {
             let d = order[i % order.len()];
             let final_try = i + 1 == attempts;
-            last = self.attempt(d, out, i + 1).map(|mut a| {
+            if i > 0 && !self.retry_after.is_zero() {
+                std::thread::sleep(self.retry_after);
+            }
+            last = self.attempt(d, model, out, i + 1).map(|mut a| {
                 a.attempts = i + 1;
                 a
             });
@@ -212,13 +215,8 @@ impl Upstream {
                 }
             };
             metrics.attempt(d.label(), outcome);
-            if self.record(d, outcome == "ok") {
-                log::warn!(
-                    "{}: failed {} times in a row, cooling down for {:?}",
-                    d.label(),
-                    self.allowed_fails,
-                    self.cooldown
-                );
+            if self.balance.record(d, outcome == "ok") {
+                log::warn!("{}: failed repeatedly, tried last for a while", d.label());
                 metrics.cooldown(d.label());
             }
             if matches!(outcome, "ok" | "http_error") {
@@ -236,41 +234,13 @@ impl Upstream {
         last
     }
 
-    /// The group in the order to try it: round robin over the deployments not cooling down;
-    /// those cooling down only after them, the one that recovers first first.
-    fn order<'d>(&self, group: &[&'d Deployment]) -> Vec<&'d Deployment> {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let now = Instant::now();
-        let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
-        let until = |d: &Deployment| health.get(d.index).and_then(|h| h.cooling_until).filter(|t| *t > now);
-        let mut ready: Vec<&Deployment> = (0..group.len()).map(|i| group[(start + i) % group.len()]).collect();
-        let mut cooling: Vec<&Deployment> = ready.iter().copied().filter(|d| until(d).is_some()).collect();
-        ready.retain(|d| until(d).is_none());
-        cooling.sort_by_key(|d| until(d));
-        ready.extend(cooling);
-        ready
-    }
-
-    /// Counts a success or a failure; returns whether this failure started a cooldown.
-    fn record(&self, d: &Deployment, ok: bool) -> bool {
-        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(h) = health.get_mut(d.index) else { return false };
-        if ok {
-            *h = Health::default();
-            return false;
-        }
-        h.fails += 1;
-        if h.fails < self.allowed_fails {
-            return false;
-        }
-        *h = Health { fails: 0, cooling_until: Some(Instant::now() + self.cooldown) };
-        true
-    }
-
     /// One call to one deployment (attempt `n` of the request), recorded in the dump if any.
-    fn attempt(&self, d: &Deployment, out: &Outgoing, n: usize) -> Result<Answer, Error> {
-        let prepared = (out.prepare)(d)?;
-        let url = route::upstream_url(d, &prepared.path);
+    fn attempt(&self, d: &Deployment, model: &str, out: &Outgoing, n: usize) -> Result<Answer, Error> {
+        if let Some(why) = &d.broken {
+            return Err(Error::UpstreamUnreachable(format!("{}: {why} (check the config)", d.label())));
+        }
+        let prepared = (out.prepare)(d, model)?;
+        let url = route::upstream_url(d, &prepared.path, &prepared.model);
         let mut rq = http::Request::builder().method(out.method).uri(&url);
         for h in out.client_headers {
             let name = h.field.as_str().as_str();
@@ -292,13 +262,18 @@ impl Upstream {
             dump.request(Leg::Upstream, Some(n), out.method, &url, headers);
             dump.chunk(Leg::Upstream, Direction::Request, Some(n), &prepared.body);
         }
-        let resp = self.agent.run(rq).inspect_err(|e| {
+        let started = Instant::now();
+        let agent = if d.tls_verify { &self.agent } else { self.insecure.as_ref().unwrap_or(&self.agent) };
+        let resp = agent.run(rq).inspect_err(|e| {
             self.dns.clear();
             if let Some(dump) = out.dump {
                 dump.error(Leg::Upstream, Direction::Response, Some(n), e.to_string());
             }
         })?;
         let status = resp.status().as_u16();
+        if status < 300 {
+            self.balance.answered(d, started.elapsed());
+        }
         let length = resp.body().content_length();
         let headers: Vec<(String, String)> = resp
             .headers()
@@ -313,16 +288,18 @@ impl Upstream {
             }
             None => Box::new(resp.into_body().into_reader()),
         };
+        let body = self.balance.in_flight(d, body);
         Ok(Answer { status, headers, body, deployment: d.index, wire: Dialect::of(d.provider), attempts: 1, length })
     }
 
     /// The items of a deployment's own model list (`data` of `GET /models`), for glob entries.
     pub fn model_list(&self, d: &Deployment, timeout: Duration) -> Result<Vec<serde_json::Value>, Error> {
-        let rq = http::Request::builder().method("GET").uri(route::upstream_url(d, "/models"));
+        let rq = http::Request::builder().method("GET").uri(route::upstream_url(d, "/models", ""));
         let rq = rq.body(()).map_err(|e| Error::Internal(e.to_string()))?;
         let rq = with_deployment_headers(rq, d);
         let t = Timeouts { connect: d.timeouts.connect.min(timeout), response_header: timeout, idle: timeout };
-        let resp = self.agent.run(self.timed(rq, t))?;
+        let agent = if d.tls_verify { &self.agent } else { self.insecure.as_ref().unwrap_or(&self.agent) };
+        let resp = agent.run(self.timed(rq, t))?;
         if resp.status() != 200 {
             return Err(Error::UpstreamInvalid(format!("model list answered {}", resp.status())));
         }
@@ -363,16 +340,16 @@ fn forwarded(name: &str, all: &[tiny_http::Header]) -> bool {
 /// the provider's defaults, and `extra_headers` (which win over everything).
 fn with_deployment_headers<B>(mut rq: http::Request<B>, d: &Deployment) -> http::Request<B> {
     let mut set: Vec<(&str, String, bool)> = Vec::new();
-    let key = d.api_key.as_ref().map(|k| k.expose());
-    match (d.provider, key) {
-        (Provider::OpenAi, Some(k)) => set.push(("authorization", format!("Bearer {k}"), true)),
-        (Provider::Anthropic, Some(k)) => set.push(("x-api-key", k.to_string(), true)),
-        // Claude Code relays differ in which one they read; the original sent both.
-        (Provider::OpenAi2ClaudeCode, Some(k)) => {
-            set.push(("authorization", format!("Bearer {k}"), true));
-            set.push(("x-api-key", k.to_string(), true));
+    if let Some(k) = d.api_key.as_ref().map(|k| k.expose()) {
+        match d.family.auth {
+            Auth::Bearer => set.push(("authorization", format!("Bearer {k}"), true)),
+            Auth::ApiKey => set.push(("api-key", k.to_string(), true)),
+            Auth::XApiKey => set.push(("x-api-key", k.to_string(), true)),
+            Auth::BearerAndXApiKey => {
+                set.push(("authorization", format!("Bearer {k}"), true));
+                set.push(("x-api-key", k.to_string(), true));
+            }
         }
-        (_, None) => {}
     }
     if d.provider != Provider::OpenAi {
         set.push(("anthropic-version", ANTHROPIC_VERSION.into(), false));

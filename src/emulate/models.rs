@@ -28,7 +28,7 @@ pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Value>)], now: u
     };
     for d in deployments {
         if !d.is_glob() {
-            push(Entry { id: d.model_name.clone(), created: now, owned_by: d.provider.name().to_string() });
+            push(Entry { id: d.model_name.clone(), created: now, owned_by: d.family.name.to_string() });
             continue;
         }
         let items = fetched.iter().filter(|(i, _)| *i == d.index).flat_map(|(_, v)| v);
@@ -40,7 +40,7 @@ pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Value>)], now: u
                 continue;
             }
             let created = item.get("created").and_then(Value::as_u64).unwrap_or(now);
-            let owned_by = item.get("owned_by").and_then(Value::as_str).unwrap_or(d.provider.name());
+            let owned_by = item.get("owned_by").and_then(Value::as_str).unwrap_or(d.family.name);
             push(Entry { id: id.to_string(), created, owned_by: owned_by.to_string() });
         }
     }

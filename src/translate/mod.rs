@@ -40,6 +40,9 @@ pub struct Target<'a> {
     pub default_params: &'a Map<String, Value>,
     /// Parameters that replace the body's.
     pub force_params: &'a Map<String, Value>,
+    /// Parameters removed from the body: the deployment's `additional_drop_params`, then those
+    /// the upstream refused during this request (`drop_params`).
+    pub drop_params: [&'a [String]; 2],
 }
 
 impl Target<'_> {
@@ -47,6 +50,7 @@ impl Target<'_> {
     pub fn rewrites(&self, body: &Value, wire: Dialect) -> bool {
         !self.default_params.is_empty()
             || !self.force_params.is_empty()
+            || self.drop_params.iter().flat_map(|l| l.iter()).any(|k| body.get(k).is_some())
             || self.claude_code
             || (wire == Dialect::OpenAi && self.max_completion_tokens && body.get("max_tokens").is_some())
     }
@@ -143,6 +147,9 @@ pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Valu
             o.entry(k.clone()).or_insert_with(|| v.clone());
         }
         o.extend(t.force_params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for k in t.drop_params.iter().flat_map(|l| l.iter()) {
+            o.remove(k);
+        }
         if wire == Dialect::OpenAi && t.max_completion_tokens {
             if let Some(n) = o.remove("max_tokens") {
                 o.entry("max_completion_tokens").or_insert(n);

@@ -445,6 +445,7 @@ mod tests {
             max_completion_tokens: false,
             default_params: &none,
             force_params: &none,
+            drop_params: [&[], &[]],
         };
         openai_to_anthropic(&body, &t)
     }
@@ -475,6 +476,7 @@ mod tests {
                 max_completion_tokens: true,
                 default_params: &none,
                 force_params: &none,
+                drop_params: [&[], &[]],
             };
             for body in [json!(2), json!("x"), json!([1]), json!(null)] {
                 for (c, w) in [

@@ -32,11 +32,18 @@ fn bad_config_and_bad_arguments_exit_2_with_a_precise_message() {
     let dir = std::env::temp_dir().join(format!("grp-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("bad.yaml");
-    std::fs::write(&f, "model_list:\n  - model_name: x\n    litellm_params: {model: vertex/gemini}\n").unwrap();
+    std::fs::write(&f, "model_list:\n  - model_name: x\n    litellm_params: {model: openai/x, timeout: -1}\n").unwrap();
     let out = bin().arg("--check").arg(format!("--config={}", f.display())).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("model_list[0]") && err.contains("unknown provider \"vertex\""), "{err}");
+    assert!(err.contains("model_list[0]") && err.contains("litellm_params.timeout"), "{err}");
+
+    // An entry this proxy cannot serve does not refuse the file: --check names it and why.
+    std::fs::write(&f, "model_list:\n  - model_name: x\n    litellm_params: {model: vertex_ai/gemini}\n  - model_name: y\n    litellm_params: {model: openai/y}\n").unwrap();
+    let out = bin().arg("--check").arg(format!("--config={}", f.display())).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("warning: model \"x\" (vertex_ai/gemini) skipped") && text.contains("Google Cloud"), "{text}");
 
     let out = bin().args(["--check", "--config", "/nonexistent/x.yaml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

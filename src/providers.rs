@@ -1,0 +1,238 @@
+//! The providers a `litellm_params.model` may name, by LiteLLM's prefix: which wire format each
+//! speaks, its default base URL (LiteLLM's), how the key is sent and how URLs are laid out.
+//! Adding an OpenAI-compatible provider is one line of [`FAMILIES`]. Also the prefixes this proxy
+//! knows it cannot call, with the reason, and LiteLLM's rule for names without a prefix.
+
+/// The wire format an upstream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// Any OpenAI-compatible API (Chat Completions).
+    OpenAi,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// Anthropic wire format plus the Claude Code client identity (a Claude Code relay).
+    OpenAi2ClaudeCode,
+}
+
+/// How the deployment's key reaches the upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// `api-key: <key>` (Azure).
+    ApiKey,
+    /// `x-api-key: <key>` (Anthropic).
+    XApiKey,
+    /// Both `Authorization: Bearer` and `x-api-key` (Claude Code relays differ in which they read).
+    BearerAndXApiKey,
+}
+
+/// How an upstream URL is made from `api_base` and an OpenAI-style path such as `/chat/completions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `api_base` already holds the version (`…/v1`): `{api_base}{path}`.
+    Plain,
+    /// `api_base` is a server root to which `/v1` is appended unless present (Ollama).
+    Root,
+    /// Anthropic: `{api_base}/v1{path}`, `api_base` being the origin.
+    Anthropic,
+    /// Azure OpenAI: `{api_base}/openai/deployments/{model}{path}?api-version=…`, or with an
+    /// `api_version` of `v1`, `latest` or `preview`, the v1 API at `{api_base}/openai/v1{path}`.
+    Azure,
+}
+
+/// One provider prefix.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Family {
+    /// The prefix in `litellm_params.model` (`gemini` in `gemini/gemini-2.5-flash`).
+    pub name: &'static str,
+    /// The wire format.
+    pub wire: Provider,
+    /// LiteLLM's default `api_base`; `None` when the entry must give one.
+    pub base: Option<&'static str>,
+    /// How the key is sent.
+    pub auth: Auth,
+    /// How URLs are joined.
+    pub layout: Layout,
+}
+
+const fn openai(name: &'static str, base: Option<&'static str>) -> Family {
+    Family { name, wire: Provider::OpenAi, base, auth: Auth::Bearer, layout: Layout::Plain }
+}
+
+/// Every provider this proxy calls. Defaults are LiteLLM's (its provider documentation).
+pub static FAMILIES: &[Family] = &[
+    openai("openai", Some("https://api.openai.com/v1")),
+    Family {
+        name: "anthropic",
+        wire: Provider::Anthropic,
+        base: Some("https://api.anthropic.com"),
+        auth: Auth::XApiKey,
+        layout: Layout::Anthropic,
+    },
+    Family {
+        name: "openai2claudecode",
+        wire: Provider::OpenAi2ClaudeCode,
+        base: Some("https://api.anthropic.com"),
+        auth: Auth::BearerAndXApiKey,
+        layout: Layout::Anthropic,
+    },
+    Family { name: "azure", wire: Provider::OpenAi, base: None, auth: Auth::ApiKey, layout: Layout::Azure },
+    Family { name: "azure_ai", wire: Provider::OpenAi, base: None, auth: Auth::ApiKey, layout: Layout::Plain },
+    Family {
+        name: "ollama",
+        wire: Provider::OpenAi,
+        base: Some("http://localhost:11434"),
+        auth: Auth::Bearer,
+        layout: Layout::Root,
+    },
+    Family {
+        name: "ollama_chat",
+        wire: Provider::OpenAi,
+        base: Some("http://localhost:11434"),
+        auth: Auth::Bearer,
+        layout: Layout::Root,
+    },
+    openai("gemini", Some("https://generativelanguage.googleapis.com/v1beta/openai")),
+    openai("openrouter", Some("https://openrouter.ai/api/v1")),
+    openai("groq", Some("https://api.groq.com/openai/v1")),
+    openai("deepseek", Some("https://api.deepseek.com/beta")),
+    openai("mistral", Some("https://api.mistral.ai/v1")),
+    openai("dashscope", Some("https://dashscope.aliyuncs.com/compatible-mode/v1")),
+    openai("together_ai", Some("https://api.together.xyz/v1")),
+    openai("fireworks_ai", Some("https://api.fireworks.ai/inference/v1")),
+    openai("xai", Some("https://api.x.ai/v1")),
+    openai("cerebras", Some("https://api.cerebras.ai/v1")),
+    openai("nvidia_nim", Some("https://integrate.api.nvidia.com/v1")),
+    openai("moonshot", Some("https://api.moonshot.ai/v1")),
+    openai("minimax", Some("https://api.minimax.io/v1")),
+    openai("perplexity", Some("https://api.perplexity.ai")),
+    openai("github", Some("https://models.inference.ai.azure.com")),
+    openai("volcengine", Some("https://ark.cn-beijing.volces.com/api/v3")),
+    openai("sambanova", Some("https://api.sambanova.ai/v1")),
+    openai("lm_studio", Some("http://localhost:1234/v1")),
+    openai("lemonade", Some("http://localhost:8000/api/v1")),
+    openai("hosted_vllm", None),
+    openai("vllm", None),
+    openai("openai_like", None),
+    openai("custom_openai", None),
+];
+
+/// Prefixes LiteLLM knows that this proxy cannot call, and why.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("bedrock", "AWS Bedrock needs SigV4 request signing"),
+    ("sagemaker", "AWS SageMaker needs SigV4 request signing"),
+    ("sagemaker_chat", "AWS SageMaker needs SigV4 request signing"),
+    ("vertex_ai", "Vertex AI needs Google Cloud service-account credentials"),
+    ("vertex_ai_beta", "Vertex AI needs Google Cloud service-account credentials"),
+    ("github_copilot", "GitHub Copilot needs GitHub's device login"),
+    ("text-completion-openai", "the legacy Completions API is not served"),
+    ("cohere", "Cohere's native API is not OpenAI-compatible"),
+    ("cohere_chat", "Cohere's native API is not OpenAI-compatible"),
+    ("huggingface", "Hugging Face's inference API is not OpenAI-compatible"),
+    ("replicate", "Replicate's API is not OpenAI-compatible"),
+    ("watsonx", "watsonx needs IBM Cloud IAM tokens"),
+];
+
+/// The family named `name`.
+pub fn family(name: &str) -> Option<&'static Family> {
+    FAMILIES.iter().find(|f| f.name == name)
+}
+
+/// Why an entry naming `prefix` cannot be served: the known reason, or that it is unknown.
+pub fn unsupported(prefix: &str) -> String {
+    match UNSUPPORTED.iter().find(|(p, _)| *p == prefix) {
+        Some((_, why)) => format!("provider {prefix:?} is not supported: {why}"),
+        None => {
+            format!("provider {prefix:?} is not supported (OpenAI-compatible providers: use openai/ with its api_base)")
+        }
+    }
+}
+
+/// The provider LiteLLM infers for a model name without a prefix: OpenAI's model families, and
+/// `claude-*` for Anthropic.
+pub fn infer(model: &str) -> Option<&'static Family> {
+    const OPENAI: &[&str] = &[
+        "gpt-",
+        "chatgpt-",
+        "o1",
+        "o3",
+        "o4",
+        "codex-",
+        "text-embedding-",
+        "dall-e-",
+        "gpt-image-",
+        "whisper-",
+        "tts-",
+        "omni-moderation",
+        "text-moderation",
+        "computer-use-",
+    ];
+    if OPENAI.iter().any(|p| model.starts_with(p)) {
+        family("openai")
+    } else if model.starts_with("claude-") {
+        family("anthropic")
+    } else {
+        None
+    }
+}
+
+impl Family {
+    /// A configured `api_base` (or the default) made ready to join paths to: no trailing `/`,
+    /// and without a full endpoint path that some configs give (`…/chat/completions`,
+    /// `…/v1/messages`).
+    pub fn base(&self, configured: Option<&str>) -> Option<String> {
+        let base = configured.or(self.base)?.trim().trim_end_matches('/');
+        let base = match self.layout {
+            Layout::Anthropic => base.trim_end_matches("/v1/messages").trim_end_matches("/v1"),
+            Layout::Root => base.trim_end_matches("/v1"),
+            _ => base.trim_end_matches("/chat/completions"),
+        };
+        Some(base.trim_end_matches('/').to_string())
+    }
+
+    /// The model name sent upstream: Fireworks' short names get its account path, as LiteLLM does.
+    pub fn upstream_model(&self, model: &str) -> String {
+        match self.name {
+            "fireworks_ai" if !model.starts_with("accounts/") && model != "*" => {
+                format!("accounts/fireworks/models/{model}")
+            }
+            _ => model.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_is_listed_once_and_has_a_usable_default() {
+        for (i, f) in FAMILIES.iter().enumerate() {
+            assert!(FAMILIES[..i].iter().all(|g| g.name != f.name), "{} twice", f.name);
+            if let Some(b) = f.base {
+                assert!(b.starts_with("http") && !b.ends_with('/'), "{}: {b}", f.name);
+            }
+        }
+    }
+
+    #[test]
+    fn bare_names_follow_litellm() {
+        assert_eq!(infer("gpt-4o").unwrap().name, "openai");
+        assert_eq!(infer("o3-mini").unwrap().name, "openai");
+        assert_eq!(infer("claude-sonnet-4-20250514").unwrap().name, "anthropic");
+        assert!(infer("llama3").is_none() && infer("gemini-2.5-flash").is_none());
+    }
+
+    #[test]
+    fn bases_lose_endpoint_paths_they_should_not_have() {
+        let f = |n: &str| family(n).unwrap();
+        assert_eq!(f("ollama").base(Some("http://ollama:11434/")).unwrap(), "http://ollama:11434");
+        assert_eq!(f("ollama").base(Some("http://ollama:11434/v1")).unwrap(), "http://ollama:11434");
+        assert_eq!(f("anthropic").base(Some("https://relay/v1")).unwrap(), "https://relay");
+        let or = f("openrouter").base(Some("https://openrouter.ai/api/v1/chat/completions")).unwrap();
+        assert_eq!(or, "https://openrouter.ai/api/v1");
+        assert_eq!(f("azure").base(None), None);
+        assert_eq!(f("fireworks_ai").upstream_model("llama-v3"), "accounts/fireworks/models/llama-v3");
+    }
+}
