@@ -43,7 +43,10 @@ fn bad_config_and_bad_arguments_exit_2_with_a_precise_message() {
     let out = bin().arg("--check").arg(format!("--config={}", f.display())).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("warning: model \"x\" (vertex_ai/gemini) skipped") && text.contains("Google Cloud"), "{text}");
+    assert!(
+        text.contains("warning: model \"x\" (vertex_ai/gemini) skipped") && text.contains("Google Cloud"),
+        "{text}"
+    );
 
     let out = bin().args(["--check", "--config", "/nonexistent/x.yaml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -162,7 +162,8 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_invalid()
     assert_eq!(chat("second"), (200, "two".into()));
     assert_eq!(chat("first").0, 404);
 
-    std::fs::write(&file, "model_list:\n  - model_name: broken\n    litellm_params: {model: openai/x, timeout: -1}\n").unwrap();
+    std::fs::write(&file, "model_list:\n  - model_name: broken\n    litellm_params: {model: openai/x, timeout: -1}\n")
+        .unwrap();
     hup(&child);
     assert_eq!(chat("second"), (200, "two".into()), "an invalid file changes nothing");
 

@@ -12,6 +12,7 @@ mod errors; // each error status, failover, timeouts, the concurrency cap, mid-s
 mod faults; // upstream faults: streams cut short, non-JSON answers, very large answers
 mod front_proxy; // the shipped nginx config in front, for real: huge bodies, slowloris, big heads
 mod hostile; // path tricks, odd bodies, header injection, smuggling shapes
+mod litellm; // the real LiteLLM configs, every provider family on the wire, fallbacks, aliases, drop_params
 mod lifecycle; // SIGTERM: running streams finish, new requests get 503, exit 0
 mod local; // the demo model, /health, CORS preflight, the merged model list
 mod ollama; // Copilot's discovery and chat sequence, /api/chat, both auth modes
