@@ -564,7 +564,7 @@ impl Config {
             let m: RawModel = serde_yaml::from_value(entry).map_err(|e| format!("{source}: model_list[{i}]: {e}"))?;
             let at = format!("{source}: model_list[{i}] (model_name {:?})", m.model_name);
             unused.extend(unused_in_entry(i, &m));
-            match deployment(i, deployments.len(), m, &settings).map_err(|e| format!("{at}: {e}"))? {
+            match deployment(i, deployments.len(), m, &settings, env).map_err(|e| format!("{at}: {e}"))? {
                 Ok(d) => deployments.push(d),
                 Err(s) => skipped.push(s),
             }
@@ -777,6 +777,7 @@ fn deployment(
     index: usize,
     m: RawModel,
     settings: &Settings,
+    env: &Env,
 ) -> Result<Result<Deployment, Skipped>, String> {
     if m.model_name.trim().is_empty() {
         return Err("model_name: must not be empty".into());
@@ -797,10 +798,17 @@ fn deployment(
     if let Some(reason) = unset("api_version", &lp.api_version) {
         return skip(reason);
     }
-    let Some(base) = family.base(lp.api_base.as_deref()) else {
-        return skip(format!("provider {:?} needs an api_base", family.name));
+    let base_env = env.get(&family.base_env()).map(String::from);
+    let Some(base) = family.base(lp.api_base.as_deref().or(base_env.as_deref())) else {
+        return skip(format!("provider {:?} needs an api_base (or {})", family.name, family.base_env()));
     };
-    let (api_base, api_version) = layout(family, base, lp.api_version.as_deref());
+    // The provider's own key variable goes only to the provider's own address, never to a base
+    // the entry points elsewhere (LiteLLM would send OPENAI_API_KEY to any openai/ server).
+    let own_address = lp.api_base.is_none() || family.base(None) == family.base(lp.api_base.as_deref());
+    let env_key = || family.key_env.iter().find_map(|k| env.get(k)).map(String::from);
+    let api_key = lp.api_key.filter(|k| !k.trim().is_empty()).or_else(|| own_address.then(env_key).flatten());
+    let version = lp.api_version.as_deref().or(env.get("AZURE_API_VERSION").filter(|_| family.layout == Layout::Azure));
+    let (api_base, api_version) = layout(family, base, version);
     let is_http = api_base.starts_with("http://") || api_base.starts_with("https://");
     let broken = (!is_http || api_base.parse::<ureq::http::Uri>().is_err())
         .then(|| format!("api_base {:?} is not an http(s) URL", mask_url(&api_base)));
@@ -846,7 +854,7 @@ fn deployment(
         api_base,
         broken,
         api_version,
-        api_key: lp.api_key.filter(|k| !k.trim().is_empty()).map(Secret),
+        api_key: api_key.map(Secret),
         extra_headers,
         timeouts: timeouts_with("timeout", lp.timeout)?,
         stream_timeouts: timeouts_with("stream_timeout", lp.stream_timeout.or(lp.timeout))?,
@@ -1168,6 +1176,22 @@ mod tests {
         assert_eq!((base(3), c.deployments[3].api_version.as_deref()), ("https://r.openai.azure.com/openai/v1", None));
         assert_eq!(c.deployments[4].upstream_model.as_deref(), Some("meta-llama/Llama-3"));
         assert_eq!((c.deployments[5].family.name, base(5)), ("groq", "https://api.groq.com/openai/v1"));
+    }
+
+    #[test]
+    fn provider_key_variables_are_used_only_for_the_providers_own_address() {
+        let y = "model_list:\n  - {model_name: a, litellm_params: {model: groq/llama}}\n  - {model_name: b, litellm_params: {model: groq/llama, api_base: 'http://elsewhere/v1'}}\n  - {model_name: c, litellm_params: {model: azure/d}}\n";
+        let env = [
+            ("GROQ_API_KEY", "gsk-1"),
+            ("AZURE_API_BASE", "https://r.openai.azure.com"),
+            ("AZURE_API_KEY", "az"),
+            ("AZURE_API_VERSION", "2024-06-01"),
+        ];
+        let c = cfg(y, &env).unwrap();
+        let key = |i: usize| c.deployments[i].api_key.as_ref().map(|k| k.expose().to_string());
+        assert_eq!((key(0), key(1)), (Some("gsk-1".into()), None));
+        assert_eq!((c.deployments[2].api_base.as_str(), key(2)), ("https://r.openai.azure.com", Some("az".into())));
+        assert_eq!(c.deployments[2].api_version.as_deref(), Some("2024-06-01"));
     }
 
     #[test]

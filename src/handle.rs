@@ -526,7 +526,7 @@ fn ollama_show(rq: &mut tiny_http::Request, sh: &Shared, facts: &Facts) -> Resul
     // `name` is what older clients send.
     let model = body.get("model").or(body.get("name")).and_then(Value::as_str).unwrap_or("");
     let entry = model_list(sh).iter().find(|e| e.id == model).cloned();
-    match (entry, route::resolve(model, &sh.cfg.deployments).first()) {
+    match (entry, route::resolve(route::alias(model, &sh.cfg.router), &sh.cfg.deployments).first()) {
         (Some(e), Some(d)) => Ok(json(200, &ollama::show(model, d, e.created))),
         _ => Err(Error::UnknownModel(model.to_string())),
     }
@@ -621,9 +621,21 @@ fn model_list(sh: &Shared) -> Arc<Vec<models::Entry>> {
             })
             .collect()
     });
-    let list = Arc::new(models::merge(&sh.cfg.deployments, &fetched, sh.started_unix));
+    let mut list = models::merge(&sh.cfg.deployments, &fetched, sh.started_unix);
+    list.extend(aliases_listed(&list, &sh.cfg.router));
+    let list = Arc::new(list);
     *sh.models.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), list.clone()));
     list
+}
+
+/// The `model_group_alias` names that are not hidden and whose group is listed: LiteLLM lists
+/// them as models of their own.
+fn aliases_listed(list: &[models::Entry], router: &crate::config::Router) -> Vec<models::Entry> {
+    let listed = |id: &str| list.iter().find(|e| e.id == id);
+    (router.aliases.iter())
+        .filter(|(alias, (_, hidden))| !hidden && listed(alias).is_none())
+        .filter_map(|(alias, (group, _))| Some(models::Entry { id: alias.clone(), ..listed(group)?.clone() }))
+        .collect()
 }
 
 /// A JSON reply.

@@ -54,21 +54,24 @@ pub struct Family {
     pub auth: Auth,
     /// How URLs are joined.
     pub layout: Layout,
+    /// Environment variables LiteLLM reads the key from when an entry gives none (first set wins).
+    pub key_env: &'static [&'static str],
 }
 
-const fn openai(name: &'static str, base: Option<&'static str>) -> Family {
-    Family { name, wire: Provider::OpenAi, base, auth: Auth::Bearer, layout: Layout::Plain }
+const fn openai(name: &'static str, base: Option<&'static str>, key_env: &'static [&'static str]) -> Family {
+    Family { name, wire: Provider::OpenAi, base, auth: Auth::Bearer, layout: Layout::Plain, key_env }
 }
 
 /// Every provider this proxy calls. Defaults are LiteLLM's (its provider documentation).
 pub static FAMILIES: &[Family] = &[
-    openai("openai", Some("https://api.openai.com/v1")),
+    openai("openai", Some("https://api.openai.com/v1"), &["OPENAI_API_KEY"]),
     Family {
         name: "anthropic",
         wire: Provider::Anthropic,
         base: Some("https://api.anthropic.com"),
         auth: Auth::XApiKey,
         layout: Layout::Anthropic,
+        key_env: &["ANTHROPIC_API_KEY"],
     },
     Family {
         name: "openai2claudecode",
@@ -76,15 +79,31 @@ pub static FAMILIES: &[Family] = &[
         base: Some("https://api.anthropic.com"),
         auth: Auth::BearerAndXApiKey,
         layout: Layout::Anthropic,
+        key_env: &[],
     },
-    Family { name: "azure", wire: Provider::OpenAi, base: None, auth: Auth::ApiKey, layout: Layout::Azure },
-    Family { name: "azure_ai", wire: Provider::OpenAi, base: None, auth: Auth::ApiKey, layout: Layout::Plain },
+    Family {
+        name: "azure",
+        wire: Provider::OpenAi,
+        base: None,
+        auth: Auth::ApiKey,
+        layout: Layout::Azure,
+        key_env: &["AZURE_API_KEY", "AZURE_OPENAI_API_KEY"],
+    },
+    Family {
+        name: "azure_ai",
+        wire: Provider::OpenAi,
+        base: None,
+        auth: Auth::ApiKey,
+        layout: Layout::Plain,
+        key_env: &["AZURE_AI_API_KEY"],
+    },
     Family {
         name: "ollama",
         wire: Provider::OpenAi,
         base: Some("http://localhost:11434"),
         auth: Auth::Bearer,
         layout: Layout::Root,
+        key_env: &["OLLAMA_API_KEY"],
     },
     Family {
         name: "ollama_chat",
@@ -92,30 +111,39 @@ pub static FAMILIES: &[Family] = &[
         base: Some("http://localhost:11434"),
         auth: Auth::Bearer,
         layout: Layout::Root,
+        key_env: &["OLLAMA_API_KEY"],
     },
-    openai("gemini", Some("https://generativelanguage.googleapis.com/v1beta/openai")),
-    openai("openrouter", Some("https://openrouter.ai/api/v1")),
-    openai("groq", Some("https://api.groq.com/openai/v1")),
-    openai("deepseek", Some("https://api.deepseek.com/beta")),
-    openai("mistral", Some("https://api.mistral.ai/v1")),
-    openai("dashscope", Some("https://dashscope.aliyuncs.com/compatible-mode/v1")),
-    openai("together_ai", Some("https://api.together.xyz/v1")),
-    openai("fireworks_ai", Some("https://api.fireworks.ai/inference/v1")),
-    openai("xai", Some("https://api.x.ai/v1")),
-    openai("cerebras", Some("https://api.cerebras.ai/v1")),
-    openai("nvidia_nim", Some("https://integrate.api.nvidia.com/v1")),
-    openai("moonshot", Some("https://api.moonshot.ai/v1")),
-    openai("minimax", Some("https://api.minimax.io/v1")),
-    openai("perplexity", Some("https://api.perplexity.ai")),
-    openai("github", Some("https://models.inference.ai.azure.com")),
-    openai("volcengine", Some("https://ark.cn-beijing.volces.com/api/v3")),
-    openai("sambanova", Some("https://api.sambanova.ai/v1")),
-    openai("lm_studio", Some("http://localhost:1234/v1")),
-    openai("lemonade", Some("http://localhost:8000/api/v1")),
-    openai("hosted_vllm", None),
-    openai("vllm", None),
-    openai("openai_like", None),
-    openai("custom_openai", None),
+    openai("gemini", Some("https://generativelanguage.googleapis.com/v1beta/openai"), &["GEMINI_API_KEY"]),
+    openai("openrouter", Some("https://openrouter.ai/api/v1"), &["OPENROUTER_API_KEY", "OR_API_KEY"]),
+    openai("groq", Some("https://api.groq.com/openai/v1"), &["GROQ_API_KEY"]),
+    openai("deepseek", Some("https://api.deepseek.com/beta"), &["DEEPSEEK_API_KEY"]),
+    openai("mistral", Some("https://api.mistral.ai/v1"), &["MISTRAL_API_KEY"]),
+    openai("dashscope", Some("https://dashscope-intl.aliyuncs.com/compatible-mode/v1"), &["DASHSCOPE_API_KEY"]),
+    openai(
+        "together_ai",
+        Some("https://api.together.xyz/v1"),
+        &["TOGETHER_API_KEY", "TOGETHER_AI_API_KEY", "TOGETHERAI_API_KEY", "TOGETHER_AI_TOKEN"],
+    ),
+    openai(
+        "fireworks_ai",
+        Some("https://api.fireworks.ai/inference/v1"),
+        &["FIREWORKS_API_KEY", "FIREWORKS_AI_API_KEY", "FIREWORKSAI_API_KEY", "FIREWORKS_AI_TOKEN"],
+    ),
+    openai("xai", Some("https://api.x.ai/v1"), &["XAI_API_KEY"]),
+    openai("cerebras", Some("https://api.cerebras.ai/v1"), &["CEREBRAS_API_KEY"]),
+    openai("nvidia_nim", Some("https://integrate.api.nvidia.com/v1"), &["NVIDIA_NIM_API_KEY"]),
+    openai("moonshot", Some("https://api.moonshot.ai/v1"), &["MOONSHOT_API_KEY"]),
+    openai("minimax", Some("https://api.minimax.io/v1"), &["MINIMAX_API_KEY"]),
+    openai("perplexity", Some("https://api.perplexity.ai"), &["PERPLEXITYAI_API_KEY", "PERPLEXITY_API_KEY"]),
+    openai("github", Some("https://models.inference.ai.azure.com"), &["GITHUB_API_KEY"]),
+    openai("volcengine", Some("https://ark.cn-beijing.volces.com/api/v3"), &["VOLCENGINE_API_KEY"]),
+    openai("sambanova", Some("https://api.sambanova.ai/v1"), &["SAMBANOVA_API_KEY"]),
+    openai("lm_studio", Some("http://localhost:1234/v1"), &["LM_STUDIO_API_KEY"]),
+    openai("lemonade", Some("http://localhost:8000/api/v1"), &["LEMONADE_API_KEY"]),
+    openai("hosted_vllm", None, &["HOSTED_VLLM_API_KEY"]),
+    openai("vllm", None, &[]),
+    openai("openai_like", None, &[]),
+    openai("custom_openai", None, &[]),
 ];
 
 /// Prefixes LiteLLM knows that this proxy cannot call, and why.
@@ -178,6 +206,11 @@ pub fn infer(model: &str) -> Option<&'static Family> {
 }
 
 impl Family {
+    /// The environment variable LiteLLM reads this provider's base URL from (`GROQ_API_BASE`).
+    pub fn base_env(&self) -> String {
+        format!("{}_API_BASE", self.name.to_ascii_uppercase())
+    }
+
     /// A configured `api_base` (or the default) made ready to join paths to: no trailing `/`,
     /// and without a full endpoint path that some configs give (`…/chat/completions`,
     /// `…/v1/messages`).

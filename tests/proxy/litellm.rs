@@ -276,6 +276,9 @@ fn model_group_alias_routes_to_its_group() {
         assert_eq!(post(&proxy, "/v1/chat/completions", TOKEN, &user(m, false)).status, 200, "{m}");
     }
     assert!(up.requests().iter().all(|r| r.json()["model"] == "the-real-one"));
+    let listed = call("GET", &proxy.url("/v1/models"), &[("Authorization", "Bearer t")], "").json();
+    let ids: Vec<&str> = listed["data"].as_array().unwrap().iter().filter_map(|m| m["id"].as_str()).collect();
+    assert_eq!(ids, ["real", "gpt-4"], "a hidden alias is served but not listed");
 }
 
 #[test]
