@@ -1106,11 +1106,22 @@ fn seconds(v: f64) -> Option<Duration> {
     (v.is_finite() && v > 0.0 && v < 1e9).then(|| Duration::from_secs_f64(v))
 }
 
-/// `url` with its user info (`user:password@`, a credential) replaced by `***`.
+/// `url` with its credentials replaced by `***`: user info (`user:password@`) and query values
+/// (`?api_key=…`, Gemini's `?key=…`), also in text that is not a valid URL.
 pub fn mask_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_string(),
+    let (scheme, rest) = url.find("://").map_or(("", url), |i| url.split_at(i + 3));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("***@{}", &rest[at + 1..]),
+        None => rest.to_string(),
+    };
+    match rest.split_once('?') {
+        Some((path, query)) => {
+            let masked: Vec<String> =
+                query.split('&').map(|kv| kv.split_once('=').map_or(kv.to_string(), |(k, _)| format!("{k}=***"))).collect();
+            format!("{scheme}{path}?{}", masked.join("&"))
+        }
+        None => format!("{scheme}{rest}"),
     }
 }
 
@@ -1256,6 +1267,19 @@ litellm_settings:
         let all = format!("{c:?}{}", c.summary().join("\n"));
         assert!(!all.contains("sk-very-secret") && !all.contains("tok-secret"), "{all}");
         assert!(!c.summary().join("\n").contains(":pw@"));
+    }
+
+    #[test]
+    fn printed_urls_never_carry_credentials_valid_or_not() {
+        assert_eq!(mask_url("https://u:pw@h/v1"), "https://***@h/v1");
+        assert_eq!(mask_url("u:pw@h:1/v1"), "***@h:1/v1");
+        assert_eq!(mask_url("https://h/v1?api_key=sk-1&x"), "https://h/v1?api_key=***&x");
+        assert_eq!(mask_url("https://h/a@b"), "https://h/a@b", "an @ in the path is not user info");
+        let y = "model_list:\n  - {model_name: m, litellm_params: {model: openai/x, api_base: 'htp://user:hunter2@h/v1?api_key=sk-live'}}\n";
+        let c = cfg(y, &[]).unwrap();
+        let all = format!("{}{}", c.summary().join("\n"), c.warnings().join("\n"));
+        assert!(all.contains("not an http(s) URL"), "{all}");
+        assert!(!all.contains("hunter2") && !all.contains("sk-live"), "{all}");
     }
 
     #[test]
