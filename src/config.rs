@@ -456,6 +456,10 @@ struct RawLitellmSettings {
     drop_params: Option<bool>,
     #[serde(default, deserialize_with = "litellm::de_bool")]
     ssl_verify: Option<bool>,
+    #[serde(default, deserialize_with = "litellm::de_count")]
+    allowed_fails: Option<u32>,
+    #[serde(default, deserialize_with = "litellm::de_number")]
+    cooldown_time: Option<f64>,
     #[serde(flatten)]
     router: RawRouting,
     /// The original registered `openai2claudecode` here; it is built in, so accepted and ignored.
@@ -753,9 +757,9 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
     s.rewrites.drop_null_finish_reason = p.drop_null_finish_reason.unwrap_or(false);
     s.rewrites.reasoning_as_think_tags = p.reasoning_as_think_tags.unwrap_or(false);
     s.num_retries = raw.router_settings.num_retries.or(raw.litellm_settings.num_retries).unwrap_or(s.num_retries);
-    s.allowed_fails = raw.router_settings.allowed_fails.unwrap_or(s.allowed_fails).max(1);
+    s.allowed_fails = r.allowed_fails.or(l.allowed_fails).unwrap_or(s.allowed_fails).max(1);
     // 0 (or `disable_cooldowns`) means a failing deployment is never set aside.
-    match raw.router_settings.cooldown_time {
+    match r.cooldown_time.or(l.cooldown_time) {
         Some(0.0) => s.cooldown_time = Duration::ZERO,
         v => secs("router_settings.cooldown_time", v, &mut s.cooldown_time)?,
     }
@@ -983,7 +987,12 @@ fn quiet(key: &str) -> bool {
         "input_cost_per_token",
         "output_cost_per_token",
     ];
-    QUIET.contains(&key) || key.starts_with("langfuse") || key.starts_with("prometheus") || key.starts_with("otel")
+    // `x-…` top-level keys hold YAML anchors by convention (as in Compose files).
+    QUIET.contains(&key)
+        || key.starts_with("x-")
+        || key.starts_with("langfuse")
+        || key.starts_with("prometheus")
+        || key.starts_with("otel")
 }
 
 /// What a user switching from LiteLLM should hear once about the file as a whole.
@@ -1117,8 +1126,10 @@ pub fn mask_url(url: &str) -> String {
     };
     match rest.split_once('?') {
         Some((path, query)) => {
-            let masked: Vec<String> =
-                query.split('&').map(|kv| kv.split_once('=').map_or(kv.to_string(), |(k, _)| format!("{k}=***"))).collect();
+            let masked: Vec<String> = query
+                .split('&')
+                .map(|kv| kv.split_once('=').map_or(kv.to_string(), |(k, _)| format!("{k}=***")))
+                .collect();
             format!("{scheme}{path}?{}", masked.join("&"))
         }
         None => format!("{scheme}{rest}"),
