@@ -648,7 +648,7 @@ impl Config {
         ];
         lines.push(match self.tokens.len() {
             0 if self.host_explicit => "auth: NO TOKEN SET and HOST is explicit: anyone who can reach this port can use your upstream keys. Set LOCAL_AUTH_TOKEN.".into(),
-            0 => "auth: no token set, so only loopback (127.0.0.1) is served. Set LOCAL_AUTH_TOKEN (and HOST=0.0.0.0) to serve other machines.".into(),
+            0 => "auth: no token set, so only loopback (127.0.0.1) is served. Set LOCAL_AUTH_TOKEN to serve other machines (a token alone makes it listen on 0.0.0.0).".into(),
             n => format!("auth: {n} token(s) configured"),
         });
         if let Some(p) = &self.path_prefix {
