@@ -2,6 +2,7 @@
 //! dialect and status, requests in flight, request duration and time to first byte, and upstream
 //! attempts by deployment and outcome. One short lock per request; rendering sorts.
 
+use crate::sse;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -57,12 +58,17 @@ pub fn tokens_in(usage: &serde_json::Value) -> Option<(u64, u64)> {
 /// Reads the usage out of a stream that passes through untranslated (Anthropic to Anthropic,
 /// `/v1/*` passthrough), without touching its bytes. Anthropic reports it in parts — input at
 /// `message_start`, output at `message_delta` — so each count reported replaces the one before.
+/// It also measures lines and events against the parser's limits ([`sse::MAX_LINE_BYTES`],
+/// [`sse::MAX_EVENT_BYTES`]), so a passed-through stream is held to them too.
 #[derive(Default)]
 pub struct StreamUsage {
     /// The start of a line that has not ended yet in the reads so far.
     partial: Vec<u8>,
     /// The counts seen so far (`null` until the first; indexing makes it an object).
     usage: serde_json::Value,
+    /// Bytes of the current line, and of the current event, so far.
+    line_bytes: usize,
+    event_bytes: usize,
 }
 
 /// A line longer than this is not usage: it is dropped rather than buffered.
@@ -70,11 +76,16 @@ const LONGEST_USAGE_LINE: usize = 64 * 1024;
 
 impl StreamUsage {
     /// One read of the stream. Lines are looked at where they lie in the read; only a line cut
-    /// by the read's end is copied, so the bytes that pass by cost no allocation.
-    pub fn push(&mut self, bytes: &[u8]) {
+    /// by the read's end is copied, so the bytes that pass by cost no allocation. Each byte is
+    /// looked at once. Errs when a line or an event breaks its limit.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), sse::TooLarge> {
         let mut rest = bytes;
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
             let (line, tail) = rest.split_at(nl + 1);
+            // A blank line (`\n` or `\r\n`, perhaps cut by a read) ends the event.
+            let blank = self.line_bytes + line.len() <= 2
+                && self.partial.iter().chain(line).all(|&b| b == b'\r' || b == b'\n');
+            self.measure(line.len(), Some(blank))?;
             if self.partial.is_empty() {
                 self.line(line);
             } else {
@@ -86,11 +97,34 @@ impl StreamUsage {
             }
             rest = tail;
         }
+        self.measure(rest.len(), None)?;
         if self.partial.len() + rest.len() <= LONGEST_USAGE_LINE {
             self.partial.extend_from_slice(rest);
         } else {
             self.partial.clear();
         }
+        Ok(())
+    }
+
+    /// Counts `n` more bytes of the current line; `ends` says whether the line ends with them,
+    /// and if so whether it was blank.
+    fn measure(&mut self, n: usize, ends: Option<bool>) -> Result<(), sse::TooLarge> {
+        self.line_bytes += n;
+        self.event_bytes += n;
+        // `+ 1`: the line's own `\n` is counted here, not by the parser.
+        if self.line_bytes > sse::MAX_LINE_BYTES + 1 {
+            return Err(sse::TooLarge::Line);
+        }
+        if self.event_bytes > sse::MAX_EVENT_BYTES {
+            return Err(sse::TooLarge::Event);
+        }
+        if let Some(blank) = ends {
+            if blank {
+                self.event_bytes = 0;
+            }
+            self.line_bytes = 0;
+        }
+        Ok(())
     }
 
     /// A `data:` line mentioning `"usage"` is parsed; every other line only searched.
@@ -231,10 +265,31 @@ mod tests {
             let mut u = StreamUsage::default();
             assert_eq!(u.tokens(), None);
             for part in stream.as_bytes().chunks(piece) {
-                u.push(part);
+                u.push(part).unwrap();
             }
             assert_eq!(u.tokens(), Some((7, 9)), "reads of {piece} bytes");
         }
+    }
+
+    #[test]
+    fn a_passed_through_stream_is_held_to_the_line_and_event_limits() {
+        let mut u = StreamUsage::default();
+        let events = b"event: ping\r\ndata: {}\r\n\r\n".repeat(10_000);
+        for _ in 0..40 {
+            u.push(&events).unwrap();
+        }
+        for piece in events.chunks(1) {
+            u.push(piece).unwrap();
+        }
+        let mut u = StreamUsage::default();
+        let endless = b"data: x\n".repeat(100_000);
+        let failed = (0..20).find_map(|_| u.push(&endless).err());
+        assert_eq!(failed, Some(sse::TooLarge::Event));
+        let mut u = StreamUsage::default();
+        let long = vec![b'x'; 1 << 20];
+        let failed = (0..6).find_map(|_| u.push(&long).err());
+        assert_eq!(failed, Some(sse::TooLarge::Line));
+        assert!(u.partial.is_empty(), "a long line is not buffered");
     }
 
     #[test]
