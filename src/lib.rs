@@ -19,7 +19,8 @@ pub mod route; // path → surface, model → deployments, deployment → URL
 pub mod emulate; // endpoints answered locally (demo model, model lists, Ollama discovery)
 pub mod translate; // OpenAI ⇄ Anthropic ⇄ Ollama: requests, answers, streams, errors; normalisation
 pub mod upstream; // ureq agent, outgoing requests, failover
-pub mod connect; // connectors one frame each, DNS cache
+pub mod connect; // connectors one frame each, upstream waits, DNS cache
+pub mod scrub; // upstream error bodies without the deployment's key
 pub mod sse; // server-sent events: incremental parser and writers
 pub mod repair; // Chat Completions stream repair and opt-in rewrites
 pub mod respond; // bytes to the client: framing, flushing, error bodies

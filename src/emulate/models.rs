@@ -5,6 +5,7 @@ use crate::config::Deployment;
 use crate::route::glob_match;
 use crate::route::Dialect;
 use serde_json::{json, Value};
+use std::collections::HashSet;
 
 /// One model as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,21 +18,25 @@ pub struct Entry {
     pub owned_by: String,
 }
 
+/// The most ids taken from one upstream's list: far more than any provider lists, few enough
+/// that the merged list stays cheap to build, hold and send.
+pub const MAX_LISTED: usize = 10_000;
+
 /// Merges the configured names with the fetched upstream lists (`fetched[i]` belongs to the
-/// deployment with `index == i`; missing or failed fetches are simply absent).
+/// deployment with `index == i`; missing or failed fetches are simply absent). Linear in the
+/// lists' lengths; each upstream contributes at most [`MAX_LISTED`] ids (with a warning).
 pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Value>)], now: u64) -> Vec<Entry> {
     let mut out: Vec<Entry> = Vec::new();
-    let mut push = |e: Entry| {
-        if !out.iter().any(|o| o.id == e.id) {
-            out.push(e);
-        }
-    };
+    let mut seen: HashSet<String> = HashSet::new();
     for d in deployments {
         if !d.is_glob() {
-            push(Entry { id: d.model_name.clone(), created: now, owned_by: d.provider.name().to_string() });
+            if seen.insert(d.model_name.clone()) {
+                out.push(Entry { id: d.model_name.clone(), created: now, owned_by: d.provider.name().to_string() });
+            }
             continue;
         }
         let items = fetched.iter().filter(|(i, _)| *i == d.index).flat_map(|(_, v)| v);
+        let mut taken = 0;
         for item in items {
             let Some(id) = item.get("id").and_then(Value::as_str) else {
                 continue;
@@ -39,9 +44,17 @@ pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Value>)], now: u
             if !glob_match(&d.model_name, id) {
                 continue;
             }
+            if taken == MAX_LISTED {
+                log::warn!("{}: its model list has more than {MAX_LISTED} matching ids; the rest are left out", d.label());
+                break;
+            }
+            taken += 1;
+            if !seen.insert(id.to_string()) {
+                continue;
+            }
             let created = item.get("created").and_then(Value::as_u64).unwrap_or(now);
             let owned_by = item.get("owned_by").and_then(Value::as_str).unwrap_or(d.provider.name());
-            push(Entry { id: id.to_string(), created, owned_by: owned_by.to_string() });
+            out.push(Entry { id: id.to_string(), created, owned_by: owned_by.to_string() });
         }
     }
     out
@@ -87,6 +100,19 @@ pub fn list(entries: &[Entry], d: Dialect) -> Value {
 mod tests {
     use super::*;
     use crate::config::{Config, Env, Overrides};
+
+    #[test]
+    fn a_huge_upstream_list_is_merged_in_linear_time_and_capped() {
+        let y = "model_list:\n  - {model_name: \"*\", litellm_params: {model: openai/*, api_base: \"http://a/v1\"}}\n";
+        let c = Config::from_parts(y, "t", &Env::default(), &Overrides::default()).unwrap();
+        let items: Vec<Value> = (0..150_000).map(|i| json!({"id": format!("model-{i}")})).collect();
+        let t = std::time::Instant::now();
+        let got = merge(&c.deployments, &[(0, items)], 7);
+        assert_eq!(got.len(), MAX_LISTED);
+        assert_eq!((got[0].id.as_str(), got[MAX_LISTED - 1].id.as_str()), ("model-0", "model-9999"));
+        // Quadratic, this took minutes; linear, milliseconds (seconds in the slowest debug build).
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+    }
 
     #[test]
     fn explicit_names_are_kept_and_globs_filter_and_dedupe() {
