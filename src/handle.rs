@@ -8,7 +8,7 @@ use crate::config::{Config, Deployment, Provider};
 use crate::dump::{self, Direction, Dump, Dumper, Leg};
 use crate::emulate::{self, models, ollama};
 use crate::error::{Error, Fault};
-use crate::metrics::Metrics;
+use crate::metrics::{self, printable, Metrics};
 use crate::repair::{self, Repair};
 use crate::respond::{self, Reply};
 use crate::route::{self, Dialect, Mount, Route};
@@ -19,6 +19,9 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// The longest model name, path or method an access log line shows (in characters).
+const LONGEST_LOGGED: usize = 256;
 
 /// Largest complete upstream answer read into memory for translation.
 const MAX_TRANSLATED_BODY: u64 = 64 << 20;
@@ -84,7 +87,8 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     let out = respond::send(rq, reply, started, facts.dump.as_ref());
     sh.metrics.end(facts.route, facts.dialect.name(), out.status, started.elapsed(), out.ttfb);
     if let (Some(tokens), Some(model)) = (out.tokens, &facts.model) {
-        sh.metrics.tokens(model, tokens);
+        let named = sh.cfg.deployments.iter().any(|d| !d.is_glob() && d.model_name == *model);
+        sh.metrics.tokens(if named { model } else { metrics::OTHER_MODEL }, tokens);
     }
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     // Health checks (the watchdog's, a load balancer's) would drown the log; our own failures
@@ -99,7 +103,7 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
         level,
         "{method} {path} {} model={}{} bytes={} ttfb={} total={:.1}ms{}{}",
         out.status,
-        facts.model.as_deref().unwrap_or("-"),
+        facts.model.as_deref().map_or("-".into(), |m| metrics::printable(m, LONGEST_LOGGED)),
         facts
             .upstream
             .map_or(String::new(), |(d, n)| format!(" deployment={} attempts={n}", sh.cfg.deployments[d].label())),
@@ -133,8 +137,8 @@ fn begin_dump(rq: &tiny_http::Request, sh: &Shared) -> Option<Dump> {
     Some(d)
 }
 
-/// Method and path for the access log, without the query (it may carry secrets) and with an
-/// explicit Ollama secret (a credential) masked.
+/// Method and path for the access log, without the query (it may carry secrets), with an
+/// explicit Ollama secret (a credential) masked, control characters escaped and cut short.
 fn request_line(rq: &tiny_http::Request, cfg: &Config) -> (String, String) {
     let path = rq.url().split('?').next().unwrap_or("");
     let secret = format!("/{}", cfg.ollama_secret);
@@ -142,7 +146,7 @@ fn request_line(rq: &tiny_http::Request, cfg: &Config) -> (String, String) {
         true => path.replacen(&secret, "/<LOCAL_OLLAMA_SECRET>", 1),
         false => path.to_string(),
     };
-    (rq.method().to_string(), path)
+    (printable(rq.method().as_str(), LONGEST_LOGGED).into_owned(), printable(&path, LONGEST_LOGGED).into_owned())
 }
 
 /// The stages in order; any error short-circuits to an error reply in the client's dialect.

@@ -41,6 +41,53 @@ struct Inner {
     tokens: BTreeMap<(String, &'static str), u64>,
 }
 
+/// Label values longer than this (in characters) are cut: a label is kept for the process's life.
+const LONGEST_LABEL: usize = 128;
+
+/// What token counts of a model with no name of its own in the configuration (one matched by
+/// a glob) are counted under: clients choose those names, and each would be a label for good.
+pub const OTHER_MODEL: &str = "other";
+
+/// `s` as a label value in Prometheus' text format: `\`, `"` and line feeds escaped, other
+/// control characters replaced (the format has no escape for them), cut at [`LONGEST_LABEL`].
+fn label(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(LONGEST_LABEL) + 2);
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            _ if i == LONGEST_LABEL => {
+                out.push('…');
+                break;
+            }
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` fit for one log line: control characters escaped (a line feed cannot forge a line), at
+/// most `max` characters (longer is cut and ends in `…`).
+pub fn printable(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max && !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        match c.is_control() {
+            true => out.extend(c.escape_default()),
+            false => out.push(c),
+        }
+    }
+    out.into()
+}
+
 /// `(prompt, completion)` tokens from a usage object of either dialect (Anthropic's cache reads
 /// and writes count as prompt tokens).
 pub fn tokens_in(usage: &serde_json::Value) -> Option<(u64, u64)> {
@@ -191,7 +238,8 @@ impl Metrics {
         *m.cooldowns.entry(deployment.to_string()).or_default() += 1;
     }
 
-    /// Tokens an answer for `model` reported using.
+    /// Tokens an answer for `model` reported using. `model` is a configured model name or
+    /// [`OTHER_MODEL`]: each distinct one is kept for good.
     pub fn tokens(&self, model: &str, (prompt, completion): (u64, u64)) {
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         *m.tokens.entry((model.to_string(), "prompt")).or_default() += prompt;
@@ -230,7 +278,7 @@ impl Metrics {
         }
         head(&mut out, "grp_upstream_attempts_total", "counter", "Upstream attempts, by deployment and outcome.");
         for ((deployment, outcome), n) in &m.attempts {
-            let label = deployment.replace('\\', "\\\\").replace('"', "\\\"");
+            let label = label(deployment);
             let _ = writeln!(out, "grp_upstream_attempts_total{{deployment=\"{label}\",outcome=\"{outcome}\"}} {n}");
         }
         head(
@@ -240,12 +288,12 @@ impl Metrics {
             "Times a deployment was set aside after failing repeatedly.",
         );
         for (deployment, n) in &m.cooldowns {
-            let label = deployment.replace('\\', "\\\\").replace('"', "\\\"");
+            let label = label(deployment);
             let _ = writeln!(out, "grp_upstream_cooldowns_total{{deployment=\"{label}\"}} {n}");
         }
         head(&mut out, "grp_tokens_total", "counter", "Tokens the answers reported, by requested model and kind.");
         for ((model, kind), n) in &m.tokens {
-            let label = model.replace('\\', "\\\\").replace('"', "\\\"");
+            let label = label(model);
             let _ = writeln!(out, "grp_tokens_total{{model=\"{label}\",kind=\"{kind}\"}} {n}");
         }
         out
@@ -290,6 +338,20 @@ mod tests {
         let failed = (0..6).find_map(|_| u.push(&long).err());
         assert_eq!(failed, Some(sse::TooLarge::Line));
         assert!(u.partial.is_empty(), "a long line is not buffered");
+    }
+
+    #[test]
+    fn labels_and_log_fields_cannot_break_their_line_or_grow_without_end() {
+        let m = Metrics::default();
+        m.tokens("x\"}\nFORGED{a=\"b\"} 1\r\u{1b}\\", (1, 2));
+        m.tokens(&"y".repeat(100_000), (1, 2));
+        let text = m.render();
+        assert!(text.contains(r#"grp_tokens_total{model="x\"}\nFORGED{a=\"b\"} 1��\\",kind="prompt"} 1"#), "{text}");
+        assert!(text.lines().all(|l| l.starts_with('#') || l.starts_with("grp_")), "{text}");
+        assert!(text.len() < 2_000, "a label is cut to {LONGEST_LABEL} characters: {} bytes", text.len());
+        assert_eq!(printable("gpt-4o", 10), "gpt-4o");
+        assert_eq!(printable("x\nFORGED 200\u{1b}[31m", 100), "x\\nFORGED 200\\u{1b}[31m");
+        assert_eq!(printable(&"é".repeat(300), 4), "éééé…");
     }
 
     #[test]
