@@ -528,7 +528,7 @@ fn model_list(sh: &Shared) -> Arc<Vec<models::Entry>> {
     }
     let globs = sh.cfg.deployments.iter().filter(|d| d.is_glob() && d.mock_response.is_none());
     let timeout = sh.cfg.settings.model_list_timeout;
-    let fetched: Vec<(usize, Vec<Value>)> = std::thread::scope(|s| {
+    let fetched: Vec<(usize, Vec<models::Listed>)> = std::thread::scope(|s| {
         let jobs: Vec<_> = globs.map(|d| (d, s.spawn(move || sh.upstream.model_list(d, timeout)))).collect();
         jobs.into_iter()
             .filter_map(|(d, job)| match job.join() {

@@ -5,6 +5,7 @@
 use crate::config::{Config, Deployment, Provider, Timeouts};
 use crate::connect::{Connectors, DnsCache};
 use crate::dump::{Direction, Dump, Leg, Tee};
+use crate::emulate::models::{Listed, Listing};
 use crate::error::{Error, Fault};
 use crate::metrics::Metrics;
 use crate::route::{self, Dialect};
@@ -327,7 +328,7 @@ impl Upstream {
     }
 
     /// The items of a deployment's own model list (`data` of `GET /models`), for glob entries.
-    pub fn model_list(&self, d: &Deployment, timeout: Duration) -> Result<Vec<serde_json::Value>, Error> {
+    pub fn model_list(&self, d: &Deployment, timeout: Duration) -> Result<Vec<Listed>, Error> {
         let rq = http::Request::builder().method("GET").uri(route::upstream_url(d, "/models"));
         let rq = rq.body(()).map_err(|e| Error::Internal(e.to_string()))?;
         let rq = with_deployment_headers(rq, d);
@@ -337,11 +338,9 @@ impl Upstream {
             return Err(Error::UpstreamInvalid(format!("model list answered {}", resp.status())));
         }
         let bytes = resp.into_body().with_config().limit(8 << 20).read_to_vec()?;
-        let mut v: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::UpstreamInvalid(format!("model list is not JSON: {e}")))?;
-        match v.get_mut("data").and_then(|d| d.as_array_mut()) {
-            Some(items) => Ok(std::mem::take(items)),
-            None => Err(Error::UpstreamInvalid("model list has no `data` array".into())),
+        match serde_json::from_slice::<Listing>(&bytes) {
+            Ok(list) => Ok(list.data),
+            Err(e) => Err(Error::UpstreamInvalid(format!("model list is not an object with a `data` array of models: {e}"))),
         }
     }
 
