@@ -130,8 +130,8 @@ impl StreamUsage {
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
             let (line, tail) = rest.split_at(nl + 1);
             // A blank line (`\n` or `\r\n`, perhaps cut by a read) ends the event.
-            let blank = self.line_bytes + line.len() <= 2
-                && self.partial.iter().chain(line).all(|&b| b == b'\r' || b == b'\n');
+            let blank =
+                self.line_bytes + line.len() <= 2 && self.partial.iter().chain(line).all(|&b| b == b'\r' || b == b'\n');
             self.measure(line.len(), Some(blank))?;
             if self.partial.is_empty() {
                 self.line(line);

@@ -356,7 +356,9 @@ impl Relay {
                     t.event(&ev, translated);
                 }
                 match self.parser.too_large() {
-                    Some(too_large) => (None, self.fail(Error::UpstreamInvalid(too_large.to_string()), translated, out)),
+                    Some(too_large) => {
+                        (None, self.fail(Error::UpstreamInvalid(too_large.to_string()), translated, out))
+                    }
                     None => (None, t.done()),
                 }
             }

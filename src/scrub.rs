@@ -124,7 +124,9 @@ mod tests {
     #[test]
     fn an_echoed_key_is_masked_wherever_the_reads_cut_it() {
         let key = "sk-proj-0123456789abcdefWXYZ";
-        let body = format!(r#"{{"error":{{"message":"Incorrect API key provided: {key}. And again:{key}{key}","code":"invalid_api_key"}}}}sk-p"#);
+        let body = format!(
+            r#"{{"error":{{"message":"Incorrect API key provided: {key}. And again:{key}{key}","code":"invalid_api_key"}}}}sk-p"#
+        );
         let want = r#"{"error":{"message":"Incorrect API key provided: sk-…WXYZ. And again:sk-…WXYZsk-…WXYZ","code":"invalid_api_key"}}sk-p"#;
         for piece in [1, 2, 5, 27, 28, 29, 4096] {
             assert_eq!(scrubbed(&body, piece, 401, key), want, "reads of {piece} bytes");

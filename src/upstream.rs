@@ -340,7 +340,9 @@ impl Upstream {
         let bytes = resp.into_body().with_config().limit(8 << 20).read_to_vec()?;
         match serde_json::from_slice::<Listing>(&bytes) {
             Ok(list) => Ok(list.data),
-            Err(e) => Err(Error::UpstreamInvalid(format!("model list is not an object with a `data` array of models: {e}"))),
+            Err(e) => {
+                Err(Error::UpstreamInvalid(format!("model list is not an object with a `data` array of models: {e}")))
+            }
         }
     }
 

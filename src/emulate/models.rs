@@ -68,7 +68,10 @@ pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Listed>)], now: 
                 continue;
             }
             if taken == MAX_LISTED {
-                log::warn!("{}: its model list has more than {MAX_LISTED} matching ids; the rest are left out", d.label());
+                log::warn!(
+                    "{}: its model list has more than {MAX_LISTED} matching ids; the rest are left out",
+                    d.label()
+                );
                 break;
             }
             taken += 1;

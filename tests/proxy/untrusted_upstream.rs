@@ -337,7 +337,10 @@ fn an_upstream_error_echoing_the_key_reaches_no_client_and_no_dump() {
 fn model_names_cannot_forge_log_lines_or_grow_metric_labels() {
     let up = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
     let yaml = both_dialects(&up.url(), "sk-upstream").replace("gpt-*", "*");
-    let yaml = format!("{yaml}  - {{model_name: named, litellm_params: {{model: openai/x, api_base: \"{}/v1\"}}}}\n", up.url());
+    let yaml = format!(
+        "{yaml}  - {{model_name: named, litellm_params: {{model: openai/x, api_base: \"{}/v1\"}}}}\n",
+        up.url()
+    );
     let proxy = Child::start(&yaml, &[]);
     let forged = r#"{"model":"x\nFORGED POST /v1/chat/completions 200 model=y\u001b[2J","messages":[]}"#;
     assert_eq!(call("POST", &proxy.url("/v1/chat/completions"), &[], forged).status, 200);
