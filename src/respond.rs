@@ -4,7 +4,7 @@
 //! responses here and nowhere else.
 
 use crate::dump::{Direction, Dump, Leg};
-use crate::error::Error;
+use crate::error::{Error, Fault};
 use crate::metrics::StreamUsage;
 use crate::route::Dialect;
 use crate::sse;
@@ -109,6 +109,11 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option
             full(&mut *w, &conn, 204, &headers, b"", &mut out, started)
         }
         Reply::Error(e, dialect) => {
+            // An upstream call given up because the proxy is shutting down says so.
+            let e = match e {
+                e if e.fault() == Fault::Upstream && crate::connect::abandoned() => Error::ShuttingDown,
+                e => e,
+            };
             out.status = e.status_in(dialect);
             out.error = Some(e.kind().to_string());
             let body = e.body(dialect).to_string();
@@ -207,16 +212,15 @@ struct Source {
     transform: Option<Box<dyn Transform>>,
 }
 
-/// Copies an upstream answer: one chunk and one flush per read, translated event by event when
-/// a transform is given. An SSE head goes out at once so the client sees `200` before the first
-/// token; any other head rides with the first chunk.
-fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: Instant) -> io::Result<()> {
-    let Source { answer: mut a, dialect, transform } = src;
-    out.status = a.status;
-    let content_type = a.headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
+/// The headers the client gets with an upstream answer's, and whether the answer is a stream.
+fn client_headers<'a>(
+    upstream: &'a [(String, String)],
+    transform: Option<&dyn Transform>,
+) -> (Vec<(&'a str, &'a str)>, bool) {
+    let content_type = upstream.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
     let sse = content_type.is_some_and(|v| v.starts_with("text/event-stream"));
-    let mut headers: Vec<(&str, &str)> = a.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    if let Some(t) = &transform {
+    let mut headers: Vec<(&str, &str)> = upstream.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if let Some(t) = transform {
         headers.retain(|(k, _)| *k != "content-type");
         headers.push(("Content-Type", t.content_type()));
     }
@@ -226,6 +230,16 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
         headers.retain(|(k, _)| *k != "cache-control");
         headers.extend([("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]);
     }
+    (headers, sse)
+}
+
+/// Copies an upstream answer: one chunk and one flush per read, translated event by event when
+/// a transform is given. An SSE head goes out at once so the client sees `200` before the first
+/// token; any other head rides with the first chunk.
+fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: Instant) -> io::Result<()> {
+    let Source { answer: mut a, dialect, transform } = src;
+    out.status = a.status;
+    let (mut headers, sse) = client_headers(&a.headers, transform.as_deref());
     let mut prefix = Vec::new();
     if !sse && transform.is_none() && a.length.is_none_or(|len| len <= WHOLE_ANSWER) {
         // Small complete answers go out in one write with their length, bytes as they came.
@@ -473,6 +487,27 @@ mod tests {
             buf[..10].copy_from_slice(b"data: 1\n\n\n");
             Ok(10)
         }
+    }
+
+    /// An upstream line that never ends.
+    struct Endless;
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            buf.fill(b'x');
+            Ok(buf.len())
+        }
+    }
+
+    #[test]
+    fn a_passed_through_line_past_the_limit_ends_with_an_error_event_of_its_own() {
+        let a = Answer { body: Box::new(Endless), ..answer(200, "text/event-stream", b"") };
+        let (wire, out) = run(a, false);
+        // The line ends a chunk; the next begins with the blank line that closes its event.
+        let end = "\r\n\n\ndata: {\"error\":{\"code\":\"upstream_invalid_response\",\"message\":\"Upstream sent an invalid response: a stream line longer than 4 MiB\",";
+        assert!(wire.contains(end), "{}", &wire[wire.len() - 300..]);
+        assert!(wire.ends_with("}}\n\n\r\n0\r\n\r\n"), "{}", &wire[wire.len() - 300..]);
+        assert!(out.bytes < (sse::MAX_LINE_BYTES + 8192) as u64);
+        assert_eq!(out.error.as_deref(), Some("upstream_invalid_response"));
     }
 
     #[test]
