@@ -111,7 +111,7 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
         out.ttfb.map_or("-".into(), |t| format!("{:.1}ms", ms(t))),
         ms(started.elapsed()),
         out.error.map_or(String::new(), |e| format!(" error={e}")),
-        facts.dump.as_ref().map_or(String::new(), |d| format!(" dump={}", d.path())),
+        facts.dump.as_ref().map_or(String::new(), |d| format!(" dump={}", printable(d.path(), 4 * LONGEST_LOGGED))),
     );
 }
 
