@@ -86,9 +86,11 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     };
     let out = respond::send(rq, reply, started, facts.dump.as_ref());
     sh.metrics.end(facts.route, facts.dialect.name(), out.status, started.elapsed(), out.ttfb);
-    if let (Some(tokens), Some(model)) = (out.tokens, &facts.model) {
-        let named = sh.cfg.deployments.iter().any(|d| !d.is_glob() && d.model_name == *model);
-        sh.metrics.tokens(if named { model } else { metrics::OTHER_MODEL }, tokens);
+    if let Some(tokens) = out.tokens {
+        // Labelled by the configured name that served it (a glob for names it matched): the
+        // names clients send would each be a label for good.
+        let entry = facts.upstream.map(|(d, _)| sh.cfg.deployments[d].model_name.as_str());
+        sh.metrics.tokens(entry.unwrap_or(metrics::OTHER_MODEL), tokens);
     }
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     // Health checks (the watchdog's, a load balancer's) would drown the log; our own failures

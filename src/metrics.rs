@@ -44,8 +44,7 @@ struct Inner {
 /// Label values longer than this (in characters) are cut: a label is kept for the process's life.
 const LONGEST_LABEL: usize = 128;
 
-/// What token counts of a model with no name of its own in the configuration (one matched by
-/// a glob) are counted under: clients choose those names, and each would be a label for good.
+/// What token counts are labelled with when no configured model name served them.
 pub const OTHER_MODEL: &str = "other";
 
 /// `s` as a label value in Prometheus' text format: `\`, `"` and line feeds escaped, other
@@ -238,8 +237,8 @@ impl Metrics {
         *m.cooldowns.entry(deployment.to_string()).or_default() += 1;
     }
 
-    /// Tokens an answer for `model` reported using. `model` is a configured model name or
-    /// [`OTHER_MODEL`]: each distinct one is kept for good.
+    /// Tokens an answer for `model` reported using. `model` is a configured model name (or
+    /// glob) or [`OTHER_MODEL`], never a client's: each distinct one is kept for good.
     pub fn tokens(&self, model: &str, (prompt, completion): (u64, u64)) {
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         *m.tokens.entry((model.to_string(), "prompt")).or_default() += prompt;
@@ -291,7 +290,12 @@ impl Metrics {
             let label = label(deployment);
             let _ = writeln!(out, "grp_upstream_cooldowns_total{{deployment=\"{label}\"}} {n}");
         }
-        head(&mut out, "grp_tokens_total", "counter", "Tokens the answers reported, by requested model and kind.");
+        head(
+            &mut out,
+            "grp_tokens_total",
+            "counter",
+            "Tokens the answers reported, by the configured model name (or glob) that served them, and kind.",
+        );
         for ((model, kind), n) in &m.tokens {
             let label = label(model);
             let _ = writeln!(out, "grp_tokens_total{{model=\"{label}\",kind=\"{kind}\"}} {n}");

@@ -352,7 +352,7 @@ fn model_names_cannot_forge_log_lines_or_grow_metric_labels() {
     assert_eq!(call("POST", &proxy.url("/v1/chat/completions"), &[], r#"{"model":"named","messages":[]}"#).status, 200);
     let metrics = call("GET", &proxy.url("/metrics"), &[], "").text();
     assert!(metrics.lines().all(|l| l.starts_with("# ") || l.starts_with("grp_")), "{metrics}");
-    assert!(metrics.contains("grp_tokens_total{model=\"other\",kind=\"prompt\"} 492"), "{metrics}");
+    assert!(metrics.contains("grp_tokens_total{model=\"*\",kind=\"prompt\"} 492"), "{metrics}");
     assert!(metrics.contains("grp_tokens_total{model=\"named\",kind=\"prompt\"} 12"), "{metrics}");
     assert!(metrics.len() < 20_000, "{} bytes of metrics", metrics.len());
     std::thread::sleep(Duration::from_millis(200));
