@@ -105,7 +105,7 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
         level,
         "{method} {path} {} model={}{} bytes={} ttfb={} total={:.1}ms{}{}",
         out.status,
-        facts.model.as_deref().map_or("-".into(), |m| metrics::printable(m, LONGEST_LOGGED)),
+        facts.model.as_deref().map_or("-".into(), |m| printable(m, LONGEST_LOGGED)),
         facts
             .upstream
             .map_or(String::new(), |(d, n)| format!(" deployment={} attempts={n}", sh.cfg.deployments[d].label())),

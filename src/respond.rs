@@ -212,7 +212,7 @@ struct Source {
     transform: Option<Box<dyn Transform>>,
 }
 
-/// The headers the client gets with an upstream answer's, and whether the answer is a stream.
+/// The headers the client gets, made from the upstream's own, and whether the answer is a stream.
 fn client_headers<'a>(
     upstream: &'a [(String, String)],
     transform: Option<&dyn Transform>,
