@@ -1,13 +1,16 @@
 //! How upstream connections are made: ureq's own connectors, each in a stack frame of its own,
-//! a short-lived cache of resolved host addresses, and the roots trusted for TLS.
+//! how their waits are timed, a short-lived cache of resolved host addresses, and the roots
+//! trusted for TLS.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
-    ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector, TcpConnector, Transport,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector, TcpConnector, Transport,
 };
+use ureq::Timeout;
 
 /// ureq's own connectors (CONNECT proxy, TCP, TLS), called one after the other. ureq's default
 /// chain inlines them into one 12 KB stack frame (11 KB of it TLS, touched even for `http://`);
@@ -31,7 +34,7 @@ impl Connector for Connectors {
         };
         let tcp = step(&self.tcp, d, through_proxy)?;
         if !d.needs_tls() {
-            return Ok(tcp);
+            return Ok(tcp.map(Waits::wrap));
         }
         // Requests carry request-level settings (their deployment's timeouts), and for those
         // ureq builds a fresh TLS client config per connection: the root store again, and no
@@ -44,7 +47,82 @@ impl Connector for Connectors {
             register_shutdown: d.register_shutdown.clone(),
             ..*d
         };
-        step(&self.tls, &agent_level, tcp)
+        Ok(step(&self.tls, &agent_level, tcp)?.map(Waits::wrap))
+    }
+}
+
+/// Set when the proxy gives up on the upstream calls still running (a shutdown whose grace
+/// period ran out). Process-wide, like the signal that leads to it.
+static ABANDONED: AtomicBool = AtomicBool::new(false);
+
+/// Ends every wait on an upstream from now on, within [`WAIT_SLICE`]: the read fails, and the
+/// stream it fed ends with an error event (see `respond.rs`).
+pub fn abandon_upstreams() {
+    ABANDONED.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`abandon_upstreams`] was called.
+pub fn abandoned() -> bool {
+    ABANDONED.load(Ordering::SeqCst)
+}
+
+/// The longest single wait on an upstream, so that an abandoned call notices within it.
+const WAIT_SLICE: Duration = Duration::from_millis(250);
+
+/// An upstream connection whose waits for input follow the proxy's timeouts, not ureq's:
+/// ureq caps every read by the per-read timeout (the stream idle timeout), the wait for the
+/// response head included, so thinking time would be cut at the idle timeout. Here the head
+/// is waited for as long as `response_header_timeout` says, and body reads as long as
+/// `stream_idle_timeout` says. Waits are taken in slices, to notice [`abandon_upstreams`].
+struct Waits(Box<dyn Transport>);
+
+impl Waits {
+    fn wrap(t: Box<dyn Transport>) -> Box<dyn Transport> {
+        Box::new(Waits(t))
+    }
+}
+
+impl std::fmt::Debug for Waits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Transport for Waits {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.0.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.0.transmit_output(amount, timeout)
+    }
+
+    fn await_input(&mut self, mut timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        if timeout.reason == Timeout::RecvResponse {
+            timeout.per_read = None;
+        }
+        let whole = timeout.for_read();
+        let deadline = Instant::now().checked_add(*whole.after);
+        loop {
+            if abandoned() {
+                return Err(ureq::Error::Io(std::io::Error::other("the proxy is shutting down")));
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let slice = left.map_or(WAIT_SLICE, |l| l.min(WAIT_SLICE));
+            let step = NextTimeout { after: slice.into(), per_read: None, ..whole };
+            match self.0.await_input(step) {
+                Err(ureq::Error::Timeout(_)) if left.is_none_or(|l| l > slice) => continue,
+                done => return done,
+            }
+        }
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.0.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.0.is_tls()
     }
 }
 

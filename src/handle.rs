@@ -9,7 +9,7 @@ use crate::dump::{self, Direction, Dump, Dumper, Leg};
 use crate::emulate::{self, models, ollama};
 use crate::error::{Error, Fault};
 use crate::fallback::{self, Failure};
-use crate::metrics::Metrics;
+use crate::metrics::{self, printable, Metrics};
 use crate::repair::{self, Repair};
 use crate::respond::{self, Reply};
 use crate::route::{self, Dialect, Mount, Route};
@@ -21,6 +21,9 @@ use std::cell::RefCell;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// The longest model name, path or method an access log line shows (in characters).
+const LONGEST_LOGGED: usize = 256;
 
 /// Largest complete upstream answer read into memory for translation.
 const MAX_TRANSLATED_BODY: u64 = 64 << 20;
@@ -94,8 +97,11 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
     };
     let out = respond::send(rq, reply, started, facts.dump.as_ref());
     sh.metrics.end(facts.route, facts.dialect.name(), out.status, started.elapsed(), out.ttfb);
-    if let (Some(tokens), Some(model)) = (out.tokens, &facts.model) {
-        sh.metrics.tokens(model, tokens);
+    if let Some(tokens) = out.tokens {
+        // Labelled by the configured name that served it (a glob for names it matched): the
+        // names clients send would each be a label for good.
+        let entry = facts.upstream.map(|(d, _)| sh.cfg.deployments[d].model_name.as_str());
+        sh.metrics.tokens(entry.unwrap_or(metrics::OTHER_MODEL), tokens);
     }
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     // Health checks (the watchdog's, a load balancer's) would drown the log; our own failures
@@ -110,7 +116,7 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
         level,
         "{method} {path} {} model={}{}{} bytes={} ttfb={} total={:.1}ms{}{}",
         out.status,
-        facts.model.as_deref().unwrap_or("-"),
+        facts.model.as_deref().map_or("-".into(), |m| printable(m, LONGEST_LOGGED)),
         facts
             .upstream
             .map_or(String::new(), |(d, n)| format!(" deployment={} attempts={n}", sh.cfg.deployments[d].label())),
@@ -119,7 +125,7 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
         out.ttfb.map_or("-".into(), |t| format!("{:.1}ms", ms(t))),
         ms(started.elapsed()),
         out.error.map_or(String::new(), |e| format!(" error={e}")),
-        facts.dump.as_ref().map_or(String::new(), |d| format!(" dump={}", d.path())),
+        facts.dump.as_ref().map_or(String::new(), |d| format!(" dump={}", printable(d.path(), 4 * LONGEST_LOGGED))),
     );
 }
 
@@ -145,8 +151,8 @@ fn begin_dump(rq: &tiny_http::Request, sh: &Shared) -> Option<Dump> {
     Some(d)
 }
 
-/// Method and path for the access log, without the query (it may carry secrets) and with an
-/// explicit Ollama secret (a credential) masked.
+/// Method and path for the access log, without the query (it may carry secrets), with an
+/// explicit Ollama secret (a credential) masked, control characters escaped and cut short.
 fn request_line(rq: &tiny_http::Request, cfg: &Config) -> (String, String) {
     let path = rq.url().split('?').next().unwrap_or("");
     let secret = format!("/{}", cfg.ollama_secret);
@@ -154,7 +160,7 @@ fn request_line(rq: &tiny_http::Request, cfg: &Config) -> (String, String) {
         true => path.replacen(&secret, "/<LOCAL_OLLAMA_SECRET>", 1),
         false => path.to_string(),
     };
-    (rq.method().to_string(), path)
+    (printable(rq.method().as_str(), LONGEST_LOGGED).into_owned(), printable(&path, LONGEST_LOGGED).into_owned())
 }
 
 /// The stages in order; any error short-circuits to an error reply in the client's dialect.
@@ -608,7 +614,7 @@ fn model_list(sh: &Shared) -> Arc<Vec<models::Entry>> {
     }
     let globs = sh.cfg.deployments.iter().filter(|d| d.is_glob() && d.mock_response.is_none());
     let timeout = sh.cfg.settings.model_list_timeout;
-    let fetched: Vec<(usize, Vec<Value>)> = std::thread::scope(|s| {
+    let fetched: Vec<(usize, Vec<models::Listed>)> = std::thread::scope(|s| {
         let jobs: Vec<_> = globs.map(|d| (d, s.spawn(move || sh.upstream.model_list(d, timeout)))).collect();
         jobs.into_iter()
             .filter_map(|(d, job)| match job.join() {

@@ -23,7 +23,8 @@ pub mod translate; // OpenAI ⇄ Anthropic ⇄ Ollama: requests, answers, stream
 pub mod upstream; // ureq agent, outgoing requests, failover
 pub mod balance; // which deployment first: order tiers, routing strategy, cooldowns
 pub mod fallback; // which failures call for another model group or a dropped parameter
-pub mod connect; // connectors one frame each, DNS cache
+pub mod connect; // connectors one frame each, upstream waits, DNS cache
+pub mod scrub; // upstream error bodies without the deployment's key
 pub mod sse; // server-sent events: incremental parser and writers
 pub mod repair; // Chat Completions stream repair and opt-in rewrites
 pub mod respond; // bytes to the client: framing, flushing, error bodies

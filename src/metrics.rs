@@ -2,6 +2,7 @@
 //! dialect and status, requests in flight, request duration and time to first byte, and upstream
 //! attempts by deployment and outcome. One short lock per request; rendering sorts.
 
+use crate::sse;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -41,6 +42,52 @@ struct Inner {
     fallbacks: BTreeMap<(String, String, &'static str), u64>,
 }
 
+/// Label values longer than this (in characters) are cut: a label is kept for the process's life.
+const LONGEST_LABEL: usize = 128;
+
+/// What token counts are labelled with when no configured model name served them.
+pub const OTHER_MODEL: &str = "other";
+
+/// `s` as a label value in Prometheus' text format: `\`, `"` and line feeds escaped, other
+/// control characters replaced (the format has no escape for them), cut at [`LONGEST_LABEL`].
+fn label(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(LONGEST_LABEL) + 2);
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            _ if i == LONGEST_LABEL => {
+                out.push('…');
+                break;
+            }
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` fit for one log line: control characters escaped (a line feed cannot forge a line), at
+/// most `max` characters (longer is cut and ends in `…`).
+pub fn printable(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max && !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        match c.is_control() {
+            true => out.extend(c.escape_default()),
+            false => out.push(c),
+        }
+    }
+    out.into()
+}
+
 /// `(prompt, completion)` tokens from a usage object of either dialect (Anthropic's cache reads
 /// and writes count as prompt tokens).
 pub fn tokens_in(usage: &serde_json::Value) -> Option<(u64, u64)> {
@@ -58,12 +105,17 @@ pub fn tokens_in(usage: &serde_json::Value) -> Option<(u64, u64)> {
 /// Reads the usage out of a stream that passes through untranslated (Anthropic to Anthropic,
 /// `/v1/*` passthrough), without touching its bytes. Anthropic reports it in parts — input at
 /// `message_start`, output at `message_delta` — so each count reported replaces the one before.
+/// It also measures lines and events against the parser's limits ([`sse::MAX_LINE_BYTES`],
+/// [`sse::MAX_EVENT_BYTES`]), so a passed-through stream is held to them too.
 #[derive(Default)]
 pub struct StreamUsage {
     /// The start of a line that has not ended yet in the reads so far.
     partial: Vec<u8>,
     /// The counts seen so far (`null` until the first; indexing makes it an object).
     usage: serde_json::Value,
+    /// Bytes of the current line, and of the current event, so far.
+    line_bytes: usize,
+    event_bytes: usize,
 }
 
 /// A line longer than this is not usage: it is dropped rather than buffered.
@@ -71,11 +123,16 @@ const LONGEST_USAGE_LINE: usize = 64 * 1024;
 
 impl StreamUsage {
     /// One read of the stream. Lines are looked at where they lie in the read; only a line cut
-    /// by the read's end is copied, so the bytes that pass by cost no allocation.
-    pub fn push(&mut self, bytes: &[u8]) {
+    /// by the read's end is copied, so the bytes that pass by cost no allocation. Each byte is
+    /// looked at once. Errs when a line or an event breaks its limit.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), sse::TooLarge> {
         let mut rest = bytes;
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
             let (line, tail) = rest.split_at(nl + 1);
+            // A blank line (`\n` or `\r\n`, perhaps cut by a read) ends the event.
+            let blank =
+                self.line_bytes + line.len() <= 2 && self.partial.iter().chain(line).all(|&b| b == b'\r' || b == b'\n');
+            self.measure(line.len(), Some(blank))?;
             if self.partial.is_empty() {
                 self.line(line);
             } else {
@@ -87,11 +144,34 @@ impl StreamUsage {
             }
             rest = tail;
         }
+        self.measure(rest.len(), None)?;
         if self.partial.len() + rest.len() <= LONGEST_USAGE_LINE {
             self.partial.extend_from_slice(rest);
         } else {
             self.partial.clear();
         }
+        Ok(())
+    }
+
+    /// Counts `n` more bytes of the current line; `ends` says whether the line ends with them,
+    /// and if so whether it was blank.
+    fn measure(&mut self, n: usize, ends: Option<bool>) -> Result<(), sse::TooLarge> {
+        self.line_bytes += n;
+        self.event_bytes += n;
+        // `+ 1`: the line's own `\n` is counted here, not by the parser.
+        if self.line_bytes > sse::MAX_LINE_BYTES + 1 {
+            return Err(sse::TooLarge::Line);
+        }
+        if self.event_bytes > sse::MAX_EVENT_BYTES {
+            return Err(sse::TooLarge::Event);
+        }
+        if let Some(blank) = ends {
+            if blank {
+                self.event_bytes = 0;
+            }
+            self.line_bytes = 0;
+        }
+        Ok(())
     }
 
     /// A `data:` line mentioning `"usage"` is parsed; every other line only searched.
@@ -158,13 +238,15 @@ impl Metrics {
         *m.cooldowns.entry(deployment.to_string()).or_default() += 1;
     }
 
-    /// A request whose model group `from` failed (`why`) was sent to the group `to`.
+    /// A request whose model group `from` failed (`why`) was sent to the group `to`; both are
+    /// configured names.
     pub fn fallback(&self, from: &str, to: &str, why: &'static str) {
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         *m.fallbacks.entry((from.to_string(), to.to_string(), why)).or_default() += 1;
     }
 
-    /// Tokens an answer for `model` reported using.
+    /// Tokens an answer for `model` reported using. `model` is a configured model name (or
+    /// glob) or [`OTHER_MODEL`], never a client's: each distinct one is kept for good.
     pub fn tokens(&self, model: &str, (prompt, completion): (u64, u64)) {
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         *m.tokens.entry((model.to_string(), "prompt")).or_default() += prompt;
@@ -203,7 +285,7 @@ impl Metrics {
         }
         head(&mut out, "grp_upstream_attempts_total", "counter", "Upstream attempts, by deployment and outcome.");
         for ((deployment, outcome), n) in &m.attempts {
-            let label = deployment.replace('\\', "\\\\").replace('"', "\\\"");
+            let label = label(deployment);
             let _ = writeln!(out, "grp_upstream_attempts_total{{deployment=\"{label}\",outcome=\"{outcome}\"}} {n}");
         }
         head(
@@ -213,18 +295,22 @@ impl Metrics {
             "Times a deployment was set aside after failing repeatedly.",
         );
         for (deployment, n) in &m.cooldowns {
-            let label = deployment.replace('\\', "\\\\").replace('"', "\\\"");
+            let label = label(deployment);
             let _ = writeln!(out, "grp_upstream_cooldowns_total{{deployment=\"{label}\"}} {n}");
         }
         head(&mut out, "grp_fallbacks_total", "counter", "Requests sent to a fallback model group, by group and why.");
         for ((from, to, why), n) in &m.fallbacks {
-            let (from, to) =
-                (from.replace('\\', "\\\\").replace('"', "\\\""), to.replace('\\', "\\\\").replace('"', "\\\""));
+            let (from, to) = (label(from), label(to));
             let _ = writeln!(out, "grp_fallbacks_total{{from=\"{from}\",to=\"{to}\",reason=\"{why}\"}} {n}");
         }
-        head(&mut out, "grp_tokens_total", "counter", "Tokens the answers reported, by requested model and kind.");
+        head(
+            &mut out,
+            "grp_tokens_total",
+            "counter",
+            "Tokens the answers reported, by the configured model name (or glob) that served them, and kind.",
+        );
         for ((model, kind), n) in &m.tokens {
-            let label = model.replace('\\', "\\\\").replace('"', "\\\"");
+            let label = label(model);
             let _ = writeln!(out, "grp_tokens_total{{model=\"{label}\",kind=\"{kind}\"}} {n}");
         }
         out
@@ -244,10 +330,45 @@ mod tests {
             let mut u = StreamUsage::default();
             assert_eq!(u.tokens(), None);
             for part in stream.as_bytes().chunks(piece) {
-                u.push(part);
+                u.push(part).unwrap();
             }
             assert_eq!(u.tokens(), Some((7, 9)), "reads of {piece} bytes");
         }
+    }
+
+    #[test]
+    fn a_passed_through_stream_is_held_to_the_line_and_event_limits() {
+        let mut u = StreamUsage::default();
+        let events = b"event: ping\r\ndata: {}\r\n\r\n".repeat(10_000);
+        for _ in 0..40 {
+            u.push(&events).unwrap();
+        }
+        for piece in events.chunks(1) {
+            u.push(piece).unwrap();
+        }
+        let mut u = StreamUsage::default();
+        let endless = b"data: x\n".repeat(100_000);
+        let failed = (0..20).find_map(|_| u.push(&endless).err());
+        assert_eq!(failed, Some(sse::TooLarge::Event));
+        let mut u = StreamUsage::default();
+        let long = vec![b'x'; 1 << 20];
+        let failed = (0..6).find_map(|_| u.push(&long).err());
+        assert_eq!(failed, Some(sse::TooLarge::Line));
+        assert!(u.partial.is_empty(), "a long line is not buffered");
+    }
+
+    #[test]
+    fn labels_and_log_fields_cannot_break_their_line_or_grow_without_end() {
+        let m = Metrics::default();
+        m.tokens("x\"}\nFORGED{a=\"b\"} 1\r\u{1b}\\", (1, 2));
+        m.tokens(&"y".repeat(100_000), (1, 2));
+        let text = m.render();
+        assert!(text.contains(r#"grp_tokens_total{model="x\"}\nFORGED{a=\"b\"} 1��\\",kind="prompt"} 1"#), "{text}");
+        assert!(text.lines().all(|l| l.starts_with('#') || l.starts_with("grp_")), "{text}");
+        assert!(text.len() < 2_000, "a label is cut to {LONGEST_LABEL} characters: {} bytes", text.len());
+        assert_eq!(printable("gpt-4o", 10), "gpt-4o");
+        assert_eq!(printable("x\nFORGED 200\u{1b}[31m", 100), "x\\nFORGED 200\\u{1b}[31m");
+        assert_eq!(printable(&"é".repeat(300), 4), "éééé…");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! responses here and nowhere else.
 
 use crate::dump::{Direction, Dump, Leg};
-use crate::error::Error;
+use crate::error::{Error, Fault};
+use crate::metrics::StreamUsage;
 use crate::route::Dialect;
 use crate::sse;
 use crate::translate::Transform;
@@ -108,6 +109,11 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option
             full(&mut *w, &conn, 204, &headers, b"", &mut out, started)
         }
         Reply::Error(e, dialect) => {
+            // An upstream call given up because the proxy is shutting down says so.
+            let e = match e {
+                e if e.fault() == Fault::Upstream && crate::connect::abandoned() => Error::ShuttingDown,
+                e => e,
+            };
             out.status = e.status_in(dialect);
             out.error = Some(e.kind().to_string());
             let body = e.body(dialect).to_string();
@@ -206,16 +212,15 @@ struct Source {
     transform: Option<Box<dyn Transform>>,
 }
 
-/// Copies an upstream answer: one chunk and one flush per read, translated event by event when
-/// a transform is given. An SSE head goes out at once so the client sees `200` before the first
-/// token; any other head rides with the first chunk.
-fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: Instant) -> io::Result<()> {
-    let Source { answer: mut a, dialect, mut transform } = src;
-    out.status = a.status;
-    let content_type = a.headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
+/// The headers the client gets, made from the upstream's own, and whether the answer is a stream.
+fn client_headers<'a>(
+    upstream: &'a [(String, String)],
+    transform: Option<&dyn Transform>,
+) -> (Vec<(&'a str, &'a str)>, bool) {
+    let content_type = upstream.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
     let sse = content_type.is_some_and(|v| v.starts_with("text/event-stream"));
-    let mut headers: Vec<(&str, &str)> = a.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    if let Some(t) = &transform {
+    let mut headers: Vec<(&str, &str)> = upstream.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if let Some(t) = transform {
         headers.retain(|(k, _)| *k != "content-type");
         headers.push(("Content-Type", t.content_type()));
     }
@@ -225,6 +230,16 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
         headers.retain(|(k, _)| *k != "cache-control");
         headers.extend([("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]);
     }
+    (headers, sse)
+}
+
+/// Copies an upstream answer: one chunk and one flush per read, translated event by event when
+/// a transform is given. An SSE head goes out at once so the client sees `200` before the first
+/// token; any other head rides with the first chunk.
+fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: Instant) -> io::Result<()> {
+    let Source { answer: mut a, dialect, transform } = src;
+    out.status = a.status;
+    let (mut headers, sse) = client_headers(&a.headers, transform.as_deref());
     let mut prefix = Vec::new();
     if !sse && transform.is_none() && a.length.is_none_or(|len| len <= WHOLE_ANSWER) {
         // Small complete answers go out in one write with their length, bytes as they came.
@@ -256,11 +271,16 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
         w.flush()?;
         pending.clear();
     }
-    let mut parser = sse::Parser::default();
-    // An untranslated stream is only watched for its usage, for `/metrics`.
-    let mut usage = (sse && transform.is_none()).then(crate::metrics::StreamUsage::default);
-    // SSE events are small; a read returns what has arrived. Every live stream holds one.
-    let mut buf = vec![0u8; READ_BUFFER];
+    let mut relay = Relay {
+        parser: sse::Parser::default(),
+        // An untranslated stream is only watched, for its usage (`/metrics`) and its limits.
+        usage: (sse && transform.is_none()).then(StreamUsage::default),
+        transform,
+        sse,
+        dialect,
+        // SSE events are small; a read returns what has arrived. Every live stream holds one.
+        buf: vec![0u8; READ_BUFFER],
+    };
     // Both grow to the largest chunk sent: a few hundred bytes for most streams, a thousand of
     // which are alive at once.
     let (mut frame, mut translated) = (Vec::new(), Vec::new());
@@ -272,41 +292,13 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
     }
     loop {
         translated.clear();
-        // What this read gives the client, and whether the upstream body is over.
-        let (data, last): (&[u8], bool) = match (a.body.read(&mut buf), transform.as_mut()) {
-            (Err(e), _) if e.kind() == io::ErrorKind::Interrupted => continue,
-            (Ok(0), None) => (&[], true),
-            (Ok(0), Some(t)) => {
-                if let Some(ev) = parser.finish() {
-                    t.event(&ev, &mut translated);
-                }
-                t.end(&mut translated);
-                (&translated, true)
-            }
-            (Ok(n), None) => {
-                if let Some(u) = usage.as_mut() {
-                    u.push(&buf[..n]);
-                }
-                (&buf[..n], false)
-            }
-            (Ok(n), Some(t)) => {
-                for ev in parser.push(&buf[..n]) {
-                    t.event(&ev, &mut translated);
-                }
-                (&translated, t.done())
-            }
-            (Err(e), t) => {
-                let err = Error::from_upstream_read(e);
-                out.error = Some(err.kind().to_string());
-                match t {
-                    Some(t) => t.fail(&err, &mut translated),
-                    // A keep-alive client would otherwise wait forever; say why, then end cleanly.
-                    None if sse => translated = err.sse(dialect),
-                    None => {}
-                }
-                (&translated, true)
-            }
+        let (passed, last) = relay.read(&mut *a.body, &mut translated, out);
+        let data = match passed {
+            Some(n) => &relay.buf[..n],
+            None => &translated[..],
         };
+        // A failed write (the client is gone) returns here, and dropping the answer drops the
+        // upstream connection.
         if !data.is_empty() {
             write_chunk(w, f, &mut frame, &pending, data)?;
             pending.clear();
@@ -317,6 +309,7 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
             break;
         }
     }
+    let Relay { transform, usage, .. } = relay;
     out.tokens = transform.as_ref().and_then(|t| t.tokens()).or(usage.and_then(|u| u.tokens()));
     frame.clear();
     frame.extend_from_slice(&pending);
@@ -325,6 +318,80 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
     }
     w.write_all(&frame)?;
     w.flush()
+}
+
+/// The reading side of a stream: what each upstream read becomes for the client.
+struct Relay {
+    /// The stream translator, if any.
+    transform: Option<Box<dyn Transform>>,
+    /// Events for the translator.
+    parser: sse::Parser,
+    /// Watches an untranslated SSE stream.
+    usage: Option<StreamUsage>,
+    /// Whether the client gets a stream (an error then becomes an event).
+    sse: bool,
+    /// The client's dialect.
+    dialect: Dialect,
+    /// One read.
+    buf: Vec<u8>,
+}
+
+impl Relay {
+    /// Reads once from the upstream. Returns what the client gets — `Some(n)`: the first `n`
+    /// bytes of `buf` as they came; `None`: what was appended to `translated` — and whether the
+    /// stream is over.
+    fn read(&mut self, body: &mut dyn Read, translated: &mut Vec<u8>, out: &mut Outcome) -> (Option<usize>, bool) {
+        let n = loop {
+            match body.read(&mut self.buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return (None, self.fail(Error::from_upstream_read(e), translated, out)),
+                Ok(n) => break n,
+            }
+        };
+        match (n, self.transform.as_mut()) {
+            (0, None) => (Some(0), true),
+            (0, Some(t)) => {
+                if let Some(ev) = self.parser.finish() {
+                    t.event(&ev, translated);
+                }
+                t.end(translated);
+                (None, true)
+            }
+            (n, None) => match self.usage.as_mut().map(|u| u.push(&self.buf[..n])) {
+                Some(Err(too_large)) => {
+                    // What was passed on ends mid-event: close it, so the error is an event of its own.
+                    translated.extend_from_slice(b"\n\n");
+                    (None, self.fail(Error::UpstreamInvalid(too_large.to_string()), translated, out))
+                }
+                _ => (Some(n), false),
+            },
+            (n, Some(t)) => {
+                for ev in self.parser.push(&self.buf[..n]) {
+                    t.event(&ev, translated);
+                }
+                match self.parser.too_large() {
+                    Some(too_large) => {
+                        (None, self.fail(Error::UpstreamInvalid(too_large.to_string()), translated, out))
+                    }
+                    None => (None, t.done()),
+                }
+            }
+        }
+    }
+
+    /// The stream cannot go on: the client gets `err` as an event in its dialect (a stream the
+    /// proxy is shutting down says so), and the stream is over.
+    fn fail(&mut self, err: Error, translated: &mut Vec<u8>, out: &mut Outcome) -> bool {
+        let err = if crate::connect::abandoned() { Error::ShuttingDown } else { err };
+        out.error = Some(err.kind().to_string());
+        match self.transform.as_mut() {
+            Some(t) => t.fail(&err, translated),
+            // A keep-alive client would otherwise wait forever; say why, then end cleanly.
+            None if self.sse => translated.extend_from_slice(&err.sse(self.dialect)),
+            None => {}
+        }
+        true
+    }
 }
 
 /// Writes `prefix` (a pending head, possibly empty) and one framed chunk of `data`, then flushes.
@@ -420,6 +487,27 @@ mod tests {
             buf[..10].copy_from_slice(b"data: 1\n\n\n");
             Ok(10)
         }
+    }
+
+    /// An upstream line that never ends.
+    struct Endless;
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            buf.fill(b'x');
+            Ok(buf.len())
+        }
+    }
+
+    #[test]
+    fn a_passed_through_line_past_the_limit_ends_with_an_error_event_of_its_own() {
+        let a = Answer { body: Box::new(Endless), ..answer(200, "text/event-stream", b"") };
+        let (wire, out) = run(a, false);
+        // The line ends a chunk; the next begins with the blank line that closes its event.
+        let end = "\r\n\n\ndata: {\"error\":{\"code\":\"upstream_invalid_response\",\"message\":\"Upstream sent an invalid response: a stream line longer than 4 MiB\",";
+        assert!(wire.contains(end), "{}", &wire[wire.len() - 300..]);
+        assert!(wire.ends_with("}}\n\n\r\n0\r\n\r\n"), "{}", &wire[wire.len() - 300..]);
+        assert!(out.bytes < (sse::MAX_LINE_BYTES + 8192) as u64);
+        assert_eq!(out.error.as_deref(), Some("upstream_invalid_response"));
     }
 
     #[test]

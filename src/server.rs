@@ -70,14 +70,24 @@ impl Running {
     }
 
     /// A graceful end: new requests get a fast 503 (`shutting_down`) while the running ones,
-    /// streams included, finish, for at most `grace`. Returns how many were still running.
+    /// streams included, finish, for at most `grace`; those still running then end with an
+    /// error event (`shutting_down`), given a moment to send it. Returns how many were still
+    /// running after `grace`.
     pub fn drain(&self, grace: Duration) -> usize {
         self.pool.draining.store(true, Ordering::SeqCst);
-        let deadline = std::time::Instant::now() + grace;
-        while self.pool.serving.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(20));
+        let wait = |grace: Duration| {
+            let deadline = Instant::now() + grace;
+            while self.pool.serving.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(20));
+            }
+            self.pool.serving.load(Ordering::SeqCst)
+        };
+        let left = wait(grace);
+        if left > 0 {
+            crate::connect::abandon_upstreams();
+            wait(Duration::from_secs(1));
         }
-        self.pool.serving.load(Ordering::SeqCst)
+        left
     }
 
     /// Stops taking requests: idle workers leave now, busy ones after their current request;

@@ -13,37 +13,95 @@ pub struct Event {
     pub raw: Vec<u8>,
 }
 
+/// The longest line accepted from an upstream (real streams stay under a few hundred KiB, even
+/// with images in them); past it the stream is refused rather than buffered without end.
+pub const MAX_LINE_BYTES: usize = 4 << 20;
+
+/// The largest event accepted, comments and blank lines before it included.
+pub const MAX_EVENT_BYTES: usize = 8 << 20;
+
+/// Why a stream could not be parsed: it broke one of the limits above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TooLarge {
+    /// A line longer than [`MAX_LINE_BYTES`].
+    Line,
+    /// An event larger than [`MAX_EVENT_BYTES`].
+    Event,
+}
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TooLarge::Line => write!(f, "a stream line longer than {} MiB", MAX_LINE_BYTES >> 20),
+            TooLarge::Event => write!(f, "a stream event larger than {} MiB", MAX_EVENT_BYTES >> 20),
+        }
+    }
+}
+
 /// Accumulates bytes until whole events are available. Keeps bytes, not text, so a UTF-8
-/// character split across two reads is decoded only once it is complete.
+/// character split across two reads is decoded only once it is complete. Each byte is looked
+/// at once, however the stream is cut into reads; a line or event past its limit stops the
+/// parser (see [`Parser::too_large`]) and frees what it held.
 #[derive(Debug, Default)]
 pub struct Parser {
     buf: Vec<u8>,
     event: Event,
     has_data: bool,
     raw: Vec<u8>,
+    too_large: Option<TooLarge>,
 }
 
 impl Parser {
-    /// Feeds one read; returns the events it completed, in order.
+    /// Feeds one read; returns the events it completed, in order (none once a limit is broken).
     pub fn push(&mut self, bytes: &[u8]) -> Vec<Event> {
-        self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
+        if self.too_large.is_some() {
+            return out;
+        }
+        // `buf` holds only the start of a line: no `\n` in it, so only new bytes are searched.
+        let mut from = self.buf.len();
+        self.buf.extend_from_slice(bytes);
         let mut start = 0;
-        while let Some(nl) = self.buf[start..].iter().position(|&b| b == b'\n') {
-            let end = start + nl;
+        while let Some(nl) = self.buf[from..].iter().position(|&b| b == b'\n') {
+            let end = from + nl;
+            if end - start > MAX_LINE_BYTES {
+                return self.refuse(TooLarge::Line);
+            }
             self.raw.extend_from_slice(&self.buf[start..=end]);
             let line = &self.buf[start..end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let line = String::from_utf8_lossy(line).into_owned();
             start = end + 1;
+            from = start;
             self.line(&line, &mut out);
+            if self.raw.len() > MAX_EVENT_BYTES {
+                return self.refuse(TooLarge::Event);
+            }
         }
         self.buf.drain(..start);
-        out
+        match self.buf.len() {
+            n if n > MAX_LINE_BYTES => self.refuse(TooLarge::Line),
+            n if n + self.raw.len() > MAX_EVENT_BYTES => self.refuse(TooLarge::Event),
+            _ => out,
+        }
+    }
+
+    /// Which limit the stream broke, if it did; it is then to be abandoned.
+    pub fn too_large(&self) -> Option<TooLarge> {
+        self.too_large
+    }
+
+    /// Stops for good: what was held is freed, nothing more is parsed.
+    fn refuse(&mut self, why: TooLarge) -> Vec<Event> {
+        *self = Parser { too_large: Some(why), ..Parser::default() };
+        Vec::new()
     }
 
     /// The stream ended: an event not yet closed by a blank line still counts.
     pub fn finish(&mut self) -> Option<Event> {
+        if self.too_large.is_some() {
+            return None;
+        }
         if !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
             self.raw.extend_from_slice(&rest);
@@ -137,6 +195,46 @@ mod tests {
         let mut p = Parser::default();
         assert!(p.push(b"data: {\"a\":1}").is_empty());
         assert_eq!(p.finish().map(without_raw), Some(ev(None, "{\"a\":1}")));
+    }
+
+    #[test]
+    fn a_line_past_the_limit_stops_the_parser_and_frees_what_it_held() {
+        let mut p = Parser::default();
+        assert_eq!(p.push(b"data: 1\n\n").len(), 1);
+        let read = vec![b'x'; 64 << 10];
+        let mut reads = 0;
+        while p.too_large().is_none() {
+            assert!(p.push(&read).is_empty());
+            reads += 1;
+        }
+        assert_eq!(p.too_large(), Some(TooLarge::Line));
+        assert_eq!(reads, MAX_LINE_BYTES / read.len() + 1, "refused as soon as the line is too long");
+        assert!(p.buf.capacity() == 0 && p.raw.capacity() == 0, "nothing is held");
+        assert!(p.push(b"\ndata: 2\n\n").is_empty() && p.finish().is_none(), "nothing more is parsed");
+        // A line that ends within the same read is measured too.
+        let mut p = Parser::default();
+        let mut long = b"data: ".to_vec();
+        long.resize(MAX_LINE_BYTES + 10, b'y');
+        long.extend_from_slice(b"\n\n");
+        assert!(p.push(&long).is_empty());
+        assert_eq!(p.too_large(), Some(TooLarge::Line));
+    }
+
+    #[test]
+    fn an_event_that_never_ends_stops_the_parser() {
+        let mut p = Parser::default();
+        let lines = b"data: a short line that keeps the event open\n".repeat(1000);
+        while p.too_large().is_none() {
+            assert!(p.push(&lines).is_empty());
+        }
+        assert_eq!(p.too_large(), Some(TooLarge::Event));
+        assert!(p.event.data.capacity() == 0 && p.raw.capacity() == 0);
+        assert!(TooLarge::Event.to_string().contains("8 MiB"));
+        // Many events of any total size are fine: the limit is per event.
+        let mut p = Parser::default();
+        let events = b"data: {}\n\n".repeat(100_000);
+        assert_eq!((0..10).map(|_| p.push(&events).len()).sum::<usize>(), 1_000_000);
+        assert_eq!(p.too_large(), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::balance::Balancer;
 use crate::config::{Config, Deployment, Provider, Timeouts};
 use crate::connect::{Connectors, DnsCache};
 use crate::dump::{Direction, Dump, Leg, Tee};
+use crate::emulate::models::{Listed, Listing};
 use crate::error::{Error, Fault};
 use crate::metrics::Metrics;
 use crate::providers::Auth;
@@ -271,6 +272,14 @@ impl Upstream {
             }
         })?;
         let status = resp.status().as_u16();
+        if !matches!(status, 200..=299 | 400..=599) {
+            // 1xx, 3xx (redirects are not followed) and unknown codes mean nothing to a client.
+            let e = Error::UpstreamInvalid(format!("the upstream answered with HTTP status {status}"));
+            if let Some(dump) = out.dump {
+                dump.error(Leg::Upstream, Direction::Response, Some(n), e.to_string());
+            }
+            return Err(e);
+        }
         if status < 300 {
             self.balance.answered(d, started.elapsed());
         }
@@ -281,19 +290,21 @@ impl Upstream {
             .filter(|(k, _)| !DROP_RESPONSE_HEADERS.contains(&k.as_str()))
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
+        let key = d.api_key.as_ref().map(|k| k.expose());
+        let body = crate::scrub::error_body(resp.into_body().into_reader(), status, key);
         let body: Box<dyn Read + Send> = match out.dump {
             Some(dump) => {
                 dump.response(Leg::Upstream, Some(n), status, headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                Box::new(Tee { inner: resp.into_body().into_reader(), dump: dump.clone(), attempt: n })
+                Box::new(Tee { inner: body, dump: dump.clone(), attempt: n })
             }
-            None => Box::new(resp.into_body().into_reader()),
+            None => body,
         };
         let body = self.balance.in_flight(d, body);
         Ok(Answer { status, headers, body, deployment: d.index, wire: Dialect::of(d.provider), attempts: 1, length })
     }
 
     /// The items of a deployment's own model list (`data` of `GET /models`), for glob entries.
-    pub fn model_list(&self, d: &Deployment, timeout: Duration) -> Result<Vec<serde_json::Value>, Error> {
+    pub fn model_list(&self, d: &Deployment, timeout: Duration) -> Result<Vec<Listed>, Error> {
         let rq = http::Request::builder().method("GET").uri(route::upstream_url(d, "/models", ""));
         let rq = rq.body(()).map_err(|e| Error::Internal(e.to_string()))?;
         let rq = with_deployment_headers(rq, d);
@@ -304,11 +315,11 @@ impl Upstream {
             return Err(Error::UpstreamInvalid(format!("model list answered {}", resp.status())));
         }
         let bytes = resp.into_body().with_config().limit(8 << 20).read_to_vec()?;
-        let v: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::UpstreamInvalid(format!("model list is not JSON: {e}")))?;
-        match v.get("data").and_then(|d| d.as_array()) {
-            Some(items) => Ok(items.clone()),
-            None => Err(Error::UpstreamInvalid("model list has no `data` array".into())),
+        match serde_json::from_slice::<Listing>(&bytes) {
+            Ok(list) => Ok(list.data),
+            Err(e) => {
+                Err(Error::UpstreamInvalid(format!("model list is not an object with a `data` array of models: {e}")))
+            }
         }
     }
 

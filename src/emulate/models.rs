@@ -4,7 +4,9 @@
 use crate::config::Deployment;
 use crate::route::glob_match;
 use crate::route::Dialect;
+use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashSet;
 
 /// One model as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,31 +19,68 @@ pub struct Entry {
     pub owned_by: String,
 }
 
+/// One item of an upstream's model list, only the fields the merged list reads (the others are
+/// skipped while parsing: 150,000 items held as whole JSON values took about 100 MB).
+#[derive(Debug, Default, Deserialize)]
+pub struct Listed {
+    /// The model's id (a string, when the item is usable).
+    #[serde(default)]
+    pub id: Value,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: Value,
+    /// Who serves it.
+    #[serde(default)]
+    pub owned_by: Value,
+}
+
+/// An upstream's `GET /models` answer.
+#[derive(Debug, Deserialize)]
+pub struct Listing {
+    /// The models.
+    pub data: Vec<Listed>,
+}
+
+/// The most ids taken from one upstream's list: far more than any provider lists, few enough
+/// that the merged list stays cheap to build, hold and send.
+pub const MAX_LISTED: usize = 10_000;
+
 /// Merges the configured names with the fetched upstream lists (`fetched[i]` belongs to the
-/// deployment with `index == i`; missing or failed fetches are simply absent).
-pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Value>)], now: u64) -> Vec<Entry> {
+/// deployment with `index == i`; missing or failed fetches are simply absent). Linear in the
+/// lists' lengths; each upstream contributes at most [`MAX_LISTED`] ids (with a warning).
+pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Listed>)], now: u64) -> Vec<Entry> {
     let mut out: Vec<Entry> = Vec::new();
-    let mut push = |e: Entry| {
-        if !out.iter().any(|o| o.id == e.id) {
-            out.push(e);
-        }
-    };
+    let mut seen: HashSet<String> = HashSet::new();
     for d in deployments {
         if !d.is_glob() {
-            push(Entry { id: d.model_name.clone(), created: now, owned_by: d.family.name.to_string() });
+            if seen.insert(d.model_name.clone()) {
+                out.push(Entry { id: d.model_name.clone(), created: now, owned_by: d.family.name.to_string() });
+            }
             continue;
         }
         let items = fetched.iter().filter(|(i, _)| *i == d.index).flat_map(|(_, v)| v);
+        let mut taken = 0;
         for item in items {
-            let Some(id) = item.get("id").and_then(Value::as_str) else {
+            let Some(id) = item.id.as_str() else {
                 continue;
             };
             if !glob_match(&d.model_name, id) {
                 continue;
             }
-            let created = item.get("created").and_then(Value::as_u64).unwrap_or(now);
-            let owned_by = item.get("owned_by").and_then(Value::as_str).unwrap_or(d.family.name);
-            push(Entry { id: id.to_string(), created, owned_by: owned_by.to_string() });
+            if taken == MAX_LISTED {
+                log::warn!(
+                    "{}: its model list has more than {MAX_LISTED} matching ids; the rest are left out",
+                    d.label()
+                );
+                break;
+            }
+            taken += 1;
+            if !seen.insert(id.to_string()) {
+                continue;
+            }
+            let created = item.created.as_u64().unwrap_or(now);
+            let owned_by = item.owned_by.as_str().unwrap_or(d.family.name);
+            out.push(Entry { id: id.to_string(), created, owned_by: owned_by.to_string() });
         }
     }
     out
@@ -88,6 +127,23 @@ mod tests {
     use super::*;
     use crate::config::{Config, Env, Overrides};
 
+    fn listed(v: Value) -> Listed {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_huge_upstream_list_is_merged_in_linear_time_and_capped() {
+        let y = "model_list:\n  - {model_name: \"*\", litellm_params: {model: openai/*, api_base: \"http://a/v1\"}}\n";
+        let c = Config::from_parts(y, "t", &Env::default(), &Overrides::default()).unwrap();
+        let items: Vec<Listed> = (0..150_000).map(|i| listed(json!({"id": format!("model-{i}")}))).collect();
+        let t = std::time::Instant::now();
+        let got = merge(&c.deployments, &[(0, items)], 7);
+        assert_eq!(got.len(), MAX_LISTED);
+        assert_eq!((got[0].id.as_str(), got[MAX_LISTED - 1].id.as_str()), ("model-0", "model-9999"));
+        // Quadratic, this took minutes; linear, milliseconds (seconds in the slowest debug build).
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+    }
+
     #[test]
     fn explicit_names_are_kept_and_globs_filter_and_dedupe() {
         let y = r#"model_list:
@@ -100,12 +156,12 @@ mod tests {
             (
                 1,
                 vec![
-                    json!({"id": "gpt-4o", "created": 5, "owned_by": "openai"}),
-                    json!({"id": "o3"}),
-                    json!({"no": "id"}),
+                    listed(json!({"id": "gpt-4o", "created": 5, "owned_by": "openai"})),
+                    listed(json!({"id": "o3"})),
+                    listed(json!({"no": "id"})),
                 ],
             ),
-            (2, vec![json!({"id": "gpt-4o"}), json!({"id": "llama"}), json!({"id": "claude-sonnet-4"})]),
+            (2, [json!({"id": "gpt-4o"}), json!({"id": "llama"}), json!({"id": "claude-sonnet-4"})].map(listed).into()),
         ];
         let got = merge(&c.deployments, &fetched, 7);
         let ids: Vec<_> = got.iter().map(|e| e.id.as_str()).collect();

@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
         _ => translate::stream(Dialect::Ollama, Dialect::Anthropic, "m", &request).unwrap(),
     };
     let mut usage = gpt_reverse_proxy::metrics::StreamUsage::default();
-    usage.push(body);
+    let _ = usage.push(body);
     let _ = usage.tokens();
     let mut p = Parser::default();
     let mut out = Vec::new();
