@@ -5,6 +5,7 @@
 
 use crate::connect::CaFile;
 pub use crate::env::Env;
+use crate::scrub::mask_url;
 use crate::{litellm, providers};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -265,9 +266,8 @@ pub enum Strategy {
 impl Config {
     /// Whether `upstream_model` on `d` wants `max_completion_tokens` (o-series, gpt-5 family).
     pub fn wants_completion_tokens(&self, d: &Deployment, upstream_model: &str) -> bool {
-        d.max_completion_tokens.unwrap_or_else(|| {
-            self.settings.max_completion_tokens_models.iter().any(|g| crate::route::glob_match(g, upstream_model))
-        })
+        d.max_completion_tokens
+            .unwrap_or_else(|| self.settings.max_completion_tokens_models.iter().any(|g| glob_match(g, upstream_model)))
     }
 }
 
@@ -331,6 +331,29 @@ pub struct Overrides {
     pub host: Option<String>,
     /// `--port N`.
     pub port: Option<String>,
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == n[ni] {
+            pi += 1;
+            ni += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 // ---- the raw file, as serde sees it -------------------------------------------------------
@@ -611,7 +634,7 @@ impl Config {
         let proxy_url = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].iter().find_map(|k| env.get(k));
         let outbound_proxy = proxy_url.map(|u| (u.to_string(), env.get("NO_PROXY").unwrap_or("").to_string()));
         if let Some((url, no_proxy)) = &outbound_proxy {
-            crate::upstream::outbound_proxy(url, no_proxy)?; // so that --check sees a bad one
+            crate::connect::outbound_proxy(url, no_proxy)?; // so that --check sees a bad one
         }
         let level = env.get("RUST_LOG").or(env.get("LOG_LEVEL")).unwrap_or("info");
         let log_level = level
@@ -1113,27 +1136,6 @@ fn names(v: &serde_yaml::Value) -> Result<Vec<String>, String> {
 /// A positive, finite number of seconds as a `Duration`.
 fn seconds(v: f64) -> Option<Duration> {
     (v.is_finite() && v > 0.0 && v < 1e9).then(|| Duration::from_secs_f64(v))
-}
-
-/// `url` with its credentials replaced by `***`: user info (`user:password@`) and query values
-/// (`?api_key=…`, Gemini's `?key=…`), also in text that is not a valid URL.
-pub fn mask_url(url: &str) -> String {
-    let (scheme, rest) = url.find("://").map_or(("", url), |i| url.split_at(i + 3));
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let rest = match rest[..authority_end].rfind('@') {
-        Some(at) => format!("***@{}", &rest[at + 1..]),
-        None => rest.to_string(),
-    };
-    match rest.split_once('?') {
-        Some((path, query)) => {
-            let masked: Vec<String> = query
-                .split('&')
-                .map(|kv| kv.split_once('=').map_or(kv.to_string(), |(k, _)| format!("{k}=***")))
-                .collect();
-            format!("{scheme}{path}?{}", masked.join("&"))
-        }
-        None => format!("{scheme}{rest}"),
-    }
 }
 
 #[cfg(test)]

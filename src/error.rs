@@ -1,7 +1,7 @@
 //! The one error type of the request path: who is at fault, which HTTP status that means, and the
 //! JSON body a client of each dialect expects. Errors become responses only in `respond.rs`.
 
-use crate::route::Dialect;
+use crate::dialect::Dialect;
 use std::fmt;
 
 /// Who caused an error; decides the status class and how loudly it is logged.
@@ -146,7 +146,7 @@ impl Error {
             Dialect::OpenAi => self.openai_body(),
             Dialect::Ollama => serde_json::json!({"error": self.to_string()}),
             Dialect::Anthropic => serde_json::json!({"type": "error", "error": {
-                "type": crate::translate::response::anthropic_error_type(self.status_in(d)),
+                "type": anthropic_error_type(self.status_in(d)),
                 "message": self.to_string(),
             }}),
         }
@@ -162,6 +162,22 @@ impl Error {
             Dialect::Ollama => out.extend_from_slice(format!("{}\n", self.body(d)).as_bytes()),
         }
         out
+    }
+}
+
+/// Anthropic's error `type` for an HTTP status.
+pub fn anthropic_error_type(status: u16) -> &'static str {
+    match status {
+        400 | 405 | 422 => "invalid_request_error",
+        401 => "authentication_error",
+        402 => "billing_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        504 => "timeout_error",
+        _ => "api_error",
     }
 }
 

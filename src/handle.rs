@@ -5,6 +5,7 @@
 
 use crate::auth;
 use crate::config::{Config, Deployment, Provider};
+use crate::dialect::Dialect;
 use crate::dump::{self, Direction, Dump, Dumper, Leg};
 use crate::emulate::{self, models, ollama};
 use crate::error::{Error, Fault};
@@ -12,7 +13,7 @@ use crate::fallback::{self, Failure};
 use crate::metrics::{self, printable, Metrics};
 use crate::repair::{self, Repair};
 use crate::respond::{self, Reply};
-use crate::route::{self, Dialect, Mount, Route};
+use crate::route::{self, Mount, Route};
 use crate::translate::{self, normalize, Target, MINTED_SIGNATURE};
 use crate::upstream::{Answer, Outgoing, Prepared, Upstream};
 use serde_json::{json, Value};
@@ -47,7 +48,7 @@ pub struct Shared {
 impl Shared {
     /// Bundles the config with its upstream pool.
     pub fn new(cfg: Config, upstream: Upstream, metrics: Arc<Metrics>, dumps: Option<Arc<Dumper>>) -> Shared {
-        Shared { cfg, upstream, models: Mutex::new(None), started_unix: emulate::unix_now(), metrics, dumps }
+        Shared { cfg, upstream, models: Mutex::new(None), started_unix: crate::clock::unix_now(), metrics, dumps }
     }
 }
 

@@ -17,6 +17,8 @@ pub mod env; // .env, .env.local and the process environment
 pub mod server; // listener, worker pool, watchdog, graceful shutdown, panic isolation
 pub mod handle; // the request path, top to bottom
 pub mod auth; // client tokens, constant-time compare
+pub mod dialect; // the API dialects: OpenAI, Anthropic, Ollama
+pub mod clock; // Unix seconds and RFC 3339 timestamps
 pub mod route; // path → surface, model → deployments, deployment → URL
 pub mod emulate; // endpoints answered locally (demo model, model lists, Ollama discovery)
 pub mod translate; // OpenAI ⇄ Anthropic ⇄ Ollama: requests, answers, streams, errors; normalisation

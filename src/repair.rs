@@ -7,8 +7,8 @@
 //! `"finish_reason": null`, mirroring reasoning into the content as `<think>…</think>`, and
 //! giving calls of Responses-style `custom` tools their raw text as arguments.
 
+use crate::dialect::Dialect;
 use crate::error::Error;
-use crate::route::Dialect;
 use crate::sse::{self, Event};
 use crate::translate::Transform;
 use serde_json::{json, Map, Value};

@@ -3,10 +3,10 @@
 //! sending anything; every upstream read becomes one chunk and one flush. Errors become HTTP
 //! responses here and nowhere else.
 
+use crate::dialect::Dialect;
 use crate::dump::{Direction, Dump, Leg};
 use crate::error::{Error, Fault};
 use crate::metrics::StreamUsage;
-use crate::route::Dialect;
 use crate::sse;
 use crate::translate::Transform;
 use crate::upstream::Answer;

@@ -1,39 +1,9 @@
 //! Routing, as pure functions: which surface a method and path address (after the path prefix),
 //! which deployments serve a model name, and the upstream URL for a deployment. No I/O.
 
-use crate::config::{Deployment, Provider, Router, Skipped};
+use crate::config::{glob_match, Deployment, Router, Skipped};
 use crate::providers::Layout;
 use tiny_http::Method;
-
-/// The API dialect a client speaks (and answers and errors must be in).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// OpenAI Chat Completions.
-    OpenAi,
-    /// Anthropic Messages.
-    Anthropic,
-    /// Ollama's native API (`/api/chat` and friends); never a provider's wire format.
-    Ollama,
-}
-
-impl Dialect {
-    /// The name used in metrics and logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::OpenAi => "openai",
-            Dialect::Anthropic => "anthropic",
-            Dialect::Ollama => "ollama",
-        }
-    }
-
-    /// The wire dialect of a provider.
-    pub fn of(p: Provider) -> Dialect {
-        match p {
-            Provider::OpenAi => Dialect::OpenAi,
-            Provider::Anthropic | Provider::OpenAi2ClaudeCode => Dialect::Anthropic,
-        }
-    }
-}
 
 /// What a request addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,29 +195,6 @@ pub fn resolve<'c>(model: &str, deployments: &'c [Deployment]) -> Vec<&'c Deploy
         Some(g) => deployments.iter().filter(|d| d.model_name == g.model_name).collect(),
         None => Vec::new(),
     }
-}
-
-/// `*` matches any run of characters; everything else matches itself.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let (p, n) = (pattern.as_bytes(), name.as_bytes());
-    let (mut pi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ni));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == n[ni] {
-            pi += 1;
-            ni += 1;
-        } else if let Some((sp, sn)) = star {
-            pi = sp + 1;
-            ni = sn + 1;
-            star = Some((sp, sn + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
 }
 
 /// The model name to send upstream for a client's `model`.

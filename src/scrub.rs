@@ -1,6 +1,7 @@
-//! Upstream error bodies with the deployment's own key taken out. Providers echo a rejected key
-//! (`Incorrect API key provided: sk-…`), sometimes whole; that text would otherwise reach the
-//! client, in any dialect, and the dump files.
+//! Secrets kept out of what is shown: upstream error bodies with the deployment's own key taken
+//! out (providers echo a rejected key, `Incorrect API key provided: sk-…`, sometimes whole; that
+//! text would otherwise reach the client, in any dialect, and the dump files), and URLs with
+//! their credentials masked before they are printed.
 
 use std::io::{self, Read};
 
@@ -97,6 +98,27 @@ impl<R: Read> Read for Scrubbed<R> {
         buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
         self.at += n;
         Ok(n)
+    }
+}
+
+/// `url` with its credentials replaced by `***`: user info (`user:password@`) and query values
+/// (`?api_key=…`, Gemini's `?key=…`), also in text that is not a valid URL.
+pub fn mask_url(url: &str) -> String {
+    let (scheme, rest) = url.find("://").map_or(("", url), |i| url.split_at(i + 3));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("***@{}", &rest[at + 1..]),
+        None => rest.to_string(),
+    };
+    match rest.split_once('?') {
+        Some((path, query)) => {
+            let masked: Vec<String> = query
+                .split('&')
+                .map(|kv| kv.split_once('=').map_or(kv.to_string(), |(k, _)| format!("{k}=***")))
+                .collect();
+            format!("{scheme}{path}?{}", masked.join("&"))
+        }
+        None => format!("{scheme}{rest}"),
     }
 }
 

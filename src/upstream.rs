@@ -5,12 +5,13 @@
 use crate::balance::Balancer;
 use crate::config::{Config, Deployment, Provider, Timeouts};
 use crate::connect::{Connectors, DnsCache};
+use crate::dialect::Dialect;
 use crate::dump::{Direction, Dump, Leg, Tee};
 use crate::emulate::models::{Listed, Listing};
 use crate::error::{Error, Fault};
 use crate::metrics::Metrics;
 use crate::providers::Auth;
-use crate::route::{self, Dialect};
+use crate::route;
 use std::borrow::Cow;
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -140,7 +141,7 @@ impl Upstream {
     /// Builds the agent from the validated config.
     pub fn new(cfg: &Config) -> Result<Upstream, String> {
         let proxy = match &cfg.outbound_proxy {
-            Some((url, no_proxy)) => Some(outbound_proxy(url, no_proxy)?),
+            Some((url, no_proxy)) => Some(crate::connect::outbound_proxy(url, no_proxy)?),
             None => None,
         };
         let workers = cfg.settings.max_concurrent_requests;
@@ -381,48 +382,6 @@ fn with_deployment_headers<B>(mut rq: http::Request<B>, d: &Deployment) -> http:
     rq
 }
 
-/// `scheme://[user[:pass]@]host[:port]` plus a `NO_PROXY` list → a ureq proxy.
-pub(crate) fn outbound_proxy(url: &str, no_proxy: &str) -> Result<ureq::Proxy, String> {
-    let shown = crate::config::mask_url(url);
-    let bad = || format!("outbound proxy {shown:?} is not a valid proxy URL");
-    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
-    let protocol = ureq::ProxyProtocol::try_from(scheme).map_err(|_| bad())?;
-    // Built without ureq's SOCKS support, a SOCKS proxy would be passed by silently: the
-    // upstream would be called directly.
-    if !matches!(protocol, ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https) {
-        return Err(format!("outbound proxy {shown:?}: only HTTP CONNECT proxies (http:// or https://) are supported"));
-    }
-    let authority = rest.split('/').next().unwrap_or("");
-    let (userinfo, hostport) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
-    };
-    let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || hostport.starts_with('[') => {
-            (h, Some(p.parse::<u16>().map_err(|_| bad())?))
-        }
-        _ => (hostport, None),
-    };
-    if host.is_empty() {
-        return Err(bad());
-    }
-    let mut b = ureq::Proxy::builder(protocol).host(host);
-    if let Some(p) = port {
-        b = b.port(p);
-    }
-    if let Some(u) = userinfo {
-        let (user, pass) = u.split_once(':').unwrap_or((u, ""));
-        b = b.username(user);
-        if !pass.is_empty() {
-            b = b.password(pass);
-        }
-    }
-    for entry in no_proxy.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        b = b.no_proxy(entry);
-    }
-    b.build().map_err(|_| bad())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,17 +398,5 @@ mod tests {
         assert!(!forwarded("x-secret-hop", &hs));
         assert!(forwarded("Content-Type", &hs));
         assert!(forwarded("OpenAI-Organization", &hs));
-    }
-
-    #[test]
-    fn proxy_urls_parse_with_credentials_and_no_proxy() {
-        let p = outbound_proxy("http://u:p@proxy.local:3128", "localhost,.internal").unwrap();
-        assert_eq!((p.host(), p.port(), p.username()), ("proxy.local", 3128, Some("u")));
-        assert!(outbound_proxy("ftp://x", "").is_err());
-        let socks = outbound_proxy("socks5://proxy.local:1080", "").unwrap_err();
-        assert!(socks.contains("only HTTP CONNECT"), "never a silent direct connection: {socks}");
-        let bad = outbound_proxy("http://user:hunter2@proxy.local:x", "").unwrap_err();
-        assert!(!bad.contains("hunter2"), "the proxy password is not in the message: {bad}");
-        assert!(outbound_proxy("http://:80", "").is_err());
     }
 }

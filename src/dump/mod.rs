@@ -292,7 +292,7 @@ fn dir_of(path: &str) -> PathBuf {
 /// UTC with microseconds: `2026-11-24T07:45:46.123456Z`.
 fn timestamp(t: SystemTime) -> String {
     let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = crate::emulate::rfc3339(d.as_secs());
+    let secs = crate::clock::rfc3339(d.as_secs());
     format!("{}.{:06}Z", secs.trim_end_matches('Z'), d.subsec_micros())
 }
 

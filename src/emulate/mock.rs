@@ -21,7 +21,7 @@ pub fn chat(
     include_usage: bool,
 ) -> (&'static str, Vec<u8>) {
     let id = format!("chatcmpl-mock-{}", NEXT_ID.fetch_add(1, Ordering::Relaxed));
-    let created = super::unix_now();
+    let created = crate::clock::unix_now();
     let usage = json!({
         "prompt_tokens": tokens(request_bytes),
         "completion_tokens": tokens(text.len()),

@@ -1,9 +1,9 @@
 //! The merged model list (SPEC §4.1): every exact `model_name`, plus, for each glob entry, the
 //! upstream's own list filtered by the glob; de-duplicated, first wins, in file order.
 
+use crate::config::glob_match;
 use crate::config::Deployment;
-use crate::route::glob_match;
-use crate::route::Dialect;
+use crate::dialect::Dialect;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -92,10 +92,12 @@ pub fn one(e: &Entry, d: Dialect) -> Value {
     match d {
         Dialect::OpenAi => json!({"id": e.id, "object": "model", "created": e.created, "owned_by": e.owned_by}),
         Dialect::Anthropic => json!({"type": "model", "id": e.id, "display_name": e.id,
-                                     "created_at": super::rfc3339(e.created), "lifecycle": "active"}),
+                                     "created_at": crate::clock::rfc3339(e.created), "lifecycle": "active"}),
         // What `/api/tags` lists; Copilot takes `model` as the id.
-        Dialect::Ollama => json!({"name": e.id, "model": e.id, "modified_at": super::rfc3339(e.created), "size": 0,
-            "digest": digest(&e.id), "details": super::ollama::details()}),
+        Dialect::Ollama => {
+            json!({"name": e.id, "model": e.id, "modified_at": crate::clock::rfc3339(e.created), "size": 0,
+            "digest": digest(&e.id), "details": super::ollama::details()})
+        }
     }
 }
 

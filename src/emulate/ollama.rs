@@ -49,7 +49,7 @@ pub fn show(model: &str, d: &Deployment, modified_unix: u64) -> Value {
     model_info
         .insert(format!("{ARCHITECTURE}.context_length"), info.max_input_tokens.unwrap_or(DEFAULT_CONTEXT).into());
     json!({"license": "", "modelfile": "", "parameters": "", "template": "{{ .Prompt }}", "details": details(),
-           "model_info": model_info, "capabilities": caps, "modified_at": super::rfc3339(modified_unix)})
+           "model_info": model_info, "capabilities": caps, "modified_at": crate::clock::rfc3339(modified_unix)})
 }
 
 /// `GET /api/ps`: nothing is loaded locally.

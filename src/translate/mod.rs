@@ -9,8 +9,8 @@ pub mod response;
 pub mod stream;
 
 use crate::config::ModelInfo;
+use crate::dialect::Dialect;
 use crate::error::Error;
-use crate::route::Dialect;
 use crate::sse::Event;
 use serde_json::{Map, Value};
 
@@ -23,7 +23,7 @@ pub const MINTED_SIGNATURE: &str = "gpt-reverse-proxy-minted-";
 
 /// A signature for reasoning that came from an OpenAI-dialect upstream.
 pub fn minted_signature() -> String {
-    format!("{MINTED_SIGNATURE}{}", crate::emulate::unix_now())
+    format!("{MINTED_SIGNATURE}{}", crate::clock::unix_now())
 }
 
 /// What a request translation needs to know about the deployment it is for.

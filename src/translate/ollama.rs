@@ -3,9 +3,9 @@
 //! Ollama's JSON and NDJSON lines (no blank lines, a final `done: true` line with counts).
 
 use super::Transform;
-use crate::emulate::{rfc3339, unix_now};
+use crate::clock::{rfc3339, unix_now};
+use crate::dialect::Dialect;
 use crate::error::Error;
-use crate::route::Dialect;
 use crate::sse::Event;
 use serde_json::{json, Map, Value};
 use std::time::Instant;

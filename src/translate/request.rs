@@ -434,7 +434,7 @@ pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
 mod tests {
     use super::*;
     use crate::config::ModelInfo;
-    use crate::route::Dialect;
+    use crate::dialect::Dialect;
 
     fn to_anthropic(body: Value) -> Value {
         let (info, none) = (ModelInfo::default(), Map::new());

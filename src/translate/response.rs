@@ -2,7 +2,7 @@
 //! response, and the reverse; plus upstream error bodies into the client's error shape.
 
 use super::{finish_from_stop, minted_signature, stop_from_finish};
-use crate::emulate::unix_now;
+use crate::clock::unix_now;
 use crate::error::Error;
 use serde_json::{json, Value};
 
@@ -165,7 +165,7 @@ pub fn error_to_anthropic(status: u16, body: &[u8], max_input: Option<u64>) -> V
         }
         None => message,
     };
-    json!({"type": "error", "error": {"type": anthropic_error_type(status), "message": message}})
+    json!({"type": "error", "error": {"type": crate::error::anthropic_error_type(status), "message": message}})
 }
 
 /// The numbers in e.g. "maximum context length is 128000 tokens. However, your messages resulted
@@ -178,22 +178,6 @@ fn context_numbers(msg: &str) -> (Option<u64>, Option<u64>) {
         [one] => (None, Some(*one)),
         // The larger is what was asked for, the smaller the limit.
         [a, b, ..] => (Some(*a.max(b)), Some(*a.min(b))),
-    }
-}
-
-/// Anthropic's error `type` for an HTTP status.
-pub fn anthropic_error_type(status: u16) -> &'static str {
-    match status {
-        400 | 405 | 422 => "invalid_request_error",
-        401 => "authentication_error",
-        402 => "billing_error",
-        403 => "permission_error",
-        404 => "not_found_error",
-        413 => "request_too_large",
-        429 => "rate_limit_error",
-        503 | 529 => "overloaded_error",
-        504 => "timeout_error",
-        _ => "api_error",
     }
 }
 

@@ -3,8 +3,8 @@
 //! Anthropic events. Pure state machines; `respond.rs` feeds them.
 
 use super::{finish_from_stop, minted_signature, stop_from_finish, Transform};
+use crate::dialect::Dialect;
 use crate::error::Error;
-use crate::route::Dialect;
 use crate::sse::{self, Event};
 use serde_json::{json, Value};
 
@@ -28,7 +28,7 @@ impl AnthropicToOpenAi {
         AnthropicToOpenAi {
             id: "chatcmpl-proxy".into(),
             model: model.into(),
-            created: crate::emulate::unix_now(),
+            created: crate::clock::unix_now(),
             include_usage,
             started: false,
             tools: Vec::new(),
@@ -198,7 +198,7 @@ impl OpenAiToAnthropic {
     /// upstream's real usage arrives at the end.
     pub fn new(model: &str, input_estimate: u64) -> Self {
         OpenAiToAnthropic {
-            id: format!("msg_proxy{}", crate::emulate::unix_now()),
+            id: format!("msg_proxy{}", crate::clock::unix_now()),
             model: model.into(),
             input_estimate,
             started: false,

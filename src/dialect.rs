@@ -1,0 +1,34 @@
+//! The API dialects clients and upstreams speak: which one a request is in decides the shape of
+//! every answer and error it gets.
+
+use crate::providers::Provider;
+
+/// The API dialect a client speaks (and answers and errors must be in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// OpenAI Chat Completions.
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Ollama's native API (`/api/chat` and friends); never a provider's wire format.
+    Ollama,
+}
+
+impl Dialect {
+    /// The name used in metrics and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::OpenAi => "openai",
+            Dialect::Anthropic => "anthropic",
+            Dialect::Ollama => "ollama",
+        }
+    }
+
+    /// The wire dialect of a provider.
+    pub fn of(p: Provider) -> Dialect {
+        match p {
+            Provider::OpenAi => Dialect::OpenAi,
+            Provider::Anthropic | Provider::OpenAi2ClaudeCode => Dialect::Anthropic,
+        }
+    }
+}
