@@ -2,6 +2,7 @@
 //! every answer and error it gets.
 
 use crate::providers::Provider;
+use crate::sse::Framing;
 
 /// The API dialect a client speaks (and answers and errors must be in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,14 @@ impl Dialect {
         match p {
             Provider::OpenAi => Dialect::OpenAi,
             Provider::Anthropic | Provider::OpenAi2ClaudeCode => Dialect::Anthropic,
+        }
+    }
+
+    /// How this dialect's streams are written.
+    pub fn framing(self) -> Framing {
+        match self {
+            Dialect::Ollama => Framing::Ndjson,
+            Dialect::OpenAi | Dialect::Anthropic => Framing::Sse,
         }
     }
 }

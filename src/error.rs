@@ -153,14 +153,18 @@ impl Error {
     }
 
     /// The error as a stream event in the client's dialect (after a stream has begun).
+    pub fn event(&self, d: Dialect) -> crate::sse::Event {
+        let body = self.body(d).to_string();
+        match d {
+            Dialect::Anthropic => crate::sse::Event::named("error", body),
+            Dialect::OpenAi | Dialect::Ollama => crate::sse::Event::data(body),
+        }
+    }
+
+    /// That event as the client's stream writes it.
     pub fn sse(&self, d: Dialect) -> Vec<u8> {
         let mut out = Vec::new();
-        match d {
-            Dialect::OpenAi => crate::sse::write_data(&mut out, &self.body(d).to_string()),
-            Dialect::Anthropic => crate::sse::write_named(&mut out, "error", &self.body(d).to_string()),
-            // NDJSON: one line, no blank line after it.
-            Dialect::Ollama => out.extend_from_slice(format!("{}\n", self.body(d)).as_bytes()),
-        }
+        d.framing().write(&self.event(d), &mut out);
         out
     }
 }

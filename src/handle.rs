@@ -14,7 +14,7 @@ use crate::metrics::{self, printable, Metrics};
 use crate::repair::{self, Repair};
 use crate::respond::{self, Reply};
 use crate::route::{self, Mount, Route};
-use crate::translate::{self, normalize, Target, MINTED_SIGNATURE};
+use crate::translate::{self, normalize, Pipeline, Target, Transform, MINTED_SIGNATURE};
 use crate::upstream::{Answer, Outgoing, Prepared, Upstream};
 use serde_json::{json, Value};
 use std::borrow::Cow;
@@ -289,6 +289,19 @@ struct ModelRequest {
     model: String,
     /// Responses-style `custom` tools the request declared (their calls return as raw text).
     custom_tools: Vec<String>,
+    /// The client asked for a stream (Ollama streams unless told not to; the others only when asked).
+    stream: bool,
+    /// An OpenAI client asked for a usage chunk at the end of its stream.
+    include_usage: bool,
+}
+
+impl ModelRequest {
+    /// The request facts read once from a parsed body in the `client` dialect.
+    fn new(raw: Vec<u8>, json: Value, model: String, client: Dialect) -> ModelRequest {
+        let stream = json.get("stream").and_then(Value::as_bool).unwrap_or(client == Dialect::Ollama);
+        let include_usage = json.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
+        ModelRequest { raw, json, model, custom_tools: Vec::new(), stream, include_usage }
+    }
 }
 
 /// Reads and parses a body that must be a JSON object naming a model.
@@ -304,7 +317,7 @@ fn read_model_request(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Fact
         .ok_or_else(|| Error::BadRequest("The request body has no `model` string".into()))?
         .to_string();
     facts.model = Some(model.clone());
-    Ok(ModelRequest { raw, json, model, custom_tools: Vec::new() })
+    Ok(ModelRequest::new(raw, json, model, facts.dialect))
 }
 
 /// The deployments serving `model` (or the group its alias names), or why there are none.
@@ -433,11 +446,9 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
         }
         req.custom_tools = n.custom_tools;
     }
-    // Ollama streams unless told not to; the others only when asked.
-    let stream = req.json.get("stream").and_then(Value::as_bool).unwrap_or(client == Dialect::Ollama);
+    let stream = req.stream;
     if let Some(text) = &group[0].mock_response {
-        let usage = client != Dialect::OpenAi
-            || req.json.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
+        let usage = client != Dialect::OpenAi || req.include_usage;
         let (content_type, body) = emulate::mock::chat(text, &req.model, req.raw.len(), stream, usage);
         // The mock speaks OpenAI; its answer travels back like an OpenAI upstream's.
         let answer = Answer {
@@ -461,8 +472,10 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
     answer_reply(answer, client, &req, sh, facts)
 }
 
-/// Turns an upstream answer into the client's dialect: as is when the dialects match; error
-/// bodies and complete answers translated whole; streams translated event by event.
+/// Turns an upstream answer into the client's dialect, its shape decided once: a stream goes
+/// event by event through translation and repair; a whole answer that needs nothing passes as
+/// its bytes; any other is read whole, translated and repaired (and shown as a stream when the
+/// client asked for one and the upstream answered whole).
 fn answer_reply(
     answer: Answer,
     client: Dialect,
@@ -472,58 +485,51 @@ fn answer_reply(
 ) -> Result<Reply, Error> {
     let d = &sh.cfg.deployments[answer.deployment];
     facts.note_upstream(d, &answer);
+    let ok = (200..300).contains(&answer.status);
     // Every Chat Completions answer leaving the proxy is repaired (and rewritten where opted in).
-    let repair = (client == Dialect::OpenAi).then(|| repair::Options {
+    let repair = (client == Dialect::OpenAi && ok).then(|| repair::Options {
         drop_null_finish_reason: d.rewrites.drop_null_finish_reason,
         think_tags: d.rewrites.reasoning_as_think_tags,
         custom_tools: req.custom_tools.clone(),
     });
-    let ok = (200..300).contains(&answer.status);
     let sse = answer.headers.iter().any(|(k, v)| k == "content-type" && v.starts_with("text/event-stream"));
     if ok && sse {
-        let translator = translate::stream(client, answer.wire, &req.model, &req.json);
-        let transform = match repair {
-            Some(opts) => Some(translate::chain(translator, Box::new(Repair::new(opts)))),
-            None => translator,
-        };
-        return Ok(Reply::Upstream { answer, dialect: client, transform });
+        let mut stages = translate::stream(client, answer.wire, &req.model, &req.json);
+        stages.extend(repair.map(|o| Box::new(Repair::new(o)) as Box<dyn Transform>));
+        // A stream with nothing to change keeps the byte path: no parsing, no copies.
+        return Ok(match stages.is_empty() {
+            true => Reply::Bytes { answer, dialect: client },
+            false => Reply::Events { answer, pipeline: Pipeline::new(stages, client) },
+        });
     }
-    // A client that asked for a stream and got a whole answer (some upstreams ignore `stream:
-    // true`) still gets a stream in its dialect: SDKs reading a stream would otherwise see nothing.
-    let default_stream = client == Dialect::Ollama;
-    let wants_stream = ok && req.json.get("stream").and_then(Value::as_bool).unwrap_or(default_stream);
-    let repair_whole = repair.filter(|o| ok && (wants_stream || o.think_tags || !o.custom_tools.is_empty()));
-    if answer.wire == client && repair_whole.is_none() && !wants_stream {
-        return Ok(Reply::Upstream { answer, dialect: client, transform: None });
+    let as_stream = ok && req.stream;
+    let rewrites = repair.as_ref().is_some_and(|o| o.think_tags || !o.custom_tools.is_empty());
+    if answer.wire == client && !as_stream && !rewrites {
+        return Ok(Reply::Bytes { answer, dialect: client });
     }
-    let status = answer.status;
+    let (status, wire) = (answer.status, answer.wire);
     let retry_after = answer.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.clone());
     let mut raw = Vec::new();
     answer.body.take(MAX_TRANSLATED_BODY).read_to_end(&mut raw).map_err(Error::from_upstream_read)?;
-    let body = match status {
-        200..=299 => {
-            let body = translate::response(client, answer.wire, &raw, &req.model, facts.elapsed_ns())?;
-            let body = match &repair_whole {
-                Some(opts) => repair::complete(&body, opts).unwrap_or(body),
-                None => body,
-            };
-            let include_usage = req.json.pointer("/stream_options/include_usage") == Some(&Value::Bool(true));
-            let stream = match client {
-                _ if !wants_stream => None,
-                Dialect::OpenAi => repair::as_stream(&body, include_usage).map(|s| ("text/event-stream", s)),
-                Dialect::Anthropic => translate::message_as_events(&body).map(|s| ("text/event-stream", s)),
-                // One NDJSON line (the last, `done: true`) is a whole Ollama stream.
-                Dialect::Ollama => Some(("application/x-ndjson", [&body[..], b"\n"].concat())),
-            };
-            if let Some((content_type, body)) = stream {
-                return Ok(Reply::Full { status, content_type, body, extra: Vec::new() });
-            }
-            body
-        }
-        _ => translate::error(client, status, &raw, d.info.max_input_tokens),
+    if !ok {
+        let body = translate::error(client, status, &raw, d.info.max_input_tokens);
+        let extra = retry_after.map(|v| ("retry-after".to_string(), v)).into_iter().collect();
+        return Ok(Reply::Full { status, content_type: "application/json", body, extra });
+    }
+    let body = translate::response(client, wire, &raw, &req.model, facts.elapsed_ns())?;
+    let events = as_stream.then(|| translate::as_events(client, &body, req.include_usage)).flatten();
+    if let Some(events) = events {
+        let stages = repair.map(|o| Box::new(Repair::new(o)) as Box<dyn Transform>).into_iter().collect();
+        let framing = client.framing();
+        let mut bytes = Vec::new();
+        Pipeline::new(stages, client).run_whole(events).iter().for_each(|ev| framing.write(ev, &mut bytes));
+        return Ok(Reply::Full { status, content_type: framing.content_type(), body: bytes, extra: Vec::new() });
+    }
+    let body = match &repair {
+        Some(opts) => repair::complete(&body, opts).unwrap_or(body),
+        None => body,
     };
-    let extra = retry_after.map(|v| ("retry-after".to_string(), v)).into_iter().collect();
-    Ok(Reply::Full { status, content_type: "application/json", body, extra })
+    Ok(Reply::Full { status, content_type: "application/json", body, extra: Vec::new() })
 }
 
 /// `POST /api/show`: a listed model's capabilities, from the deployment that serves it.
@@ -578,7 +584,7 @@ fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path
         )));
     }
     let stream = json.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let req = ModelRequest { raw, json, model, custom_tools: Vec::new() };
+    let req = ModelRequest::new(raw, json, model, Dialect::OpenAi);
     let prepare = |d: &Deployment, group_model: &str| {
         let model = route::upstream_model(d, group_model);
         let body = match model {
@@ -601,7 +607,7 @@ fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path
     };
     let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics)?;
     facts.note_upstream(&sh.cfg.deployments[answer.deployment], &answer);
-    Ok(Reply::Upstream { answer, dialect: Dialect::OpenAi, transform: None })
+    Ok(Reply::Bytes { answer, dialect: Dialect::OpenAi })
 }
 
 /// The merged model list, rebuilt at most once per `model_list_ttl`. Upstream lists are fetched

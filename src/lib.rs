@@ -32,5 +32,6 @@ pub mod repair; // Chat Completions stream repair and opt-in rewrites
 pub mod respond; // bytes to the client: framing, flushing, error bodies
 pub mod error; // the Error enum: fault, status, dialect body
 pub mod metrics; // counters and histograms for /metrics
+pub mod usage; // token usage from answers and streams of any dialect
 pub mod dump; // DUMP_HTTP_CONTENT: per-request JSONL files, the `dump` subcommand, the viewer
 pub mod base64; // for dump payloads that are not UTF-8 and Basic credentials

@@ -7,9 +7,8 @@
 //! `"finish_reason": null`, mirroring reasoning into the content as `<think>…</think>`, and
 //! giving calls of Responses-style `custom` tools their raw text as arguments.
 
-use crate::dialect::Dialect;
 use crate::error::Error;
-use crate::sse::{self, Event};
+use crate::sse::Event;
 use crate::translate::Transform;
 use serde_json::{json, Map, Value};
 
@@ -51,15 +50,13 @@ pub struct Repair {
     /// `id`, `object`, `created`, `model` of the last chunk, for chunks the proxy has to add.
     template: Map<String, Value>,
     calls_minted: usize,
-    /// The last usage the stream reported.
-    usage: Option<Value>,
     done: bool,
 }
 
 impl Repair {
     /// A repairer with these optional rewrites.
     pub fn new(opts: Options) -> Repair {
-        Repair { opts, choices: Vec::new(), template: Map::new(), calls_minted: 0, usage: None, done: false }
+        Repair { opts, choices: Vec::new(), template: Map::new(), calls_minted: 0, done: false }
     }
 
     fn choice(&mut self, index: u64) -> &mut Choice {
@@ -78,7 +75,7 @@ impl Repair {
     }
 
     /// Finishes every open choice and writes `[DONE]`.
-    fn close(&mut self, out: &mut Vec<u8>) {
+    fn close(&mut self, out: &mut Vec<Event>) {
         let open: Vec<u64> = self.choices.iter().filter(|c| !c.finished).map(|c| c.index).collect();
         for index in open {
             let mut delta = json!({});
@@ -89,10 +86,10 @@ impl Repair {
             let has_calls = !self.choice(index).calls.is_empty();
             let finish = if has_calls { "tool_calls" } else { "stop" };
             let c = self.chunk(json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": finish}]));
-            sse::write_data(out, &c.to_string());
+            out.push(Event::data(c.to_string()));
             self.choice(index).finished = true;
         }
-        sse::write_data(out, "[DONE]");
+        out.push(Event::data("[DONE]"));
         self.done = true;
     }
 
@@ -257,7 +254,7 @@ fn is_null(v: Option<&Value>) -> bool {
 }
 
 impl Transform for Repair {
-    fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
         if self.done {
             return;
         }
@@ -266,15 +263,12 @@ impl Transform for Repair {
         }
         let Ok(Value::Object(mut chunk)) = serde_json::from_str::<Value>(&ev.data) else {
             // Not a chunk: nothing to repair, pass it on as it came.
-            return out.extend_from_slice(&ev.raw);
+            return out.push(ev);
         };
         if chunk.contains_key("error") {
-            out.extend_from_slice(&ev.raw);
+            out.push(ev);
             self.done = true;
             return;
-        }
-        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
-            self.usage = Some(u.clone());
         }
         for key in ["id", "object", "created", "model", "system_fingerprint"] {
             // These rarely change within a stream: copy only when they do.
@@ -309,82 +303,21 @@ impl Transform for Repair {
             return; // only a duplicate finish or after-finish output: drop it
         }
         match changed {
-            false => out.extend_from_slice(&ev.raw),
-            true => sse::write_data(out, &Value::Object(chunk).to_string()),
+            false => out.push(ev),
+            true => out.push(Event::data(Value::Object(chunk).to_string())),
         }
     }
 
-    fn end(&mut self, out: &mut Vec<u8>) {
+    fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
         if !self.done {
             self.close(out);
         }
-    }
-
-    fn fail(&mut self, e: &Error, out: &mut Vec<u8>) {
-        if !self.done {
-            out.extend_from_slice(&e.sse(Dialect::OpenAi));
-            self.done = true;
-        }
+        Ok(())
     }
 
     fn done(&self) -> bool {
         self.done
     }
-
-    fn tokens(&self) -> Option<(u64, u64)> {
-        self.usage.as_ref().and_then(crate::metrics::tokens_in)
-    }
-}
-
-/// A complete Chat Completions answer as the stream a client asked for (some upstreams ignore
-/// `stream: true`): the role, the content and reasoning, whole tool calls, one finish, the usage
-/// when asked for, and `[DONE]`.
-pub fn as_stream(body: &[u8], include_usage: bool) -> Option<Vec<u8>> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let choices = v.get("choices")?.as_array()?;
-    let head = json!({"id": v.get("id").cloned().unwrap_or("chatcmpl-proxy".into()), "object": "chat.completion.chunk",
-                      "created": v.get("created").cloned().unwrap_or(0.into()), "model": v.get("model").cloned().unwrap_or_default()});
-    let mut out = Vec::new();
-    let mut chunk = |choices: Value, usage: Option<&Value>| {
-        let mut c = head.clone();
-        c["choices"] = choices;
-        if let Some(u) = usage {
-            c["usage"] = u.clone();
-        }
-        sse::write_data(&mut out, &c.to_string());
-    };
-    for (i, ch) in choices.iter().enumerate() {
-        let index = ch.get("index").cloned().unwrap_or(i.into());
-        let m = ch.get("message").cloned().unwrap_or_default();
-        let mut delta = json!({"role": "assistant", "content": m.get("content").cloned().unwrap_or(Value::Null)});
-        for k in ["reasoning_content", "refusal"] {
-            if let Some(x) = m.get(k).filter(|x| !x.is_null()) {
-                delta[k] = x.clone();
-            }
-        }
-        if let Some(Value::Array(calls)) = m.get("tool_calls") {
-            let calls: Vec<Value> = calls
-                .iter()
-                .enumerate()
-                .map(|(n, c)| {
-                    let mut c = c.clone();
-                    c["index"] = n.into();
-                    c
-                })
-                .collect();
-            delta["tool_calls"] = Value::Array(calls);
-        }
-        chunk(json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": null}]), None);
-        let finish = ch.get("finish_reason").filter(|f| f.is_string()).cloned().unwrap_or("stop".into());
-        chunk(json!([{"index": index, "delta": {}, "logprobs": null, "finish_reason": finish}]), None);
-    }
-    if include_usage {
-        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
-            chunk(json!([]), Some(u));
-        }
-    }
-    sse::write_data(&mut out, "[DONE]");
-    Some(out)
 }
 
 /// The same repairs on a complete (non-streamed) Chat Completions answer; `None` when nothing
@@ -437,14 +370,13 @@ mod tests {
         let mut out = Vec::new();
         for data in events {
             let raw = format!("data: {data}\n\n").into_bytes();
-            r.event(&Event { name: None, data: data.to_string(), raw }, &mut out);
+            r.event(Event { name: None, data: data.to_string(), raw }, &mut out);
             if r.done() {
                 break;
             }
         }
-        r.end(&mut out);
-        let text = String::from_utf8(out).unwrap();
-        text.split("\n\n").filter(|e| !e.is_empty()).map(|e| e.strip_prefix("data: ").unwrap().to_string()).collect()
+        r.end(&mut out).unwrap();
+        out.into_iter().map(|e| e.data).collect()
     }
 
     const TOOL: &str = r#"{"id":"a","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#;

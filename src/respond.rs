@@ -6,10 +6,10 @@
 use crate::dialect::Dialect;
 use crate::dump::{Direction, Dump, Leg};
 use crate::error::{Error, Fault};
-use crate::metrics::StreamUsage;
-use crate::sse;
-use crate::translate::Transform;
+use crate::sse::{self, Event, Framing};
+use crate::translate::Pipeline;
 use crate::upstream::Answer;
+use crate::usage::{self, StreamUsage};
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
@@ -37,14 +37,20 @@ pub enum Reply {
         /// The headers the browser asked to send (`Access-Control-Request-Headers`).
         allow_headers: String,
     },
-    /// An upstream answer, copied (or translated event by event) to the client as it arrives.
-    Upstream {
+    /// An upstream answer passed on as it arrives, bytes untouched (watched for usage and limits).
+    Bytes {
         /// The answer, body unread.
         answer: Answer,
         /// The client's dialect, for an error that happens mid-stream.
         dialect: Dialect,
-        /// The stream translator, when the upstream speaks another dialect.
-        transform: Option<Box<dyn Transform>>,
+    },
+    /// An upstream stream parsed into events, run through a pipeline (translation, repair) and
+    /// written in the client's framing, event by event as it arrives.
+    Events {
+        /// The answer, body unread.
+        answer: Answer,
+        /// The stages, ending in the client's dialect.
+        pipeline: Pipeline,
     },
     /// A failure, rendered in the client's dialect.
     Error(Error, Dialect),
@@ -65,24 +71,6 @@ pub struct Outcome {
     pub tokens: Option<(u64, u64)>,
 }
 
-/// The tokens a complete JSON answer reports, if any. Only the `usage` object is parsed: both
-/// dialects put it at the top level, after the content, so it is found from the end. (Inside a
-/// JSON string a quote is escaped, so `"usage"` followed by `:` is always a key.)
-fn tokens_of(body: &[u8]) -> Option<(u64, u64)> {
-    const KEY: &[u8] = b"\"usage\"";
-    let mut end = body.len();
-    while let Some(at) = body[..end].windows(KEY.len()).rposition(|w| w == KEY) {
-        let rest = &body[at + KEY.len()..];
-        let colon = rest.iter().position(|b| !b.is_ascii_whitespace());
-        if let Some(i) = colon.filter(|&i| rest[i] == b':') {
-            let mut values = serde_json::Deserializer::from_slice(&rest[i + 1..]).into_iter::<serde_json::Value>();
-            return values.next()?.ok().as_ref().and_then(crate::metrics::tokens_in);
-        }
-        end = at;
-    }
-    None
-}
-
 /// Sends `reply` on `rq`'s connection, recording what is sent in `dump`.
 pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option<&Dump>) -> Outcome {
     let http10 = *rq.http_version() == (1, 0);
@@ -95,7 +83,7 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option
             let mut headers = vec![("Content-Type", content_type)];
             headers.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             if content_type == "application/json" {
-                out.tokens = tokens_of(&body);
+                out.tokens = usage::of_whole(&body);
             }
             full(&mut *w, &conn, status, &headers, &body, &mut out, started)
         }
@@ -125,8 +113,14 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option
             }
             full(&mut *w, &conn, out.status, &headers, body.as_bytes(), &mut out, started)
         }
-        Reply::Upstream { answer, dialect, transform } => {
-            stream(&mut *w, &conn, Source { answer, dialect, transform }, &mut out, started)
+        Reply::Bytes { answer, dialect } => {
+            let relay = Relay::Bytes { watch: None, dialect };
+            stream(&mut *w, &conn, answer, relay, &mut out, started)
+        }
+        Reply::Events { answer, pipeline } => {
+            let framing = pipeline.client().framing();
+            let relay = Relay::Events { parser: sse::Parser::default(), pipeline, meter: Default::default(), framing };
+            stream(&mut *w, &conn, answer, relay, &mut out, started)
         }
     };
     if let Err(e) = result {
@@ -205,27 +199,21 @@ fn full(
     Ok(())
 }
 
-/// An upstream answer on its way to the client.
-struct Source {
-    answer: Answer,
-    dialect: Dialect,
-    transform: Option<Box<dyn Transform>>,
-}
-
 /// The headers the client gets, made from the upstream's own, and whether the answer is a stream.
-fn client_headers<'a>(
-    upstream: &'a [(String, String)],
-    transform: Option<&dyn Transform>,
-) -> (Vec<(&'a str, &'a str)>, bool) {
-    let content_type = upstream.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
-    let sse = content_type.is_some_and(|v| v.starts_with("text/event-stream"));
+fn client_headers<'a>(upstream: &'a [(String, String)], relay: &Relay) -> (Vec<(&'a str, &'a str)>, bool) {
     let mut headers: Vec<(&str, &str)> = upstream.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    if let Some(t) = transform {
-        headers.retain(|(k, _)| *k != "content-type");
-        headers.push(("Content-Type", t.content_type()));
-    }
-    // A translated stream is a stream whatever it is framed as (SSE or NDJSON).
-    let sse = sse || transform.is_some();
+    let sse = match relay {
+        Relay::Bytes { .. } => {
+            let content_type = upstream.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
+            content_type.is_some_and(|v| v.starts_with("text/event-stream"))
+        }
+        // Events are a stream whatever they are framed as (SSE or NDJSON).
+        Relay::Events { framing, .. } => {
+            headers.retain(|(k, _)| *k != "content-type");
+            headers.push(("Content-Type", framing.content_type()));
+            true
+        }
+    };
     if sse {
         headers.retain(|(k, _)| *k != "cache-control");
         headers.extend([("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]);
@@ -233,30 +221,34 @@ fn client_headers<'a>(
     (headers, sse)
 }
 
-/// Copies an upstream answer: one chunk and one flush per read, translated event by event when
-/// a transform is given. An SSE head goes out at once so the client sees `200` before the first
-/// token; any other head rides with the first chunk.
-fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: Instant) -> io::Result<()> {
-    let Source { answer: mut a, dialect, transform } = src;
+/// Copies an upstream answer: one chunk and one flush per read. An SSE head goes out at once so
+/// the client sees `200` before the first token; any other head rides with the first chunk.
+fn stream(
+    w: &mut dyn Write,
+    f: &Conn,
+    mut a: Answer,
+    mut relay: Relay,
+    out: &mut Outcome,
+    started: Instant,
+) -> io::Result<()> {
     out.status = a.status;
-    let (mut headers, sse) = client_headers(&a.headers, transform.as_deref());
+    let (mut headers, sse) = client_headers(&a.headers, &relay);
     let mut prefix = Vec::new();
-    if !sse && transform.is_none() && a.length.is_none_or(|len| len <= WHOLE_ANSWER) {
-        // Small complete answers go out in one write with their length, bytes as they came.
-        match a.body.by_ref().take(WHOLE_ANSWER + 1).read_to_end(&mut prefix) {
-            Ok(n) if n as u64 <= WHOLE_ANSWER => {
-                out.tokens = tokens_of(&prefix);
-                return full(w, f, a.status, &headers, &prefix, out, started);
-            }
-            Ok(_) => {} // larger than we hold whole: stream it, starting with what was read
-            Err(e) => {
-                let err = Error::from_upstream_read(e);
-                out.error = Some(err.kind().to_string());
-                out.status = err.status_in(dialect);
-                let body = err.body(dialect).to_string();
-                return full(w, f, out.status, &[("Content-Type", "application/json")], body.as_bytes(), out, started);
+    if let (false, Relay::Bytes { dialect, .. }) = (sse, &relay) {
+        if a.length.is_none_or(|len| len <= WHOLE_ANSWER) {
+            match whole(&mut *a.body, &mut prefix, *dialect, out) {
+                Some(Ok(())) => return full(w, f, a.status, &headers, &prefix, out, started),
+                Some(Err(body)) => {
+                    let headers = [("Content-Type", "application/json")];
+                    return full(w, f, out.status, &headers, body.as_bytes(), out, started);
+                }
+                None => {} // larger than we hold whole: stream it, starting with what was read
             }
         }
+    }
+    if let Relay::Bytes { watch, .. } = &mut relay {
+        // An untranslated stream is only watched, for its usage (`/metrics`) and its limits.
+        *watch = sse.then(StreamUsage::default);
     }
     headers.push(if f.http10 { ("Connection", "close") } else { ("Transfer-Encoding", "chunked") });
     let mut pending = head(a.status, &headers);
@@ -271,19 +263,44 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
         w.flush()?;
         pending.clear();
     }
-    let mut relay = Relay {
-        parser: sse::Parser::default(),
-        // An untranslated stream is only watched, for its usage (`/metrics`) and its limits.
-        usage: (sse && transform.is_none()).then(StreamUsage::default),
-        transform,
-        sse,
-        dialect,
-        // SSE events are small; a read returns what has arrived. Every live stream holds one.
-        buf: vec![0u8; READ_BUFFER],
-    };
+    pump(w, f, &mut a, relay, (pending, prefix), out, started)
+}
+
+/// Reads a small complete answer whole into `into`: `Some(Ok)` when it fits, `Some(Err(body))`
+/// with an error body when reading failed, `None` when it is larger than [`WHOLE_ANSWER`].
+fn whole(body: &mut dyn Read, into: &mut Vec<u8>, dialect: Dialect, out: &mut Outcome) -> Option<Result<(), String>> {
+    match body.take(WHOLE_ANSWER + 1).read_to_end(into) {
+        Ok(n) if n as u64 <= WHOLE_ANSWER => {
+            out.tokens = usage::of_whole(into);
+            Some(Ok(()))
+        }
+        Ok(_) => None,
+        Err(e) => {
+            let err = Error::from_upstream_read(e);
+            out.error = Some(err.kind().to_string());
+            out.status = err.status_in(dialect);
+            Some(Err(err.body(dialect).to_string()))
+        }
+    }
+}
+
+/// The pump: each upstream read becomes one chunk and one flush, until the relay says the
+/// stream is over or the client is gone. `(pending, prefix)`: a head not yet sent, and body
+/// bytes already read.
+fn pump(
+    w: &mut dyn Write,
+    f: &Conn,
+    a: &mut Answer,
+    mut relay: Relay,
+    (mut pending, prefix): (Vec<u8>, Vec<u8>),
+    out: &mut Outcome,
+    started: Instant,
+) -> io::Result<()> {
+    // SSE events are small; a read returns what has arrived. Every live stream holds one.
+    let mut buf = vec![0u8; READ_BUFFER];
     // Both grow to the largest chunk sent: a few hundred bytes for most streams, a thousand of
     // which are alive at once.
-    let (mut frame, mut translated) = (Vec::new(), Vec::new());
+    let (mut frame, mut framed) = (Vec::new(), Vec::new());
     if !prefix.is_empty() {
         write_chunk(w, f, &mut frame, &pending, &prefix)?;
         pending.clear();
@@ -291,11 +308,11 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
         out.ttfb = Some(started.elapsed());
     }
     loop {
-        translated.clear();
-        let (passed, last) = relay.read(&mut *a.body, &mut translated, out);
+        framed.clear();
+        let (passed, last) = relay.read(&mut *a.body, &mut buf, &mut framed, out);
         let data = match passed {
-            Some(n) => &relay.buf[..n],
-            None => &translated[..],
+            Some(n) => &buf[..n],
+            None => &framed[..],
         };
         // A failed write (the client is gone) returns here, and dropping the answer drops the
         // upstream connection.
@@ -309,8 +326,7 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
             break;
         }
     }
-    let Relay { transform, usage, .. } = relay;
-    out.tokens = transform.as_ref().and_then(|t| t.tokens()).or(usage.and_then(|u| u.tokens()));
+    out.tokens = relay.tokens();
     frame.clear();
     frame.extend_from_slice(&pending);
     if !f.http10 {
@@ -321,76 +337,93 @@ fn stream(w: &mut dyn Write, f: &Conn, src: Source, out: &mut Outcome, started: 
 }
 
 /// The reading side of a stream: what each upstream read becomes for the client.
-struct Relay {
-    /// The stream translator, if any.
-    transform: Option<Box<dyn Transform>>,
-    /// Events for the translator.
-    parser: sse::Parser,
-    /// Watches an untranslated SSE stream.
-    usage: Option<StreamUsage>,
-    /// Whether the client gets a stream (an error then becomes an event).
-    sse: bool,
-    /// The client's dialect.
-    dialect: Dialect,
-    /// One read.
-    buf: Vec<u8>,
+enum Relay {
+    /// Bytes pass as they came; an SSE stream is watched for its usage and limits.
+    Bytes { watch: Option<StreamUsage>, dialect: Dialect },
+    /// Bytes are parsed into events (once), metered, run through the pipeline and framed.
+    Events { parser: sse::Parser, pipeline: Pipeline, meter: usage::Meter, framing: Framing },
 }
 
 impl Relay {
     /// Reads once from the upstream. Returns what the client gets — `Some(n)`: the first `n`
-    /// bytes of `buf` as they came; `None`: what was appended to `translated` — and whether the
+    /// bytes of `buf` as they came; `None`: what was appended to `framed` — and whether the
     /// stream is over.
-    fn read(&mut self, body: &mut dyn Read, translated: &mut Vec<u8>, out: &mut Outcome) -> (Option<usize>, bool) {
+    fn read(
+        &mut self,
+        body: &mut dyn Read,
+        buf: &mut [u8],
+        framed: &mut Vec<u8>,
+        out: &mut Outcome,
+    ) -> (Option<usize>, bool) {
         let n = loop {
-            match body.read(&mut self.buf) {
+            match body.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return (None, self.fail(Error::from_upstream_read(e), translated, out)),
+                Err(e) => return (None, self.fail(Error::from_upstream_read(e), framed, out)),
                 Ok(n) => break n,
             }
         };
-        match (n, self.transform.as_mut()) {
-            (0, None) => (Some(0), true),
-            (0, Some(t)) => {
-                if let Some(ev) = self.parser.finish() {
-                    t.event(&ev, translated);
-                }
-                t.end(translated);
-                (None, true)
-            }
-            (n, None) => match self.usage.as_mut().map(|u| u.push(&self.buf[..n])) {
-                Some(Err(too_large)) => {
+        let mut events = Vec::new();
+        let last = match self {
+            Relay::Bytes { watch, .. } => match (n, watch.as_mut().map(|u| u.push(&buf[..n]))) {
+                (0, _) => return (Some(0), true),
+                (_, Some(Err(too_large))) => {
                     // What was passed on ends mid-event: close it, so the error is an event of its own.
-                    translated.extend_from_slice(b"\n\n");
-                    (None, self.fail(Error::UpstreamInvalid(too_large.to_string()), translated, out))
+                    framed.extend_from_slice(b"\n\n");
+                    return (None, self.fail(Error::UpstreamInvalid(too_large.to_string()), framed, out));
                 }
-                _ => (Some(n), false),
+                _ => return (Some(n), false),
             },
-            (n, Some(t)) => {
-                for ev in self.parser.push(&self.buf[..n]) {
-                    t.event(&ev, translated);
+            Relay::Events { parser, pipeline, meter, .. } => {
+                let parsed = if n == 0 { parser.finish().into_iter().collect() } else { parser.push(&buf[..n]) };
+                for ev in parsed {
+                    meter.data(ev.data.as_bytes());
+                    pipeline.push(ev, &mut events);
                 }
-                match self.parser.too_large() {
-                    Some(too_large) => {
-                        (None, self.fail(Error::UpstreamInvalid(too_large.to_string()), translated, out))
-                    }
-                    None => (None, t.done()),
+                if let Some(too_large) = parser.too_large() {
+                    self.write(&events, framed);
+                    return (None, self.fail(Error::UpstreamInvalid(too_large.to_string()), framed, out));
                 }
+                if n == 0 {
+                    pipeline.end(&mut events);
+                }
+                n == 0 || pipeline.done()
             }
+        };
+        self.write(&events, framed);
+        (None, last)
+    }
+
+    /// Appends `events` in the client's framing.
+    fn write(&self, events: &[Event], framed: &mut Vec<u8>) {
+        if let Relay::Events { framing, .. } = self {
+            events.iter().for_each(|ev| framing.write(ev, framed));
         }
     }
 
     /// The stream cannot go on: the client gets `err` as an event in its dialect (a stream the
     /// proxy is shutting down says so), and the stream is over.
-    fn fail(&mut self, err: Error, translated: &mut Vec<u8>, out: &mut Outcome) -> bool {
+    fn fail(&mut self, err: Error, framed: &mut Vec<u8>, out: &mut Outcome) -> bool {
         let err = if crate::connect::abandoned() { Error::ShuttingDown } else { err };
         out.error = Some(err.kind().to_string());
-        match self.transform.as_mut() {
-            Some(t) => t.fail(&err, translated),
+        match self {
+            Relay::Events { pipeline, framing, .. } => {
+                let mut events = Vec::new();
+                pipeline.fail(&err, &mut events);
+                events.iter().for_each(|ev| framing.write(ev, framed));
+            }
             // A keep-alive client would otherwise wait forever; say why, then end cleanly.
-            None if self.sse => translated.extend_from_slice(&err.sse(self.dialect)),
-            None => {}
+            Relay::Bytes { watch: Some(_), dialect } => framed.extend_from_slice(&err.sse(*dialect)),
+            Relay::Bytes { .. } => {}
         }
         true
+    }
+
+    /// `(prompt, completion)` tokens the stream reported.
+    fn tokens(&self) -> Option<(u64, u64)> {
+        match self {
+            Relay::Bytes { watch, .. } => watch.as_ref().and_then(StreamUsage::tokens),
+            Relay::Events { meter, .. } => meter.tokens(),
+        }
     }
 }
 
@@ -429,20 +462,9 @@ mod tests {
     fn run(a: Answer, http10: bool) -> (String, Outcome) {
         let mut w = Vec::new();
         let mut out = Outcome::default();
-        let src = Source { answer: a, dialect: Dialect::OpenAi, transform: None };
-        stream(&mut w, &Conn { http10, head_only: false, dump: None }, src, &mut out, Instant::now()).unwrap();
+        let relay = Relay::Bytes { watch: None, dialect: Dialect::OpenAi };
+        stream(&mut w, &Conn { http10, head_only: false, dump: None }, a, relay, &mut out, Instant::now()).unwrap();
         (String::from_utf8(w).unwrap(), out)
-    }
-
-    #[test]
-    fn tokens_are_read_from_the_top_level_usage_alone() {
-        let openai = br#"{"choices":[{"message":{"content":"the \"usage\": key, and \"usage\""}}],"usage" : {"prompt_tokens":3,"completion_tokens":5}}"#;
-        assert_eq!(tokens_of(openai), Some((3, 5)));
-        let anthropic = br#"{"content":[{"type":"text","text":"usage"}],"usage":{"input_tokens":7,"output_tokens":2,"cache_read_input_tokens":1},"x":1}"#;
-        assert_eq!(tokens_of(anthropic), Some((8, 2)));
-        assert_eq!(tokens_of(br#"{"content":"usage"}"#), None);
-        assert_eq!(tokens_of(br#"{"usage":"#), None);
-        assert_eq!(tokens_of(b""), None);
     }
 
     #[test]

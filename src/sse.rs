@@ -13,6 +13,57 @@ pub struct Event {
     pub raw: Vec<u8>,
 }
 
+impl Event {
+    /// An unnamed event (`data: …`), as OpenAI and Ollama write them.
+    pub fn data(data: impl Into<String>) -> Event {
+        Event { name: None, data: data.into(), raw: Vec::new() }
+    }
+
+    /// A named event (`event: …` then `data: …`), as Anthropic writes them.
+    pub fn named(name: &str, data: impl Into<String>) -> Event {
+        Event { name: Some(name.to_string()), data: data.into(), raw: Vec::new() }
+    }
+
+    /// A comment (`: text`): keeps a connection alive; clients ignore it.
+    pub fn comment(text: &str) -> Event {
+        Event { name: None, data: String::new(), raw: format!(": {text}\n\n").into_bytes() }
+    }
+}
+
+/// How a client's events are written on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Server-sent events (OpenAI, Anthropic).
+    Sse,
+    /// One JSON document per line (Ollama).
+    Ndjson,
+}
+
+impl Framing {
+    /// The `Content-Type` of a stream in this framing.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Framing::Sse => "text/event-stream",
+            Framing::Ndjson => "application/x-ndjson",
+        }
+    }
+
+    /// Appends `ev`: an SSE event as the exact bytes it arrived as when it has them, otherwise
+    /// made from its name and data; an NDJSON line of its data (comments have none to write).
+    pub fn write(self, ev: &Event, out: &mut Vec<u8>) {
+        match (self, &ev.name) {
+            (Framing::Ndjson, _) if ev.data.is_empty() => {}
+            (Framing::Ndjson, _) => {
+                out.extend_from_slice(ev.data.as_bytes());
+                out.push(b'\n');
+            }
+            (Framing::Sse, _) if !ev.raw.is_empty() => out.extend_from_slice(&ev.raw),
+            (Framing::Sse, Some(name)) => write_named(out, name, &ev.data),
+            (Framing::Sse, None) => write_data(out, &ev.data),
+        }
+    }
+}
+
 /// The longest line accepted from an upstream (real streams stay under a few hundred KiB, even
 /// with images in them); past it the stream is refused rather than buffered without end.
 pub const MAX_LINE_BYTES: usize = 4 << 20;
@@ -148,14 +199,14 @@ impl Parser {
 }
 
 /// Appends `data: <data>\n\n` (the OpenAI way).
-pub fn write_data(out: &mut Vec<u8>, data: &str) {
+fn write_data(out: &mut Vec<u8>, data: &str) {
     out.extend_from_slice(b"data: ");
     out.extend_from_slice(data.as_bytes());
     out.extend_from_slice(b"\n\n");
 }
 
 /// Appends `event: <name>\ndata: <data>\n\n` (the Anthropic way).
-pub fn write_named(out: &mut Vec<u8>, name: &str, data: &str) {
+fn write_named(out: &mut Vec<u8>, name: &str, data: &str) {
     out.extend_from_slice(b"event: ");
     out.extend_from_slice(name.as_bytes());
     out.push(b'\n');
@@ -238,10 +289,17 @@ mod tests {
     }
 
     #[test]
-    fn writers_frame_events() {
+    fn framings_write_events_their_way() {
         let mut out = Vec::new();
-        write_named(&mut out, "ping", "{}");
-        write_data(&mut out, "[DONE]");
-        assert_eq!(out, b"event: ping\ndata: {}\n\ndata: [DONE]\n\n");
+        Framing::Sse.write(&Event::named("ping", "{}"), &mut out);
+        Framing::Sse.write(&Event::data("[DONE]"), &mut out);
+        Framing::Sse.write(&Event::comment("ping"), &mut out);
+        Framing::Sse.write(&Event { name: None, data: "x".into(), raw: b"data:x\r\n\r\n".to_vec() }, &mut out);
+        assert_eq!(out, b"event: ping\ndata: {}\n\ndata: [DONE]\n\n: ping\n\ndata:x\r\n\r\n");
+        let mut nd = Vec::new();
+        for ev in [Event::data("{\"done\":false}"), Event::comment("ping"), Event::data("{\"done\":true}")] {
+            Framing::Ndjson.write(&ev, &mut nd);
+        }
+        assert_eq!(nd, b"{\"done\":false}\n{\"done\":true}\n");
     }
 }

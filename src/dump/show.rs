@@ -162,7 +162,7 @@ impl Reply {
         // The latest report wins (a translated stream starts with an estimate); Anthropic's
         // closing report may carry only the output.
         if let Some(u) = v.get("usage").or(v.pointer("/message/usage")) {
-            match (crate::metrics::tokens_in(u), u["output_tokens"].as_u64()) {
+            match (crate::usage::tokens_in(u), u["output_tokens"].as_u64()) {
                 (Some(t), _) => self.tokens = Some(t),
                 (None, Some(out)) => self.tokens = Some((self.tokens.unwrap_or_default().0, out)),
                 (None, None) => {}

@@ -56,65 +56,95 @@ impl Target<'_> {
     }
 }
 
-/// A stream translator: fed parsed upstream events, writes client bytes.
+/// One stage of a stream's way to the client (a translation, the repair): events in, events out.
+/// Stages know nothing of bytes: the upstream's are parsed once before the first stage, and the
+/// client's written once after the last.
 pub trait Transform: Send {
-    /// One upstream event; appends whatever the client should get now.
-    fn event(&mut self, ev: &Event, out: &mut Vec<u8>);
-    /// The upstream body ended.
-    fn end(&mut self, out: &mut Vec<u8>);
-    /// The upstream failed mid-stream; appends the client's error event.
-    fn fail(&mut self, e: &Error, out: &mut Vec<u8>);
-    /// The client stream is complete; nothing more should be read.
+    /// One event; appends what goes on now (to the next stage, or the client).
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>);
+    /// The upstream ended: appends the closing events, or says why the stream is incomplete.
+    fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error>;
+    /// The stream is complete: nothing more should be read.
     fn done(&self) -> bool;
-    /// The `Content-Type` of what this transform writes.
-    fn content_type(&self) -> &'static str {
-        "text/event-stream"
-    }
-    /// `(prompt, completion)` tokens, once the stream has reported them.
-    fn tokens(&self) -> Option<(u64, u64)> {
-        None
-    }
+    /// Appends what must come before an error event in this stage's dialect.
+    fn before_error(&mut self, _out: &mut Vec<Event>) {}
 }
 
-/// Two transforms in a row (Anthropic → OpenAI → Ollama): the first one's output is parsed as
-/// SSE again and fed to the second.
-struct Chain {
-    first: Box<dyn Transform>,
-    second: Box<dyn Transform>,
-    parser: crate::sse::Parser,
-    buf: Vec<u8>,
+/// The stages an upstream stream goes through, in order, and the client's dialect, in which
+/// the pipeline alone renders errors.
+pub struct Pipeline {
+    stages: Vec<Box<dyn Transform>>,
+    client: Dialect,
+    failed: bool,
 }
 
-impl Chain {
-    fn pass(&mut self, out: &mut Vec<u8>) {
-        for ev in self.parser.push(&self.buf) {
-            self.second.event(&ev, out);
+impl Pipeline {
+    /// A pipeline of `stages` (none: events pass unchanged) ending in `client`'s dialect.
+    pub fn new(stages: Vec<Box<dyn Transform>>, client: Dialect) -> Pipeline {
+        Pipeline { stages, client, failed: false }
+    }
+
+    /// One upstream event; appends what the client gets now.
+    pub fn push(&mut self, ev: Event, out: &mut Vec<Event>) {
+        self.run(0, vec![ev], out);
+    }
+
+    /// `events` through the stages from `first` on.
+    fn run(&mut self, first: usize, events: Vec<Event>, out: &mut Vec<Event>) {
+        let mut events = events;
+        for stage in &mut self.stages[first..] {
+            let mut next = Vec::with_capacity(events.len());
+            for ev in events {
+                stage.event(ev, &mut next);
+            }
+            events = next;
         }
-        self.buf.clear();
+        out.extend(events);
     }
-}
 
-impl Transform for Chain {
-    fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
-        self.first.event(ev, &mut self.buf);
-        self.pass(out);
+    /// The upstream ended: each stage's closing events go through the stages after it.
+    pub fn end(&mut self, out: &mut Vec<Event>) {
+        for i in 0..self.stages.len() {
+            let mut closing = Vec::new();
+            let ended = self.stages[i].end(&mut closing);
+            self.run(i + 1, closing, out);
+            if let Err(e) = ended {
+                return self.fail(&e, out);
+            }
+        }
     }
-    fn end(&mut self, out: &mut Vec<u8>) {
-        self.first.end(&mut self.buf);
-        self.pass(out);
-        self.second.end(out);
+
+    /// The stream cannot go on: the client gets `e` as an event in its dialect, unless the
+    /// stream already ended.
+    pub fn fail(&mut self, e: &Error, out: &mut Vec<Event>) {
+        if self.done() {
+            return;
+        }
+        if let Some(last) = self.stages.last_mut() {
+            last.before_error(out);
+        }
+        out.push(e.event(self.client));
+        self.failed = true;
     }
-    fn fail(&mut self, e: &Error, out: &mut Vec<u8>) {
-        self.second.fail(e, out);
+
+    /// The client's stream is complete.
+    pub fn done(&self) -> bool {
+        self.failed || self.stages.last().is_some_and(|s| s.done())
     }
-    fn done(&self) -> bool {
-        self.second.done()
+
+    /// A whole stream at once: every event, then the end.
+    pub fn run_whole(mut self, events: Vec<Event>) -> Vec<Event> {
+        let mut out = Vec::new();
+        for ev in events {
+            self.push(ev, &mut out);
+        }
+        self.end(&mut out);
+        out
     }
-    fn content_type(&self) -> &'static str {
-        self.second.content_type()
-    }
-    fn tokens(&self) -> Option<(u64, u64)> {
-        self.second.tokens().or(self.first.tokens())
+
+    /// The client's dialect.
+    pub fn client(&self) -> Dialect {
+        self.client
     }
 }
 
@@ -159,14 +189,6 @@ pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Valu
     out
 }
 
-/// `second` fed with `first`'s output (e.g. a translator, then the stream repair).
-pub fn chain(first: Option<Box<dyn Transform>>, second: Box<dyn Transform>) -> Box<dyn Transform> {
-    match first {
-        None => second,
-        Some(first) => Box::new(Chain { first, second, parser: crate::sse::Parser::default(), buf: Vec::new() }),
-    }
-}
-
 /// A complete `wire`-dialect answer → the `client` dialect (`elapsed_ns` for Ollama's timings).
 pub fn response(client: Dialect, wire: Dialect, body: &[u8], model: &str, elapsed_ns: u64) -> Result<Vec<u8>, Error> {
     let v = response::parse(body)?;
@@ -192,24 +214,32 @@ pub fn error(client: Dialect, status: u16, body: &[u8], max_input: Option<u64>) 
     v.to_string().into_bytes()
 }
 
-pub use stream::message_as_events;
-
-/// The stream translator from `wire` to `client`, or `None` when they are the same dialect.
-pub fn stream(client: Dialect, wire: Dialect, model: &str, request: &Value) -> Option<Box<dyn Transform>> {
+/// The stages that translate a `wire`-dialect stream for a `client`-dialect one (none when
+/// they are the same dialect).
+pub fn stream(client: Dialect, wire: Dialect, model: &str, request: &Value) -> Vec<Box<dyn Transform>> {
+    let include_usage = request.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
     match (client, wire) {
-        (Dialect::OpenAi, Dialect::Anthropic) => {
-            let usage = request.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
-            Some(Box::new(stream::AnthropicToOpenAi::new(model, usage)))
-        }
+        (Dialect::OpenAi, Dialect::Anthropic) => vec![Box::new(stream::AnthropicToOpenAi::new(model, include_usage))],
         (Dialect::Anthropic, Dialect::OpenAi) => {
-            Some(Box::new(stream::OpenAiToAnthropic::new(model, count_tokens(request))))
+            vec![Box::new(stream::OpenAiToAnthropic::new(model, count_tokens(request)))]
         }
-        (Dialect::Ollama, Dialect::OpenAi) => Some(Box::new(ollama::OpenAiToOllama::new(model))),
-        (Dialect::Ollama, Dialect::Anthropic) => Some(chain(
-            Some(Box::new(stream::AnthropicToOpenAi::new(model, true))),
-            Box::new(ollama::OpenAiToOllama::new(model)),
-        )),
-        _ => None,
+        (Dialect::Ollama, Dialect::OpenAi) => vec![Box::new(ollama::OpenAiToOllama::new(model))],
+        (Dialect::Ollama, Dialect::Anthropic) => {
+            vec![Box::new(stream::AnthropicToOpenAi::new(model, true)), Box::new(ollama::OpenAiToOllama::new(model))]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A complete answer in the client's dialect as the stream the client asked for (some
+/// upstreams ignore `stream: true`); `None` when the body is not an answer of that dialect.
+pub fn as_events(client: Dialect, body: &[u8], include_usage: bool) -> Option<Vec<Event>> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    match client {
+        Dialect::OpenAi => response::openai_as_events(&v, include_usage),
+        Dialect::Anthropic => response::anthropic_as_events(&v),
+        // One NDJSON line (the last, `done: true`) is a whole Ollama stream.
+        Dialect::Ollama => Some(vec![Event::data(v.to_string())]),
     }
 }
 

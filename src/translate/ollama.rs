@@ -4,7 +4,6 @@
 
 use super::Transform;
 use crate::clock::{rfc3339, unix_now};
-use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::sse::Event;
 use serde_json::{json, Map, Value};
@@ -197,16 +196,15 @@ impl OpenAiToOllama {
         }
     }
 
-    fn line(out: &mut Vec<u8>, v: &Value) {
-        out.extend_from_slice(v.to_string().as_bytes());
-        out.push(b'\n');
+    fn line(out: &mut Vec<Event>, v: &Value) {
+        out.push(Event::data(v.to_string()));
     }
 
     fn message(&self, msg: Value) -> Value {
         json!({"model": self.model, "created_at": rfc3339(unix_now()), "message": msg, "done": false})
     }
 
-    fn complete(&mut self, out: &mut Vec<u8>) {
+    fn complete(&mut self, out: &mut Vec<Event>) {
         let mut msg = json!({"role": "assistant", "content": ""});
         if !self.calls.is_empty() {
             msg["tool_calls"] = Value::Array(ollama_tool_calls(&self.calls));
@@ -220,7 +218,7 @@ impl OpenAiToOllama {
 }
 
 impl Transform for OpenAiToOllama {
-    fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
         if ev.data.trim() == "[DONE]" {
             return self.complete(out);
         }
@@ -266,31 +264,19 @@ impl Transform for OpenAiToOllama {
         }
     }
 
-    fn end(&mut self, out: &mut Vec<u8>) {
+    fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
         match (self.done, &self.finish) {
-            (true, _) => {}
-            (false, Some(_)) => self.complete(out),
-            (false, None) => self.fail(&Error::UpstreamInvalid("the stream ended before it finished".into()), out),
-        }
-    }
-
-    fn fail(&mut self, e: &Error, out: &mut Vec<u8>) {
-        if !self.done {
-            out.extend_from_slice(&e.sse(Dialect::Ollama));
-            self.done = true;
+            (true, _) => Ok(()),
+            (false, Some(_)) => {
+                self.complete(out);
+                Ok(())
+            }
+            (false, None) => Err(Error::UpstreamInvalid("the stream ended before it finished".into())),
         }
     }
 
     fn done(&self) -> bool {
         self.done
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/x-ndjson"
-    }
-
-    fn tokens(&self) -> Option<(u64, u64)> {
-        self.usage.as_ref().and_then(crate::metrics::tokens_in)
     }
 }
 
@@ -329,9 +315,11 @@ mod tests {
             r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#,
             "[DONE]",
         ] {
-            t.event(&Event { name: None, data: data.into(), raw: Vec::new() }, &mut out);
+            t.event(Event::data(data), &mut out);
         }
-        let text = String::from_utf8(out).unwrap();
+        let mut text = Vec::new();
+        out.iter().for_each(|ev| crate::sse::Framing::Ndjson.write(ev, &mut text));
+        let text = String::from_utf8(text).unwrap();
         let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert!(!text.contains("\n\n"));
         assert_eq!(lines.len(), 2);

@@ -1,9 +1,11 @@
 //! Complete (non-streamed) answers across dialects: a Messages response → a Chat Completions
-//! response, and the reverse; plus upstream error bodies into the client's error shape.
+//! response, and the reverse; upstream error bodies into the client's error shape; and a whole
+//! answer as the events of the stream a client asked for.
 
 use super::{finish_from_stop, minted_signature, stop_from_finish};
 use crate::clock::unix_now;
 use crate::error::Error;
+use crate::sse::Event;
 use serde_json::{json, Value};
 
 /// Anthropic `usage` → OpenAI `usage` (cache reads count as prompt tokens, as OpenAI does).
@@ -184,4 +186,104 @@ fn context_numbers(msg: &str) -> (Option<u64>, Option<u64>) {
 /// Parses an upstream JSON answer or says why it cannot be used.
 pub fn parse(body: &[u8]) -> Result<Value, Error> {
     serde_json::from_slice(body).map_err(|e| Error::UpstreamInvalid(format!("answer is not JSON: {e}")))
+}
+
+/// A complete Chat Completions answer as the stream a client asked for (some upstreams ignore
+/// `stream: true`): the role, the content and reasoning, whole tool calls, one finish, the usage
+/// when asked for, and `[DONE]`.
+pub fn openai_as_events(v: &Value, include_usage: bool) -> Option<Vec<Event>> {
+    let choices = v.get("choices")?.as_array()?;
+    let head = json!({"id": v.get("id").cloned().unwrap_or("chatcmpl-proxy".into()), "object": "chat.completion.chunk",
+                      "created": v.get("created").cloned().unwrap_or(0.into()), "model": v.get("model").cloned().unwrap_or_default()});
+    let mut out = Vec::new();
+    let mut chunk = |choices: Value, usage: Option<&Value>| {
+        let mut c = head.clone();
+        c["choices"] = choices;
+        if let Some(u) = usage {
+            c["usage"] = u.clone();
+        }
+        out.push(Event::data(c.to_string()));
+    };
+    for (i, ch) in choices.iter().enumerate() {
+        let index = ch.get("index").cloned().unwrap_or(i.into());
+        let m = ch.get("message").cloned().unwrap_or_default();
+        let mut delta = json!({"role": "assistant", "content": m.get("content").cloned().unwrap_or(Value::Null)});
+        for k in ["reasoning_content", "refusal"] {
+            if let Some(x) = m.get(k).filter(|x| !x.is_null()) {
+                delta[k] = x.clone();
+            }
+        }
+        if let Some(Value::Array(calls)) = m.get("tool_calls") {
+            let calls: Vec<Value> = calls
+                .iter()
+                .enumerate()
+                .map(|(n, c)| {
+                    let mut c = c.clone();
+                    c["index"] = n.into();
+                    c
+                })
+                .collect();
+            delta["tool_calls"] = Value::Array(calls);
+        }
+        chunk(json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": null}]), None);
+        let finish = ch.get("finish_reason").filter(|f| f.is_string()).cloned().unwrap_or("stop".into());
+        chunk(json!([{"index": index, "delta": {}, "logprobs": null, "finish_reason": finish}]), None);
+    }
+    if include_usage {
+        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
+            chunk(json!([]), Some(u));
+        }
+    }
+    out.push(Event::data("[DONE]"));
+    Some(out)
+}
+
+/// A complete Messages answer as the event stream a client asked for (some upstreams ignore
+/// `stream: true`): `message_start`, each content block whole (start, one delta, stop), then
+/// `message_delta` with the stop reason and output tokens, and `message_stop`.
+pub fn anthropic_as_events(v: &Value) -> Option<Vec<Event>> {
+    if v.get("type")?.as_str()? != "message" {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut event = |name: &str, data: Value| out.push(Event::named(name, data.to_string()));
+    let usage = v.get("usage").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut start = v.clone();
+    start["content"] = json!([]);
+    start["stop_reason"] = Value::Null;
+    start["stop_sequence"] = Value::Null;
+    start["usage"] = Value::Object(usage.clone());
+    start["usage"]["output_tokens"] = json!(0);
+    event("message_start", json!({"type": "message_start", "message": start}));
+    for (index, b) in v.get("content").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let (shell, deltas) = match b["type"].as_str() {
+            Some("text") => {
+                (json!({"type": "text", "text": ""}), vec![json!({"type": "text_delta", "text": b["text"]})])
+            }
+            Some("thinking") => (
+                json!({"type": "thinking", "thinking": "", "signature": ""}),
+                vec![
+                    json!({"type": "thinking_delta", "thinking": b["thinking"]}),
+                    json!({"type": "signature_delta", "signature": b["signature"]}),
+                ],
+            ),
+            Some("tool_use") => (
+                json!({"type": "tool_use", "id": b["id"], "name": b["name"], "input": {}}),
+                vec![json!({"type": "input_json_delta", "partial_json": b["input"].to_string()})],
+            ),
+            // Anything else (redacted thinking, server tools) travels whole in its start event.
+            _ => (b.clone(), Vec::new()),
+        };
+        event("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": shell}));
+        for delta in deltas {
+            event("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": delta}));
+        }
+        event("content_block_stop", json!({"type": "content_block_stop", "index": index}));
+    }
+    let stop =
+        json!({"stop_reason": v["stop_reason"], "stop_sequence": v.get("stop_sequence").unwrap_or(&Value::Null)});
+    let output = json!({"output_tokens": usage.get("output_tokens").and_then(Value::as_u64).unwrap_or(0)});
+    event("message_delta", json!({"type": "message_delta", "delta": stop, "usage": output}));
+    event("message_stop", json!({"type": "message_stop"}));
+    Some(out)
 }

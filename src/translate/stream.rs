@@ -3,9 +3,8 @@
 //! Anthropic events. Pure state machines; `respond.rs` feeds them.
 
 use super::{finish_from_stop, minted_signature, stop_from_finish, Transform};
-use crate::dialect::Dialect;
 use crate::error::Error;
-use crate::sse::{self, Event};
+use crate::sse::Event;
 use serde_json::{json, Value};
 
 /// Anthropic events → OpenAI chunks (OpenAI clients on Anthropic deployments).
@@ -38,20 +37,20 @@ impl AnthropicToOpenAi {
         }
     }
 
-    fn chunk(&self, out: &mut Vec<u8>, delta: Value, finish: Option<&str>) {
+    fn chunk(&self, out: &mut Vec<Event>, delta: Value, finish: Option<&str>) {
         let c = json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
                        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]});
-        sse::write_data(out, &c.to_string());
+        out.push(Event::data(c.to_string()));
     }
 
-    fn start(&mut self, out: &mut Vec<u8>) {
+    fn start(&mut self, out: &mut Vec<Event>) {
         if !self.started {
             self.started = true;
             self.chunk(out, json!({"role": "assistant", "content": ""}), None);
         }
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>, stop: Option<&str>) {
+    fn finish(&mut self, out: &mut Vec<Event>, stop: Option<&str>) {
         if !self.finished {
             self.finished = true;
             self.chunk(out, json!({}), Some(finish_from_stop(stop)));
@@ -68,7 +67,7 @@ impl AnthropicToOpenAi {
 }
 
 impl Transform for AnthropicToOpenAi {
-    fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
         let Ok(data) = serde_json::from_str::<Value>(&ev.data) else {
             return;
         };
@@ -131,41 +130,31 @@ impl Transform for AnthropicToOpenAi {
                     let usage = super::response::openai_usage(&self.usage);
                     let c = json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
                                    "model": self.model, "choices": [], "usage": usage});
-                    sse::write_data(out, &c.to_string());
+                    out.push(Event::data(c.to_string()));
                 }
-                sse::write_data(out, "[DONE]");
+                out.push(Event::data("[DONE]"));
                 self.done = true;
             }
             "error" => {
                 let body = super::response::error_to_openai(ev.data.as_bytes());
-                sse::write_data(out, &body.to_string());
+                out.push(Event::data(body.to_string()));
                 self.done = true;
             }
             // Keep idle connections (and front proxies) alive without a chunk clients would parse.
-            "ping" => out.extend_from_slice(b": ping\n\n"),
+            "ping" => out.push(Event::comment("ping")),
             _ => {}
         }
     }
 
-    fn end(&mut self, out: &mut Vec<u8>) {
-        if !self.done {
-            self.fail(&Error::UpstreamInvalid("the stream ended before message_stop".into()), out);
-        }
-    }
-
-    fn fail(&mut self, e: &Error, out: &mut Vec<u8>) {
-        if !self.done {
-            out.extend_from_slice(&e.sse(Dialect::OpenAi));
-            self.done = true;
+    fn end(&mut self, _out: &mut Vec<Event>) -> Result<(), Error> {
+        match self.done {
+            true => Ok(()),
+            false => Err(Error::UpstreamInvalid("the stream ended before message_stop".into())),
         }
     }
 
     fn done(&self) -> bool {
         self.done
-    }
-
-    fn tokens(&self) -> Option<(u64, u64)> {
-        crate::metrics::tokens_in(&self.usage)
     }
 }
 
@@ -211,12 +200,12 @@ impl OpenAiToAnthropic {
         }
     }
 
-    fn emit(out: &mut Vec<u8>, v: Value) {
+    fn emit(out: &mut Vec<Event>, v: Value) {
         let name = v["type"].as_str().unwrap_or("").to_string();
-        sse::write_named(out, &name, &v.to_string());
+        out.push(Event::named(&name, v.to_string()));
     }
 
-    fn start(&mut self, out: &mut Vec<u8>) {
+    fn start(&mut self, out: &mut Vec<Event>) {
         if !self.started {
             self.started = true;
             let usage = json!({"input_tokens": self.input_estimate, "output_tokens": 0});
@@ -227,7 +216,7 @@ impl OpenAiToAnthropic {
     }
 
     /// Closes the open block (a thinking block gets its signature first) and opens `next`.
-    fn switch(&mut self, out: &mut Vec<u8>, next: Option<(Block, Value)>) {
+    fn switch(&mut self, out: &mut Vec<Event>, next: Option<(Block, Value)>) {
         if let Some(open) = self.open.take() {
             let index = self.next_index - 1;
             if open == Block::Thinking {
@@ -243,14 +232,14 @@ impl OpenAiToAnthropic {
         }
     }
 
-    fn delta(&mut self, out: &mut Vec<u8>, block: Block, start: Value, delta: Value) {
+    fn delta(&mut self, out: &mut Vec<Event>, block: Block, start: Value, delta: Value) {
         if self.open != Some(block) {
             self.switch(out, Some((block, start)));
         }
         Self::emit(out, json!({"type": "content_block_delta", "index": self.next_index - 1, "delta": delta}));
     }
 
-    fn complete(&mut self, out: &mut Vec<u8>) {
+    fn complete(&mut self, out: &mut Vec<Event>) {
         self.start(out);
         self.switch(out, None);
         let mut usage = super::response::anthropic_usage(self.usage.as_ref().unwrap_or(&Value::Null));
@@ -265,7 +254,7 @@ impl OpenAiToAnthropic {
 }
 
 impl Transform for OpenAiToAnthropic {
-    fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
         if ev.data.trim() == "[DONE]" {
             return self.complete(out);
         }
@@ -327,20 +316,15 @@ impl Transform for OpenAiToAnthropic {
         }
     }
 
-    fn end(&mut self, out: &mut Vec<u8>) {
+    fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
         match (self.done, self.stop) {
-            (true, _) => {}
+            (true, _) => Ok(()),
             // Some upstreams never send [DONE]; a finish reason is as good an ending.
-            (false, Some(_)) => self.complete(out),
-            (false, None) => self.fail(&Error::UpstreamInvalid("the stream ended before it finished".into()), out),
-        }
-    }
-
-    fn fail(&mut self, e: &Error, out: &mut Vec<u8>) {
-        if !self.done {
-            self.start(out);
-            out.extend_from_slice(&e.sse(Dialect::Anthropic));
-            self.done = true;
+            (false, Some(_)) => {
+                self.complete(out);
+                Ok(())
+            }
+            (false, None) => Err(Error::UpstreamInvalid("the stream ended before it finished".into())),
         }
     }
 
@@ -348,58 +332,8 @@ impl Transform for OpenAiToAnthropic {
         self.done
     }
 
-    fn tokens(&self) -> Option<(u64, u64)> {
-        self.usage.as_ref().and_then(crate::metrics::tokens_in)
+    /// An Anthropic stream opens with `message_start`, error or not.
+    fn before_error(&mut self, out: &mut Vec<Event>) {
+        self.start(out);
     }
-}
-
-/// A complete Messages answer as the event stream a client asked for (some upstreams ignore
-/// `stream: true`): `message_start`, each content block whole (start, one delta, stop), then
-/// `message_delta` with the stop reason and output tokens, and `message_stop`.
-pub fn message_as_events(body: &[u8]) -> Option<Vec<u8>> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    if v.get("type")?.as_str()? != "message" {
-        return None;
-    }
-    let mut out = Vec::new();
-    let mut event = |name: &str, data: Value| sse::write_named(&mut out, name, &data.to_string());
-    let usage = v.get("usage").and_then(Value::as_object).cloned().unwrap_or_default();
-    let mut start = v.clone();
-    start["content"] = json!([]);
-    start["stop_reason"] = Value::Null;
-    start["stop_sequence"] = Value::Null;
-    start["usage"] = Value::Object(usage.clone());
-    start["usage"]["output_tokens"] = json!(0);
-    event("message_start", json!({"type": "message_start", "message": start}));
-    for (index, b) in v.get("content").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        let (shell, deltas) = match b["type"].as_str() {
-            Some("text") => {
-                (json!({"type": "text", "text": ""}), vec![json!({"type": "text_delta", "text": b["text"]})])
-            }
-            Some("thinking") => (
-                json!({"type": "thinking", "thinking": "", "signature": ""}),
-                vec![
-                    json!({"type": "thinking_delta", "thinking": b["thinking"]}),
-                    json!({"type": "signature_delta", "signature": b["signature"]}),
-                ],
-            ),
-            Some("tool_use") => (
-                json!({"type": "tool_use", "id": b["id"], "name": b["name"], "input": {}}),
-                vec![json!({"type": "input_json_delta", "partial_json": b["input"].to_string()})],
-            ),
-            // Anything else (redacted thinking, server tools) travels whole in its start event.
-            _ => (b.clone(), Vec::new()),
-        };
-        event("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": shell}));
-        for delta in deltas {
-            event("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": delta}));
-        }
-        event("content_block_stop", json!({"type": "content_block_stop", "index": index}));
-    }
-    let stop =
-        json!({"stop_reason": v["stop_reason"], "stop_sequence": v.get("stop_sequence").unwrap_or(&Value::Null)});
-    let output = json!({"output_tokens": usage.get("output_tokens").and_then(Value::as_u64).unwrap_or(0)});
-    event("message_delta", json!({"type": "message_delta", "delta": stop, "usage": output}));
-    event("message_stop", json!({"type": "message_stop"}));
-    Some(out)
 }

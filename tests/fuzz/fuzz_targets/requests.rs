@@ -2,7 +2,7 @@
 //! the dump reader, on arbitrary JSON: no panic, and a translated request is always an object.
 #![no_main]
 use gpt_reverse_proxy::config::ModelInfo;
-use gpt_reverse_proxy::route::Dialect;
+use gpt_reverse_proxy::dialect::Dialect;
 use gpt_reverse_proxy::translate::{self, normalize, Target};
 use libfuzzer_sys::fuzz_target;
 
@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     normalize::strip_think_tags(&mut body);
     let (info, none) = (ModelInfo::default(), serde_json::Map::new());
     for claude_code in [false, true] {
-        let t = Target { model: "m", info: &info, claude_code, max_completion_tokens: true, default_params: &none, force_params: &none };
+        let t = Target { model: "m", info: &info, claude_code, max_completion_tokens: true, default_params: &none, force_params: &none, drop_params: [&[], &[]] };
         for client in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Ollama] {
             for wire in [Dialect::OpenAi, Dialect::Anthropic] {
                 assert!(translate::request(client, wire, &body, &t).is_object());
@@ -22,8 +22,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = translate::count_tokens(&body);
     let opts = gpt_reverse_proxy::repair::Options { drop_null_finish_reason: true, think_tags: true, custom_tools: vec!["f".into()] };
     let _ = gpt_reverse_proxy::repair::complete(data, &opts);
-    let _ = gpt_reverse_proxy::repair::as_stream(data, true);
-    let _ = translate::message_as_events(data);
+    for client in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Ollama] {
+        let _ = translate::as_events(client, data, true);
+    }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = gpt_reverse_proxy::dump::show::render(text);
     }
