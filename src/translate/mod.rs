@@ -291,3 +291,82 @@ pub fn count_tokens(body: &Value) -> u64 {
     }
     bytes.div_ceil(3) + images * 1600 + 8
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Appends each event's data with a mark, and says done at `"end"`.
+    struct Mark(&'static str, bool);
+    impl Transform for Mark {
+        fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
+            self.1 |= ev.data.ends_with("end");
+            out.push(Event::data(format!("{}{}", ev.data, self.0)));
+        }
+        fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
+            out.push(Event::data(format!("closed{}", self.0)));
+            Ok(())
+        }
+        fn done(&self) -> bool {
+            self.1
+        }
+    }
+
+    fn datas(events: &[Event]) -> Vec<&str> {
+        events.iter().map(|e| e.data.as_str()).collect()
+    }
+
+    #[test]
+    fn stages_chain_in_order_and_each_end_goes_through_the_stages_after_it() {
+        let mut p = Pipeline::new(vec![Box::new(Mark("a", false)), Box::new(Mark("b", false))], Dialect::OpenAi);
+        let mut out = Vec::new();
+        p.push(Event::data("x"), &mut out);
+        p.end(&mut out);
+        assert_eq!(datas(&out), ["xab", "closedab", "closedb"]);
+        assert!(!p.done());
+        p.fail(&Error::UpstreamTimeout("t".into()), &mut out);
+        assert!(p.done() && out.last().unwrap().data.contains("upstream_timeout"));
+        let before = out.len();
+        p.fail(&Error::UpstreamTimeout("t".into()), &mut out);
+        assert_eq!(out.len(), before, "one error at most");
+    }
+
+    #[test]
+    fn a_finished_stream_gets_no_error_event() {
+        let mut p = Pipeline::new(vec![Box::new(Mark("", false))], Dialect::Anthropic);
+        let mut out = Vec::new();
+        p.push(Event::data("end"), &mut out);
+        assert!(p.done());
+        p.fail(&Error::UpstreamTimeout("t".into()), &mut out);
+        assert_eq!(datas(&out), ["end"]);
+    }
+
+    #[test]
+    fn errors_are_rendered_in_the_clients_dialect() {
+        for (client, name) in [(Dialect::OpenAi, None), (Dialect::Anthropic, Some("error")), (Dialect::Ollama, None)] {
+            let mut out = Vec::new();
+            Pipeline::new(Vec::new(), client).fail(&Error::UpstreamInvalid("x".into()), &mut out);
+            assert_eq!(out[0].name.as_deref(), name, "{client:?}");
+        }
+    }
+
+    #[test]
+    fn stages_by_dialect_pair() {
+        let r = json!({"model": "m"});
+        assert_eq!(stream(Dialect::OpenAi, Dialect::OpenAi, "m", &r).len(), 0);
+        assert_eq!(stream(Dialect::Anthropic, Dialect::Anthropic, "m", &r).len(), 0);
+        assert_eq!(stream(Dialect::OpenAi, Dialect::Anthropic, "m", &r).len(), 1);
+        assert_eq!(stream(Dialect::Anthropic, Dialect::OpenAi, "m", &r).len(), 1);
+        assert_eq!(stream(Dialect::Ollama, Dialect::Anthropic, "m", &r).len(), 2);
+    }
+
+    #[test]
+    fn a_whole_ollama_answer_is_one_line_and_other_dialects_refuse_foreign_bodies() {
+        let events = as_events(Dialect::Ollama, br#"{"done":true}"#, false).unwrap();
+        assert_eq!(datas(&events), [r#"{"done":true}"#]);
+        assert!(as_events(Dialect::Anthropic, br#"{"choices":[]}"#, false).is_none());
+        assert!(as_events(Dialect::OpenAi, br#"{"type":"message"}"#, false).is_none());
+        assert!(as_events(Dialect::OpenAi, b"not json", false).is_none());
+    }
+}

@@ -287,3 +287,80 @@ pub fn anthropic_as_events(v: &Value) -> Option<Vec<Event>> {
     event("message_stop", json!({"type": "message_stop"}));
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_messages_answer_becomes_a_chat_completion_with_usage_and_tools() {
+        let msg = json!({"id": "m1", "type": "message", "stop_reason": "tool_use",
+            "content": [{"type": "thinking", "thinking": "hmm", "signature": "s"}, {"type": "text", "text": "Hi"},
+                        {"type": "tool_use", "id": "t1", "name": "get", "input": {"q": 1}}],
+            "usage": {"input_tokens": 3, "cache_read_input_tokens": 2, "output_tokens": 4}});
+        let v = anthropic_to_openai(&msg, "gpt-x");
+        let m = &v["choices"][0]["message"];
+        assert_eq!((v["id"].as_str(), v["model"].as_str()), (Some("chatcmpl-m1"), Some("gpt-x")));
+        assert_eq!((m["content"].as_str(), m["reasoning_content"].as_str()), (Some("Hi"), Some("hmm")));
+        assert_eq!(m["tool_calls"][0]["function"]["arguments"], "{\"q\":1}");
+        assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(
+            (v["usage"]["prompt_tokens"].as_u64(), v["usage"]["completion_tokens"].as_u64()),
+            (Some(5), Some(4))
+        );
+    }
+
+    #[test]
+    fn a_chat_completion_becomes_a_message_with_minted_thinking_and_raw_arguments_kept() {
+        let resp = json!({"id": "chatcmpl-7", "choices": [{"finish_reason": "stop", "message": {
+            "reasoning_content": "r", "content": "ok",
+            "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": "not json"}}]}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 2}});
+        let v = openai_to_anthropic(&resp, "claude-x");
+        let types: Vec<&str> = v["content"].as_array().unwrap().iter().map(|b| b["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["thinking", "text", "tool_use"]);
+        assert!(v["content"][0]["signature"].as_str().unwrap().starts_with(crate::translate::MINTED_SIGNATURE));
+        assert_eq!(v["content"][2]["input"], json!({"raw_arguments": "not json"}));
+        assert_eq!((v["id"].as_str(), v["stop_reason"].as_str()), (Some("msg_7"), Some("tool_use")));
+        assert_eq!(v["usage"]["output_tokens"], 2);
+    }
+
+    #[test]
+    fn whole_answers_become_the_events_of_their_stream() {
+        let chat = json!({"id": "c", "created": 1, "model": "m", "choices": [{"index": 0, "finish_reason": "tool_calls",
+            "message": {"content": null, "tool_calls": [{"id": "t", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1}});
+        let events = openai_as_events(&chat, true).unwrap();
+        let data: Vec<Value> = events.iter().map(|e| serde_json::from_str(&e.data).unwrap_or(Value::Null)).collect();
+        assert_eq!(data[0]["choices"][0]["delta"]["tool_calls"][0]["index"], 0);
+        assert_eq!(data[1]["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(data[2]["usage"]["prompt_tokens"], 1);
+        assert_eq!(events.last().unwrap().data, "[DONE]");
+        let msg = json!({"type": "message", "content": [{"type": "text", "text": "Hi"}], "stop_reason": "end_turn",
+                         "usage": {"input_tokens": 2, "output_tokens": 5}});
+        let events = anthropic_as_events(&msg).unwrap();
+        let names: Vec<&str> = events.iter().map(|e| e.name.as_deref().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        assert!(events[4].data.contains("\"output_tokens\":5"));
+    }
+
+    #[test]
+    fn errors_keep_their_message_and_context_numbers_in_each_shape() {
+        let body = br#"{"error":{"message":"This model's maximum context length is 8192 tokens. However, you requested 9000 tokens."}}"#;
+        let a = error_to_anthropic(400, body, None);
+        assert_eq!(a["error"]["type"], "invalid_request_error");
+        assert!(a["error"]["message"].as_str().unwrap().contains("8192"), "{a}");
+        let o = error_to_openai(br#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#);
+        assert_eq!(o["error"]["message"], "slow down");
+    }
+}

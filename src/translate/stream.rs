@@ -337,3 +337,149 @@ impl Transform for OpenAiToAnthropic {
         self.start(out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(t: &mut dyn Transform, events: &[Event]) -> Vec<Event> {
+        let mut out = Vec::new();
+        for ev in events {
+            t.event(ev.clone(), &mut out);
+        }
+        out
+    }
+
+    fn json_of(ev: &Event) -> Value {
+        serde_json::from_str(&ev.data).unwrap_or(Value::Null)
+    }
+
+    fn anthropic(v: Value) -> Event {
+        Event::named(v["type"].as_str().unwrap(), v.to_string())
+    }
+
+    #[test]
+    fn anthropic_text_tool_and_usage_become_openai_chunks_in_order() {
+        let mut t = AnthropicToOpenAi::new("gpt-x", true);
+        let out = feed(
+            &mut t,
+            &[
+                anthropic(json!({"type": "message_start", "message": {"id": "m1", "usage": {"input_tokens": 7}}})),
+                anthropic(
+                    json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+                ),
+                anthropic(
+                    json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}),
+                ),
+                anthropic(json!({"type": "content_block_start", "index": 1,
+                                 "content_block": {"type": "tool_use", "id": "t1", "name": "get", "input": {}}})),
+                anthropic(json!({"type": "content_block_delta", "index": 1,
+                                 "delta": {"type": "input_json_delta", "partial_json": "{\"q\":1}"}})),
+                Event::named("ping", "{\"type\":\"ping\"}"),
+                anthropic(
+                    json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 3}}),
+                ),
+                anthropic(json!({"type": "message_stop"})),
+            ],
+        );
+        let chunks: Vec<Value> = out.iter().map(json_of).collect();
+        assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+        assert_eq!(chunks[0]["id"], "chatcmpl-m1");
+        assert_eq!(chunks[1]["choices"][0]["delta"]["content"], "Hi");
+        assert_eq!(chunks[2]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"], "get");
+        assert_eq!(chunks[3]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"], "{\"q\":1}");
+        assert_eq!(out[4].raw, b": ping\n\n", "pings stay comments");
+        assert_eq!(chunks[5]["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(chunks[6]["usage"]["prompt_tokens"], 7);
+        assert_eq!(chunks[6]["usage"]["completion_tokens"], 3);
+        assert_eq!(out.last().unwrap().data, "[DONE]");
+        assert!(out.iter().all(|e| e.name.is_none()), "OpenAI events are unnamed");
+        assert!(t.done() && t.end(&mut Vec::new()).is_ok());
+    }
+
+    #[test]
+    fn an_anthropic_stream_cut_short_is_an_error_at_the_end() {
+        let mut t = AnthropicToOpenAi::new("m", false);
+        feed(&mut t, &[anthropic(json!({"type": "message_start", "message": {"id": "m1"}}))]);
+        assert!(!t.done());
+        let e = t.end(&mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("message_stop"), "{e}");
+    }
+
+    #[test]
+    fn an_anthropic_error_event_becomes_an_openai_error_and_ends_the_stream() {
+        let mut t = AnthropicToOpenAi::new("m", false);
+        let body = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        let out = feed(&mut t, &[Event::named("error", body)]);
+        assert_eq!(json_of(&out[0])["error"]["message"], "Overloaded");
+        assert!(t.done());
+    }
+
+    #[test]
+    fn openai_chunks_become_anthropic_blocks_with_thinking_signed_and_tool_use_stop() {
+        let mut t = OpenAiToAnthropic::new("claude-x", 42);
+        let chunk = |delta: Value, finish: Value| {
+            Event::data(
+                json!({"id": "chatcmpl-9", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+                    .to_string(),
+            )
+        };
+        let mut out = feed(
+            &mut t,
+            &[
+                chunk(json!({"reasoning_content": "hmm"}), Value::Null),
+                chunk(json!({"content": "Hi"}), Value::Null),
+                chunk(
+                    json!({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "get", "arguments": "{\"q\""}}]}),
+                    Value::Null,
+                ),
+                chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}), json!("stop")),
+                Event::data(json!({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 6}}).to_string()),
+                Event::data("[DONE]"),
+            ],
+        );
+        assert!(t.end(&mut out).is_ok());
+        let names: Vec<&str> = out.iter().map(|e| e.name.as_deref().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        let v: Vec<Value> = out.iter().map(json_of).collect();
+        assert_eq!(v[0]["message"]["id"], "msg_9");
+        assert_eq!(v[0]["message"]["usage"]["input_tokens"], 42, "the estimate until real usage arrives");
+        assert!(v[3]["delta"]["signature"].as_str().unwrap().starts_with(crate::translate::MINTED_SIGNATURE));
+        assert_eq!(v[8]["content_block"]["id"], "c1");
+        assert_eq!(v[12]["delta"]["stop_reason"], "tool_use", "a finish of stop after tool calls is tool_use");
+        assert_eq!(v[12]["usage"]["output_tokens"], 6);
+    }
+
+    #[test]
+    fn an_openai_stream_without_done_still_ends_after_its_finish_and_errors_without_one() {
+        let mut t = OpenAiToAnthropic::new("m", 1);
+        let finish = json!({"choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": "length"}]});
+        let mut out = feed(&mut t, &[Event::data(finish.to_string())]);
+        assert!(t.end(&mut out).is_ok());
+        assert_eq!(json_of(&out[out.len() - 2])["delta"]["stop_reason"], "max_tokens");
+        let mut cut = OpenAiToAnthropic::new("m", 1);
+        feed(&mut cut, &[Event::data(json!({"choices": [{"index": 0, "delta": {"content": "x"}}]}).to_string())]);
+        assert!(cut.end(&mut Vec::new()).is_err());
+        let mut before = Vec::new();
+        OpenAiToAnthropic::new("m", 1).before_error(&mut before);
+        assert_eq!(before[0].name.as_deref(), Some("message_start"), "an error event follows message_start");
+    }
+}
