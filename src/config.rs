@@ -24,6 +24,8 @@ pub const DEMO_CONFIG: &str = r#"model_list:
 
 pub use crate::providers::Provider;
 use crate::providers::{Family, Layout};
+use crate::settings::positive_seconds;
+pub use crate::settings::{Rewrites, Settings, Timeouts};
 
 /// A secret string (token or key) that never shows up in `Debug` or logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -39,110 +41,6 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<secret, {} chars>", self.0.chars().count())
-    }
-}
-
-/// Every timeout of an upstream call. There is deliberately no total cap: a healthy stream may
-/// run for as long as the model writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// TCP + TLS (+ proxy CONNECT) setup.
-    pub connect: Duration,
-    /// From the request being sent to the upstream's response head: the model's thinking time.
-    pub response_header: Duration,
-    /// The longest silence allowed between two reads of a response body.
-    pub idle: Duration,
-}
-
-/// Process-wide settings with their defaults; the `gpt_reverse_proxy:` section overrides them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    /// Upstream timeouts used when a deployment sets none.
-    pub timeouts: Timeouts,
-    /// How long a client may leave a response unread before writing to it fails and its worker
-    /// (and the upstream call) is freed (`SO_SNDTIMEO` on every connection).
-    pub client_send_timeout: Duration,
-    /// How long a worker thread may wait for a request before it leaves, when enough others
-    /// wait too: after a burst, memory goes back to the system.
-    pub idle_worker_exit: Duration,
-    /// How long a shutdown (SIGTERM, SIGINT) waits for running requests, streams included.
-    pub shutdown_grace: Duration,
-    /// How often the watchdog checks that connections are still accepted (three misses: exit 1).
-    pub watchdog_interval: Duration,
-    /// Most requests served at once (one worker thread each); beyond that a fast 503.
-    pub max_concurrent_requests: usize,
-    /// Largest accepted request body. Claude Code sessions with screenshots are tens of MB.
-    pub max_body_bytes: usize,
-    /// Largest accepted request head (all header names and values together).
-    pub max_header_bytes: usize,
-    /// How long an upstream's model list is reused for `GET /v1/models`.
-    pub model_list_ttl: Duration,
-    /// How long an upstream host's resolved addresses are reused.
-    pub dns_cache_ttl: Duration,
-    /// Time limit for fetching one upstream's model list.
-    pub model_list_timeout: Duration,
-    /// Extra attempts over a deployment group (LiteLLM's `num_retries`).
-    pub num_retries: u32,
-    /// Failures in a row (connect errors, timeouts, 429, 5xx) before a deployment cools down.
-    pub allowed_fails: u32,
-    /// How long a deployment that kept failing is skipped (LiteLLM's `cooldown_time`).
-    pub cooldown_time: Duration,
-    /// Upstream model names (globs) that want `max_completion_tokens` instead of `max_tokens`.
-    pub max_completion_tokens_models: Vec<String>,
-    /// The per-model rewrites' defaults.
-    pub rewrites: Rewrites,
-    /// LiteLLM's `drop_params` for entries that do not set their own.
-    pub drop_params: bool,
-    /// LiteLLM's `ssl_verify` for entries that do not set their own.
-    pub ssl_verify: bool,
-    /// Where dumps go (`DUMP_HTTP_CONTENT`), one directory per request path.
-    pub dump_dir: std::path::PathBuf,
-    /// Most dump files kept; the oldest are removed first.
-    pub dump_max_files: usize,
-    /// Most bytes of dump files kept; the oldest are removed first.
-    pub dump_max_bytes: u64,
-}
-
-/// Opt-in rewrites, set globally in `gpt_reverse_proxy:` and per entry in its own
-/// `gpt_reverse_proxy:` block.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rewrites {
-    /// Drop `"finish_reason": null` from stream chunks (the original's `cursor-compatible`).
-    pub drop_null_finish_reason: bool,
-    /// Mirror reasoning into the content as `<think>…</think>` and strip such blocks from
-    /// assistant turns of later requests (the original's `reasoning-to-think`).
-    pub reasoning_as_think_tags: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            timeouts: Timeouts {
-                connect: Duration::from_secs(10),
-                response_header: Duration::from_secs(600),
-                idle: Duration::from_secs(300),
-            },
-            client_send_timeout: Duration::from_secs(120),
-            idle_worker_exit: Duration::from_secs(60),
-            shutdown_grace: Duration::from_secs(30),
-            watchdog_interval: Duration::from_secs(10),
-            max_concurrent_requests: 1024,
-            max_body_bytes: 64 * 1024 * 1024,
-            max_header_bytes: 64 * 1024,
-            model_list_ttl: Duration::from_secs(60),
-            dns_cache_ttl: Duration::from_secs(30),
-            model_list_timeout: Duration::from_secs(5),
-            num_retries: 0,
-            allowed_fails: 3,
-            cooldown_time: Duration::from_secs(5),
-            max_completion_tokens_models: ["o1*", "o3*", "o4*", "gpt-5*"].map(String::from).to_vec(),
-            rewrites: Rewrites::default(),
-            drop_params: false,
-            ssl_verify: true,
-            dump_dir: "log".into(),
-            dump_max_files: 1000,
-            dump_max_bytes: 512 << 20,
-        }
     }
 }
 
@@ -376,7 +274,7 @@ struct RawFile {
     #[serde(default, deserialize_with = "or_default")]
     general_settings: RawGeneralSettings,
     #[serde(default, deserialize_with = "or_default")]
-    gpt_reverse_proxy: RawProxySettings,
+    gpt_reverse_proxy: serde_yaml::Mapping,
     #[serde(flatten)]
     other: Extra,
 }
@@ -532,31 +430,6 @@ struct RawGeneralSettings {
     other: Extra,
 }
 
-/// The proxy's own section; unlike LiteLLM's sections, a typo here is an error.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawProxySettings {
-    connect_timeout: Option<f64>,
-    response_header_timeout: Option<f64>,
-    stream_idle_timeout: Option<f64>,
-    client_send_timeout: Option<f64>,
-    idle_worker_exit: Option<f64>,
-    max_concurrent_requests: Option<usize>,
-    max_body_bytes: Option<usize>,
-    max_header_bytes: Option<usize>,
-    model_list_ttl: Option<f64>,
-    dns_cache_ttl: Option<f64>,
-    model_list_timeout: Option<f64>,
-    shutdown_grace: Option<f64>,
-    watchdog_interval: Option<f64>,
-    max_completion_tokens_models: Option<Vec<String>>,
-    drop_null_finish_reason: Option<bool>,
-    reasoning_as_think_tags: Option<bool>,
-    dump_dir: Option<String>,
-    dump_max_files: Option<usize>,
-    dump_max_bytes: Option<u64>,
-}
-
 // ---- validation --------------------------------------------------------------------------
 
 impl Config {
@@ -598,61 +471,27 @@ impl Config {
         }
         notices.extend(file_notices(&raw.general_settings, &deployments, &skipped));
 
-        let mut tokens: Vec<Secret> = env
-            .get("LOCAL_AUTH_TOKEN")
-            .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| Secret(t.into())).collect())
-            .unwrap_or_default();
-        if let Some(k) = &raw.general_settings.master_key {
-            if let Some(name) = litellm::unresolved(k) {
-                return Err(format!("{source}: general_settings.master_key: environment variable {name} is not set"));
-            }
-            tokens.push(Secret(k.clone()));
-        }
-
-        let host_arg = ov.host.as_deref().or(env.get("HOST"));
-        let host: IpAddr = match host_arg {
-            Some(h) => h.trim().parse().map_err(|_| format!("HOST: {h:?} is not an IP address"))?,
-            // Without a token nobody but this machine may use the proxy unless the user says so.
-            None if tokens.is_empty() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        let master_key = match &raw.general_settings.master_key {
+            Some(k) => match litellm::unresolved(k) {
+                Some(name) => {
+                    Err(format!("{source}: general_settings.master_key: environment variable {name} is not set"))?
+                }
+                None => Some(Secret(k.clone())),
+            },
+            None => None,
         };
-        let port_arg = ov.port.as_deref().or(env.get("PORT")).unwrap_or("12000");
-        let port: u16 = port_arg.trim().parse().map_err(|_| format!("PORT: {port_arg:?} is not a port number"))?;
-        let path_prefix = env.get("LOCAL_PATH_PREFIX").and_then(|p| {
-            let p = p.trim().trim_matches('/');
-            (!p.is_empty()).then(|| format!("/{p}"))
-        });
-        let ollama = env.get("LOCAL_OLLAMA_SECRET").map(|s| s.trim().trim_matches('/')).filter(|s| !s.is_empty());
-        if let Some(first) = ollama.and_then(|s| s.split('/').next()) {
-            if ["v1", "chat", "models", "health"].contains(&first)
-                || ollama.is_some_and(|s| s.contains(['?', '#', '%', ' ']))
-            {
-                return Err(format!("LOCAL_OLLAMA_SECRET: {first:?} would hide other routes or is not a plain path; choose a random value"));
-            }
-        }
-        let dump = env.get("DUMP_HTTP_CONTENT").map(|v| v.trim().to_ascii_lowercase());
-        let proxy_url = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].iter().find_map(|k| env.get(k));
-        let outbound_proxy = proxy_url.map(|u| (u.to_string(), env.get("NO_PROXY").unwrap_or("").to_string()));
-        if let Some((url, no_proxy)) = &outbound_proxy {
-            crate::connect::outbound_proxy(url, no_proxy)?; // so that --check sees a bad one
-        }
-        let level = env.get("RUST_LOG").or(env.get("LOG_LEVEL")).unwrap_or("info");
-        let log_level = level
-            .trim()
-            .parse()
-            .map_err(|_| format!("RUST_LOG/LOG_LEVEL: {level:?} is not one of off, error, warn, info, debug, trace"))?;
-
+        let e = environment(env, ov, master_key)?;
         Ok(Config {
-            listen: SocketAddr::new(host, port),
-            host_explicit: host_arg.is_some(),
-            tokens,
-            path_prefix,
-            ollama_secret: ollama.unwrap_or("ollama").to_string(),
-            ollama_secret_explicit: ollama.is_some(),
-            dump: matches!(dump.as_deref(), Some("true" | "1" | "yes" | "on")),
-            outbound_proxy,
-            ca_file: env.get("SSL_CERT_FILE").map(CaFile::load).transpose()?,
-            log_level,
+            listen: e.listen,
+            host_explicit: e.host_explicit,
+            tokens: e.tokens,
+            path_prefix: e.path_prefix,
+            ollama_secret: e.ollama_secret.clone().unwrap_or_else(|| "ollama".into()),
+            ollama_secret_explicit: e.ollama_secret.is_some(),
+            dump: e.dump,
+            outbound_proxy: e.outbound_proxy,
+            ca_file: e.ca_file,
+            log_level: e.log_level,
             deployments,
             settings,
             source: source.to_string(),
@@ -726,72 +565,100 @@ impl Config {
     }
 }
 
+/// What the environment (and the command line) says, read in one place.
+struct Environment {
+    listen: SocketAddr,
+    host_explicit: bool,
+    tokens: Vec<Secret>,
+    path_prefix: Option<String>,
+    ollama_secret: Option<String>,
+    dump: bool,
+    outbound_proxy: Option<(String, String)>,
+    ca_file: Option<CaFile>,
+    log_level: log::LevelFilter,
+}
+
+/// Reads the environment: tokens (plus the file's `master_key`), where to listen, the path
+/// prefix and Ollama mount, dumps, the outbound proxy, the CA bundle and the log level.
+fn environment(env: &Env, ov: &Overrides, master_key: Option<Secret>) -> Result<Environment, String> {
+    let mut tokens: Vec<Secret> = env
+        .get("LOCAL_AUTH_TOKEN")
+        .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| Secret(t.into())).collect())
+        .unwrap_or_default();
+    tokens.extend(master_key);
+    let host_arg = ov.host.as_deref().or(env.get("HOST"));
+    let host: IpAddr = match host_arg {
+        Some(h) => h.trim().parse().map_err(|_| format!("HOST: {h:?} is not an IP address"))?,
+        // Without a token nobody but this machine may use the proxy unless the user says so.
+        None if tokens.is_empty() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    };
+    let port_arg = ov.port.as_deref().or(env.get("PORT")).unwrap_or("12000");
+    let port: u16 = port_arg.trim().parse().map_err(|_| format!("PORT: {port_arg:?} is not a port number"))?;
+    let path_prefix = env.get("LOCAL_PATH_PREFIX").and_then(|p| {
+        let p = p.trim().trim_matches('/');
+        (!p.is_empty()).then(|| format!("/{p}"))
+    });
+    let ollama = env.get("LOCAL_OLLAMA_SECRET").map(|s| s.trim().trim_matches('/')).filter(|s| !s.is_empty());
+    if let Some(first) = ollama.and_then(|s| s.split('/').next()) {
+        if ["v1", "chat", "models", "health"].contains(&first)
+            || ollama.is_some_and(|s| s.contains(['?', '#', '%', ' ']))
+        {
+            return Err(format!(
+                "LOCAL_OLLAMA_SECRET: {first:?} would hide other routes or is not a plain path; choose a random value"
+            ));
+        }
+    }
+    let dump = env.get("DUMP_HTTP_CONTENT").map(|v| v.trim().to_ascii_lowercase());
+    let proxy_url = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].iter().find_map(|k| env.get(k));
+    let outbound_proxy = proxy_url.map(|u| (u.to_string(), env.get("NO_PROXY").unwrap_or("").to_string()));
+    if let Some((url, no_proxy)) = &outbound_proxy {
+        crate::connect::outbound_proxy(url, no_proxy)?; // so that --check sees a bad one
+    }
+    let level = env.get("RUST_LOG").or(env.get("LOG_LEVEL")).unwrap_or("info");
+    let log_level = level
+        .trim()
+        .parse()
+        .map_err(|_| format!("RUST_LOG/LOG_LEVEL: {level:?} is not one of off, error, warn, info, debug, trace"))?;
+    Ok(Environment {
+        listen: SocketAddr::new(host, port),
+        host_explicit: host_arg.is_some(),
+        tokens,
+        path_prefix,
+        ollama_secret: ollama.map(String::from),
+        dump: matches!(dump.as_deref(), Some("true" | "1" | "yes" | "on")),
+        outbound_proxy,
+        ca_file: env.get("SSL_CERT_FILE").map(CaFile::load).transpose()?,
+        log_level,
+    })
+}
+
 /// The process-wide settings: defaults, then LiteLLM's keys, then the `gpt_reverse_proxy` section.
 fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
     let mut s = Settings::default();
-    let secs = |key: &str, v: Option<f64>, into: &mut Duration| -> Result<(), String> {
-        if let Some(v) = v {
-            *into =
-                seconds(v).ok_or_else(|| format!("{source}: {key}: must be a positive number of seconds, got {v}"))?;
-        }
-        Ok(())
+    let (l, r) = (&raw.litellm_settings, &raw.router_settings);
+    let secs = |key: &str, v: f64| {
+        positive_seconds(v).ok_or_else(|| format!("{source}: {key}: must be a positive number of seconds, got {v}"))
     };
     // LiteLLM's request timeout bounds the wait for an answer: the head and the gaps inside it.
-    let (l, r) = (&raw.litellm_settings, &raw.router_settings);
-    let request_timeout = l.request_timeout.or(l.timeout).or(r.timeout).or(raw.general_settings.timeout);
-    secs("litellm_settings.request_timeout", request_timeout, &mut s.timeouts.response_header)?;
-    secs("litellm_settings.request_timeout", request_timeout, &mut s.timeouts.idle)?;
-    let p = &raw.gpt_reverse_proxy;
-    secs("gpt_reverse_proxy.connect_timeout", p.connect_timeout, &mut s.timeouts.connect)?;
-    secs("gpt_reverse_proxy.response_header_timeout", p.response_header_timeout, &mut s.timeouts.response_header)?;
-    secs("gpt_reverse_proxy.stream_idle_timeout", p.stream_idle_timeout, &mut s.timeouts.idle)?;
-    secs("gpt_reverse_proxy.client_send_timeout", p.client_send_timeout, &mut s.client_send_timeout)?;
-    secs("gpt_reverse_proxy.idle_worker_exit", p.idle_worker_exit, &mut s.idle_worker_exit)?;
-    secs("gpt_reverse_proxy.model_list_ttl", p.model_list_ttl, &mut s.model_list_ttl)?;
-    secs("gpt_reverse_proxy.dns_cache_ttl", p.dns_cache_ttl, &mut s.dns_cache_ttl)?;
-    secs("gpt_reverse_proxy.model_list_timeout", p.model_list_timeout, &mut s.model_list_timeout)?;
-    secs("gpt_reverse_proxy.shutdown_grace", p.shutdown_grace, &mut s.shutdown_grace)?;
-    secs("gpt_reverse_proxy.watchdog_interval", p.watchdog_interval, &mut s.watchdog_interval)?;
-    for (key, v, into) in [
-        ("max_concurrent_requests", p.max_concurrent_requests, &mut s.max_concurrent_requests),
-        ("max_body_bytes", p.max_body_bytes, &mut s.max_body_bytes),
-        ("max_header_bytes", p.max_header_bytes, &mut s.max_header_bytes),
-    ] {
-        match v {
-            Some(0) => return Err(format!("{source}: gpt_reverse_proxy.{key}: must be at least 1")),
-            Some(n) => *into = n,
-            None => {}
-        }
+    if let Some(v) = l.request_timeout.or(l.timeout).or(r.timeout).or(raw.general_settings.timeout) {
+        let d = secs("litellm_settings.request_timeout", v)?;
+        (s.response_header_timeout, s.stream_idle_timeout) = (d, d);
     }
-    match (&p.dump_dir, p.dump_max_files, p.dump_max_bytes) {
-        (Some(d), ..) if d.trim().is_empty() => return Err(format!("{source}: gpt_reverse_proxy.dump_dir: is empty")),
-        (_, Some(0), _) | (_, _, Some(0)) => {
-            return Err(format!("{source}: gpt_reverse_proxy.dump_max_files and dump_max_bytes must be at least 1"))
-        }
-        (dir, files, bytes) => {
-            s.dump_dir = dir.as_deref().map_or(s.dump_dir, Into::into);
-            s.dump_max_files = files.unwrap_or(s.dump_max_files);
-            s.dump_max_bytes = bytes.unwrap_or(s.dump_max_bytes);
-        }
-    }
-    if let Some(globs) = &p.max_completion_tokens_models {
-        s.max_completion_tokens_models = globs.clone();
-    }
-    s.rewrites.drop_null_finish_reason = p.drop_null_finish_reason.unwrap_or(false);
-    s.rewrites.reasoning_as_think_tags = p.reasoning_as_think_tags.unwrap_or(false);
-    s.num_retries = raw.router_settings.num_retries.or(raw.litellm_settings.num_retries).unwrap_or(s.num_retries);
+    s.num_retries = r.num_retries.or(l.num_retries).unwrap_or(s.num_retries);
     s.allowed_fails = r.allowed_fails.or(l.allowed_fails).unwrap_or(s.allowed_fails).max(1);
     // 0 (or `disable_cooldowns`) means a failing deployment is never set aside.
     match r.cooldown_time.or(l.cooldown_time) {
         Some(0.0) => s.cooldown_time = Duration::ZERO,
-        v => secs("router_settings.cooldown_time", v, &mut s.cooldown_time)?,
+        Some(v) => s.cooldown_time = secs("router_settings.cooldown_time", v)?,
+        None => {}
     }
-    if raw.router_settings.disable_cooldowns == Some(true) {
+    if r.disable_cooldowns == Some(true) {
         s.cooldown_time = Duration::ZERO;
     }
     s.drop_params = l.drop_params.unwrap_or(s.drop_params);
     s.ssl_verify = l.ssl_verify.unwrap_or(s.ssl_verify);
-    Ok(s)
+    s.with_section(&raw.gpt_reverse_proxy).map_err(|e| format!("{source}: {e}"))
 }
 
 /// Azure's `api-version` when an entry gives none: LiteLLM's default.
@@ -849,9 +716,9 @@ fn deployment(
         extra_headers.push((k.clone(), v.clone()));
     }
     let timeouts_with = |key: &str, v: Option<f64>| -> Result<Timeouts, String> {
-        let mut t = settings.timeouts;
+        let mut t = settings.timeouts();
         if let Some(v) = v {
-            let d = seconds(v)
+            let d = positive_seconds(v)
                 .ok_or_else(|| format!("litellm_params.{key}: must be a positive number of seconds, got {v}"))?;
             (t.response_header, t.idle) = (d, d);
         }
@@ -896,8 +763,8 @@ fn deployment(
         num_retries: lp.num_retries.or(lp.max_retries),
         tls_verify: lp.ssl_verify.unwrap_or(settings.ssl_verify),
         rewrites: Rewrites {
-            drop_null_finish_reason: o.drop_null_finish_reason.unwrap_or(settings.rewrites.drop_null_finish_reason),
-            reasoning_as_think_tags: o.reasoning_as_think_tags.unwrap_or(settings.rewrites.reasoning_as_think_tags),
+            drop_null_finish_reason: o.drop_null_finish_reason.unwrap_or(settings.drop_null_finish_reason),
+            reasoning_as_think_tags: o.reasoning_as_think_tags.unwrap_or(settings.reasoning_as_think_tags),
         },
         max_completion_tokens: o.max_completion_tokens,
     }))
@@ -1131,11 +998,6 @@ fn names(v: &serde_yaml::Value) -> Result<Vec<String>, String> {
             .collect(),
         other => Err(format!("{} is not a list of model names", litellm::show(other))),
     }
-}
-
-/// A positive, finite number of seconds as a `Duration`.
-fn seconds(v: f64) -> Option<Duration> {
-    (v.is_finite() && v > 0.0 && v < 1e9).then(|| Duration::from_secs_f64(v))
 }
 
 #[cfg(test)]

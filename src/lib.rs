@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod config; // LiteLLM model list + environment → validated Config
+pub mod settings; // the process-wide settings, each with its default
 pub mod litellm; // LiteLLM's loading rules: duplicate keys, merge keys, os.environ/, lenient numbers
 pub mod providers; // provider prefixes: wire format, default base, auth, URL layout
 pub mod env; // .env, .env.local and the process environment

@@ -165,7 +165,7 @@ impl Upstream {
                 .output_buffer_size(OUTPUT_BUFFER)
                 .max_idle_connections(workers.min(256))
                 .max_idle_connections_per_host(workers.min(64))
-                .timeout_connect(Some(cfg.settings.timeouts.connect))
+                .timeout_connect(Some(cfg.settings.connect_timeout))
                 .build()
         };
         let dns = DnsCache::new(cfg.settings.dns_cache_ttl);
