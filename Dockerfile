@@ -1,4 +1,9 @@
 # A static musl build on Alpine (whose gcc already targets musl), copied into an empty image.
+# Nothing here names an architecture: each stage runs natively on the platform being built
+# (rust:1-alpine exists for amd64 and arm64; Rust's default target there is *-linux-musl, and
+# `target/release/` is that target's output), so both come from one command (add --push to
+# publish them under one tag; an amd64 builder runs the arm64 stage under QEMU binfmt, slowly):
+#   docker buildx build --platform linux/amd64,linux/arm64 -t gpt-reverse-proxy .
 FROM rust:1-alpine AS build
 RUN apk add --no-cache musl-dev
 WORKDIR /src

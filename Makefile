@@ -3,10 +3,15 @@
 TARGET := x86_64-unknown-linux-musl
 BIN := gpt-reverse-proxy
 STATIC := target/$(TARGET)/release/$(BIN)
+# arm64: cross-built with Debian's aarch64 gcc (for ring's C and assembly, and as the linker;
+# Rust's musl target brings its own C library, so the glibc cross compiler is enough).
+ARM_TARGET := aarch64-unknown-linux-musl
+ARM_STATIC := target/$(ARM_TARGET)/release/$(BIN)
+ARM_CC := aarch64-linux-gnu-gcc
 VENV := .venv
 PY_CLIENTS := openai==3.54.0 anthropic==2.12.0 ollama==0.6.3
 
-.PHONY: run test lint unit static bench bench-peers soak fuzz sdk-test claude-code-test clean
+.PHONY: run test lint unit static static-x86_64 static-arm64 arm64-smoke bench bench-peers soak fuzz sdk-test claude-code-test clean
 
 run:
 	cargo run --release
@@ -21,16 +26,32 @@ lint:
 unit:
 	cargo test
 
-## A fully static x86_64 musl binary (installs the target and musl-gcc if missing).
-static:
+## Fully static musl binaries for x86_64 and arm64 (installs the targets and compilers if missing).
+static: static-x86_64 static-arm64
+
+static-x86_64:
 	@rustup target list --installed | grep -qx $(TARGET) || rustup target add $(TARGET)
 	@command -v musl-gcc >/dev/null || (apt-get update -qq && apt-get install -y -qq musl-tools)
 	cargo build --release --locked --target $(TARGET)
 	@file $(STATIC) 2>/dev/null || true
 	@ls -l $(STATIC) | awk '{print "size: " $$5 " bytes"}'
 
+static-arm64:
+	@rustup target list --installed | grep -qx $(ARM_TARGET) || rustup target add $(ARM_TARGET)
+	@command -v $(ARM_CC) >/dev/null || (apt-get update -qq && apt-get install -y -qq gcc-aarch64-linux-gnu)
+	CC_aarch64_unknown_linux_musl=$(ARM_CC) AR_aarch64_unknown_linux_musl=aarch64-linux-gnu-ar \
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=$(ARM_CC) \
+	  cargo build --release --locked --target $(ARM_TARGET)
+	@file $(ARM_STATIC) 2>/dev/null || true
+	@ls -l $(ARM_STATIC) | awk '{print "size: " $$5 " bytes"}'
+
+## The arm64 binary under qemu-user: /health and a streamed chat completion from the demo model
+## (installs qemu-user if missing; skips with a message where it cannot).
+arm64-smoke: static-arm64
+	tests/arm64_smoke.sh $(ARM_STATIC)
+
 ## The benchmark of SPEC §9 against the static binary: one table (about 2 minutes).
-bench: static
+bench: static-x86_64
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cargo build --release --locked --example bench
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); target/release/examples/bench $(STATIC) $(STATIC)
@@ -39,7 +60,7 @@ bench: static
 ## network once) measured in the same run, on the same upstream and scenarios (~4 minutes more).
 PEERS := .venv-peers
 PEER_PACKAGES := litellm[proxy]==1.106.2 tensorzero==2026.6.0
-bench-peers: static
+bench-peers: static-x86_64
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	@$(PEERS)/bin/python -c 'import litellm, tensorzero' 2>/dev/null || \
 	  (python3 -m venv $(PEERS) && $(PEERS)/bin/pip install -q $(foreach p,$(PEER_PACKAGES),'$(p)'))
@@ -51,7 +72,7 @@ bench-peers: static
 ## Soak: SOAK_SECONDS (180) of mixed traffic with upstream faults against the static binary;
 ## prints RSS, descriptors and threads over time and fails on a wrong answer, growth or a leak.
 SOAK_SECONDS ?= 180
-soak: static
+soak: static-x86_64
 	cargo build --release --locked --example soak
 	SOAK_SECONDS=$(SOAK_SECONDS) target/release/examples/soak $(STATIC)
 
