@@ -85,6 +85,50 @@ fn push_turn(messages: &mut Vec<Value>, role: &str, mut blocks: Vec<Value>) {
 
 /// Chat Completions request → Messages request for `t`.
 pub fn openai_to_anthropic(body: &Value, t: &Target) -> Value {
+    let (system, messages) = anthropic_turns(body);
+    let mut out = Map::new();
+    out.insert("model".into(), t.model.into());
+    let (max_tokens, thinking) = anthropic_limits(body, t);
+    out.insert("max_tokens".into(), max_tokens.into());
+    if !system.is_empty() {
+        out.insert("system".into(), Value::Array(system));
+    }
+    out.insert("messages".into(), Value::Array(messages));
+    if let Some(th) = thinking {
+        out.insert("thinking".into(), th);
+    } else {
+        // Extended thinking refuses a custom temperature; without it, OpenAI's 0–2 becomes 0–1.
+        if let Some(temp) = body.get("temperature").and_then(Value::as_f64) {
+            out.insert("temperature".into(), json!(temp.min(1.0)));
+        }
+        if let Some(p) = body.get("top_p").filter(|v| v.is_number()) {
+            out.insert("top_p".into(), p.clone());
+        }
+    }
+    match body.get("stop") {
+        Some(Value::String(s)) => {
+            out.insert("stop_sequences".into(), json!([s]));
+        }
+        Some(Value::Array(a)) if !a.is_empty() => {
+            out.insert("stop_sequences".into(), Value::Array(a.clone()));
+        }
+        _ => {}
+    }
+    if let Some((tools, choice)) = anthropic_tools(body) {
+        out.insert("tools".into(), Value::Array(tools));
+        out.insert("tool_choice".into(), choice);
+    }
+    if let Some(s) = body.get("stream").filter(|v| v.is_boolean()) {
+        out.insert("stream".into(), s.clone());
+    }
+    if let Some(u) = body.get("user").and_then(Value::as_str) {
+        out.insert("metadata".into(), json!({"user_id": u}));
+    }
+    Value::Object(out)
+}
+
+/// An OpenAI conversation as Anthropic's system blocks and alternating turns.
+fn anthropic_turns(body: &Value) -> (Vec<Value>, Vec<Value>) {
     let mut system: Vec<Value> = Vec::new();
     let mut messages: Vec<Value> = Vec::new();
     for m in body.get("messages").and_then(Value::as_array).into_iter().flatten() {
@@ -118,18 +162,17 @@ pub fn openai_to_anthropic(body: &Value, t: &Target) -> Value {
                     Value::Array(_) => Value::Array(blocks_from_openai(content)),
                     other => Value::String(openai_text(other)),
                 };
-                push_turn(
-                    &mut messages,
-                    "user",
-                    vec![json!({"type": "tool_result", "tool_use_id": id, "content": content})],
-                );
+                let result = json!({"type": "tool_result", "tool_use_id": id, "content": content});
+                push_turn(&mut messages, "user", vec![result]);
             }
             _ => push_turn(&mut messages, "user", blocks_from_openai(content)),
         }
     }
+    (system, messages)
+}
 
-    let mut out = Map::new();
-    out.insert("model".into(), t.model.into());
+/// Anthropic's `max_tokens` and `thinking` from OpenAI's caps and reasoning effort.
+fn anthropic_limits(body: &Value, t: &Target) -> (u64, Option<Value>) {
     let asked = body.get("max_completion_tokens").or(body.get("max_tokens")).and_then(Value::as_u64);
     let ceiling = t.info.max_output_tokens;
     let mut max_tokens = asked.or(ceiling.map(|c| c.min(DEFAULT_MAX_TOKENS))).unwrap_or(DEFAULT_MAX_TOKENS);
@@ -155,31 +198,11 @@ pub fn openai_to_anthropic(body: &Value, t: &Target) -> Value {
             }
         }
     }
-    out.insert("max_tokens".into(), max_tokens.into());
-    if !system.is_empty() {
-        out.insert("system".into(), Value::Array(system));
-    }
-    out.insert("messages".into(), Value::Array(messages));
-    if let Some(th) = thinking {
-        out.insert("thinking".into(), th);
-    } else {
-        // Extended thinking refuses a custom temperature; without it, OpenAI's 0–2 becomes 0–1.
-        if let Some(temp) = body.get("temperature").and_then(Value::as_f64) {
-            out.insert("temperature".into(), json!(temp.min(1.0)));
-        }
-        if let Some(p) = body.get("top_p").filter(|v| v.is_number()) {
-            out.insert("top_p".into(), p.clone());
-        }
-    }
-    match body.get("stop") {
-        Some(Value::String(s)) => {
-            out.insert("stop_sequences".into(), json!([s]));
-        }
-        Some(Value::Array(a)) if !a.is_empty() => {
-            out.insert("stop_sequences".into(), Value::Array(a.clone()));
-        }
-        _ => {}
-    }
+    (max_tokens, thinking)
+}
+
+/// OpenAI function tools as Anthropic tools, and the tool choice; `None` without tools.
+fn anthropic_tools(body: &Value) -> Option<(Vec<Value>, Value)> {
     let tools: Vec<Value> = body
         .get("tools")
         .and_then(Value::as_array)
@@ -195,30 +218,22 @@ pub fn openai_to_anthropic(body: &Value, t: &Target) -> Value {
             Some(a)
         })
         .collect();
-    let tool_choice = match body.get("tool_choice") {
-        Some(Value::String(s)) if s == "required" => Some(json!({"type": "any"})),
-        Some(Value::String(s)) if s == "none" => Some(json!({"type": "none"})),
-        Some(Value::String(s)) if s == "auto" => Some(json!({"type": "auto"})),
-        Some(Value::Object(o)) => {
-            o.get("function").and_then(|f| f.get("name")).map(|n| json!({"type": "tool", "name": n}))
-        }
-        _ => None,
+    if tools.is_empty() {
+        return None;
+    }
+    let mut choice = match body.get("tool_choice") {
+        Some(Value::String(s)) if s == "required" => json!({"type": "any"}),
+        Some(Value::String(s)) if s == "none" => json!({"type": "none"}),
+        Some(Value::Object(o)) => match o.get("function").and_then(|f| f.get("name")) {
+            Some(n) => json!({"type": "tool", "name": n}),
+            None => json!({"type": "auto"}),
+        },
+        _ => json!({"type": "auto"}),
     };
-    if !tools.is_empty() {
-        out.insert("tools".into(), Value::Array(tools));
-        let mut choice = tool_choice.unwrap_or_else(|| json!({"type": "auto"}));
-        if body.get("parallel_tool_calls") == Some(&Value::Bool(false)) && choice["type"] != "none" {
-            choice["disable_parallel_tool_use"] = true.into();
-        }
-        out.insert("tool_choice".into(), choice);
+    if body.get("parallel_tool_calls") == Some(&Value::Bool(false)) && choice["type"] != "none" {
+        choice["disable_parallel_tool_use"] = true.into();
     }
-    if let Some(s) = body.get("stream").filter(|v| v.is_boolean()) {
-        out.insert("stream".into(), s.clone());
-    }
-    if let Some(u) = body.get("user").and_then(Value::as_str) {
-        out.insert("metadata".into(), json!({"user_id": u}));
-    }
-    Value::Object(out)
+    Some((tools, choice))
 }
 
 /// Claude Code's client identity on a Messages body: its system block first, once.
@@ -292,6 +307,39 @@ pub(crate) fn openai_content(parts: Vec<Value>) -> Value {
 
 /// Messages request → Chat Completions request for `t`.
 pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
+    let mut out = Map::new();
+    out.insert("model".into(), t.model.into());
+    out.insert("messages".into(), Value::Array(openai_turns(body)));
+    if let Some(n) = body.get("max_tokens").and_then(Value::as_u64) {
+        out.insert("max_tokens".into(), t.info.max_output_tokens.map_or(n, |c| n.min(c)).into());
+    }
+    for key in ["temperature", "top_p"] {
+        if let Some(v) = body.get(key).filter(|v| v.is_number()) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    if let Some(stops) = body.get("stop_sequences").and_then(Value::as_array).filter(|a| !a.is_empty()) {
+        // OpenAI takes at most four.
+        out.insert("stop".into(), Value::Array(stops.iter().take(4).cloned().collect()));
+    }
+    openai_tools(body, &mut out);
+    // Only models known to reason accept reasoning_effort; others reject the field.
+    if t.info.supports_reasoning == Some(true) {
+        if let Some(e) = reasoning_effort(body) {
+            out.insert("reasoning_effort".into(), e.into());
+        }
+    }
+    if body.get("stream") == Some(&Value::Bool(true)) {
+        out.insert("stream".into(), true.into());
+        // Asked for always: Anthropic clients need the usage at the end of the stream.
+        out.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    Value::Object(out)
+}
+
+/// An Anthropic conversation as OpenAI messages: the system first, tool results as `tool`
+/// messages before the rest of their user turn.
+fn openai_turns(body: &Value) -> Vec<Value> {
     let mut messages: Vec<Value> = Vec::new();
     let system = body.get("system").map(anthropic_text).unwrap_or_default();
     if !system.is_empty() {
@@ -310,63 +358,45 @@ pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
             "assistant" => messages.push(super::response::openai_assistant(&blocks, false)),
             _ => {
                 // Tool results answer the previous assistant turn, so they come first.
-                let mut parts = Vec::new();
-                for b in &blocks {
-                    match b.get("type").and_then(Value::as_str) {
-                        Some("tool_result") => {
-                            let mut text = anthropic_text(b.get("content").unwrap_or(&Value::Null));
-                            if b.get("is_error") == Some(&Value::Bool(true)) {
-                                text = format!("Error: {text}");
-                            }
-                            messages.push(json!({"role": "tool", "tool_call_id": b["tool_use_id"], "content": text}));
-                            for img in b.get("content").and_then(Value::as_array).into_iter().flatten() {
-                                if let Some(url) =
-                                    img.get("source").and_then(source_url).filter(|_| img["type"] == "image")
-                                {
-                                    parts.push(json!({"type": "image_url", "image_url": {"url": url}}));
-                                }
-                            }
-                        }
-                        Some("text") => parts.push(json!({"type": "text", "text": b["text"]})),
-                        Some("image") => {
-                            if let Some(url) = b.get("source").and_then(source_url) {
-                                parts.push(json!({"type": "image_url", "image_url": {"url": url}}));
-                            }
-                        }
-                        Some("document") => {
-                            if let Some(url) = b.get("source").and_then(source_url) {
-                                parts.push(
-                                    json!({"type": "file", "file": {"file_data": url, "filename": "document.pdf"}}),
-                                );
-                            } else if let Some(text) = b.pointer("/source/data").and_then(Value::as_str) {
-                                parts.push(json!({"type": "text", "text": text}));
-                            }
-                        }
-                        _ => {}
-                    }
-                }
+                let parts: Vec<Value> = blocks.iter().flat_map(|b| user_part(b, &mut messages)).collect();
                 if !parts.is_empty() {
                     messages.push(json!({"role": "user", "content": openai_content(parts)}));
                 }
             }
         }
     }
+    messages
+}
 
-    let mut out = Map::new();
-    out.insert("model".into(), t.model.into());
-    out.insert("messages".into(), Value::Array(messages));
-    if let Some(n) = body.get("max_tokens").and_then(Value::as_u64) {
-        out.insert("max_tokens".into(), t.info.max_output_tokens.map_or(n, |c| n.min(c)).into());
-    }
-    for key in ["temperature", "top_p"] {
-        if let Some(v) = body.get(key).filter(|v| v.is_number()) {
-            out.insert(key.into(), v.clone());
+/// One block of an Anthropic user turn as OpenAI content parts; a tool result becomes a `tool`
+/// message of its own (appended to `messages`), its images parts of the user turn.
+fn user_part(b: &Value, messages: &mut Vec<Value>) -> Vec<Value> {
+    let image = |source: Option<&Value>| {
+        source.and_then(source_url).map(|url| json!({"type": "image_url", "image_url": {"url": url}}))
+    };
+    match b.get("type").and_then(Value::as_str) {
+        Some("tool_result") => {
+            let mut text = anthropic_text(b.get("content").unwrap_or(&Value::Null));
+            if b.get("is_error") == Some(&Value::Bool(true)) {
+                text = format!("Error: {text}");
+            }
+            messages.push(json!({"role": "tool", "tool_call_id": b["tool_use_id"], "content": text}));
+            let inner = b.get("content").and_then(Value::as_array).into_iter().flatten();
+            inner.filter(|img| img["type"] == "image").filter_map(|img| image(img.get("source"))).collect()
         }
+        Some("text") => vec![json!({"type": "text", "text": b["text"]})],
+        Some("image") => image(b.get("source")).into_iter().collect(),
+        Some("document") => match (b.get("source").and_then(source_url), b.pointer("/source/data")) {
+            (Some(url), _) => vec![json!({"type": "file", "file": {"file_data": url, "filename": "document.pdf"}})],
+            (None, Some(Value::String(text))) => vec![json!({"type": "text", "text": text})],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
     }
-    if let Some(stops) = body.get("stop_sequences").and_then(Value::as_array).filter(|a| !a.is_empty()) {
-        // OpenAI takes at most four.
-        out.insert("stop".into(), Value::Array(stops.iter().take(4).cloned().collect()));
-    }
+}
+
+/// Anthropic custom tools as OpenAI function tools (server tools left out), with the choice.
+fn openai_tools(body: &Value, out: &mut Map<String, Value>) {
     let tools: Vec<Value> = body
         .get("tools")
         .and_then(Value::as_array)
@@ -386,48 +416,39 @@ pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
             json!({"type": "function", "function": f})
         })
         .collect();
-    if !tools.is_empty() {
-        out.insert("tools".into(), Value::Array(tools));
-        if let Some(choice) = body.get("tool_choice") {
-            let mapped = match choice.get("type").and_then(Value::as_str) {
-                Some("any") => json!("required"),
-                Some("none") => json!("none"),
-                Some("tool") => json!({"type": "function", "function": {"name": choice["name"]}}),
-                _ => json!("auto"),
-            };
-            out.insert("tool_choice".into(), mapped);
-            if choice.get("disable_parallel_tool_use") == Some(&Value::Bool(true)) {
-                out.insert("parallel_tool_calls".into(), false.into());
-            }
+    if tools.is_empty() {
+        return;
+    }
+    out.insert("tools".into(), Value::Array(tools));
+    if let Some(choice) = body.get("tool_choice") {
+        let mapped = match choice.get("type").and_then(Value::as_str) {
+            Some("any") => json!("required"),
+            Some("none") => json!("none"),
+            Some("tool") => json!({"type": "function", "function": {"name": choice["name"]}}),
+            _ => json!("auto"),
+        };
+        out.insert("tool_choice".into(), mapped);
+        if choice.get("disable_parallel_tool_use") == Some(&Value::Bool(true)) {
+            out.insert("parallel_tool_calls".into(), false.into());
         }
     }
-    // Only models known to reason accept reasoning_effort; others reject the field.
-    if t.info.supports_reasoning == Some(true) {
-        let effort = body.pointer("/output_config/effort").and_then(Value::as_str).map(String::from).or_else(|| {
-            let th = body.get("thinking")?;
-            match th.get("type").and_then(Value::as_str)? {
-                "enabled" => Some(
-                    match th.get("budget_tokens").and_then(Value::as_u64).unwrap_or(0) {
-                        0..=2047 => "low",
-                        2048..=8191 => "medium",
-                        _ => "high",
-                    }
-                    .to_string(),
-                ),
-                "adaptive" => Some("medium".to_string()),
-                _ => None,
-            }
-        });
-        if let Some(e) = effort {
-            out.insert("reasoning_effort".into(), e.into());
-        }
+}
+
+/// OpenAI's `reasoning_effort` for an Anthropic request's effort or thinking budget.
+fn reasoning_effort(body: &Value) -> Option<&str> {
+    if let Some(e) = body.pointer("/output_config/effort").and_then(Value::as_str) {
+        return Some(e);
     }
-    if body.get("stream") == Some(&Value::Bool(true)) {
-        out.insert("stream".into(), true.into());
-        // Asked for always: Anthropic clients need the usage at the end of the stream.
-        out.insert("stream_options".into(), json!({"include_usage": true}));
+    let th = body.get("thinking")?;
+    match th.get("type").and_then(Value::as_str)? {
+        "enabled" => Some(match th.get("budget_tokens").and_then(Value::as_u64).unwrap_or(0) {
+            0..=2047 => "low",
+            2048..=8191 => "medium",
+            _ => "high",
+        }),
+        "adaptive" => Some("medium"),
+        _ => None,
     }
-    Value::Object(out)
 }
 
 #[cfg(test)]
