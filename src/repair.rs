@@ -143,83 +143,95 @@ impl Repair {
             delta.insert("tool_calls".into(), json!([call]));
             *changed = true;
         }
-        let custom_tools = self.opts.custom_tools.clone();
         if let Some(calls) = delta.get_mut("tool_calls").and_then(Value::as_array_mut) {
-            for tc in calls.iter_mut().filter_map(Value::as_object_mut) {
-                let ti = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
-                for key in ["id", "type"] {
-                    if tc.get(key).is_some_and(|v| v == "" || v.is_null()) {
-                        tc.remove(key);
-                        *changed = true;
-                    }
-                }
-                if let Some(f) = tc.get_mut("function").and_then(Value::as_object_mut) {
-                    if f.get("name").is_some_and(|v| v == "" || v.is_null()) {
-                        f.remove("name");
-                        *changed = true;
-                    }
-                }
-                let name = tc.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).map(String::from);
-                let first = !self.choice(index).calls.iter().any(|k| k.index == ti);
-                if first {
-                    if !tc.contains_key("id") {
-                        self.calls_minted += 1;
-                        tc.insert("id".into(), format!("call_proxy_{}", self.calls_minted).into());
-                        *changed = true;
-                    }
-                    if !tc.contains_key("type") {
-                        tc.insert("type".into(), "function".into());
-                        *changed = true;
-                    }
-                    let custom = name.as_ref().is_some_and(|n| custom_tools.contains(n));
-                    self.choice(index).calls.push(Call { index: ti, custom, held: String::new() });
-                }
-                let call = self.choice(index).calls.iter_mut().find(|k| k.index == ti).expect("call was just recorded");
-                if call.custom {
-                    if let Some(a) =
-                        tc.get_mut("function").and_then(|f| f.as_object_mut()).and_then(|f| f.remove("arguments"))
-                    {
-                        call.held.push_str(a.as_str().unwrap_or(""));
-                        *changed = true;
-                    }
-                }
-            }
-            // A fragment that only carried held arguments says nothing any more.
-            calls.retain(|tc| {
-                tc.as_object().is_some_and(|o| {
-                    o.iter().any(|(k, v)| match k.as_str() {
-                        "index" => false,
-                        "function" => v != &json!({}),
-                        _ => true,
-                    })
-                })
-            });
+            self.repair_calls(index, calls, changed);
             if calls.is_empty() {
                 delta.remove("tool_calls");
             }
         }
         if self.opts.think_tags {
-            // Both spellings go (collected first: a lazy search would stop at the first key).
-            let removed: Vec<Value> =
-                ["reasoning_content", "reasoning"].iter().filter_map(|k| delta.remove(*k)).collect();
-            let reasoning = removed.iter().filter_map(Value::as_str).find(|r| !r.is_empty()).map(String::from);
-            let content = delta.get("content").and_then(Value::as_str).unwrap_or("").to_string();
-            let open = self.choice(index).think_open;
-            if let Some(r) = reasoning {
-                delta.insert("content".into(), format!("{}{r}{content}", if open { "" } else { "<think>" }).into());
-                self.choice(index).think_open = true;
-                *changed = true;
-            } else if open
-                && (delta.contains_key("content")
-                    || delta.contains_key("tool_calls")
-                    || !is_null(c.get("finish_reason")))
-            {
-                let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
-                delta.insert("content".into(), format!("</think>{content}").into());
-                self.choice(index).think_open = false;
-                *changed = true;
+            self.think_tags(index, c, changed);
+        }
+        self.finish(index, c, changed);
+        (true, generates)
+    }
+
+    /// Tool-call fragments of one choice: empty `id`/`type`/`name` removed, the first fragment of
+    /// each call given an `id` and `type`, a custom tool's arguments held until the call ends.
+    fn repair_calls(&mut self, index: u64, calls: &mut Vec<Value>, changed: &mut bool) {
+        for tc in calls.iter_mut().filter_map(Value::as_object_mut) {
+            let ti = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+            for key in ["id", "type"] {
+                if tc.get(key).is_some_and(|v| v == "" || v.is_null()) {
+                    tc.remove(key);
+                    *changed = true;
+                }
+            }
+            if let Some(f) = tc.get_mut("function").and_then(Value::as_object_mut) {
+                if f.get("name").is_some_and(|v| v == "" || v.is_null()) {
+                    f.remove("name");
+                    *changed = true;
+                }
+            }
+            let name = tc.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).map(String::from);
+            if !self.choice(index).calls.iter().any(|k| k.index == ti) {
+                if !tc.contains_key("id") {
+                    self.calls_minted += 1;
+                    tc.insert("id".into(), format!("call_proxy_{}", self.calls_minted).into());
+                    *changed = true;
+                }
+                if !tc.contains_key("type") {
+                    tc.insert("type".into(), "function".into());
+                    *changed = true;
+                }
+                let custom = name.as_ref().is_some_and(|n| self.opts.custom_tools.contains(n));
+                self.choice(index).calls.push(Call { index: ti, custom, held: String::new() });
+            }
+            let call = self.choice(index).calls.iter_mut().find(|k| k.index == ti).expect("call was just recorded");
+            if call.custom {
+                if let Some(a) =
+                    tc.get_mut("function").and_then(|f| f.as_object_mut()).and_then(|f| f.remove("arguments"))
+                {
+                    call.held.push_str(a.as_str().unwrap_or(""));
+                    *changed = true;
+                }
             }
         }
+        // A fragment that only carried held arguments says nothing any more.
+        calls.retain(|tc| {
+            tc.as_object().is_some_and(|o| {
+                o.iter().any(|(k, v)| match k.as_str() {
+                    "index" => false,
+                    "function" => v != &json!({}),
+                    _ => true,
+                })
+            })
+        });
+    }
+
+    /// Reasoning moved into the content between `<think>` and `</think>` (opt-in).
+    fn think_tags(&mut self, index: u64, c: &mut Map<String, Value>, changed: &mut bool) {
+        let finishing = !is_null(c.get("finish_reason"));
+        let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
+        // Both spellings go (collected first: a lazy search would stop at the first key).
+        let removed: Vec<Value> = ["reasoning_content", "reasoning"].iter().filter_map(|k| delta.remove(*k)).collect();
+        let reasoning = removed.iter().filter_map(Value::as_str).find(|r| !r.is_empty()).map(String::from);
+        let content = delta.get("content").and_then(Value::as_str).unwrap_or("").to_string();
+        let open = self.choice(index).think_open;
+        if let Some(r) = reasoning {
+            delta.insert("content".into(), format!("{}{r}{content}", if open { "" } else { "<think>" }).into());
+            self.choice(index).think_open = true;
+            *changed = true;
+        } else if open && (delta.contains_key("content") || delta.contains_key("tool_calls") || finishing) {
+            delta.insert("content".into(), format!("</think>{content}").into());
+            self.choice(index).think_open = false;
+            *changed = true;
+        }
+    }
+
+    /// A choice's finish: `tool_calls` when it made calls, held custom arguments released; a
+    /// `"finish_reason": null` dropped when opted in.
+    fn finish(&mut self, index: u64, c: &mut Map<String, Value>, changed: &mut bool) {
         match c.get("finish_reason").and_then(Value::as_str).map(String::from) {
             Some(f) => {
                 let has_calls = !self.choice(index).calls.is_empty();
@@ -245,7 +257,6 @@ impl Repair {
             }
             None => {}
         }
-        (true, generates)
     }
 }
 
