@@ -682,39 +682,14 @@ fn deployment(
         Ok(found) => found,
         Err(reason) => return skip(reason),
     };
-    let unset = |key: &str, v: &Option<String>| {
-        let name = v.as_deref().and_then(litellm::unresolved)?;
-        Some(format!("environment variable {name} is not set (litellm_params.{key})"))
+    let (api_base, api_version, api_key) = match address(family, &lp, env) {
+        Ok(found) => found,
+        Err(reason) => return skip(reason),
     };
-    if let Some(reason) = unset("api_key", &lp.api_key).or(unset("api_base", &lp.api_base)) {
-        return skip(reason);
-    }
-    if let Some(reason) = unset("api_version", &lp.api_version) {
-        return skip(reason);
-    }
-    let base_env = env.get(&family.base_env()).map(String::from);
-    let Some(base) = family.base(lp.api_base.as_deref().or(base_env.as_deref())) else {
-        return skip(format!("provider {:?} needs an api_base (or {})", family.name, family.base_env()));
-    };
-    // The provider's own key variable goes only to the provider's own address, never to a base
-    // the entry points elsewhere (LiteLLM would send OPENAI_API_KEY to any openai/ server).
-    let own_address = lp.api_base.is_none() || family.base(None) == family.base(lp.api_base.as_deref());
-    let env_key = || family.key_env.iter().find_map(|k| env.get(k)).map(String::from);
-    let api_key = lp.api_key.filter(|k| !k.trim().is_empty()).or_else(|| own_address.then(env_key).flatten());
-    let version = lp.api_version.as_deref().or(env.get("AZURE_API_VERSION").filter(|_| family.layout == Layout::Azure));
-    let (api_base, api_version) = layout(family, base, version);
     let is_http = api_base.starts_with("http://") || api_base.starts_with("https://");
     let broken = (!is_http || api_base.parse::<ureq::http::Uri>().is_err())
         .then(|| format!("api_base {:?} is not an http(s) URL", mask_url(&api_base)));
-    let mut extra_headers = Vec::new();
-    for (k, v) in &lp.extra_headers {
-        let valid =
-            ureq::http::HeaderName::from_bytes(k.as_bytes()).is_ok() && ureq::http::HeaderValue::from_str(v).is_ok();
-        if !valid {
-            return Err(format!("litellm_params.extra_headers: {k:?} is not a valid header name and value"));
-        }
-        extra_headers.push((k.clone(), v.clone()));
-    }
+    let extra_headers = extra_headers(&lp.extra_headers)?;
     let timeouts_with = |key: &str, v: Option<f64>| -> Result<Timeouts, String> {
         let mut t = settings.timeouts();
         if let Some(v) = v {
@@ -725,11 +700,8 @@ fn deployment(
         Ok(t)
     };
     let mut default_params = serde_json::Map::new();
-    for (k, v) in &lp.other {
-        if REQUEST_PARAMS.contains(&k.as_str()) {
-            let v = serde_json::to_value(v).map_err(|e| format!("litellm_params.{k}: {e}"))?;
-            default_params.insert(k.clone(), v);
-        }
+    for (k, v) in lp.other.iter().filter(|(k, _)| REQUEST_PARAMS.contains(&k.as_str())) {
+        default_params.insert(k.clone(), serde_json::to_value(v).map_err(|e| format!("litellm_params.{k}: {e}"))?);
     }
     let o = m.gpt_reverse_proxy;
     let mut force_params = lp.extra_body;
@@ -768,6 +740,45 @@ fn deployment(
         },
         max_completion_tokens: o.max_completion_tokens,
     }))
+}
+
+/// Where an entry's requests go and with which key: `(api_base, Azure api-version, key)`, or
+/// why the entry cannot be served (an unset variable, no base for a provider without a default).
+fn address(family: &Family, lp: &RawParams, env: &Env) -> Result<(String, Option<String>, Option<String>), String> {
+    let unset = |key: &str, v: &Option<String>| {
+        let name = v.as_deref().and_then(litellm::unresolved)?;
+        Some(format!("environment variable {name} is not set (litellm_params.{key})"))
+    };
+    let unset =
+        unset("api_key", &lp.api_key).or(unset("api_base", &lp.api_base)).or(unset("api_version", &lp.api_version));
+    if let Some(reason) = unset {
+        return Err(reason);
+    }
+    let base_env = env.get(&family.base_env()).map(String::from);
+    let Some(base) = family.base(lp.api_base.as_deref().or(base_env.as_deref())) else {
+        return Err(format!("provider {:?} needs an api_base (or {})", family.name, family.base_env()));
+    };
+    // The provider's own key variable goes only to the provider's own address, never to a base
+    // the entry points elsewhere (LiteLLM would send OPENAI_API_KEY to any openai/ server).
+    let own_address = lp.api_base.is_none() || family.base(None) == family.base(lp.api_base.as_deref());
+    let env_key = || family.key_env.iter().find_map(|k| env.get(k)).map(String::from);
+    let api_key = lp.api_key.clone().filter(|k| !k.trim().is_empty()).or_else(|| own_address.then(env_key).flatten());
+    let version = lp.api_version.as_deref().or(env.get("AZURE_API_VERSION").filter(|_| family.layout == Layout::Azure));
+    let (api_base, api_version) = layout(family, base, version);
+    Ok((api_base, api_version, api_key))
+}
+
+/// `extra_headers`, each a valid header name and value.
+fn extra_headers(headers: &BTreeMap<String, String>) -> Result<Vec<(String, String)>, String> {
+    let valid = |k: &str, v: &str| {
+        ureq::http::HeaderName::from_bytes(k.as_bytes()).is_ok() && ureq::http::HeaderValue::from_str(v).is_ok()
+    };
+    (headers.iter())
+        .map(|(k, v)| match valid(k, v) {
+            true => Ok((k.clone(), v.clone())),
+            false => Err(format!("litellm_params.extra_headers: {k:?} is not a valid header name and value")),
+        })
+        .collect()
 }
 
 /// The provider and the model name an entry names (LiteLLM's rules: `custom_llm_provider`, then

@@ -38,6 +38,26 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("dump") {
         return dump(std::env::args().skip(2).collect());
     }
+    let Some((ov, check)) = arguments() else { return };
+    let env = Env::load(std::path::Path::new("."));
+    let cfg = Config::load(&env, &ov).unwrap_or_else(|e| fail(&e));
+    if check {
+        println!("configuration OK");
+        for line in cfg.summary() {
+            println!("  {line}");
+        }
+        for line in cfg.warnings() {
+            println!("  warning: {line}");
+        }
+        return;
+    }
+    start_logging(&cfg);
+    serve(cfg, &ov);
+}
+
+/// The command line's overrides and whether `--check` was given; `None` when a flag such as
+/// `--help` was answered already.
+fn arguments() -> Option<(Overrides, bool)> {
     let mut ov = Overrides::default();
     let mut check = false;
     let mut args = std::env::args().skip(1);
@@ -52,11 +72,11 @@ fn main() {
         match flag.as_str() {
             "--help" | "-h" => {
                 print!("{HELP}");
-                return;
+                return None;
             }
             "--version" | "-V" => {
                 println!("gpt-reverse-proxy {}", env!("CARGO_PKG_VERSION"));
-                return;
+                return None;
             }
             "--check" => check = true,
             "--config" => ov.config_path = Some(value("--config")),
@@ -65,19 +85,12 @@ fn main() {
             _ => fail(&format!("unknown argument {arg:?} (see --help)")),
         }
     }
+    Some((ov, check))
+}
 
-    let env = Env::load(std::path::Path::new("."));
-    let cfg = Config::load(&env, &ov).unwrap_or_else(|e| fail(&e));
-    if check {
-        println!("configuration OK");
-        for line in cfg.summary() {
-            println!("  {line}");
-        }
-        for line in cfg.warnings() {
-            println!("  warning: {line}");
-        }
-        return;
-    }
+/// Logging at the configured level (the libraries' chatter held to info at most), then the
+/// configuration's summary and warnings.
+fn start_logging(cfg: &Config) {
     let noisy = cfg.log_level.min(log::LevelFilter::Info);
     let logger = simple_logger::SimpleLogger::new()
         .with_level(cfg.log_level)
@@ -93,6 +106,11 @@ fn main() {
     for line in cfg.warnings() {
         log::warn!("{line}");
     }
+}
+
+/// Runs the server until SIGTERM/SIGINT (then drains) or a fatal accept error (exit 1);
+/// SIGHUP reloads the configuration.
+fn serve(cfg: Config, ov: &Overrides) {
     let demo = cfg.source.starts_with("built-in");
     let grace = cfg.settings.shutdown_grace;
     // tiny_http needs two descriptors per connection; the soft limit is often a mere 1,024.
@@ -124,7 +142,7 @@ fn main() {
         }
         // SIGHUP: read everything again; a configuration that does not validate changes nothing.
         let env = Env::load(std::path::Path::new("."));
-        match Config::load(&env, &ov).and_then(|cfg| {
+        match Config::load(&env, ov).and_then(|cfg| {
             let (summary, warnings) = (cfg.summary(), cfg.warnings());
             running.reload(cfg).map(|()| (summary, warnings))
         }) {
@@ -142,7 +160,6 @@ fn main() {
     }
 }
 
-/// Prints an error and exits with status 2 (bad usage or configuration).
 /// `dump FILE...`: each file as a readable conversation; exit 1 if any cannot be read.
 fn dump(files: Vec<String>) {
     if files.is_empty() {
@@ -165,6 +182,7 @@ fn dump(files: Vec<String>) {
     }
 }
 
+/// Prints an error and exits with status 2 (bad usage or configuration).
 fn fail(msg: &str) -> ! {
     eprintln!("gpt-reverse-proxy: {msg}");
     exit(2)

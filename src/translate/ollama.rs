@@ -22,8 +22,57 @@ fn image_media_type(b64: &str) -> &'static str {
 /// An Ollama chat request → a Chat Completions request (streaming unless `stream: false`, as
 /// Ollama's default is to stream).
 pub fn request_to_openai(body: &Value) -> Value {
+    let mut out = Map::new();
+    out.insert("model".into(), body.get("model").cloned().unwrap_or_default());
+    out.insert("messages".into(), Value::Array(openai_messages(body)));
+    if let Some(tools) = body.get("tools").and_then(Value::as_array).filter(|t| !t.is_empty()) {
+        out.insert("tools".into(), Value::Array(tools.clone()));
+    }
+    let opts = body.get("options").cloned().unwrap_or_default();
+    for (from, to) in [
+        ("temperature", "temperature"),
+        ("top_p", "top_p"),
+        ("seed", "seed"),
+        ("num_predict", "max_tokens"),
+        ("frequency_penalty", "frequency_penalty"),
+        ("presence_penalty", "presence_penalty"),
+        ("stop", "stop"),
+    ] {
+        if let Some(v) = opts.get(from).filter(|v| !v.is_null()) {
+            out.insert(to.into(), v.clone());
+        }
+    }
+    match body.get("think") {
+        Some(Value::Bool(true)) => {
+            out.insert("reasoning_effort".into(), "medium".into());
+        }
+        Some(Value::String(level)) => {
+            out.insert("reasoning_effort".into(), level.clone().into());
+        }
+        _ => {}
+    }
+    match body.get("format") {
+        Some(Value::String(f)) if f == "json" => {
+            out.insert("response_format".into(), json!({"type": "json_object"}));
+        }
+        Some(schema @ Value::Object(_)) => {
+            let format = json!({"type": "json_schema", "json_schema": {"name": "response", "schema": schema}});
+            out.insert("response_format".into(), format);
+        }
+        _ => {}
+    }
+    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(true);
+    out.insert("stream".into(), stream.into());
+    if stream {
+        out.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    Value::Object(out)
+}
+
+/// Ollama messages as OpenAI's: images as data-URL parts, tool-call arguments as JSON text, and
+/// each tool result tied to the latest call of its tool (Ollama names the tool, not the call).
+fn openai_messages(body: &Value) -> Vec<Value> {
     let mut messages = Vec::new();
-    // Ollama tool results name the tool, not the call; remember each name's latest call id.
     let mut call_ids: Vec<(String, String)> = Vec::new();
     for (mi, m) in body.get("messages").and_then(Value::as_array).into_iter().flatten().enumerate() {
         let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
@@ -66,53 +115,7 @@ pub fn request_to_openai(body: &Value) -> Value {
         }
         messages.push(out);
     }
-    let mut out = Map::new();
-    out.insert("model".into(), body.get("model").cloned().unwrap_or_default());
-    out.insert("messages".into(), Value::Array(messages));
-    if let Some(tools) = body.get("tools").and_then(Value::as_array).filter(|t| !t.is_empty()) {
-        out.insert("tools".into(), Value::Array(tools.clone()));
-    }
-    let opts = body.get("options").cloned().unwrap_or_default();
-    for (from, to) in [
-        ("temperature", "temperature"),
-        ("top_p", "top_p"),
-        ("seed", "seed"),
-        ("num_predict", "max_tokens"),
-        ("frequency_penalty", "frequency_penalty"),
-        ("presence_penalty", "presence_penalty"),
-        ("stop", "stop"),
-    ] {
-        if let Some(v) = opts.get(from).filter(|v| !v.is_null()) {
-            out.insert(to.into(), v.clone());
-        }
-    }
-    match body.get("think") {
-        Some(Value::Bool(true)) => {
-            out.insert("reasoning_effort".into(), "medium".into());
-        }
-        Some(Value::String(level)) => {
-            out.insert("reasoning_effort".into(), level.clone().into());
-        }
-        _ => {}
-    }
-    match body.get("format") {
-        Some(Value::String(f)) if f == "json" => {
-            out.insert("response_format".into(), json!({"type": "json_object"}));
-        }
-        Some(schema @ Value::Object(_)) => {
-            out.insert(
-                "response_format".into(),
-                json!({"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}),
-            );
-        }
-        _ => {}
-    }
-    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(true);
-    out.insert("stream".into(), stream.into());
-    if stream {
-        out.insert("stream_options".into(), json!({"include_usage": true}));
-    }
-    Value::Object(out)
+    messages
 }
 
 /// Ollama's `done_reason` for an OpenAI `finish_reason`.
