@@ -165,7 +165,7 @@ fn anthropic(o: &Map<String, Value>, count: bool, p: &mut Problems) {
     if !count {
         match o.get("max_tokens") {
             None => p.add("anthropic/max-tokens", "max_tokens: Field required"),
-            Some(m) if !m.as_u64().is_some_and(|n| n >= 1) => {
+            Some(m) if m.as_u64().is_none_or(|n| n < 1) => {
                 p.add("anthropic/max-tokens", format!("max_tokens: must be an integer >= 1, got {m}"))
             }
             _ => {}
@@ -297,10 +297,8 @@ fn anthropic_block(b: &Value, at: &str, role: &str, p: &mut Problems) {
                 _ => {}
             }
         }
-        "redacted_thinking" => {
-            if !nonempty_str(&b["data"]) {
-                p.add("anthropic/thinking", format!("{at}.data: Field required"));
-            }
+        "redacted_thinking" if !nonempty_str(&b["data"]) => {
+            p.add("anthropic/thinking", format!("{at}.data: Field required"));
         }
         "tool_use" => {
             if role != "assistant" {
@@ -468,7 +466,7 @@ fn anthropic_thinking(o: &Map<String, Value>, count: bool, p: &mut Problems) {
     match t["type"].as_str() {
         Some("enabled") => {
             let budget = t["budget_tokens"].as_u64();
-            if !budget.is_some_and(|b| b >= 1024) {
+            if budget.is_none_or(|b| b < 1024) {
                 p.add("anthropic/thinking-config", format!("thinking.budget_tokens: an integer >= 1024, got {t}"));
             }
             if let (Some(b), Some(m), false) = (budget, o.get("max_tokens").and_then(Value::as_u64), count) {
@@ -922,4 +920,37 @@ fn the_oracle_refuses_what_the_real_apis_refuse() {
     let unanswered = json!({"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]});
     assert_eq!(o(json!({"model": "m", "messages": [user, unanswered, user]})), ["openai/tool-calls-answered"]);
     assert_eq!(o(json!({"model": "m", "messages": [user], "input": []})), ["openai/unknown-field"]);
+}
+
+/// The fake upstreams themselves: a refused body gets the real API's 400 and error shape, is
+/// recorded, and fails the test when the upstream is dropped; a lenient upstream only records.
+#[test]
+fn a_strict_fake_upstream_refuses_like_the_real_api_and_fails_the_test_loudly() {
+    use crate::support::*;
+    let bad = r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}"#;
+    let up = FakeUpstream::replay(|| Script::json(200, b"{}"));
+    let r = call("POST", &format!("{}/v1/messages?beta=true", up.url()), &[], bad);
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        (r.json()["type"].as_str(), r.json()["error"]["type"].as_str()),
+        (Some("error"), Some("invalid_request_error"))
+    );
+    let r =
+        call("POST", &format!("{}/v1/chat/completions", up.url()), &[], r#"{"model":"m","messages":[],"tools":[]}"#);
+    assert_eq!((r.status, r.json()["error"]["type"].as_str()), (400, Some("invalid_request_error")));
+    assert!(r.json()["error"].get("param").is_some() && r.json()["error"].get("code").is_some());
+    let rules: Vec<String> = up
+        .violations()
+        .iter()
+        .flat_map(|v| v.problems.clone())
+        .map(|p| p.split(':').next().unwrap().to_string())
+        .collect();
+    assert_eq!(rules, ["anthropic/max-tokens", "anthropic/foreign-block", "openai/empty-tools"]);
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(up)));
+    assert!(dropped.is_err(), "dropping a strict upstream that saw a refused body fails the test");
+
+    let up = FakeUpstream::replay(|| Script::json(200, b"{}")).lenient();
+    let r = call("POST", &format!("{}/v1/messages", up.url()), &[], bad);
+    assert_eq!(r.status, 200, "a lenient upstream answers with its script");
+    assert_eq!(up.violations().len(), 1);
 }

@@ -59,10 +59,6 @@ impl Gate {
         self.0 .1.notify_all();
     }
 
-    pub fn is_open(&self) -> bool {
-        *self.0 .0.lock().unwrap()
-    }
-
     /// Waits until open, at most `bound`; whether it was opened.
     pub fn wait(&self, bound: Duration) -> bool {
         let guard = self.0 .0.lock().unwrap();
