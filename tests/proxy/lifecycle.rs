@@ -61,23 +61,30 @@ fn listening(child: &mut std::process::Child) -> (BufReader<std::process::ChildS
     }
 }
 
+/// The running stream is held by its upstream until the refusal of a new request has been
+/// seen, so the order is certain on a loaded machine, not a guess of 200 ms.
 #[test]
 fn sigterm_finishes_running_streams_refuses_new_requests_and_exits_0() {
-    let parts: Vec<_> =
-        (0..10).map(|i| (Duration::from_millis(150), format!("data: {{\"n\":{i}}}\n\n").into_bytes())).collect();
+    let gate = Gate::default();
+    let held = gate.clone();
     let up = FakeUpstream::replay(move || {
-        let mut p = parts.clone();
-        p.push((Duration::ZERO, b"data: [DONE]\n\n".to_vec()));
-        Script::paced(p)
+        let rest: Vec<u8> = (1..10).flat_map(|i| format!("data: {{\"n\":{i}}}\n\n").into_bytes()).collect();
+        Script::Gated {
+            before: b"data: {\"n\":0}\n\n".to_vec(),
+            gate: held.clone(),
+            bound: Duration::from_secs(20),
+            after: [rest, b"data: [DONE]\n\n".to_vec()].concat(),
+        }
     });
     let dir = std::env::temp_dir().join(format!("grp-life-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("litellm_config.yaml"), models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]))
         .unwrap();
-    let mut child = proxy_in(&dir);
-    let (mut log, addr) = listening(&mut child);
+    let mut child = Killed(proxy_in(&dir));
+    let (mut log, addr) = listening(&mut child.0);
     let body = r#"{"model":"m","stream":true,"messages":[]}"#;
     let mut stream = TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     write!(
         stream,
         "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -87,17 +94,23 @@ fn sigterm_finishes_running_streams_refuses_new_requests_and_exits_0() {
     let mut first = [0u8; 512];
     assert!(stream.read(&mut first).unwrap() > 0);
 
-    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let term = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
     assert!(term.success());
-    std::thread::sleep(Duration::from_millis(200));
-    let r = call("GET", &format!("http://{addr}/v1/models"), &[], "");
-    assert_eq!(r.status, 503, "{}", r.text());
-    assert_eq!(r.json()["error"]["code"], "shutting_down");
+    // New requests are refused once the signal has been handled.
+    let mut last = None;
+    wait_until("a 503 for a new request after SIGTERM", Duration::from_secs(15), || {
+        let r = call("GET", &format!("http://{addr}/v1/models"), &[], "");
+        let refused = r.status == 503;
+        last = Some(r);
+        refused
+    });
+    assert_eq!(last.unwrap().json()["error"]["code"], "shutting_down");
+    gate.open();
 
     let mut rest = String::new();
     stream.read_to_string(&mut rest).unwrap();
     assert!(rest.ends_with("data: [DONE]\n\n\r\n0\r\n\r\n"), "the running stream was cut: {rest:?}");
-    let status = exit_within(&mut child, Duration::from_secs(5));
+    let status = exit_within(&mut child.0, Duration::from_secs(15));
     assert_eq!(status.code(), Some(0));
     let mut tail = String::new();
     let _ = log.read_to_string(&mut tail);
@@ -151,27 +164,37 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_invalid()
             },
         )
     };
-    let hup = |child: &std::process::Child| {
+    // The log, read as it is written: each reload is waited for by its log line, not a sleep.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let into = seen.clone();
+    let reader = std::thread::spawn(move || {
+        let mut line = String::new();
+        while log.read_line(&mut line).is_ok_and(|n| n > 0) {
+            into.lock().unwrap().push_str(&line);
+            line.clear();
+        }
+    });
+    let hup = |child: &std::process::Child, logged: &str| {
         assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
-        std::thread::sleep(Duration::from_millis(400));
+        wait_until(&format!("{logged:?} in the log"), Duration::from_secs(15), || {
+            seen.lock().unwrap().contains(logged)
+        });
     };
     assert_eq!(chat("first"), (200, "one".into()));
 
     std::fs::write(&file, mock("second", "two")).unwrap();
-    hup(&child);
+    hup(&child, "reloaded: model \"second\"");
     assert_eq!(chat("second"), (200, "two".into()));
     assert_eq!(chat("first").0, 404);
 
     std::fs::write(&file, "model_list:\n  - model_name: broken\n    litellm_params: {model: openai/x, timeout: -1}\n")
         .unwrap();
-    hup(&child);
+    hup(&child, "reload refused");
     assert_eq!(chat("second"), (200, "two".into()), "an invalid file changes nothing");
 
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert_eq!(child.wait().unwrap().code(), Some(0));
-    let mut tail = String::new();
-    let _ = log.read_to_string(&mut tail);
-    assert!(tail.contains("reloaded: model \"second\"") && tail.contains("reload refused"), "{tail}");
+    reader.join().unwrap();
 }
 
 #[test]
@@ -208,11 +231,19 @@ fn workers(pid: u32) -> usize {
 
 /// After a burst, the workers it needed leave once idle for `idle_worker_exit` (a few stay), so
 /// their stacks go back to the system instead of holding the burst's memory for good.
+/// The burst is held by its upstream until all of it has arrived there, so "during the burst"
+/// is an observed state rather than 150 ms after starting thirty threads.
 #[test]
 fn workers_started_for_a_burst_leave_when_idle() {
-    let parts: Vec<_> =
-        (0..3).map(|i| (Duration::from_millis(100), format!("data: {{\"n\":{i}}}\n\n").into_bytes())).collect();
-    let up = FakeUpstream::replay(move || Script::paced(parts.clone()));
+    const BURST: usize = 30;
+    let gate = Gate::default();
+    let held = gate.clone();
+    let up = FakeUpstream::replay(move || Script::Gated {
+        before: b"data: {\"n\":0}\n\n".to_vec(),
+        gate: held.clone(),
+        bound: Duration::from_secs(30),
+        after: b"data: {\"n\":1}\n\ndata: {\"n\":2}\n\n".to_vec(),
+    });
     let dir = std::env::temp_dir().join(format!("grp-idle-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let yaml = models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]);
@@ -222,17 +253,18 @@ fn workers_started_for_a_burst_leave_when_idle() {
     let (_log, addr) = listening(&mut child.0);
     let pid = child.0.id();
     let body = r#"{"model":"m","stream":true,"messages":[]}"#;
-    let burst: Vec<_> = (0..30)
+    let burst: Vec<_> = (0..BURST)
         .map(|_| {
             let url = format!("http://{addr}/v1/chat/completions");
             std::thread::spawn(move || call("POST", &url, &[], body).status)
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(150));
+    wait_until("the whole burst to reach the upstream", Duration::from_secs(30), || up.requests().len() >= BURST);
     let during = workers(pid);
+    gate.open();
     assert!(burst.into_iter().all(|t| t.join().unwrap() == 200));
     let t = Instant::now();
-    while workers(pid) > 5 && t.elapsed() < Duration::from_secs(10) {
+    while workers(pid) > 5 && t.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let after = workers(pid);

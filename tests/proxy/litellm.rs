@@ -287,7 +287,9 @@ fn drop_params_sends_again_without_a_parameter_the_upstream_refuses() {
     let up = FakeUpstream::start(|r| match r.json().get("temperature") {
         Some(_) => Script::json(400, REFUSED.as_bytes()),
         None => chat_json(),
-    });
+    })
+    // On purpose: extra_body exists to send what OpenAI's schema lacks (vLLM's chat_template_kwargs).
+    .expect_violation("openai/unknown-field");
     let base = format!("{}/v1", up.url());
     let yaml = format!(
         "model_list:\n  - {{model_name: lax, litellm_params: {{model: openai/o3, api_base: \"{base}\", drop_params: true, additional_drop_params: [user], extra_body: {{chat_template_kwargs: {{enable_thinking: false}}}}}}}}\n  - {{model_name: strict, litellm_params: {{model: openai/o3, api_base: \"{base}\"}}}}\n"

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, the proxy in-process on port 0, fake upstreams on
 //! 127.0.0.1:0, nothing on the network.
 
+mod strict; // the oracle: what the real Anthropic and OpenAI APIs refuse, applied to every upstream body
 mod support;
 
 mod anthropic; // /v1/messages passthrough, count_tokens, Anthropic model lists and errors

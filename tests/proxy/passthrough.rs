@@ -63,16 +63,20 @@ fn upstream_key_is_injected_and_client_credentials_never_forwarded() {
     assert!(!everything.contains(TOKEN), "client token reached upstream: {everything}");
 }
 
+/// The upstream holds the rest of its stream until the client has the first event: an event
+/// held back until the end could only arrive after the gate's bound (then the test fails), and a
+/// loaded machine only makes the wait longer, never the verdict different.
 #[test]
 fn first_event_reaches_the_client_long_before_the_stream_ends() {
     let ev =
         |i: u32| format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{i}\"}}}}]}}\n\n").into_bytes();
-    let up = FakeUpstream::replay(move || {
-        Script::paced(vec![
-            (Duration::ZERO, ev(1)),
-            (Duration::from_millis(500), ev(2)),
-            (Duration::ZERO, b"data: [DONE]\n\n".to_vec()),
-        ])
+    let gate = Gate::default();
+    let held = gate.clone();
+    let up = FakeUpstream::replay(move || Script::Gated {
+        before: ev(1),
+        gate: held.clone(),
+        bound: Duration::from_secs(8),
+        after: [ev(2), b"data: [DONE]\n\n".to_vec()].concat(),
     });
     let proxy = proxy_to(&up);
     let body = r#"{"model":"m","stream":true,"messages":[]}"#;
@@ -92,18 +96,17 @@ fn first_event_reaches_the_client_long_before_the_stream_ends() {
             break start.elapsed();
         }
     };
+    // Generous: the point is that it was not held back until the end (the gate's 8 s bound).
+    assert!(first < Duration::from_secs(5), "first event after {first:?}");
+    gate.open();
     let rest = read_all(s);
-    let total = start.elapsed();
-    assert!(rest.contains("[DONE]"));
-    // Generous bounds: the point is that the first event was not held back until the end.
-    assert!(first < Duration::from_millis(350), "first event after {first:?}");
-    assert!(total >= Duration::from_millis(500), "stream ended after {total:?}");
+    assert!(rest.contains("\"content\":\"2\"") && rest.contains("[DONE]"), "{rest}");
 }
 
 #[test]
 fn client_disconnect_mid_stream_drops_the_upstream_call_promptly() {
     let parts: Vec<_> =
-        (0..60).map(|i| (Duration::from_millis(50), format!("data: {{\"n\":{i}}}\n\n").into_bytes())).collect();
+        (0..400).map(|i| (Duration::from_millis(25), format!("data: {{\"n\":{i}}}\n\n").into_bytes())).collect();
     let up = FakeUpstream::replay(move || Script::paced(parts.clone()));
     let proxy = proxy_to(&up);
     let body = r#"{"model":"m","stream":true,"messages":[]}"#;
@@ -121,13 +124,14 @@ fn client_disconnect_mid_stream_drops_the_upstream_call_promptly() {
     }
     drop(s);
     let gave_up = Instant::now();
-    while up.cut_off.lock().unwrap().is_empty() && gave_up.elapsed() < Duration::from_secs(3) {
+    while up.cut_off.lock().unwrap().is_empty() && gave_up.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let cut = up.cut_off.lock().unwrap().clone();
     assert_eq!(cut.len(), 1, "upstream was not cut off");
-    // Sixty events take three seconds; the upstream must have been dropped after a handful.
-    assert!(cut[0] < 30, "upstream kept streaming until part {}", cut[0]);
+    // 400 events take ten seconds; the upstream must have been dropped long before the end
+    // (generous for a loaded machine: a handful is what an idle one shows).
+    assert!(cut[0] < 200, "upstream kept streaming until part {}", cut[0]);
 }
 
 #[test]

@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,8 @@ pub struct Recorded {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When the request had been read whole.
+    pub at: Instant,
 }
 
 impl Recorded {
@@ -41,6 +44,37 @@ pub enum Script {
     Answer { status: u16, headers: Vec<(String, String)>, parts: Vec<(Duration, Vec<u8>)> },
     /// Read the request, then say nothing for this long, then close.
     Silence(Duration),
+    /// An SSE answer: `before`, then nothing until `gate` opens (or `bound` passes), then `after`.
+    Gated { before: Vec<u8>, gate: Gate, bound: Duration, after: Vec<u8> },
+}
+
+/// A one-way latch a test opens when the event it waits for has happened, so that a fake
+/// upstream holds its answer for exactly as long as needed instead of a guessed time.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    pub fn open(&self) {
+        *self.0 .0.lock().unwrap() = true;
+        self.0 .1.notify_all();
+    }
+
+    /// Waits until open, at most `bound`; whether it was opened.
+    pub fn wait(&self, bound: Duration) -> bool {
+        let guard = self.0 .0.lock().unwrap();
+        let (guard, _) = self.0 .1.wait_timeout_while(guard, bound, |open| !*open).unwrap();
+        *guard
+    }
+}
+
+/// Polls `done` every 10 ms until it holds; panics with `what` after `bound` (a generous bound:
+/// the point is to wait for an event, not to time it).
+pub fn wait_until(what: &str, bound: Duration, mut done: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !done() {
+        assert!(t.elapsed() < bound, "timed out after {bound:?} waiting for {what}");
+        thread::sleep(Duration::from_millis(10));
+    }
 }
 
 impl Script {
@@ -69,10 +103,43 @@ impl Script {
 
 type Handler = dyn Fn(&Recorded) -> Script + Send + Sync;
 
+/// A request body the real API would have refused (see `strict.rs`).
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub path: String,
+    pub problems: Vec<String>,
+    pub body: String,
+}
+
+/// Shared between a fake upstream and its connections.
+#[derive(Default)]
+struct Seen {
+    requests: Mutex<Vec<Recorded>>,
+    cut_off: Arc<Mutex<Vec<usize>>>,
+    violations: Mutex<Vec<Violation>>,
+    lenient: AtomicBool,
+    /// Rules whose violations are expected (known findings, or bodies wrong on purpose).
+    expected: Mutex<Vec<&'static str>>,
+}
+
+impl Seen {
+    /// Whether every problem of a refused body is tolerated.
+    fn tolerates(&self, problems: &[String]) -> bool {
+        let expected = self.expected.lock().unwrap();
+        self.lenient.load(Ordering::SeqCst)
+            || problems.iter().all(|p| expected.iter().any(|rule| p.starts_with(&format!("{rule}:"))))
+    }
+}
+
 /// A scripted HTTP/1.1 server; every answer closes its connection.
+///
+/// It is as strict as the real API its path stands for (`strict.rs`): a POST body to
+/// `…/v1/messages`, `…/messages/count_tokens` or `…/chat/completions` that the real Anthropic
+/// or OpenAI API would refuse is answered with that API's 400 and recorded as a violation, and
+/// the test fails when the upstream is dropped, unless it was made [`FakeUpstream::lenient`].
 pub struct FakeUpstream {
     pub addr: SocketAddr,
-    requests: Arc<Mutex<Vec<Recorded>>>,
+    seen: Arc<Seen>,
     /// For each answer that could not be written completely: how many parts had been sent.
     pub cut_off: Arc<Mutex<Vec<usize>>>,
 }
@@ -81,18 +148,39 @@ impl FakeUpstream {
     pub fn start(handler: impl Fn(&Recorded) -> Script + Send + Sync + 'static) -> FakeUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let cut_off = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::new(Seen::default());
         let handler: Arc<Handler> = Arc::new(handler);
-        let (reqs, cuts) = (requests.clone(), cut_off.clone());
+        let shared = seen.clone();
         thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let (reqs, cuts, handler) = (reqs.clone(), cuts.clone(), handler.clone());
-                thread::spawn(move || serve(conn, &*handler, &reqs, &cuts));
+                let (seen, handler) = (shared.clone(), handler.clone());
+                thread::spawn(move || serve(conn, &*handler, &seen));
             }
         });
-        FakeUpstream { addr, requests, cut_off }
+        let cut_off = seen.cut_off.clone();
+        FakeUpstream { addr, seen, cut_off }
+    }
+
+    /// Still records what the real API would refuse, but answers it with the script and does not
+    /// fail the test: for tests that send such a body on purpose (say why at the call), and for
+    /// findings about the proxy not fixed yet (`// FIXME(strict): …` naming the rule).
+    pub fn lenient(self) -> FakeUpstream {
+        self.seen.lenient.store(true, Ordering::SeqCst);
+        self
+    }
+
+    /// Tolerates violations of this one rule (a `strict.rs` rule name such as
+    /// `openai/unknown-field`): recorded, answered with the script, not failing the test. Any
+    /// other violation still fails it.
+    pub fn expect_violation(self, rule: &'static str) -> FakeUpstream {
+        self.seen.expected.lock().unwrap().push(rule);
+        self
+    }
+
+    /// The bodies the real API would have refused, so far.
+    pub fn violations(&self) -> Vec<Violation> {
+        self.seen.violations.lock().unwrap().clone()
     }
 
     /// Answers every request with the same fixture-backed script.
@@ -105,11 +193,53 @@ impl FakeUpstream {
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.requests.lock().unwrap().clone()
+        self.seen.requests.lock().unwrap().clone()
     }
 }
 
-fn serve(conn: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Recorded>>, cuts: &Mutex<Vec<usize>>) {
+impl Drop for FakeUpstream {
+    fn drop(&mut self) {
+        let found: Vec<Violation> =
+            self.violations().into_iter().filter(|v| !self.seen.tolerates(&v.problems)).collect();
+        if found.is_empty() || thread::panicking() {
+            return;
+        }
+        let mut report = String::new();
+        for v in &found {
+            report.push_str(&format!("\n  POST {}\n    {}\n    body: {}", v.path, v.problems.join("\n    "), v.body));
+        }
+        panic!(
+            "the proxy sent {} request(s) the real API refuses (a strict fake upstream answered 400):{report}\n\
+             fix the proxy, or, for a body sent wrong on purpose, use FakeUpstream::lenient() or expect_violation(rule)",
+            found.len()
+        );
+    }
+}
+
+/// The strict API's refusal, when the request is one it would refuse.
+fn refused(rec: &Recorded, seen: &Seen) -> Option<Script> {
+    if rec.method != "POST" {
+        return None;
+    }
+    let api = crate::strict::Api::of(&rec.path)?;
+    let problems = crate::strict::check(api, &rec.body);
+    if problems.is_empty() {
+        return None;
+    }
+    let lenient = seen.tolerates(&problems);
+    eprintln!(
+        "STRICT UPSTREAM{}: POST {} would be refused by the real API:\n  {}",
+        if lenient { " (tolerated)" } else { "" },
+        rec.path,
+        problems.join("\n  ")
+    );
+    let (status, body) = api.refusal(&problems);
+    let body_text = String::from_utf8_lossy(&rec.body).chars().take(4000).collect();
+    seen.violations.lock().unwrap().push(Violation { path: rec.path.clone(), problems, body: body_text });
+    (!lenient).then(|| Script::json(status, &body))
+}
+
+fn serve(conn: TcpStream, handler: &Handler, seen: &Seen) {
     conn.set_nodelay(true).unwrap();
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut line = String::new();
@@ -133,11 +263,22 @@ fn serve(conn: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Recorded>>, cuts: 
         headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).map_or(0, |(_, v)| v.parse().unwrap());
     let mut body = vec![0; len];
     reader.read_exact(&mut body).unwrap();
-    let rec = Recorded { method, path, headers, body };
-    reqs.lock().unwrap().push(rec.clone());
+    let rec = Recorded { method, path, headers, body, at: Instant::now() };
+    seen.requests.lock().unwrap().push(rec.clone());
     let mut conn = conn;
-    match handler(&rec) {
+    let script = refused(&rec, seen).unwrap_or_else(|| handler(&rec));
+    match script {
         Script::Silence(d) => thread::sleep(d),
+        Script::Gated { before, gate, bound, after } => {
+            let head = "HTTP/1.1 200 Scripted\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+            let mut write = |bytes: &[u8]| conn.write_all(bytes).and_then(|_| conn.flush()).is_ok();
+            if write(head.as_bytes()) && write(&before) {
+                gate.wait(bound);
+                if !write(&after) {
+                    seen.cut_off.lock().unwrap().push(1);
+                }
+            }
+        }
         Script::Answer { status, headers, parts } => {
             let mut head = format!("HTTP/1.1 {status} Scripted\r\n");
             for (k, v) in headers {
@@ -150,7 +291,7 @@ fn serve(conn: TcpStream, handler: &Handler, reqs: &Mutex<Vec<Recorded>>, cuts: 
             for (i, (delay, part)) in parts.iter().enumerate() {
                 thread::sleep(*delay);
                 if conn.write_all(part).and_then(|_| conn.flush()).is_err() {
-                    cuts.lock().unwrap().push(i);
+                    seen.cut_off.lock().unwrap().push(i);
                     return;
                 }
             }
