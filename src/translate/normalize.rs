@@ -114,6 +114,14 @@ fn messages(msgs: Vec<Value>, changed: &mut bool) -> Vec<Value> {
             o.retain(|k, _| !nonstandard_key(&role, k));
             *changed |= o.len() != before;
         }
+        // Copilot puts `media_type` inside `image_url`; strict upstreams take `url` and `detail`.
+        for p in m.get_mut("content").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(Value::Object(img)) = p.get_mut("image_url") {
+                let before = img.len();
+                img.retain(|k, _| k == "url" || k == "detail");
+                *changed |= img.len() != before;
+            }
+        }
         let blocks = match m.get("content") {
             Some(Value::Array(b)) if b.iter().any(anthropic_block) => b.clone(),
             _ => {

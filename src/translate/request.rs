@@ -50,7 +50,11 @@ fn blocks_from_openai(content: &Value) -> Vec<Value> {
         Value::Array(parts) => parts
             .iter()
             .filter_map(|p| match p.get("type").and_then(Value::as_str) {
-                Some("text") => Some(json!({"type": "text", "text": p.get("text").cloned().unwrap_or_default()})),
+                // Anthropic refuses empty text blocks; Copilot's trimmed parts can be empty.
+                Some("text") => {
+                    let text = p.get("text").and_then(Value::as_str).filter(|t| !t.trim().is_empty())?;
+                    Some(json!({"type": "text", "text": text}))
+                }
                 Some("image_url") => {
                     let url = p.pointer("/image_url/url").or(p.get("image_url")).and_then(Value::as_str)?;
                     Some(json!({"type": "image", "source": image_source(url)}))
@@ -358,7 +362,8 @@ fn openai_turns(body: &Value) -> Vec<Value> {
             "assistant" => messages.push(super::response::openai_assistant(&blocks, false)),
             _ => {
                 // Tool results answer the previous assistant turn, so they come first.
-                let parts: Vec<Value> = blocks.iter().flat_map(|b| user_part(b, &mut messages)).collect();
+                let asked = asked_ids(&messages);
+                let parts: Vec<Value> = blocks.iter().flat_map(|b| user_part(b, &asked, &mut messages)).collect();
                 if !parts.is_empty() {
                     messages.push(json!({"role": "user", "content": openai_content(parts)}));
                 }
@@ -368,9 +373,16 @@ fn openai_turns(body: &Value) -> Vec<Value> {
     messages
 }
 
+/// The tool-call ids the last message asked for, when it is an assistant turn with calls.
+fn asked_ids(messages: &[Value]) -> Vec<String> {
+    let calls = messages.last().filter(|m| m["role"] == "assistant").and_then(|m| m["tool_calls"].as_array());
+    calls.into_iter().flatten().filter_map(|c| c["id"].as_str().map(String::from)).collect()
+}
+
 /// One block of an Anthropic user turn as OpenAI content parts; a tool result becomes a `tool`
-/// message of its own (appended to `messages`), its images parts of the user turn.
-fn user_part(b: &Value, messages: &mut Vec<Value>) -> Vec<Value> {
+/// message of its own (appended to `messages`), its images parts of the user turn. A result no
+/// call of the previous turn asked for (OpenAI refuses those) stays in the turn as text.
+fn user_part(b: &Value, asked: &[String], messages: &mut Vec<Value>) -> Vec<Value> {
     let image = |source: Option<&Value>| {
         source.and_then(source_url).map(|url| json!({"type": "image_url", "image_url": {"url": url}}))
     };
@@ -380,7 +392,11 @@ fn user_part(b: &Value, messages: &mut Vec<Value>) -> Vec<Value> {
             if b.get("is_error") == Some(&Value::Bool(true)) {
                 text = format!("Error: {text}");
             }
-            messages.push(json!({"role": "tool", "tool_call_id": b["tool_use_id"], "content": text}));
+            let id = b["tool_use_id"].as_str().unwrap_or("");
+            if !asked.iter().any(|a| a == id) {
+                return vec![json!({"type": "text", "text": format!("[result of tool call {id}]\n{text}")})];
+            }
+            messages.push(json!({"role": "tool", "tool_call_id": id, "content": text}));
             let inner = b.get("content").and_then(Value::as_array).into_iter().flatten();
             inner.filter(|img| img["type"] == "image").filter_map(|img| image(img.get("source"))).collect()
         }
