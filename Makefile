@@ -23,8 +23,14 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
+## Every test; those that could not run here (a missing nginx, Chromium or shared/ folder) are
+## listed at the end with how to enable them. As root, the packages they need are installed first.
 unit:
+	@for p in nginx:nginx-light chromium:chromium; do command -v $${p%%:*} >/dev/null || [ "$$(id -u)" != 0 ] || \
+	  (apt-get install -y -qq $${p#*:} || (apt-get update -qq && apt-get install -y -qq $${p#*:})) >/dev/null 2>&1 || true; done
+	@rm -f target/tmp/skipped-tests.txt
 	cargo test
+	@if [ -s target/tmp/skipped-tests.txt ]; then echo "NOT RUN HERE (each says how to enable it):"; sed 's/^/  /' target/tmp/skipped-tests.txt; fi
 
 ## Fully static musl binaries for x86_64 and arm64 (installs the targets and compilers if missing).
 static: static-x86_64 static-arm64

@@ -37,7 +37,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 fn recordings() -> Option<Vec<Recording>> {
     let dir = recordings_dir();
     if !dir.is_dir() {
-        eprintln!("skipped: {} not found (it sits beside the checkout in CI)", dir.display());
+        let test = std::thread::current().name().unwrap_or("cursor recordings").to_string();
+        skipped(&test, &format!("{} not found (the shared/ folder sits beside the checkout in CI)", dir.display()));
         return None;
     }
     let mut files = Vec::new();

@@ -72,3 +72,15 @@ fn nginx_in_front_stops_huge_bodies_slowloris_and_big_heads_and_the_proxy_keeps_
     let direct = format!("http://{}/health", proxy.addr);
     assert_eq!(call("GET", &direct, &[], "").status, 200);
 }
+
+#[test]
+fn nginx_is_stopped_the_way_nginx_is_meant_to_be_and_leaves_no_worker_behind() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let site = format!("server {{ listen 127.0.0.1:{port}; location / {{ return 204; }} }}\n");
+    let Some(nginx) = Nginx::start(&site, port) else { return };
+    let workers = nginx.workers();
+    assert!(!workers.is_empty(), "nginx runs a worker");
+    drop(nginx);
+    let alive: Vec<&u32> = workers.iter().filter(|w| std::path::Path::new(&format!("/proc/{w}")).exists()).collect();
+    assert!(alive.is_empty(), "workers left behind: {alive:?}");
+}

@@ -508,11 +508,22 @@ pub fn pretty(v: &Value) -> String {
 /// where nginx is not installed (`.ci/run` installs it). Stopped when dropped.
 pub struct Nginx(std::process::Child);
 
+/// Says that a test did not run and how to make it run, on stderr and in the list `make test`
+/// prints at the end (`target/tmp/skipped-tests.txt`), so a skip is never mistaken for a pass.
+pub fn skipped(test: &str, why: &str) {
+    eprintln!("SKIPPED {test}: {why}");
+    let list = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("skipped-tests.txt");
+    let line = format!("{test}: {why}\n");
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(list);
+    let _ = file.and_then(|mut f| f.write_all(line.as_bytes()));
+}
+
 impl Nginx {
     pub fn start(site: &str, port: u16) -> Option<Nginx> {
         let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().find(|p| std::path::Path::new(p).exists());
         let Some(bin) = bin else {
-            eprintln!("skipped: nginx is not installed (`apt-get install nginx-light`; .ci/run does it)");
+            let test = std::thread::current().name().unwrap_or("a front-proxy test").to_string();
+            skipped(&test, "nginx is not installed (apt-get install nginx-light; make test installs it as root)");
             return None;
         };
         let dir = std::env::temp_dir().join(format!("grp-nginx-{}-{port}", std::process::id()));
@@ -547,9 +558,40 @@ impl Nginx {
     }
 }
 
-impl Drop for Nginx {
-    fn drop(&mut self) {
+impl Nginx {
+    /// The worker processes of this nginx (children of its master).
+    pub fn workers(&self) -> Vec<u32> {
+        let master = self.0.id().to_string();
+        let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
+        procs
+            .flatten()
+            .filter_map(|p| p.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                // The parent pid is the second field after the command's closing parenthesis.
+                stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1)) == Some(master.as_str())
+            })
+            .collect()
+    }
+
+    /// Stops nginx the way it is meant to be stopped (SIGQUIT to the master: workers finish and
+    /// exit with it), SIGKILL only if it has not gone within five seconds.
+    fn stop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-QUIT", &self.0.id().to_string()]).status();
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
