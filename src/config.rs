@@ -97,6 +97,10 @@ pub struct Settings {
     /// How long a client may leave a response unread before writing to it fails and its worker
     /// (and the upstream call) is freed (`SO_SNDTIMEO` on every connection).
     pub client_send_timeout: Duration,
+    /// How long a connection may stay silent while the proxy waits to read from it (a request
+    /// head, a body, the next request on a kept-alive connection) before it is closed
+    /// (`SO_RCVTIMEO` inherited from the listener).
+    pub client_read_timeout: Duration,
     /// How long a worker thread may wait for a request before it leaves, when enough others
     /// wait too: after a burst, memory goes back to the system.
     pub idle_worker_exit: Duration,
@@ -154,6 +158,7 @@ impl Default for Settings {
                 idle: Duration::from_secs(300),
             },
             client_send_timeout: Duration::from_secs(120),
+            client_read_timeout: Duration::from_secs(15),
             idle_worker_exit: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
             watchdog_interval: Duration::from_secs(10),
@@ -410,6 +415,7 @@ struct RawProxySettings {
     response_header_timeout: Option<f64>,
     stream_idle_timeout: Option<f64>,
     client_send_timeout: Option<f64>,
+    client_read_timeout: Option<f64>,
     idle_worker_exit: Option<f64>,
     max_concurrent_requests: Option<usize>,
     max_body_bytes: Option<usize>,
@@ -600,6 +606,7 @@ fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> {
     secs("gpt_reverse_proxy.response_header_timeout", p.response_header_timeout, &mut s.timeouts.response_header)?;
     secs("gpt_reverse_proxy.stream_idle_timeout", p.stream_idle_timeout, &mut s.timeouts.idle)?;
     secs("gpt_reverse_proxy.client_send_timeout", p.client_send_timeout, &mut s.client_send_timeout)?;
+    secs("gpt_reverse_proxy.client_read_timeout", p.client_read_timeout, &mut s.client_read_timeout)?;
     secs("gpt_reverse_proxy.idle_worker_exit", p.idle_worker_exit, &mut s.idle_worker_exit)?;
     secs("gpt_reverse_proxy.model_list_ttl", p.model_list_ttl, &mut s.model_list_ttl)?;
     secs("gpt_reverse_proxy.dns_cache_ttl", p.dns_cache_ttl, &mut s.dns_cache_ttl)?;

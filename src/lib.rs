@@ -13,6 +13,7 @@
 pub mod config; // LiteLLM model list + environment → validated Config
 pub mod env; // .env, .env.local and the process environment
 pub mod server; // listener, worker pool, watchdog, graceful shutdown, panic isolation
+pub mod lanes; // one worker per connection: pipelined requests parked, closed connections dropped
 pub mod handle; // the request path, top to bottom
 pub mod auth; // client tokens, constant-time compare
 pub mod route; // path → surface, model → deployments, deployment → URL

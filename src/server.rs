@@ -1,12 +1,14 @@
 //! The listener and the workers: binds with `TCP_NODELAY` (inherited by every accepted socket),
 //! runs workers that take requests from tiny_http's queue themselves and grow on demand up to
 //! `max_concurrent_requests`, answers a fast 503 beyond that, and keeps a panicking request from
-//! taking its worker (or the process) down.
+//! taking its worker (or the process) down. Requests of one connection go through one worker
+//! at a time ([`crate::lanes`]).
 
 use crate::config::Config;
 use crate::dump::Dumper;
 use crate::error::Error;
 use crate::handle::{self, Shared};
+use crate::lanes::Lanes;
 use crate::upstream::Upstream;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -93,12 +95,13 @@ impl Running {
 /// Binds the listener and starts serving in background threads.
 pub fn start(cfg: Config) -> Result<Running, String> {
     let upstream = Upstream::new(&cfg)?;
-    let listener = bind(cfg.listen, cfg.settings.client_send_timeout)
+    let listener = bind(cfg.listen, cfg.settings.client_send_timeout, cfg.settings.client_read_timeout)
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let server = tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?;
     let addr = server.server_addr().to_ip().ok_or("listener has no IP address")?;
     let (max, idle_exit) = (cfg.settings.max_concurrent_requests, cfg.settings.idle_worker_exit);
     let interval = cfg.settings.watchdog_interval;
+    let lanes = Lanes::new(cfg.settings.client_read_timeout);
     let listen = cfg.listen;
     let dumps = Dumper::start(&cfg);
     let current = Arc::new(RwLock::new(Arc::new(Shared::new(cfg, upstream, Arc::default(), dumps))));
@@ -112,7 +115,7 @@ pub fn start(cfg: Config) -> Result<Running, String> {
             Some(e) => handle::reject(rq, e, &shared),
         }
     });
-    let pool = Pool::new(server, serve, max, idle_exit, tx);
+    let pool = Pool::new(server, serve, max, idle_exit, tx, lanes);
     pool.spawn().map_err(|e| format!("cannot start a worker thread: {e}"))?;
     let probe =
         SocketAddr::new(if addr.ip().is_unspecified() { Ipv4Addr::LOCALHOST.into() } else { addr.ip() }, addr.port());
@@ -134,7 +137,9 @@ pub fn start(cfg: Config) -> Result<Running, String> {
 const KICK: Duration = Duration::from_millis(25);
 
 /// Kicks tiny_http's connection thread pool every [`KICK`], and checks every `interval` that a
-/// `GET /health` through the real listener gets an answer. tiny_http's accept thread can die
+/// `GET /health` through the real listener gets an answer. The kicks also keep tiny_http's
+/// `accept()` from ever waiting as long as the listener's receive timeout (see [`bind`]); they
+/// go on while a shutdown drains, and stop with the listener. tiny_http's accept thread can die
 /// without a word (a panic when file descriptors run out), leaving a process that holds the port
 /// and serves nothing; after three misses in a row this reports it as fatal, so that the process
 /// exits 1 and its supervisor restarts it.
@@ -144,11 +149,11 @@ fn watchdog(addr: SocketAddr, interval: Duration, pool: std::sync::Weak<Pool>) {
     loop {
         thread::sleep(KICK.min(interval));
         let Some(pool) = pool.upgrade() else { return };
-        if pool.stop.load(Ordering::SeqCst) || pool.draining.load(Ordering::SeqCst) {
+        if pool.stop.load(Ordering::SeqCst) {
             return;
         }
         drop(std::net::TcpStream::connect_timeout(&addr, KICK));
-        if Instant::now() < next_probe {
+        if Instant::now() < next_probe || pool.draining.load(Ordering::SeqCst) {
             continue;
         }
         next_probe = Instant::now() + interval;
@@ -173,23 +178,28 @@ fn probe(addr: SocketAddr, timeout: Duration) -> bool {
         && head.starts_with(b"HTTP/1.")
 }
 
-/// A TCP listener whose accepted sockets inherit `TCP_NODELAY` and a send timeout. Without
-/// NODELAY every small write waits for the peer's delayed ACK (~40 ms).
-fn bind(addr: SocketAddr, send_timeout: Duration) -> io::Result<std::net::TcpListener> {
+/// A TCP listener whose accepted sockets inherit `TCP_NODELAY`, a send and a receive timeout.
+/// Without NODELAY every small write waits for the peer's delayed ACK (~40 ms). The receive
+/// timeout closes connections that stay silent while a head or body is awaited (idle ones,
+/// declared bodies never sent); tiny_http has no read timeout of its own.
+fn bind(addr: SocketAddr, send_timeout: Duration, read_timeout: Duration) -> io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_reuse_address(true)?;
     sock.set_tcp_nodelay(true)?;
-    // Never a receive timeout here: on a listener it also applies to accept(), which tiny_http
-    // treats as fatal.
     sock.set_write_timeout(Some(send_timeout))?;
+    // On a listener the receive timeout also bounds each accept(), and tiny_http's accept thread
+    // ends on its error; the watchdog connects every KICK (25 ms), far within it, for as long as
+    // the listener is meant to accept.
+    sock.set_read_timeout(Some(read_timeout))?;
     sock.bind(&addr.into())?;
     sock.listen(1024)?;
     Ok(sock.into())
 }
 
-/// What a worker does with one request: serve it, or refuse it with the given error.
-type Serve = Arc<dyn Fn(tiny_http::Request, Option<Error>) + Send + Sync>;
+/// What a worker does with one request: serve it, or refuse it with the given error. Returns
+/// whether its connection may serve another request.
+type Serve = Arc<dyn Fn(tiny_http::Request, Option<Error>) -> bool + Send + Sync>;
 
 /// The workers. Each takes requests from tiny_http's queue itself, so a request crosses from
 /// the connection thread straight to the worker that serves it. A worker that takes the last
@@ -212,6 +222,8 @@ struct Pool {
     draining: AtomicBool,
     /// Where a failure of accepting (reported through `recv`) goes: the process should exit.
     fatal: Mutex<mpsc::Sender<io::Error>>,
+    /// Which connections have a request in a worker.
+    lanes: Lanes,
 }
 
 impl Pool {
@@ -222,6 +234,7 @@ impl Pool {
         max: usize,
         idle_exit: Duration,
         fatal: mpsc::Sender<io::Error>,
+        lanes: Lanes,
     ) -> Arc<Pool> {
         Arc::new(Pool {
             server: Arc::new(server),
@@ -234,6 +247,7 @@ impl Pool {
             stop: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             fatal: Mutex::new(fatal),
+            lanes,
         })
     }
 
@@ -247,7 +261,8 @@ impl Pool {
         })
     }
 
-    /// A worker's life: take a request, keep a successor waiting if none is, serve, repeat.
+    /// A worker's life: take a request, serve it and whatever its connection pipelined behind
+    /// it, repeat.
     fn work(self: Arc<Self>) {
         while !self.stop.load(Ordering::SeqCst) {
             let rq = match self.server.recv_timeout(self.idle_exit) {
@@ -270,33 +285,46 @@ impl Pool {
                 }
                 Err(_) => break,
             };
-            let busy = self.busy.fetch_add(1, Ordering::SeqCst) + 1;
-            let refuse = match (self.draining.load(Ordering::SeqCst), busy > self.max) {
-                (true, _) => Some(Error::ShuttingDown),
-                (false, true) => Some(Error::Overloaded),
-                (false, false) => None,
-            };
-            let serving = refuse.is_none();
-            if serving {
-                self.serving.fetch_add(1, Ordering::SeqCst);
+            let mut next = self.lanes.admit(rq);
+            while let Some(rq) = next.take() {
+                let peer = rq.remote_addr().copied();
+                let keep = self.serve_one(rq);
+                next = peer.and_then(|p| self.lanes.next(p, keep));
             }
-            let room = |w: usize| (w <= busy && w <= self.max).then_some(w + 1);
-            if serving && self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, room).is_ok() {
-                self.workers.fetch_sub(1, Ordering::SeqCst);
-                if let Err(e) = self.spawn() {
-                    log::error!("cannot start a worker thread: {e}");
-                }
-            }
-            // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
-            if catch_unwind(AssertUnwindSafe(|| (self.serve)(rq, refuse))).is_err() {
-                log::error!("a request handler panicked; its client got a 500 and the worker goes on");
-            }
-            if serving {
-                self.serving.fetch_sub(1, Ordering::SeqCst);
-            }
-            self.busy.fetch_sub(1, Ordering::SeqCst);
         }
         self.workers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Serves (or refuses) one request, keeping a successor waiting if none is; returns whether
+    /// its connection may serve another.
+    fn serve_one(self: &Arc<Self>, rq: tiny_http::Request) -> bool {
+        let busy = self.busy.fetch_add(1, Ordering::SeqCst) + 1;
+        let refuse = match (self.draining.load(Ordering::SeqCst), busy > self.max) {
+            (true, _) => Some(Error::ShuttingDown),
+            (false, true) => Some(Error::Overloaded),
+            (false, false) => None,
+        };
+        let serving = refuse.is_none();
+        if serving {
+            self.serving.fetch_add(1, Ordering::SeqCst);
+        }
+        let room = |w: usize| (w <= busy && w <= self.max).then_some(w + 1);
+        if serving && self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, room).is_ok() {
+            self.workers.fetch_sub(1, Ordering::SeqCst);
+            if let Err(e) = self.spawn() {
+                log::error!("cannot start a worker thread: {e}");
+            }
+        }
+        // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
+        let keep = catch_unwind(AssertUnwindSafe(|| (self.serve)(rq, refuse))).unwrap_or_else(|_| {
+            log::error!("a request handler panicked; its client got a 500 and the worker goes on");
+            false
+        });
+        if serving {
+            self.serving.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.busy.fetch_sub(1, Ordering::SeqCst);
+        keep
     }
 }
 
@@ -312,10 +340,11 @@ mod tests {
         let serve: Serve = Arc::new(|rq: tiny_http::Request, _: Option<Error>| {
             assert_ne!(rq.url(), "/boom", "simulated bug");
             rq.respond(tiny_http::Response::from_string("fine")).unwrap();
+            true
         });
         let (tx, _fatal) = mpsc::channel();
         // One worker serving (plus its spare): the request after the panic needs the same one.
-        let pool = Pool::new(server, serve, 1, Duration::from_secs(60), tx);
+        let pool = Pool::new(server, serve, 1, Duration::from_secs(60), tx, Lanes::new(Duration::from_secs(1)));
         pool.spawn().unwrap();
         let get = |path: &str| {
             let mut c = std::net::TcpStream::connect(addr).unwrap();

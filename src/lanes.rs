@@ -1,0 +1,155 @@
+//! Per-connection bookkeeping: one worker per connection, however many requests it pipelines.
+//!
+//! tiny_http parses the requests of one connection one after another and hands each to the
+//! queue as soon as the previous one's body is out of the way (at once for a `GET`), while their
+//! answers are written strictly in order. A client that pipelines thousands of requests and
+//! reads nothing would hold a worker per request, each waiting for the one before to finish
+//! writing. Here a request whose connection already has one in a worker is parked behind it
+//! (at most [`MAX_PARKED`]), and the worker serving that connection takes the parked ones in
+//! turn. A connection that must not be served again (its answer could not be written, it
+//! pipelined too much, or a 400 about framing left its next bytes untrustworthy) is *closed*:
+//! whatever else it sends is dropped unanswered. A connection is known by the client's address
+//! and port, which no other open connection can share.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Requests parked behind the running one before the connection is closed.
+pub const MAX_PARKED: usize = 16;
+
+/// One connection's state.
+struct Lane {
+    /// A worker is serving one of its requests.
+    running: bool,
+    /// Requests waiting for that worker, in arrival order.
+    parked: VecDeque<tiny_http::Request>,
+    /// Nothing more is served on it.
+    closed: bool,
+    /// When a request of it was last seen.
+    seen: Instant,
+}
+
+impl Lane {
+    fn new() -> Lane {
+        Lane { running: false, parked: VecDeque::new(), closed: false, seen: Instant::now() }
+    }
+}
+
+/// The connections with a request in a worker (or closed recently).
+pub struct Lanes {
+    map: Mutex<HashMap<SocketAddr, Lane>>,
+    /// How long a closed connection is remembered after its last request: a connection silent
+    /// for the read timeout is closed by the kernel, so its address may then be someone else's.
+    linger: Duration,
+}
+
+impl Lanes {
+    /// No connections yet; closed ones are forgotten `linger` after their last request.
+    pub fn new(linger: Duration) -> Lanes {
+        Lanes { map: Mutex::new(HashMap::new()), linger }
+    }
+
+    /// A request just taken from the queue: returned when the caller should serve it now,
+    /// otherwise parked behind its connection's running request or dropped unanswered.
+    pub fn admit(&self, rq: tiny_http::Request) -> Option<tiny_http::Request> {
+        let Some(addr) = rq.remote_addr().copied() else { return Some(rq) };
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 4096 {
+            let linger = self.linger;
+            map.retain(|_, l| l.running || !l.parked.is_empty() || (l.closed && l.seen.elapsed() < linger));
+        }
+        let lane = map.entry(addr).or_insert_with(Lane::new);
+        if lane.closed && !lane.running && lane.seen.elapsed() > self.linger {
+            *lane = Lane::new();
+        }
+        lane.seen = Instant::now();
+        if lane.closed {
+            drop(map);
+            dispose(rq);
+            return None;
+        }
+        if !lane.running {
+            lane.running = true;
+            return Some(rq);
+        }
+        if lane.parked.len() < MAX_PARKED {
+            lane.parked.push_back(rq);
+            return None;
+        }
+        // Pipelining this deep is not a client waiting for answers: stop serving it.
+        lane.closed = true;
+        let parked = std::mem::take(&mut lane.parked);
+        drop(map);
+        parked.into_iter().chain([rq]).for_each(dispose);
+        None
+    }
+
+    /// After serving a request of `addr`: its connection's next parked request, if it is to be
+    /// served (`keep` false closes the connection); `None` when the worker is done with it.
+    pub fn next(&self, addr: SocketAddr, keep: bool) -> Option<tiny_http::Request> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let lane = map.get_mut(&addr)?;
+        lane.closed |= !keep;
+        if lane.closed {
+            lane.running = false;
+            let parked = std::mem::take(&mut lane.parked);
+            drop(map);
+            parked.into_iter().for_each(dispose);
+            return None;
+        }
+        let next = lane.parked.pop_front();
+        if next.is_none() {
+            map.remove(&addr);
+        }
+        next
+    }
+
+    /// Connections known (serving, parked or closed), for tests.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.lock().unwrap().len()
+    }
+}
+
+/// Drops a request unanswered. Taking its writer first keeps tiny_http from answering it with a
+/// 500 of its own; writing nothing lets the answers queued behind it go (none will be written).
+fn dispose(rq: tiny_http::Request) {
+    drop(rq.into_writer());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn pipelined_requests_wait_for_the_running_one_and_overflow_closes_the_connection() {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let addr = server.server_addr().to_ip().unwrap();
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        let n = MAX_PARKED + 3;
+        c.write_all(&b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n)).unwrap();
+        let lanes = Lanes::new(Duration::from_secs(60));
+        let first = lanes.admit(server.recv().unwrap()).expect("the first is served");
+        for _ in 1..=MAX_PARKED {
+            assert!(lanes.admit(server.recv().unwrap()).is_none(), "parked");
+        }
+        assert_eq!(lanes.len(), 1);
+        // One more than fits: the connection is closed, everything parked is dropped.
+        assert!(lanes.admit(server.recv().unwrap()).is_none());
+        let peer = *first.remote_addr().unwrap();
+        let mut w = first.into_writer();
+        w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        assert!(lanes.next(peer, true).is_none(), "nothing more is served on a closed connection");
+        assert!(lanes.admit(server.recv().unwrap()).is_none(), "a late one is dropped too");
+        c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        let mut got = Vec::new();
+        let _ = c.read_to_end(&mut got);
+        let got = String::from_utf8_lossy(&got);
+        assert_eq!(got.matches("HTTP/1.1 ").count(), 1, "only the first was answered: {got}");
+    }
+}
