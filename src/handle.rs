@@ -8,6 +8,7 @@ use crate::config::{Config, Deployment, Provider};
 use crate::dump::{self, Direction, Dump, Dumper, Leg};
 use crate::emulate::{self, models, ollama};
 use crate::error::{Error, Fault};
+use crate::lanes::After;
 use crate::metrics::Metrics;
 use crate::repair::{self, Repair};
 use crate::respond::{self, Reply};
@@ -74,9 +75,9 @@ impl Facts {
     }
 }
 
-/// Serves one request completely, including its access log line; returns whether its connection
-/// may serve another request.
-pub fn handle(mut rq: tiny_http::Request, sh: &Shared) -> bool {
+/// Serves one request completely, including its access log line; returns what became of its
+/// connection.
+pub fn handle(mut rq: tiny_http::Request, sh: &Shared) -> After {
     let started = Instant::now();
     let (method, path) = request_line(&rq, &sh.cfg);
     let mut facts = Facts {
@@ -122,10 +123,19 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) -> bool {
         out.bytes,
         out.ttfb.map_or("-".into(), |t| format!("{:.1}ms", ms(t))),
         ms(started.elapsed()),
-        out.error.map_or(String::new(), |e| format!(" error={e}")),
+        out.error.as_ref().map_or(String::new(), |e| format!(" error={e}")),
         facts.dump.as_ref().map_or(String::new(), |d| format!(" dump={}", d.path())),
     );
-    !close && !out.broken
+    after(close, &out)
+}
+
+/// What became of a connection after this answer: closed by us, gone, or kept.
+fn after(close: bool, out: &respond::Outcome) -> After {
+    match (close, out.broken) {
+        (true, _) => After::Close,
+        (false, true) => After::Gone,
+        (false, false) => After::Keep,
+    }
 }
 
 /// Whether the request declares a `Transfer-Encoding` (only `chunked` is served).
@@ -134,8 +144,8 @@ fn chunked(headers: &[tiny_http::Header]) -> bool {
 }
 
 /// Answers a request with an error without running the pipeline (e.g. when overloaded); returns
-/// whether its connection may serve another request.
-pub fn reject(rq: tiny_http::Request, e: Error, sh: &Shared) -> bool {
+/// what became of its connection.
+pub fn reject(rq: tiny_http::Request, e: Error, sh: &Shared) -> After {
     let (method, path) = request_line(&rq, &sh.cfg);
     let (route, _) = route::classify(rq.method(), rq.url(), None, "");
     let dialect = client_dialect(&route, rq.headers());
@@ -144,8 +154,8 @@ pub fn reject(rq: tiny_http::Request, e: Error, sh: &Shared) -> bool {
     let close = chunked(rq.headers());
     let out = respond::send(rq, Reply::Error(e, dialect), started, None, close);
     sh.metrics.end(route.name(), dialect.name(), out.status, started.elapsed(), out.ttfb);
-    log::warn!("{method} {path} {} error={}", out.status, out.error.unwrap_or_default());
-    !close && !out.broken
+    log::warn!("{method} {path} {} error={}", out.status, out.error.clone().unwrap_or_default());
+    after(close, &out)
 }
 
 /// Opens this request's dump and records its head (credentials redacted).
@@ -177,7 +187,8 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
     facts.dialect = client_dialect(&route, rq.headers());
     facts.route = route.name();
     if let Err(e) = check_head(rq, cfg) {
-        facts.close = true;
+        // A head too large was still parsed whole; a 400 here is about framing.
+        facts.close = matches!(e, Error::BadRequest(_));
         return Err(e);
     }
     match route {
@@ -323,10 +334,11 @@ fn read_body(rq: &mut tiny_http::Request, max: usize, facts: &mut Facts) -> Resu
         return Err(Error::BodyTooLarge(max));
     }
     let mut body = Vec::with_capacity(rq.body_length().unwrap_or(0));
-    rq.as_reader()
-        .take(max as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| Error::BadRequest(format!("Could not read the request body: {e}")))?;
+    rq.as_reader().take(max as u64 + 1).read_to_end(&mut body).map_err(|e| {
+        // Where the body stopped is unknown (a read timeout, a broken chunk): serve nothing after.
+        facts.close = true;
+        Error::BadRequest(format!("Could not read the request body: {e}"))
+    })?;
     if body.len() > max {
         return Err(Error::BodyTooLarge(max));
     }

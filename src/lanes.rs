@@ -6,10 +6,13 @@
 //! reads nothing would hold a worker per request, each waiting for the one before to finish
 //! writing. Here a request whose connection already has one in a worker is parked behind it
 //! (at most [`MAX_PARKED`]), and the worker serving that connection takes the parked ones in
-//! turn. A connection that must not be served again (its answer could not be written, it
-//! pipelined too much, or a 400 about framing left its next bytes untrustworthy) is *closed*:
-//! whatever else it sends is dropped unanswered. A connection is known by the client's address
-//! and port, which no other open connection can share.
+//! turn. When an answer cannot be written, what the connection had parked is dropped. A
+//! connection that must not be served again (it pipelined too much, or a 400 about framing left
+//! its next bytes untrustworthy) is *closed*: for [`CLOSED_LINGER`] whatever else arrives from it
+//! is dropped unanswered, which covers the requests tiny_http had already parsed from the bytes
+//! it sent. A connection is known by the client's address and port, which no other open
+//! connection shares — but a closed one's may soon belong to a new connection, hence the short
+//! linger.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -18,6 +21,20 @@ use std::time::{Duration, Instant};
 
 /// Requests parked behind the running one before the connection is closed.
 pub const MAX_PARKED: usize = 16;
+
+/// How long a closed connection's address stays closed after its last request.
+pub const CLOSED_LINGER: Duration = Duration::from_secs(1);
+
+/// What became of a connection after one of its requests was served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// It may serve its next request.
+    Keep,
+    /// Its answer could not be written: the client is gone or not reading.
+    Gone,
+    /// Nothing more may be served on it (framing it cannot be trusted after).
+    Close,
+}
 
 /// One connection's state.
 struct Lane {
@@ -38,30 +55,22 @@ impl Lane {
 }
 
 /// The connections with a request in a worker (or closed recently).
+#[derive(Default)]
 pub struct Lanes {
     map: Mutex<HashMap<SocketAddr, Lane>>,
-    /// How long a closed connection is remembered after its last request: a connection silent
-    /// for the read timeout is closed by the kernel, so its address may then be someone else's.
-    linger: Duration,
 }
 
 impl Lanes {
-    /// No connections yet; closed ones are forgotten `linger` after their last request.
-    pub fn new(linger: Duration) -> Lanes {
-        Lanes { map: Mutex::new(HashMap::new()), linger }
-    }
-
     /// A request just taken from the queue: returned when the caller should serve it now,
     /// otherwise parked behind its connection's running request or dropped unanswered.
     pub fn admit(&self, rq: tiny_http::Request) -> Option<tiny_http::Request> {
         let Some(addr) = rq.remote_addr().copied() else { return Some(rq) };
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 4096 {
-            let linger = self.linger;
-            map.retain(|_, l| l.running || !l.parked.is_empty() || (l.closed && l.seen.elapsed() < linger));
+            map.retain(|_, l| l.running || !l.parked.is_empty() || l.seen.elapsed() < CLOSED_LINGER);
         }
         let lane = map.entry(addr).or_insert_with(Lane::new);
-        if lane.closed && !lane.running && lane.seen.elapsed() > self.linger {
+        if lane.closed && !lane.running && lane.seen.elapsed() > CLOSED_LINGER {
             *lane = Lane::new();
         }
         lane.seen = Instant::now();
@@ -87,23 +96,29 @@ impl Lanes {
     }
 
     /// After serving a request of `addr`: its connection's next parked request, if it is to be
-    /// served (`keep` false closes the connection); `None` when the worker is done with it.
-    pub fn next(&self, addr: SocketAddr, keep: bool) -> Option<tiny_http::Request> {
+    /// served; `None` when the worker is done with the connection.
+    pub fn next(&self, addr: SocketAddr, after: After) -> Option<tiny_http::Request> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let lane = map.get_mut(&addr)?;
-        lane.closed |= !keep;
-        if lane.closed {
-            lane.running = false;
-            let parked = std::mem::take(&mut lane.parked);
-            drop(map);
-            parked.into_iter().for_each(dispose);
-            return None;
+        lane.closed |= after == After::Close;
+        let next = match (lane.closed, after) {
+            (false, After::Keep) => lane.parked.pop_front(),
+            _ => None,
+        };
+        if next.is_some() {
+            return next;
         }
-        let next = lane.parked.pop_front();
-        if next.is_none() {
-            map.remove(&addr);
+        let parked = std::mem::take(&mut lane.parked);
+        match lane.closed {
+            true => {
+                lane.running = false;
+                lane.seen = Instant::now();
+            }
+            false => drop(map.remove(&addr)),
         }
-        next
+        drop(map);
+        parked.into_iter().for_each(dispose);
+        None
     }
 
     /// Connections known (serving, parked or closed), for tests.
@@ -131,7 +146,7 @@ mod tests {
         let mut c = std::net::TcpStream::connect(addr).unwrap();
         let n = MAX_PARKED + 3;
         c.write_all(&b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n)).unwrap();
-        let lanes = Lanes::new(Duration::from_secs(60));
+        let lanes = Lanes::default();
         let first = lanes.admit(server.recv().unwrap()).expect("the first is served");
         for _ in 1..=MAX_PARKED {
             assert!(lanes.admit(server.recv().unwrap()).is_none(), "parked");
@@ -144,7 +159,7 @@ mod tests {
         w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").unwrap();
         w.flush().unwrap();
         drop(w);
-        assert!(lanes.next(peer, true).is_none(), "nothing more is served on a closed connection");
+        assert!(lanes.next(peer, After::Keep).is_none(), "nothing more is served on a closed connection");
         assert!(lanes.admit(server.recv().unwrap()).is_none(), "a late one is dropped too");
         c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
         let mut got = Vec::new();

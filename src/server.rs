@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::dump::Dumper;
 use crate::error::Error;
 use crate::handle::{self, Shared};
-use crate::lanes::Lanes;
+use crate::lanes::{After, Lanes};
 use crate::upstream::Upstream;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -101,7 +101,6 @@ pub fn start(cfg: Config) -> Result<Running, String> {
     let addr = server.server_addr().to_ip().ok_or("listener has no IP address")?;
     let (max, idle_exit) = (cfg.settings.max_concurrent_requests, cfg.settings.idle_worker_exit);
     let interval = cfg.settings.watchdog_interval;
-    let lanes = Lanes::new(cfg.settings.client_read_timeout);
     let listen = cfg.listen;
     let dumps = Dumper::start(&cfg);
     let current = Arc::new(RwLock::new(Arc::new(Shared::new(cfg, upstream, Arc::default(), dumps))));
@@ -115,7 +114,7 @@ pub fn start(cfg: Config) -> Result<Running, String> {
             Some(e) => handle::reject(rq, e, &shared),
         }
     });
-    let pool = Pool::new(server, serve, max, idle_exit, tx, lanes);
+    let pool = Pool::new(server, serve, max, idle_exit, tx);
     pool.spawn().map_err(|e| format!("cannot start a worker thread: {e}"))?;
     let probe =
         SocketAddr::new(if addr.ip().is_unspecified() { Ipv4Addr::LOCALHOST.into() } else { addr.ip() }, addr.port());
@@ -198,8 +197,8 @@ fn bind(addr: SocketAddr, send_timeout: Duration, read_timeout: Duration) -> io:
 }
 
 /// What a worker does with one request: serve it, or refuse it with the given error. Returns
-/// whether its connection may serve another request.
-type Serve = Arc<dyn Fn(tiny_http::Request, Option<Error>) -> bool + Send + Sync>;
+/// what became of its connection.
+type Serve = Arc<dyn Fn(tiny_http::Request, Option<Error>) -> After + Send + Sync>;
 
 /// The workers. Each takes requests from tiny_http's queue itself, so a request crosses from
 /// the connection thread straight to the worker that serves it. A worker that takes the last
@@ -234,7 +233,6 @@ impl Pool {
         max: usize,
         idle_exit: Duration,
         fatal: mpsc::Sender<io::Error>,
-        lanes: Lanes,
     ) -> Arc<Pool> {
         Arc::new(Pool {
             server: Arc::new(server),
@@ -247,7 +245,7 @@ impl Pool {
             stop: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             fatal: Mutex::new(fatal),
-            lanes,
+            lanes: Lanes::default(),
         })
     }
 
@@ -288,16 +286,16 @@ impl Pool {
             let mut next = self.lanes.admit(rq);
             while let Some(rq) = next.take() {
                 let peer = rq.remote_addr().copied();
-                let keep = self.serve_one(rq);
-                next = peer.and_then(|p| self.lanes.next(p, keep));
+                let after = self.serve_one(rq);
+                next = peer.and_then(|p| self.lanes.next(p, after));
             }
         }
         self.workers.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// Serves (or refuses) one request, keeping a successor waiting if none is; returns whether
-    /// its connection may serve another.
-    fn serve_one(self: &Arc<Self>, rq: tiny_http::Request) -> bool {
+    /// Serves (or refuses) one request, keeping a successor waiting if none is; returns what
+    /// became of its connection.
+    fn serve_one(self: &Arc<Self>, rq: tiny_http::Request) -> After {
         let busy = self.busy.fetch_add(1, Ordering::SeqCst) + 1;
         let refuse = match (self.draining.load(Ordering::SeqCst), busy > self.max) {
             (true, _) => Some(Error::ShuttingDown),
@@ -316,15 +314,15 @@ impl Pool {
             }
         }
         // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
-        let keep = catch_unwind(AssertUnwindSafe(|| (self.serve)(rq, refuse))).unwrap_or_else(|_| {
+        let after = catch_unwind(AssertUnwindSafe(|| (self.serve)(rq, refuse))).unwrap_or_else(|_| {
             log::error!("a request handler panicked; its client got a 500 and the worker goes on");
-            false
+            After::Gone
         });
         if serving {
             self.serving.fetch_sub(1, Ordering::SeqCst);
         }
         self.busy.fetch_sub(1, Ordering::SeqCst);
-        keep
+        after
     }
 }
 
@@ -340,11 +338,11 @@ mod tests {
         let serve: Serve = Arc::new(|rq: tiny_http::Request, _: Option<Error>| {
             assert_ne!(rq.url(), "/boom", "simulated bug");
             rq.respond(tiny_http::Response::from_string("fine")).unwrap();
-            true
+            After::Keep
         });
         let (tx, _fatal) = mpsc::channel();
         // One worker serving (plus its spare): the request after the panic needs the same one.
-        let pool = Pool::new(server, serve, 1, Duration::from_secs(60), tx, Lanes::new(Duration::from_secs(1)));
+        let pool = Pool::new(server, serve, 1, Duration::from_secs(60), tx);
         pool.spawn().unwrap();
         let get = |path: &str| {
             let mut c = std::net::TcpStream::connect(addr).unwrap();
