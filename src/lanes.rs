@@ -6,11 +6,11 @@
 //! reads nothing would hold a worker per request, each waiting for the one before to finish
 //! writing. Here a request whose connection already has one in a worker is parked behind it
 //! (at most [`MAX_PARKED`]), and the worker serving that connection takes the parked ones in
-//! turn. When an answer cannot be written, what the connection had parked is dropped. A
-//! connection that must not be served again (it pipelined too much, or a 400 about framing left
-//! its next bytes untrustworthy) is *closed*: for [`CLOSED_LINGER`] whatever else arrives from it
-//! is dropped unanswered, which covers the requests tiny_http had already parsed from the bytes
-//! it sent. A connection is known by the client's address and port, which no other open
+//! turn. A connection that pipelines more than that, or whose answer cannot be written, has
+//! what it parked dropped unanswered. A connection that must not be served again (a 400 about
+//! framing left its next bytes untrustworthy) is *closed*: for [`CLOSED_LINGER`] whatever else
+//! arrives from it is dropped unanswered, which covers the requests tiny_http had already parsed
+//! from the bytes it sent. A connection is known by the client's address and port, which no other open
 //! connection shares — but a closed one's may soon belong to a new connection, hence the short
 //! linger.
 
@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Requests parked behind the running one before the connection is closed.
+/// Requests parked behind the running one; beyond that, they are dropped.
 pub const MAX_PARKED: usize = 16;
 
 /// How long a closed connection's address stays closed after its last request.
@@ -87,8 +87,7 @@ impl Lanes {
             lane.parked.push_back(rq);
             return None;
         }
-        // Pipelining this deep is not a client waiting for answers: stop serving it.
-        lane.closed = true;
+        // Pipelining this deep is not a client waiting for answers: it gets only the one running.
         let parked = std::mem::take(&mut lane.parked);
         drop(map);
         parked.into_iter().chain([rq]).for_each(dispose);
@@ -140,11 +139,11 @@ mod tests {
     use std::io::{Read, Write};
 
     #[test]
-    fn pipelined_requests_wait_for_the_running_one_and_overflow_closes_the_connection() {
+    fn pipelined_requests_wait_for_the_running_one_and_overflow_drops_them() {
         let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
         let addr = server.server_addr().to_ip().unwrap();
         let mut c = std::net::TcpStream::connect(addr).unwrap();
-        let n = MAX_PARKED + 3;
+        let n = MAX_PARKED + 2;
         c.write_all(&b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n)).unwrap();
         let lanes = Lanes::default();
         let first = lanes.admit(server.recv().unwrap()).expect("the first is served");
@@ -152,15 +151,15 @@ mod tests {
             assert!(lanes.admit(server.recv().unwrap()).is_none(), "parked");
         }
         assert_eq!(lanes.len(), 1);
-        // One more than fits: the connection is closed, everything parked is dropped.
+        // One more than fits: everything parked is dropped.
         assert!(lanes.admit(server.recv().unwrap()).is_none());
         let peer = *first.remote_addr().unwrap();
         let mut w = first.into_writer();
         w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").unwrap();
         w.flush().unwrap();
         drop(w);
-        assert!(lanes.next(peer, After::Keep).is_none(), "nothing more is served on a closed connection");
-        assert!(lanes.admit(server.recv().unwrap()).is_none(), "a late one is dropped too");
+        assert!(lanes.next(peer, After::Keep).is_none(), "nothing was left to serve");
+        assert_eq!(lanes.len(), 0);
         c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
         let mut got = Vec::new();
         let _ = c.read_to_end(&mut got);
