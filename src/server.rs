@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 const SPARE_WORKERS: usize = 4;
 /// Worker stack size: requests need little stack, and a thousand threads should stay cheap.
 const WORKER_STACK: usize = 512 * 1024;
+/// How long the worker holding the intake waits for a request before letting another one wait
+/// (idle workers take turns; each leaves once idle for `idle_worker_exit`).
+const INTAKE_WAIT: Duration = Duration::from_millis(50);
 
 /// A running proxy.
 pub struct Running {
@@ -223,6 +226,8 @@ struct Pool {
     fatal: Mutex<mpsc::Sender<io::Error>>,
     /// Which connections have a request in a worker.
     lanes: Lanes,
+    /// Held while taking a request from tiny_http's queue and admitting it to its lane.
+    intake: Mutex<()>,
 }
 
 impl Pool {
@@ -246,6 +251,7 @@ impl Pool {
             draining: AtomicBool::new(false),
             fatal: Mutex::new(fatal),
             lanes: Lanes::default(),
+            intake: Mutex::new(()),
         })
     }
 
@@ -262,14 +268,25 @@ impl Pool {
     /// A worker's life: take a request, serve it and whatever its connection pipelined behind
     /// it, repeat.
     fn work(self: Arc<Self>) {
+        let mut idle_since = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
-            let rq = match self.server.recv_timeout(self.idle_exit) {
-                Ok(Some(rq)) => rq,
+            let taken = {
+                // One worker at a time takes from the queue and admits what it took, so that a
+                // connection's requests reach its lane in the order tiny_http parsed them: served
+                // out of order, the later one's answer would wait forever for the earlier one's.
+                let _intake = self.intake.lock().unwrap_or_else(|p| p.into_inner());
+                self.server.recv_timeout(INTAKE_WAIT).map(|rq| rq.map(|rq| self.lanes.admit(rq)))
+            };
+            let admitted = match taken {
+                Ok(Some(admitted)) => admitted,
                 // Idle for a while (or woken to stop). After a burst, workers beyond a few idle
                 // spares leave, so that their stacks go back to the system.
                 Ok(None) => {
                     if self.stop.load(Ordering::SeqCst) {
                         break;
+                    }
+                    if idle_since.elapsed() < self.idle_exit {
+                        continue;
                     }
                     let extra = |w: usize| (w > self.busy.load(Ordering::SeqCst) + SPARE_WORKERS).then(|| w - 1);
                     if self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, extra).is_ok() {
@@ -283,12 +300,13 @@ impl Pool {
                 }
                 Err(_) => break,
             };
-            let mut next = self.lanes.admit(rq);
+            let mut next = admitted;
             while let Some(rq) = next.take() {
                 let peer = rq.remote_addr().copied();
                 let after = self.serve_one(rq);
                 next = peer.and_then(|p| self.lanes.next(p, after));
             }
+            idle_since = Instant::now();
         }
         self.workers.fetch_sub(1, Ordering::SeqCst);
     }
