@@ -26,6 +26,8 @@ const WORKER_STACK: usize = 512 * 1024;
 /// How long the worker holding the intake waits for a request before letting another one wait
 /// (idle workers take turns; each leaves once idle for `idle_worker_exit`).
 const INTAKE_WAIT: Duration = Duration::from_millis(50);
+/// Refusals with an unread body sent from threads of their own at once, at most.
+const MAX_ASIDE: usize = 1024;
 
 /// A running proxy.
 pub struct Running {
@@ -228,6 +230,8 @@ struct Pool {
     lanes: Lanes,
     /// Held while taking a request from tiny_http's queue and admitting it to its lane.
     intake: Mutex<()>,
+    /// Refusals running on threads of their own.
+    aside: Arc<AtomicUsize>,
 }
 
 impl Pool {
@@ -252,6 +256,7 @@ impl Pool {
             fatal: Mutex::new(fatal),
             lanes: Lanes::default(),
             intake: Mutex::new(()),
+            aside: Arc::default(),
         })
     }
 
@@ -324,6 +329,16 @@ impl Pool {
         if serving {
             self.serving.fetch_add(1, Ordering::SeqCst);
         }
+        let rq = match refuse {
+            Some(e) => match self.refuse_aside(rq, e) {
+                Ok(()) => {
+                    self.busy.fetch_sub(1, Ordering::SeqCst);
+                    return After::Gone;
+                }
+                Err((rq, e)) => return self.finish(rq, Some(e), false),
+            },
+            None => rq,
+        };
         let room = |w: usize| (w <= busy && w <= self.max).then_some(w + 1);
         if serving && self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, room).is_ok() {
             self.workers.fetch_sub(1, Ordering::SeqCst);
@@ -331,6 +346,11 @@ impl Pool {
                 log::error!("cannot start a worker thread: {e}");
             }
         }
+        self.finish(rq, None, true)
+    }
+
+    /// Serves or refuses `rq` in this worker, then counts it out.
+    fn finish(&self, rq: tiny_http::Request, refuse: Option<Error>, serving: bool) -> After {
         // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
         let after = catch_unwind(AssertUnwindSafe(|| (self.serve)(rq, refuse))).unwrap_or_else(|_| {
             log::error!("a request handler panicked; its client got a 500 and the worker goes on");
@@ -341,6 +361,30 @@ impl Pool {
         }
         self.busy.fetch_sub(1, Ordering::SeqCst);
         after
+    }
+
+    /// Refuses a request with an unread body on a thread of its own (at most [`MAX_ASIDE`] at
+    /// once): tiny_http drains the body when the request drops, which can take up to the read
+    /// timeout, and the worker that refuses must stay free to refuse the next one at once.
+    /// Gives the request back when it has no such body or no thread is to be had.
+    fn refuse_aside(&self, rq: tiny_http::Request, e: Error) -> Result<(), (tiny_http::Request, Error)> {
+        let unread = rq.body_length().is_some_and(|n| n > 1024)
+            || rq.headers().iter().any(|h| h.field.equiv("transfer-encoding") || h.field.equiv("expect"));
+        let slot = |n: usize| (n < MAX_ASIDE).then_some(n + 1);
+        if !unread || self.aside.fetch_update(Ordering::SeqCst, Ordering::SeqCst, slot).is_err() {
+            return Err((rq, e));
+        }
+        let (serve, aside) = (self.serve.clone(), self.aside.clone());
+        let job = move || {
+            let _ = catch_unwind(AssertUnwindSafe(|| serve(rq, Some(e))));
+            aside.fetch_sub(1, Ordering::SeqCst);
+        };
+        if let Err(err) = thread::Builder::new().name("refuse".into()).stack_size(WORKER_STACK).spawn(job) {
+            // The request dropped with the job: tiny_http answered it with a 500.
+            self.aside.fetch_sub(1, Ordering::SeqCst);
+            log::error!("cannot start a thread to refuse a request: {err}");
+        }
+        Ok(())
     }
 }
 
