@@ -331,11 +331,11 @@ impl Pool {
         }
         let rq = match refuse {
             Some(e) => match self.refuse_aside(rq, e) {
-                Ok(()) => {
+                None => {
                     self.busy.fetch_sub(1, Ordering::SeqCst);
                     return After::Gone;
                 }
-                Err((rq, e)) => return self.finish(rq, Some(e), false),
+                Some((rq, e)) => return self.finish(rq, Some(e), false),
             },
             None => rq,
         };
@@ -367,12 +367,12 @@ impl Pool {
     /// once): tiny_http drains the body when the request drops, which can take up to the read
     /// timeout, and the worker that refuses must stay free to refuse the next one at once.
     /// Gives the request back when it has no such body or no thread is to be had.
-    fn refuse_aside(&self, rq: tiny_http::Request, e: Error) -> Result<(), (tiny_http::Request, Error)> {
+    fn refuse_aside(&self, rq: tiny_http::Request, e: Error) -> Option<(tiny_http::Request, Error)> {
         let unread = rq.body_length().is_some_and(|n| n > 1024)
             || rq.headers().iter().any(|h| h.field.equiv("transfer-encoding") || h.field.equiv("expect"));
         let slot = |n: usize| (n < MAX_ASIDE).then_some(n + 1);
         if !unread || self.aside.fetch_update(Ordering::SeqCst, Ordering::SeqCst, slot).is_err() {
-            return Err((rq, e));
+            return Some((rq, e));
         }
         let (serve, aside) = (self.serve.clone(), self.aside.clone());
         let job = move || {
@@ -384,7 +384,7 @@ impl Pool {
             self.aside.fetch_sub(1, Ordering::SeqCst);
             log::error!("cannot start a thread to refuse a request: {err}");
         }
-        Ok(())
+        None
     }
 }
 
