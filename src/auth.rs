@@ -1,12 +1,15 @@
 //! Client authentication: reads the token from `Authorization: Bearer`, `x-api-key` or `api-key`
-//! (or as the password of `Authorization: Basic`, which is what a browser sends) and compares it
-//! with the configured tokens in constant time. Never logs what it reads.
+//! (or, where the caller allows it — only the dump viewer, opened in a browser — as the password
+//! of `Authorization: Basic`) and compares it with the configured tokens in constant time. Never
+//! logs what it reads. Basic credentials are kept away from the API routes because a browser
+//! replays them on its own, cross-site requests included.
 
 use crate::config::Secret;
 use crate::error::Error;
 
-/// Checks the request's credentials against `tokens`; no tokens configured means open.
-pub fn check(headers: &[tiny_http::Header], tokens: &[Secret]) -> Result<(), Error> {
+/// Checks the request's credentials against `tokens`; no tokens configured means open. `basic`
+/// accepts the token as the password of `Authorization: Basic`.
+pub fn check(headers: &[tiny_http::Header], tokens: &[Secret], basic: bool) -> Result<(), Error> {
     if tokens.is_empty() {
         return Ok(());
     }
@@ -15,7 +18,7 @@ pub fn check(headers: &[tiny_http::Header], tokens: &[Secret]) -> Result<(), Err
         let name = h.field.as_str().as_str();
         let value = h.value.as_str().trim();
         let candidate = if name.eq_ignore_ascii_case("authorization") {
-            strip_scheme(value)
+            strip_scheme(value, basic)
         } else if name.eq_ignore_ascii_case("x-api-key") || name.eq_ignore_ascii_case("api-key") {
             value.into()
         } else {
@@ -33,10 +36,12 @@ pub fn check(headers: &[tiny_http::Header], tokens: &[Secret]) -> Result<(), Err
     }
 }
 
-/// `Bearer x` → `x` (any case); `Basic base64(user:x)` → `x`; a bare value is the token itself.
-fn strip_scheme(v: &str) -> std::borrow::Cow<'_, str> {
+/// `Bearer x` → `x` (any case); `Basic base64(user:x)` → `x` when `basic`, nothing otherwise;
+/// a bare value is the token itself.
+fn strip_scheme(v: &str, basic: bool) -> std::borrow::Cow<'_, str> {
     match v.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim().into(),
+        Some((scheme, _)) if scheme.eq_ignore_ascii_case("basic") && !basic => "".into(),
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
             let pair = crate::base64::decode(rest.trim()).and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
             pair.split_once(':').map_or(String::new(), |(_, password)| password.to_string()).into()
@@ -86,8 +91,15 @@ mod tests {
             hdr("api-key", "tok-a"),
             hdr("Authorization", &format!("Basic {}", crate::base64::encode(b"anyone:tok-b"))),
         ] {
-            assert!(check(std::slice::from_ref(&h), &t).is_ok(), "{h:?}");
+            assert!(check(std::slice::from_ref(&h), &t, true).is_ok(), "{h:?}");
         }
+    }
+
+    #[test]
+    fn basic_credentials_open_only_where_the_caller_allows_them() {
+        let h = hdr("Authorization", &format!("Basic {}", crate::base64::encode(b"anyone:tok-a")));
+        assert!(check(std::slice::from_ref(&h), &tokens(), true).is_ok());
+        assert!(matches!(check(&[h], &tokens(), false), Err(Error::Unauthorized)));
     }
 
     #[test]
@@ -103,13 +115,13 @@ mod tests {
             vec![hdr("Authorization", &format!("Basic {}", crate::base64::encode(b"tok-a")))],
             vec![hdr("Authorization", "Basic !!!")],
         ] {
-            assert!(matches!(check(&hs, &t), Err(Error::Unauthorized)), "{hs:?}");
+            assert!(matches!(check(&hs, &t, true), Err(Error::Unauthorized)), "{hs:?}");
         }
     }
 
     #[test]
     fn open_when_no_token_is_configured() {
-        assert!(check(&[], &[]).is_ok());
+        assert!(check(&[], &[], false).is_ok());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::dump::{self, Direction, Dump, Dumper, Leg};
 use crate::emulate::{self, models, ollama};
 use crate::error::{Error, Fault};
 use crate::fallback::{self, Failure};
+use crate::lanes::After;
 use crate::metrics::{self, printable, Metrics};
 use crate::repair::{self, Repair};
 use crate::respond::{self, Reply};
@@ -64,6 +65,11 @@ struct Facts {
     fallback: Option<String>,
     /// This request's dump, when dumps are on.
     dump: Option<Dump>,
+    /// The head was framed so that the bytes after it cannot be trusted: nothing more is served
+    /// on this connection.
+    close: bool,
+    /// The request body was read to its end.
+    body_read: bool,
 }
 
 impl Facts {
@@ -77,8 +83,9 @@ impl Facts {
     }
 }
 
-/// Serves one request completely, including its access log line.
-pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
+/// Serves one request completely, including its access log line; returns what became of its
+/// connection.
+pub fn handle(mut rq: tiny_http::Request, sh: &Shared) -> After {
     let started = Instant::now();
     let (method, path) = request_line(&rq, &sh.cfg);
     let mut facts = Facts {
@@ -89,6 +96,8 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
         upstream: None,
         fallback: None,
         dump: None,
+        close: false,
+        body_read: false,
     };
     sh.metrics.begin();
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
@@ -96,7 +105,9 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
         Reply::Error(e, _) => Some(e.fault()),
         _ => None,
     };
-    let out = respond::send(rq, reply, started, facts.dump.as_ref());
+    // A chunked body left unread would be parsed as the next request.
+    let close = facts.close || (chunked(rq.headers()) && !facts.body_read);
+    let out = respond::send(rq, reply, started, facts.dump.as_ref(), close);
     sh.metrics.end(facts.route, facts.dialect.name(), out.status, started.elapsed(), out.ttfb);
     if let Some(tokens) = out.tokens {
         // Labelled by the configured name that served it (a glob for names it matched): the
@@ -125,21 +136,39 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) {
         out.bytes,
         out.ttfb.map_or("-".into(), |t| format!("{:.1}ms", ms(t))),
         ms(started.elapsed()),
-        out.error.map_or(String::new(), |e| format!(" error={e}")),
+        out.error.as_ref().map_or(String::new(), |e| format!(" error={e}")),
         facts.dump.as_ref().map_or(String::new(), |d| format!(" dump={}", printable(d.path(), 4 * LONGEST_LOGGED))),
     );
+    after(close, &out)
 }
 
-/// Answers a request with an error without running the pipeline (e.g. when overloaded).
-pub fn reject(rq: tiny_http::Request, e: Error, sh: &Shared) {
+/// What became of a connection after this answer: closed by us, gone, or kept.
+fn after(close: bool, out: &respond::Outcome) -> After {
+    match (close, out.broken) {
+        (true, _) => After::Close,
+        (false, true) => After::Gone,
+        (false, false) => After::Keep,
+    }
+}
+
+/// Whether the request declares a `Transfer-Encoding` (only `chunked` is served).
+fn chunked(headers: &[tiny_http::Header]) -> bool {
+    headers.iter().any(|h| h.field.equiv("transfer-encoding"))
+}
+
+/// Answers a request with an error without running the pipeline (e.g. when overloaded); returns
+/// what became of its connection.
+pub fn reject(rq: tiny_http::Request, e: Error, sh: &Shared) -> After {
     let (method, path) = request_line(&rq, &sh.cfg);
     let (route, _) = route::classify(rq.method(), rq.url(), None, "");
     let dialect = client_dialect(&route, rq.headers());
     let started = Instant::now();
     sh.metrics.begin();
-    let out = respond::send(rq, Reply::Error(e, dialect), started, None);
+    let close = chunked(rq.headers());
+    let out = respond::send(rq, Reply::Error(e, dialect), started, None, close);
     sh.metrics.end(route.name(), dialect.name(), out.status, started.elapsed(), out.ttfb);
-    log::warn!("{method} {path} {} error={}", out.status, out.error.unwrap_or_default());
+    log::warn!("{method} {path} {} error={}", out.status, out.error.clone().unwrap_or_default());
+    after(close, &out)
 }
 
 /// Opens this request's dump and records its head (credentials redacted).
@@ -170,7 +199,11 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
     let (route, mount) = route::classify(rq.method(), rq.url(), cfg.path_prefix.as_deref(), &cfg.ollama_secret);
     facts.dialect = client_dialect(&route, rq.headers());
     facts.route = route.name();
-    check_head(rq, cfg)?;
+    if let Err(e) = check_head(rq, cfg) {
+        // A head too large was still parsed whole; a 400 here is about framing.
+        facts.close = matches!(e, Error::BadRequest(_));
+        return Err(e);
+    }
     match route {
         Route::Preflight => return Ok(preflight(rq)),
         Route::Health => return Ok(json(200, &json!({"status": "ok"}))),
@@ -178,7 +211,8 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
     }
     // An explicitly set Ollama secret is itself the credential: Copilot cannot send a key.
     if !(mount == Mount::Ollama && cfg.ollama_secret_explicit) {
-        match (auth::check(rq.headers(), &cfg.tokens), &route) {
+        let basic = matches!(route, Route::Dumps(_));
+        match (auth::check(rq.headers(), &cfg.tokens, basic), &route) {
             (Ok(()), _) => {}
             // The viewer is opened in a browser, which asks for the token as a Basic password.
             (Err(e), Route::Dumps(_)) => {
@@ -189,6 +223,9 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
             }
             (Err(e), _) => return Err(e),
         }
+    }
+    if acts(&route) {
+        same_site_or_json(rq.headers())?;
     }
     // Only authenticated requests are dumped: nobody else may fill the disk.
     if !matches!(route, Route::Metrics | Route::Dumps(_) | Route::NotFound | Route::MethodNotAllowed) {
@@ -245,7 +282,42 @@ fn client_dialect(route: &Route, headers: &[tiny_http::Header]) -> Dialect {
     }
 }
 
-/// Refuses heads that are too large or framed ambiguously (the shapes of request smuggling).
+/// The routes that act on a request body (and spend the deployment's credits).
+fn acts(route: &Route) -> bool {
+    matches!(
+        route,
+        Route::ChatCompletions
+            | Route::Messages
+            | Route::CountTokens
+            | Route::OllamaChat
+            | Route::OllamaShow
+            | Route::OpenAiPassthrough(_)
+    )
+}
+
+/// Refuses what a browser sends cross-site without a CORS preflight: a request from a foreign
+/// `Origin` whose body is not declared JSON (`text/plain`, a form). Clients outside a browser
+/// send no `Origin`; a browser's preflighted request declares `application/json`.
+fn same_site_or_json(headers: &[tiny_http::Header]) -> Result<(), Error> {
+    let value = |name: &'static str| headers.iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
+    let media = value("content-type").and_then(|v| v.split(';').next()).unwrap_or("").trim().to_ascii_lowercase();
+    let json = media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"));
+    let same_site = match (value("origin"), value("host")) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => {
+            origin.strip_prefix("http://").or(origin.strip_prefix("https://")).is_some_and(|o| o == host)
+        }
+        (Some(_), None) => false,
+    };
+    match json || same_site {
+        true => Ok(()),
+        false => Err(Error::BadRequest("A cross-site request must declare Content-Type: application/json".into())),
+    }
+}
+
+/// Refuses heads that are too large or framed ambiguously (the shapes of request smuggling):
+/// more than one length, a length that is not plain digits, a transfer coding other than a
+/// single `chunked`, or both framings at once.
 fn check_head(rq: &tiny_http::Request, cfg: &Config) -> Result<(), Error> {
     let headers = rq.headers();
     let size: usize = headers.iter().map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4).sum();
@@ -257,26 +329,34 @@ fn check_head(rq: &tiny_http::Request, cfg: &Config) -> Result<(), Error> {
     if cl > 0 && te > 0 {
         return Err(Error::BadRequest("Both Content-Length and Transfer-Encoding are set".into()));
     }
-    if cl > 1 || (cl == 1 && rq.body_length().is_none()) {
+    let values =
+        |name: &'static str| headers.iter().filter(move |h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
+    let digits = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+    if cl > 1 || (cl == 1 && rq.body_length().is_none()) || !values("content-length").all(digits) {
         return Err(Error::BadRequest("Invalid Content-Length".into()));
+    }
+    if te > 1 || !values("transfer-encoding").all(|v| v.eq_ignore_ascii_case("chunked")) {
+        return Err(Error::BadRequest("Only Transfer-Encoding: chunked is accepted".into()));
     }
     Ok(())
 }
 
 /// Reads the body, refusing more than `max` bytes; the dump gets it as read.
-fn read_body(rq: &mut tiny_http::Request, max: usize, dump: Option<&Dump>) -> Result<Vec<u8>, Error> {
+fn read_body(rq: &mut tiny_http::Request, max: usize, facts: &mut Facts) -> Result<Vec<u8>, Error> {
     if rq.body_length().is_some_and(|n| n > max) {
         return Err(Error::BodyTooLarge(max));
     }
     let mut body = Vec::with_capacity(rq.body_length().unwrap_or(0));
-    rq.as_reader()
-        .take(max as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| Error::BadRequest(format!("Could not read the request body: {e}")))?;
+    rq.as_reader().take(max as u64 + 1).read_to_end(&mut body).map_err(|e| {
+        // Where the body stopped is unknown (a read timeout, a broken chunk): serve nothing after.
+        facts.close = true;
+        Error::BadRequest(format!("Could not read the request body: {e}"))
+    })?;
     if body.len() > max {
         return Err(Error::BodyTooLarge(max));
     }
-    if let Some(d) = dump {
+    facts.body_read = true;
+    if let Some(d) = &facts.dump {
         d.chunk(Leg::Client, Direction::Request, None, &body);
     }
     Ok(body)
@@ -306,7 +386,7 @@ impl ModelRequest {
 
 /// Reads and parses a body that must be a JSON object naming a model.
 fn read_model_request(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<ModelRequest, Error> {
-    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts.dump.as_ref())?;
+    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts)?;
     let json: Value = serde_json::from_slice(&raw)
         .ok()
         .filter(Value::is_object)
@@ -533,8 +613,8 @@ fn answer_reply(
 }
 
 /// `POST /api/show`: a listed model's capabilities, from the deployment that serves it.
-fn ollama_show(rq: &mut tiny_http::Request, sh: &Shared, facts: &Facts) -> Result<Reply, Error> {
-    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts.dump.as_ref())?;
+fn ollama_show(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
+    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts)?;
     let body: Value = serde_json::from_slice(&raw).map_err(|e| Error::BadRequest(format!("Invalid JSON: {e}")))?;
     // `name` is what older clients send.
     let model = body.get("model").or(body.get("name")).and_then(Value::as_str).unwrap_or("");
@@ -573,7 +653,7 @@ fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> 
 /// Other `/v1/*` calls (embeddings, images, audio, …): forwarded to the OpenAI deployment the
 /// body's `model` picks, or the catch-all entry when there is none (files, multipart uploads).
 fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path: &str) -> Result<Reply, Error> {
-    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts.dump.as_ref())?;
+    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts)?;
     let json: Value = serde_json::from_slice(&raw).ok().filter(Value::is_object).unwrap_or(Value::Null);
     let model = json.get("model").and_then(Value::as_str).unwrap_or("").to_string();
     facts.model = Some(model.clone());

@@ -16,6 +16,7 @@ pub mod litellm; // LiteLLM's loading rules: duplicate keys, merge keys, os.envi
 pub mod providers; // provider prefixes: wire format, default base, auth, URL layout
 pub mod env; // .env, .env.local and the process environment
 pub mod server; // listener, worker pool, watchdog, graceful shutdown, panic isolation
+pub mod lanes; // one worker per connection: pipelined requests parked, closed connections dropped
 pub mod handle; // the request path, top to bottom
 pub mod auth; // client tokens, constant-time compare
 pub mod dialect; // the API dialects: OpenAI, Anthropic, Ollama

@@ -69,32 +69,68 @@ pub struct Outcome {
     pub error: Option<String>,
     /// `(prompt, completion)` tokens the answer reported.
     pub tokens: Option<(u64, u64)>,
+    /// Writing to the client failed: its connection is of no further use.
+    pub broken: bool,
 }
 
-/// Sends `reply` on `rq`'s connection, recording what is sent in `dump`.
-pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option<&Dump>) -> Outcome {
+/// Sends `reply` on `rq`'s connection, recording what is sent in `dump`; `close` says the
+/// connection serves nothing after it (`Connection: close`).
+pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option<&Dump>, close: bool) -> Outcome {
     let http10 = *rq.http_version() == (1, 0);
-    let conn = Conn { http10, head_only: *rq.method() == tiny_http::Method::Head, dump };
-    let mut w = rq.into_writer();
+    let conn = Conn { http10, head_only: *rq.method() == tiny_http::Method::Head, dump, close };
     let mut out = Outcome::default();
     let result = match reply {
+        Reply::Bytes { answer, dialect } => {
+            let relay = Relay::Bytes { watch: None, dialect };
+            stream(&mut *rq.into_writer(), &conn, answer, relay, &mut out, started)
+        }
+        Reply::Events { answer, pipeline } => {
+            let framing = pipeline.client().framing();
+            let relay = Relay::Events { parser: sse::Parser::default(), pipeline, meter: Default::default(), framing };
+            stream(&mut *rq.into_writer(), &conn, answer, relay, &mut out, started)
+        }
+        whole => {
+            let (status, headers, body) = whole_parts(whole, &mut out);
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            if expects_continue(&rq) {
+                early(rq, &conn, status, &headers, &body, &mut out, started)
+            } else {
+                full(&mut *rq.into_writer(), &conn, status, &headers, &body, &mut out, started)
+            }
+        }
+    };
+    if let Err(e) = result {
+        // The client went away; nothing more to do but say so in the log.
+        out.broken = true;
+        out.error.get_or_insert_with(|| format!("client_disconnected ({})", e.kind()));
+    }
+    if let (Some(d), Some(e)) = (dump, &out.error) {
+        d.error(Leg::Client, Direction::Response, None, e.clone());
+    }
+    out
+}
+
+/// Status, headers and body of a reply sent whole (anything but an upstream answer).
+fn whole_parts(reply: Reply, out: &mut Outcome) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    match reply {
         Reply::Full { status, content_type, body, extra } => {
             out.status = status;
-            let mut headers = vec![("Content-Type", content_type)];
-            headers.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             if content_type == "application/json" {
                 out.tokens = usage::of_whole(&body);
             }
-            full(&mut *w, &conn, status, &headers, &body, &mut out, started)
+            let mut headers = vec![("Content-Type".to_string(), content_type.to_string())];
+            headers.extend(extra);
+            (status, headers, body)
         }
         Reply::Preflight { allow_headers } => {
             out.status = 204;
             let headers = [
                 ("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"),
-                ("Access-Control-Allow-Headers", allow_headers.as_str()),
+                ("Access-Control-Allow-Headers", &allow_headers),
                 ("Access-Control-Max-Age", "86400"),
             ];
-            full(&mut *w, &conn, 204, &headers, b"", &mut out, started)
+            let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            (204, headers, Vec::new())
         }
         Reply::Error(e, dialect) => {
             // An upstream call given up because the proxy is shutting down says so.
@@ -104,33 +140,47 @@ pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option
             };
             out.status = e.status_in(dialect);
             out.error = Some(e.kind().to_string());
-            let body = e.body(dialect).to_string();
-            let mut headers = vec![("Content-Type", "application/json")];
+            let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
             match e {
-                Error::Overloaded | Error::ShuttingDown => headers.push(("Retry-After", "1")),
-                Error::Unauthorized => headers.push(("WWW-Authenticate", "Bearer")),
+                Error::Overloaded | Error::ShuttingDown => headers.push(("Retry-After".into(), "1".into())),
+                Error::Unauthorized => headers.push(("WWW-Authenticate".into(), "Bearer".into())),
                 _ => {}
             }
-            full(&mut *w, &conn, out.status, &headers, body.as_bytes(), &mut out, started)
+            (out.status, headers, e.body(dialect).to_string().into_bytes())
         }
-        Reply::Bytes { answer, dialect } => {
-            let relay = Relay::Bytes { watch: None, dialect };
-            stream(&mut *w, &conn, answer, relay, &mut out, started)
-        }
-        Reply::Events { answer, pipeline } => {
-            let framing = pipeline.client().framing();
-            let relay = Relay::Events { parser: sse::Parser::default(), pipeline, meter: Default::default(), framing };
-            stream(&mut *w, &conn, answer, relay, &mut out, started)
-        }
-    };
-    if let Err(e) = result {
-        // The client went away; nothing more to do but say so in the log.
-        out.error.get_or_insert_with(|| format!("client_disconnected ({})", e.kind()));
+        Reply::Bytes { .. } | Reply::Events { .. } => unreachable!("upstream answers are streamed"),
     }
-    if let (Some(d), Some(e)) = (dump, &out.error) {
-        d.error(Leg::Client, Direction::Response, None, e.clone());
+}
+
+/// Whether the client waits for `100 Continue` before it sends its body.
+fn expects_continue(rq: &tiny_http::Request) -> bool {
+    rq.headers().iter().any(|h| h.field.equiv("expect") && h.value.as_str().eq_ignore_ascii_case("100-continue"))
+}
+
+/// A whole reply written before the request's unread body is drained: tiny_http drains it when
+/// the request is dropped, and a client that sent `Expect: 100-continue` sends it only once it
+/// gives up waiting, so the reply is written through the request itself, which drops afterwards.
+fn early(
+    rq: tiny_http::Request,
+    f: &Conn,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    out: &mut Outcome,
+    started: Instant,
+) -> io::Result<()> {
+    let mut response = tiny_http::Response::from_data(body.to_vec()).with_status_code(status);
+    for (k, v) in headers.iter().chain([&("Access-Control-Allow-Origin", "*")]) {
+        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+            response.add_header(h);
+        }
     }
-    out
+    f.note_head(status, headers);
+    f.note_body(body);
+    out.bytes = body.len() as u64;
+    rq.respond(response)?;
+    out.ttfb = Some(started.elapsed());
+    Ok(())
 }
 
 /// This connection's facts: how the response body is delimited, and where it is recorded.
@@ -141,6 +191,8 @@ struct Conn<'d> {
     head_only: bool,
     /// The request's dump, if any.
     dump: Option<&'d Dump>,
+    /// Nothing is served on this connection after this reply.
+    close: bool,
 }
 
 impl Conn<'_> {
@@ -186,6 +238,9 @@ fn full(
     started: Instant,
 ) -> io::Result<()> {
     let mut buf = head(status, headers);
+    if f.close {
+        buf.extend_from_slice(b"Connection: close\r\n");
+    }
     let _ = write!(buf, "Content-Length: {}\r\n\r\n", body.len());
     f.note_head(status, headers);
     if !f.head_only {
@@ -463,7 +518,8 @@ mod tests {
         let mut w = Vec::new();
         let mut out = Outcome::default();
         let relay = Relay::Bytes { watch: None, dialect: Dialect::OpenAi };
-        stream(&mut w, &Conn { http10, head_only: false, dump: None }, a, relay, &mut out, Instant::now()).unwrap();
+        let conn = Conn { http10, head_only: false, dump: None, close: false };
+        stream(&mut w, &conn, a, relay, &mut out, Instant::now()).unwrap();
         (String::from_utf8(w).unwrap(), out)
     }
 

@@ -1,12 +1,14 @@
 //! The listener and the workers: binds with `TCP_NODELAY` (inherited by every accepted socket),
 //! runs workers that take requests from tiny_http's queue themselves and grow on demand up to
 //! `max_concurrent_requests`, answers a fast 503 beyond that, and keeps a panicking request from
-//! taking its worker (or the process) down.
+//! taking its worker (or the process) down. Requests of one connection go through one worker
+//! at a time ([`crate::lanes`]).
 
 use crate::config::Config;
 use crate::dump::Dumper;
 use crate::error::Error;
 use crate::handle::{self, Shared};
+use crate::lanes::{After, Lanes};
 use crate::upstream::Upstream;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -21,6 +23,11 @@ use std::time::{Duration, Instant};
 const SPARE_WORKERS: usize = 4;
 /// Worker stack size: requests need little stack, and a thousand threads should stay cheap.
 const WORKER_STACK: usize = 512 * 1024;
+/// How long the worker holding the intake waits for a request before letting another one wait
+/// (idle workers take turns; each leaves once idle for `idle_worker_exit`).
+const INTAKE_WAIT: Duration = Duration::from_millis(50);
+/// Refusals with an unread body sent from threads of their own at once, at most.
+const MAX_ASIDE: usize = 1024;
 
 /// A running proxy.
 pub struct Running {
@@ -103,7 +110,7 @@ impl Running {
 /// Binds the listener and starts serving in background threads.
 pub fn start(cfg: Config) -> Result<Running, String> {
     let upstream = Upstream::new(&cfg)?;
-    let listener = bind(cfg.listen, cfg.settings.client_send_timeout)
+    let listener = bind(cfg.listen, cfg.settings.client_send_timeout, cfg.settings.client_read_timeout)
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let server = tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?;
     let addr = server.server_addr().to_ip().ok_or("listener has no IP address")?;
@@ -144,7 +151,9 @@ pub fn start(cfg: Config) -> Result<Running, String> {
 const KICK: Duration = Duration::from_millis(25);
 
 /// Kicks tiny_http's connection thread pool every [`KICK`], and checks every `interval` that a
-/// `GET /health` through the real listener gets an answer. tiny_http's accept thread can die
+/// `GET /health` through the real listener gets an answer. The kicks also keep tiny_http's
+/// `accept()` from ever waiting as long as the listener's receive timeout (see [`bind`]); they
+/// go on while a shutdown drains, and stop with the listener. tiny_http's accept thread can die
 /// without a word (a panic when file descriptors run out), leaving a process that holds the port
 /// and serves nothing; after three misses in a row this reports it as fatal, so that the process
 /// exits 1 and its supervisor restarts it.
@@ -154,11 +163,11 @@ fn watchdog(addr: SocketAddr, interval: Duration, pool: std::sync::Weak<Pool>) {
     loop {
         thread::sleep(KICK.min(interval));
         let Some(pool) = pool.upgrade() else { return };
-        if pool.stop.load(Ordering::SeqCst) || pool.draining.load(Ordering::SeqCst) {
+        if pool.stop.load(Ordering::SeqCst) {
             return;
         }
         drop(std::net::TcpStream::connect_timeout(&addr, KICK));
-        if Instant::now() < next_probe {
+        if Instant::now() < next_probe || pool.draining.load(Ordering::SeqCst) {
             continue;
         }
         next_probe = Instant::now() + interval;
@@ -183,23 +192,28 @@ fn probe(addr: SocketAddr, timeout: Duration) -> bool {
         && head.starts_with(b"HTTP/1.")
 }
 
-/// A TCP listener whose accepted sockets inherit `TCP_NODELAY` and a send timeout. Without
-/// NODELAY every small write waits for the peer's delayed ACK (~40 ms).
-fn bind(addr: SocketAddr, send_timeout: Duration) -> io::Result<std::net::TcpListener> {
+/// A TCP listener whose accepted sockets inherit `TCP_NODELAY`, a send and a receive timeout.
+/// Without NODELAY every small write waits for the peer's delayed ACK (~40 ms). The receive
+/// timeout closes connections that stay silent while a head or body is awaited (idle ones,
+/// declared bodies never sent); tiny_http has no read timeout of its own.
+fn bind(addr: SocketAddr, send_timeout: Duration, read_timeout: Duration) -> io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_reuse_address(true)?;
     sock.set_tcp_nodelay(true)?;
-    // Never a receive timeout here: on a listener it also applies to accept(), which tiny_http
-    // treats as fatal.
     sock.set_write_timeout(Some(send_timeout))?;
+    // On a listener the receive timeout also bounds each accept(), and tiny_http's accept thread
+    // ends on its error; the watchdog connects every KICK (25 ms), far within it, for as long as
+    // the listener is meant to accept.
+    sock.set_read_timeout(Some(read_timeout))?;
     sock.bind(&addr.into())?;
     sock.listen(1024)?;
     Ok(sock.into())
 }
 
-/// What a worker does with one request: serve it, or refuse it with the given error.
-type Serve = Arc<dyn Fn(tiny_http::Request, Option<Error>) + Send + Sync>;
+/// What a worker does with one request: serve it, or refuse it with the given error. Returns
+/// what became of its connection.
+type Serve = Arc<dyn Fn(tiny_http::Request, Option<Error>) -> After + Send + Sync>;
 
 /// The workers. Each takes requests from tiny_http's queue itself, so a request crosses from
 /// the connection thread straight to the worker that serves it. A worker that takes the last
@@ -222,6 +236,12 @@ struct Pool {
     draining: AtomicBool,
     /// Where a failure of accepting (reported through `recv`) goes: the process should exit.
     fatal: Mutex<mpsc::Sender<io::Error>>,
+    /// Which connections have a request in a worker.
+    lanes: Lanes,
+    /// Held while taking a request from tiny_http's queue and admitting it to its lane.
+    intake: Mutex<()>,
+    /// Refusals running on threads of their own.
+    aside: Arc<AtomicUsize>,
 }
 
 impl Pool {
@@ -244,6 +264,9 @@ impl Pool {
             stop: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             fatal: Mutex::new(fatal),
+            lanes: Lanes::default(),
+            intake: Mutex::new(()),
+            aside: Arc::default(),
         })
     }
 
@@ -257,16 +280,28 @@ impl Pool {
         })
     }
 
-    /// A worker's life: take a request, keep a successor waiting if none is, serve, repeat.
+    /// A worker's life: take a request, serve it and whatever its connection pipelined behind
+    /// it, repeat.
     fn work(self: Arc<Self>) {
+        let mut idle_since = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
-            let rq = match self.server.recv_timeout(self.idle_exit) {
-                Ok(Some(rq)) => rq,
+            let taken = {
+                // One worker at a time takes from the queue and admits what it took, so that a
+                // connection's requests reach its lane in the order tiny_http parsed them: served
+                // out of order, the later one's answer would wait forever for the earlier one's.
+                let _intake = self.intake.lock().unwrap_or_else(|p| p.into_inner());
+                self.server.recv_timeout(INTAKE_WAIT).map(|rq| rq.map(|rq| self.lanes.admit(rq)))
+            };
+            let admitted = match taken {
+                Ok(Some(admitted)) => admitted,
                 // Idle for a while (or woken to stop). After a burst, workers beyond a few idle
                 // spares leave, so that their stacks go back to the system.
                 Ok(None) => {
                     if self.stop.load(Ordering::SeqCst) {
                         break;
+                    }
+                    if idle_since.elapsed() < self.idle_exit {
+                        continue;
                     }
                     let extra = |w: usize| (w > self.busy.load(Ordering::SeqCst) + SPARE_WORKERS).then(|| w - 1);
                     if self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, extra).is_ok() {
@@ -280,33 +315,86 @@ impl Pool {
                 }
                 Err(_) => break,
             };
-            let busy = self.busy.fetch_add(1, Ordering::SeqCst) + 1;
-            let refuse = match (self.draining.load(Ordering::SeqCst), busy > self.max) {
-                (true, _) => Some(Error::ShuttingDown),
-                (false, true) => Some(Error::Overloaded),
-                (false, false) => None,
-            };
-            let serving = refuse.is_none();
-            if serving {
-                self.serving.fetch_add(1, Ordering::SeqCst);
+            let mut next = admitted;
+            while let Some(rq) = next.take() {
+                let peer = rq.remote_addr().copied();
+                let after = self.serve_one(rq);
+                next = peer.and_then(|p| self.lanes.next(p, after));
             }
-            let room = |w: usize| (w <= busy && w <= self.max).then_some(w + 1);
-            if serving && self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, room).is_ok() {
-                self.workers.fetch_sub(1, Ordering::SeqCst);
-                if let Err(e) = self.spawn() {
-                    log::error!("cannot start a worker thread: {e}");
-                }
-            }
-            // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
-            if catch_unwind(AssertUnwindSafe(|| (self.serve)(rq, refuse))).is_err() {
-                log::error!("a request handler panicked; its client got a 500 and the worker goes on");
-            }
-            if serving {
-                self.serving.fetch_sub(1, Ordering::SeqCst);
-            }
-            self.busy.fetch_sub(1, Ordering::SeqCst);
+            idle_since = Instant::now();
         }
         self.workers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Serves (or refuses) one request, keeping a successor waiting if none is; returns what
+    /// became of its connection.
+    fn serve_one(self: &Arc<Self>, rq: tiny_http::Request) -> After {
+        let busy = self.busy.fetch_add(1, Ordering::SeqCst) + 1;
+        let refuse = match (self.draining.load(Ordering::SeqCst), busy > self.max) {
+            (true, _) => Some(Error::ShuttingDown),
+            (false, true) => Some(Error::Overloaded),
+            (false, false) => None,
+        };
+        let serving = refuse.is_none();
+        if serving {
+            self.serving.fetch_add(1, Ordering::SeqCst);
+        }
+        let rq = match refuse {
+            Some(e) => match self.refuse_aside(rq, e) {
+                None => {
+                    self.busy.fetch_sub(1, Ordering::SeqCst);
+                    return After::Gone;
+                }
+                Some((rq, e)) => return self.finish(rq, Some(e), false),
+            },
+            None => rq,
+        };
+        let room = |w: usize| (w <= busy && w <= self.max).then_some(w + 1);
+        if serving && self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, room).is_ok() {
+            self.workers.fetch_sub(1, Ordering::SeqCst);
+            if let Err(e) = self.spawn() {
+                log::error!("cannot start a worker thread: {e}");
+            }
+        }
+        self.finish(rq, None, true)
+    }
+
+    /// Serves or refuses `rq` in this worker, then counts it out.
+    fn finish(&self, rq: tiny_http::Request, refuse: Option<Error>, serving: bool) -> After {
+        // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
+        let after = catch_unwind(AssertUnwindSafe(|| (self.serve)(rq, refuse))).unwrap_or_else(|_| {
+            log::error!("a request handler panicked; its client got a 500 and the worker goes on");
+            After::Gone
+        });
+        if serving {
+            self.serving.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.busy.fetch_sub(1, Ordering::SeqCst);
+        after
+    }
+
+    /// Refuses a request with an unread body on a thread of its own (at most [`MAX_ASIDE`] at
+    /// once): tiny_http drains the body when the request drops, which can take up to the read
+    /// timeout, and the worker that refuses must stay free to refuse the next one at once.
+    /// Gives the request back when it has no such body or no thread is to be had.
+    fn refuse_aside(&self, rq: tiny_http::Request, e: Error) -> Option<(tiny_http::Request, Error)> {
+        let unread = rq.body_length().is_some_and(|n| n > 1024)
+            || rq.headers().iter().any(|h| h.field.equiv("transfer-encoding") || h.field.equiv("expect"));
+        let slot = |n: usize| (n < MAX_ASIDE).then_some(n + 1);
+        if !unread || self.aside.fetch_update(Ordering::SeqCst, Ordering::SeqCst, slot).is_err() {
+            return Some((rq, e));
+        }
+        let (serve, aside) = (self.serve.clone(), self.aside.clone());
+        let job = move || {
+            let _ = catch_unwind(AssertUnwindSafe(|| serve(rq, Some(e))));
+            aside.fetch_sub(1, Ordering::SeqCst);
+        };
+        if let Err(err) = thread::Builder::new().name("refuse".into()).stack_size(WORKER_STACK).spawn(job) {
+            // The request dropped with the job: tiny_http answered it with a 500.
+            self.aside.fetch_sub(1, Ordering::SeqCst);
+            log::error!("cannot start a thread to refuse a request: {err}");
+        }
+        None
     }
 }
 
@@ -322,6 +410,7 @@ mod tests {
         let serve: Serve = Arc::new(|rq: tiny_http::Request, _: Option<Error>| {
             assert_ne!(rq.url(), "/boom", "simulated bug");
             rq.respond(tiny_http::Response::from_string("fine")).unwrap();
+            After::Keep
         });
         let (tx, _fatal) = mpsc::channel();
         // One worker serving (plus its spare): the request after the panic needs the same one.

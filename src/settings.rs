@@ -23,6 +23,12 @@ pub struct Settings {
     /// (and the upstream call) is freed (`SO_SNDTIMEO` on every connection).
     #[serde(with = "seconds")]
     pub client_send_timeout: Duration,
+    /// How long a connection may stay silent while the proxy waits to read from it (a request
+    /// head, a body, the next request on a kept-alive connection) before it is closed
+    /// (`SO_RCVTIMEO` inherited from the listener). tiny_http reads the next head while an
+    /// answer streams, so a connection that outlives this in silence is closed after the answer.
+    #[serde(with = "seconds")]
+    pub client_read_timeout: Duration,
     /// How long a worker thread may wait for a request before it leaves, when enough others
     /// wait too: after a burst, memory goes back to the system.
     #[serde(with = "seconds")]
@@ -89,6 +95,7 @@ impl Default for Settings {
             response_header_timeout: Duration::from_secs(600),
             stream_idle_timeout: Duration::from_secs(300),
             client_send_timeout: Duration::from_secs(120),
+            client_read_timeout: Duration::from_secs(60),
             idle_worker_exit: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
             watchdog_interval: Duration::from_secs(10),

@@ -294,7 +294,10 @@ fn the_viewer_is_behind_the_token_and_serves_only_dump_files() {
 fn the_viewer_page_renders_a_dump_in_headless_chromium() {
     let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists())
     else {
-        skipped("dumps::the_viewer_page_renders_a_dump_in_headless_chromium", "chromium is not installed (apt-get install chromium)");
+        skipped(
+            "dumps::the_viewer_page_renders_a_dump_in_headless_chromium",
+            "chromium is not installed (apt-get install chromium)",
+        );
         return;
     };
     let body = fixture("upstream/chat-stream.sse");
@@ -319,7 +322,10 @@ fn the_viewer_page_renders_a_dump_in_headless_chromium() {
     };
     // A browser that cannot start here says nothing about the page.
     if !browse("--dump-dom", "about:blank").status.success() {
-        skipped("dumps::the_viewer_page_renders_a_dump_in_headless_chromium", "chromium is installed but cannot start here");
+        skipped(
+            "dumps::the_viewer_page_renders_a_dump_in_headless_chromium",
+            "chromium is installed but cannot start here",
+        );
         return;
     }
     let run = |mode: &str| {

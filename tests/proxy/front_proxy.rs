@@ -21,20 +21,24 @@ fn exchange(addr: &str, request: &[u8], pause: Option<Duration>) -> u16 {
     String::from_utf8_lossy(&out).get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
-#[test]
-fn nginx_in_front_stops_huge_bodies_slowloris_and_big_heads_and_the_proxy_keeps_serving() {
-    let proxy = Proxy::start(DEMO_CONFIG, &[]);
+/// The shipped site in front of `proxy` on a free loopback port, with its client timeouts
+/// shortened so that the tests are quick (the mechanism is the same); `None` without nginx.
+fn nginx_before(proxy: &Proxy) -> Option<(Nginx, String)> {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let site = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx-site.conf")).unwrap();
     let site = site
         .replace("server 127.0.0.1:12000;", &format!("server {};", proxy.addr))
         .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
-        // Shorter than in production so the test is quick; the mechanism is the same.
         .replace("client_header_timeout 15s;", "client_header_timeout 1s;")
         .replace("client_body_timeout 30s;", "client_body_timeout 1s;");
     assert!(site.contains(&format!("listen 127.0.0.1:{port};")));
-    let Some(_nginx) = Nginx::start(&site, port) else { return };
-    let addr = format!("127.0.0.1:{port}");
+    Some((Nginx::start(&site, port)?, format!("127.0.0.1:{port}")))
+}
+
+#[test]
+fn nginx_in_front_stops_huge_bodies_slowloris_and_big_heads_and_the_proxy_keeps_serving() {
+    let proxy = Proxy::start(DEMO_CONFIG, &[]);
+    let Some((_nginx, addr)) = nginx_before(&proxy) else { return };
     let chat = r#"{"model":"demo","stream":true,"messages":[]}"#;
     let ok = format!(
         "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{chat}",
@@ -69,6 +73,35 @@ fn nginx_in_front_stops_huge_bodies_slowloris_and_big_heads_and_the_proxy_keeps_
 
     // And the proxy, behind it, is fine.
     assert_eq!(exchange(&addr, ok.as_bytes(), None), 200);
+    let direct = format!("http://{}/health", proxy.addr);
+    assert_eq!(call("GET", &direct, &[], "").status, 200);
+}
+
+/// The rows of issue 13 that only a change inside tiny_http could close for the bare binary
+/// (docs/security.md): through the shipped nginx site each gets a prompt answer in front, and
+/// the proxy behind keeps serving.
+#[test]
+fn nginx_in_front_answers_http2_lines_huge_heads_bare_lf_and_huge_lengths_without_the_proxy() {
+    let proxy = Proxy::start(DEMO_CONFIG, &[("LOCAL_AUTH_TOKEN", "tok")]);
+    let Some((_nginx, addr)) = nginx_before(&proxy) else { return };
+    let within = |request: &[u8], expect: &[u16]| {
+        let t = Instant::now();
+        let status = exchange(&addr, request, None);
+        assert!(expect.contains(&status), "{:?}: {status}", String::from_utf8_lossy(&request[..40.min(request.len())]));
+        assert!(t.elapsed() < Duration::from_secs(2), "answered after {:?}", t.elapsed());
+    };
+    // Row 1 without a token: a `GET /health` declaring a body larger than memory.
+    within(b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999\r\n\r\n", &[413]);
+    // Row 4: a request line in HTTP/2.0 (tiny_http deadlocks writing its own 505).
+    for line in ["GET /health HTTP/2.0\r\nHost: x\r\n\r\n", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"] {
+        within(line.as_bytes(), &[0, 400, 505]);
+    }
+    // Row 5: a 26 MB head of short header lines (tiny_http keeps it all in memory).
+    let mut head = b"GET /health HTTP/1.1\r\nHost: x\r\n".to_vec();
+    head.extend(b"X-A: b\r\n".repeat(26 << 17));
+    within(&head, &[0, 400, 494]);
+    // Row 20: a bare-LF head (tiny_http waits for a CR forever) reaches the proxy as a proper one.
+    within(b"GET /health HTTP/1.1\nHost: x\nConnection: close\n\n", &[200]);
     let direct = format!("http://{}/health", proxy.addr);
     assert_eq!(call("GET", &direct, &[], "").status, 200);
 }

@@ -5,6 +5,7 @@ mod strict; // the oracle: what the real Anthropic and OpenAI APIs refuse, appli
 mod support;
 
 mod anthropic; // /v1/messages passthrough, count_tokens, Anthropic model lists and errors
+mod attacks; // issue 13 against the bare binary: pipelining, unsent bodies, idle connections, framing, Expect, cross-site
 mod auth; // every way to present a token, wrong and missing ones, loopback-only mode
 mod cli; // the binary: --check on the original example config, --version, bad configs
 mod cursor; // the real recordings replayed through the stream repair; request normalisation

@@ -1,12 +1,15 @@
 //! `make soak`: the proxy binary under a steady mix of requests with upstream faults, for
 //! `SOAK_SECONDS` (180). Sixteen clients loop over the scenarios below — plain and streamed
 //! answers, translated streams, upstream 500s, upstreams that stall past the timeouts, streams
-//! cut mid-way, HTML where JSON is due, clients that leave mid-stream — while the proxy's RSS,
-//! open descriptors and threads are sampled every five seconds.
+//! cut mid-way, HTML where JSON is due, clients that leave mid-stream — and three hostile ones
+//! (issue 13): pipelining thousands of requests without reading, declaring bodies and never
+//! sending them, sending oversized heads. The proxy's RSS, open descriptors and threads are
+//! sampled every five seconds.
 //!
 //! Prints the samples and a verdict; exits 1 when any answer was not the one its scenario calls
-//! for, when RSS grew after warm-up (first quarter) by more than 10% + 1 MB, or when descriptors
-//! are not back to their idle count once the clients stop.
+//! for (a hostile client's "answer" is the proxy closing on it in time, or a 431), when RSS grew
+//! after warm-up (first quarter) by more than 10% + 1 MB, or when descriptors and threads are
+//! not back to their idle count once the clients stop.
 //!
 //! Usage: soak PROXY_BINARY
 
@@ -45,6 +48,13 @@ const SCENARIOS: &[Scenario] = &[
     Scenario { model: "html", stream: false, path: "/v1/messages", ok: &[502], leaves: false },
     Scenario { model: "ok", stream: true, path: "/v1/chat/completions", ok: &[200], leaves: true },
 ];
+
+/// The hostile clients, tallied after the scenarios.
+const HOSTILE: [&str; 3] =
+    ["pipelines 2,000 requests, reads nothing", "declares a body, never sends it", "sends a 100 KB head"];
+
+/// The proxy's `client_read_timeout` here: a silent connection is closed after it.
+const READ_TIMEOUT: Duration = Duration::from_secs(2);
 
 // ---- the fake upstream ------------------------------------------------------------------
 
@@ -155,6 +165,40 @@ fn request(proxy: SocketAddr, sc: &Scenario) -> Option<u16> {
     Some(status)
 }
 
+/// One hostile client of kind `k` (see [`HOSTILE`]); true when the proxy did what it should.
+fn hostile(proxy: SocketAddr, k: usize) -> bool {
+    let Ok(mut s) = TcpStream::connect(proxy) else { return false };
+    let _ = s.set_read_timeout(Some(READ_TIMEOUT * 5));
+    let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+    match k {
+        0 => {
+            let one = "GET /v1/models HTTP/1.1\r\nHost: soak\r\nAuthorization: Bearer tok\r\n\r\n";
+            let _ = s.write_all(one.repeat(2000).as_bytes());
+            thread::sleep(Duration::from_millis(500));
+            true // and it goes away without reading; the legitimate clients must not notice
+        }
+        1 => {
+            let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: soak\r\nAuthorization: Bearer tok\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{";
+            let t = Instant::now();
+            let _ = s.write_all(head.as_bytes());
+            // The body read times out (a 400), the drain of the rest times out, and the wait for a
+            // next head: the connection ends within about three read timeouts.
+            let mut sink = Vec::new();
+            let _ = s.read_to_end(&mut sink);
+            t.elapsed() < READ_TIMEOUT * 4
+        }
+        _ => {
+            let head = format!(
+                "GET /health HTTP/1.1\r\nHost: soak\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+                "y".repeat(100 << 10)
+            );
+            let _ = s.write_all(head.as_bytes());
+            let mut buf = [0u8; 12];
+            s.read_exact(&mut buf).is_ok() && &buf[9..12] == b"431"
+        }
+    }
+}
+
 /// `VmRSS` in kB, open descriptors and threads of `pid`.
 fn sample(pid: u32) -> (u64, usize, usize) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -171,7 +215,8 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("grp-soak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = format!(
-        "model_list:\n  - model_name: 'claude-*'\n    litellm_params: {{model: anthropic/*, api_base: 'http://{up}', api_key: k}}\n  - model_name: '*'\n    litellm_params: {{model: openai/*, api_base: 'http://{up}/v1', api_key: k}}\ngpt_reverse_proxy:\n  response_header_timeout: 1\n  stream_idle_timeout: 1\n"
+        "model_list:\n  - model_name: 'claude-*'\n    litellm_params: {{model: anthropic/*, api_base: 'http://{up}', api_key: k}}\n  - model_name: '*'\n    litellm_params: {{model: openai/*, api_base: 'http://{up}/v1', api_key: k}}\ngpt_reverse_proxy:\n  response_header_timeout: 1\n  stream_idle_timeout: 1\n  client_read_timeout: {}\n  idle_worker_exit: 1\n",
+        READ_TIMEOUT.as_secs()
     );
     std::fs::write(dir.join("litellm_config.yaml"), config).unwrap();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -181,7 +226,7 @@ fn main() {
         .envs([("HOST", "127.0.0.1"), ("LOCAL_AUTH_TOKEN", "tok"), ("RUST_LOG", "error")])
         .env("PORT", port.to_string())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("proxy.log")).unwrap())
         .spawn()
         .expect("the proxy starts");
     let proxy: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -190,6 +235,15 @@ fn main() {
     }
     thread::sleep(Duration::from_millis(300));
     let idle = sample(child.id());
+    let died = |child: &mut std::process::Child| {
+        let status = child.try_wait().ok().flatten()?;
+        let log = std::fs::read_to_string(dir.join("proxy.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
+        Some(format!(
+            "the proxy exited ({status}); its log ends with:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        ))
+    };
 
     let stop = Arc::new(AtomicBool::new(false));
     let tally: Arc<Mutex<BTreeMap<usize, Tally>>> = Arc::default();
@@ -212,9 +266,24 @@ fn main() {
             })
         })
         .collect();
+    let hostiles: Vec<_> = (0..HOSTILE.len())
+        .map(|k| {
+            let (stop, tally) = (stop.clone(), tally.clone());
+            thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let right = hostile(proxy, k);
+                    let mut t = tally.lock().unwrap();
+                    let e = t.entry(SCENARIOS.len() + k).or_default();
+                    e.0 += 1;
+                    e.1 += u64::from(!right);
+                }
+            })
+        })
+        .collect();
 
     println!(
-        "soak: {secs} s, 16 clients, {} scenarios; idle: RSS {:.1} MB, {} fds, {} threads",
+        "soak: {secs} s, 16 clients and {} hostile ones, {} scenarios; idle: RSS {:.1} MB, {} fds, {} threads",
+        HOSTILE.len(),
         SCENARIOS.len(),
         idle.0 as f64 / 1024.0,
         idle.1,
@@ -231,23 +300,42 @@ fn main() {
         let n: u64 = tally.lock().unwrap().values().map(|e| e.0).sum();
         println!("| {:>4} s | {n} | {:.1} MB | {} | {} |", start.elapsed().as_secs(), s.0 as f64 / 1024.0, s.1, s.2);
         samples.push((start.elapsed(), s));
+        if let Some(why) = died(&mut child) {
+            println!("\n{why}");
+            std::process::exit(1);
+        }
     }
     stop.store(true, Ordering::Relaxed);
-    for c in clients {
+    for c in clients.into_iter().chain(hostiles) {
         let _ = c.join();
     }
-    thread::sleep(Duration::from_secs(3));
-    let after = sample(child.id());
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
+    // Connections close and idle workers leave (a few seconds). tiny_http's connection threads
+    // leave after 5 s without work, but the watchdog's connection every 25 ms wakes one of them
+    // each time, so its pool stays at the size it reached: threads must not exceed what they
+    // were under load.
+    let peak = samples.iter().map(|(_, s)| s.2).max().unwrap_or(idle.2);
+    let back = |a: (u64, usize, usize)| a.1 <= idle.1 + 2 && a.2 <= peak;
+    let t = Instant::now();
+    let mut after = sample(child.id());
+    while !back(after) && t.elapsed() < Duration::from_secs(20) {
+        thread::sleep(Duration::from_millis(250));
+        after = sample(child.id());
+    }
+    let leftover = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+    };
 
     println!();
     println!("| scenario | requests | wrong | statuses |");
     println!("|---|---|---|---|");
     let mut wrong = 0;
     for (i, (n, bad, statuses)) in tally.lock().unwrap().iter() {
-        let sc = &SCENARIOS[*i];
+        let Some(sc) = SCENARIOS.get(*i) else {
+            println!("| hostile: {} | {n} | {bad} | |", HOSTILE[*i - SCENARIOS.len()]);
+            wrong += bad;
+            continue;
+        };
         let name = format!(
             "{} {}{}{}",
             sc.path,
@@ -264,18 +352,31 @@ fn main() {
     let warm = samples.iter().find(|(t, _)| *t >= Duration::from_secs(secs / 4)).map_or(idle.0, |s| s.1 .0);
     let end = samples.last().map_or(idle.0, |s| s.1 .0);
     let flat = end <= warm + warm / 10 + 1024;
-    let fds_back = after.1 <= idle.1 + 2;
+    let fds_back = back(after);
+    if !fds_back {
+        // Which threads stayed, by name, and where they wait.
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        for t in std::fs::read_dir(format!("/proc/{}/task", child.id())).into_iter().flatten().flatten() {
+            let name = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            let wchan = std::fs::read_to_string(t.path().join("wchan")).unwrap_or_default();
+            *names.entry(format!("{} ({wchan})", name.trim())).or_default() += 1;
+        }
+        println!("threads left: {names:?}");
+    }
     println!();
     println!(
-        "wrong answers: {wrong}; RSS after warm-up {:.1} MB → end {:.1} MB ({}); fds idle {} → after {} ({}); threads after: {}",
+        "wrong answers: {wrong}; RSS after warm-up {:.1} MB → end {:.1} MB ({}); fds idle {} → after {}, threads idle {} → peak {peak} → after {} ({})",
         warm as f64 / 1024.0,
         end as f64 / 1024.0,
         if flat { "flat" } else { "GREW" },
         idle.1,
         after.1,
+        idle.2,
+        after.2,
         if fds_back { "back" } else { "LEAKED" },
-        after.2
     );
+    leftover(&mut child);
+    let _ = std::fs::remove_dir_all(&dir);
     if wrong > 0 || !flat || !fds_back {
         std::process::exit(1);
     }
