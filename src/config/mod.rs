@@ -311,6 +311,7 @@ impl Config {
             None => None,
         };
         let e = environment(env, ov, master_key)?;
+        notices.extend(e.notices);
         Ok(Config {
             listen: e.listen,
             host_explicit: e.host_explicit,
@@ -406,6 +407,42 @@ struct Environment {
     outbound_proxy: Option<(String, String)>,
     ca_file: Option<CaFile>,
     log_level: log::LevelFilter,
+    notices: Vec<String>,
+}
+
+/// The shortest `LOCAL_OLLAMA_SECRET` accepted: the path is the only credential under it.
+const SHORTEST_OLLAMA_SECRET: usize = 16;
+
+/// `LOCAL_OLLAMA_SECRET` without slashes, refused when it would hide other routes, is not a plain
+/// path, or is short or guessable (an open chat surface at a guessable path) unless
+/// `LOCAL_OLLAMA_SECRET_WEAK_OK` says to accept it, which is then warned about.
+fn ollama_secret(env: &Env) -> Result<(Option<String>, Option<String>), String> {
+    let Some(secret) = env.get("LOCAL_OLLAMA_SECRET").map(|s| s.trim().trim_matches('/')).filter(|s| !s.is_empty())
+    else {
+        return Ok((None, None));
+    };
+    let first = secret.split('/').next().unwrap_or("");
+    if ["v1", "chat", "models", "health", "metrics", "dumps", "api"].contains(&first)
+        || secret.contains(['?', '#', '%', ' '])
+    {
+        return Err(format!(
+            "LOCAL_OLLAMA_SECRET: {first:?} would hide other routes or is not a plain path; choose a random value"
+        ));
+    }
+    let guessable =
+        secret.chars().count() < SHORTEST_OLLAMA_SECRET || ["ollama", "secret", "copilot"].contains(&secret);
+    if !guessable {
+        return Ok((Some(secret.to_string()), None));
+    }
+    let problem = format!(
+        "LOCAL_OLLAMA_SECRET is guessable (shorter than {SHORTEST_OLLAMA_SECRET} characters or a common word), and the path is the only credential of the chat surface under it"
+    );
+    match env.get("LOCAL_OLLAMA_SECRET_WEAK_OK").map(|v| v.trim().to_ascii_lowercase()) {
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => {
+            Ok((Some(secret.to_string()), Some(format!("{problem}: accepted because LOCAL_OLLAMA_SECRET_WEAK_OK is set"))))
+        }
+        _ => Err(format!("{problem}; use a random value (openssl rand -hex 16), or set LOCAL_OLLAMA_SECRET_WEAK_OK=true to accept it")),
+    }
 }
 
 /// Reads the environment: tokens (plus the file's `master_key`), where to listen, the path
@@ -429,16 +466,7 @@ fn environment(env: &Env, ov: &Overrides, master_key: Option<Secret>) -> Result<
         let p = p.trim().trim_matches('/');
         (!p.is_empty()).then(|| format!("/{p}"))
     });
-    let ollama = env.get("LOCAL_OLLAMA_SECRET").map(|s| s.trim().trim_matches('/')).filter(|s| !s.is_empty());
-    if let Some(first) = ollama.and_then(|s| s.split('/').next()) {
-        if ["v1", "chat", "models", "health"].contains(&first)
-            || ollama.is_some_and(|s| s.contains(['?', '#', '%', ' ']))
-        {
-            return Err(format!(
-                "LOCAL_OLLAMA_SECRET: {first:?} would hide other routes or is not a plain path; choose a random value"
-            ));
-        }
-    }
+    let (ollama, weak_secret) = ollama_secret(env)?;
     let dump = env.get("DUMP_HTTP_CONTENT").map(|v| v.trim().to_ascii_lowercase());
     let proxy_url = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].iter().find_map(|k| env.get(k));
     let outbound_proxy = proxy_url.map(|u| (u.to_string(), env.get("NO_PROXY").unwrap_or("").to_string()));
@@ -455,7 +483,8 @@ fn environment(env: &Env, ov: &Overrides, master_key: Option<Secret>) -> Result<
         host_explicit: host_arg.is_some(),
         tokens,
         path_prefix,
-        ollama_secret: ollama.map(String::from),
+        ollama_secret: ollama,
+        notices: weak_secret.into_iter().collect(),
         dump: matches!(dump.as_deref(), Some("true" | "1" | "yes" | "on")),
         outbound_proxy,
         ca_file: env.get("SSL_CERT_FILE").map(CaFile::load).transpose()?,
@@ -494,6 +523,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_guessable_ollama_secret_is_refused_unless_accepted_out_loud() {
+        for weak in ["ollama", "x", "s3cret", "copilot"] {
+            let e = cfg("", &[("LOCAL_OLLAMA_SECRET", weak)]).unwrap_err();
+            assert!(e.contains("guessable") && e.contains("LOCAL_OLLAMA_SECRET_WEAK_OK"), "{weak}: {e}");
+        }
+        for route in ["v1", "health", "api/chat", "dumps"] {
+            assert!(cfg("", &[("LOCAL_OLLAMA_SECRET", route)]).unwrap_err().contains("hide other routes"), "{route}");
+        }
+        let c = cfg("", &[("LOCAL_OLLAMA_SECRET", "s3cret"), ("LOCAL_OLLAMA_SECRET_WEAK_OK", "true")]).unwrap();
+        assert_eq!(c.ollama_secret, "s3cret");
+        assert!(c.warnings().iter().any(|w| w.contains("guessable")), "accepted, but said loudly");
+        let strong = cfg("", &[("LOCAL_OLLAMA_SECRET", "0f4c3b2a19e8d7c6")]).unwrap();
+        assert!(!strong.warnings().iter().any(|w| w.contains("guessable")));
+    }
+
+    #[test]
     fn no_token_and_no_host_binds_loopback_only() {
         let c = cfg("", &[]).unwrap();
         assert!(c.listen.ip().is_loopback());
@@ -512,9 +557,9 @@ pub(crate) mod tests {
 
     #[test]
     fn prefix_and_ollama_secret_are_normalised() {
-        let c = cfg("", &[("LOCAL_PATH_PREFIX", "p/q/"), ("LOCAL_OLLAMA_SECRET", "/s3cret")]).unwrap();
+        let c = cfg("", &[("LOCAL_PATH_PREFIX", "p/q/"), ("LOCAL_OLLAMA_SECRET", "/s3cret-9f2c71ab04e6")]).unwrap();
         assert_eq!(c.path_prefix.as_deref(), Some("/p/q"));
-        assert_eq!(c.ollama_secret, "s3cret");
+        assert_eq!(c.ollama_secret, "s3cret-9f2c71ab04e6");
         assert!(c.ollama_secret_explicit);
         let c = cfg("", &[("LOCAL_PATH_PREFIX", "/")]).unwrap();
         assert_eq!(c.path_prefix, None);

@@ -358,7 +358,12 @@ fn an_explicit_ollama_secret_never_reaches_the_disk() {
     let dir = dump_dir("secret");
     let demo = "model_list:\n  - model_name: demo\n    litellm_params: {model: openai/demo, mock_response: hi}\n";
     let yaml = format!("{demo}gpt_reverse_proxy:\n  dump_dir: {:?}\n", dir.display().to_string());
-    let env = [("DUMP_HTTP_CONTENT", "true"), ("LOCAL_AUTH_TOKEN", TOKEN), ("LOCAL_OLLAMA_SECRET", "s3cret-mount")];
+    let env = [
+        ("DUMP_HTTP_CONTENT", "true"),
+        ("LOCAL_AUTH_TOKEN", TOKEN),
+        ("LOCAL_OLLAMA_SECRET", "s3cret-mount"),
+        ("LOCAL_OLLAMA_SECRET_WEAK_OK", "1"),
+    ];
     let p = Proxy::start(&yaml, &env);
     let r = call("POST", &p.url("/s3cret-mount/api/chat"), &[], r#"{"model":"demo","messages":[]}"#);
     assert_eq!(r.status, 200);

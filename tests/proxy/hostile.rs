@@ -20,7 +20,12 @@ fn setup() -> (FakeUpstream, Proxy) {
     let yaml = models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]);
     let proxy = Proxy::start(
         &yaml,
-        &[("LOCAL_AUTH_TOKEN", "tok"), ("LOCAL_PATH_PREFIX", "/p"), ("LOCAL_OLLAMA_SECRET", "s3cret")],
+        &[
+            ("LOCAL_AUTH_TOKEN", "tok"),
+            ("LOCAL_PATH_PREFIX", "/p"),
+            ("LOCAL_OLLAMA_SECRET", "s3cret"),
+            ("LOCAL_OLLAMA_SECRET_WEAK_OK", "true"),
+        ],
     );
     (up, proxy)
 }

@@ -43,7 +43,11 @@ fn ndjson(text: &str) -> Vec<Value> {
 
 #[test]
 fn copilot_discovery_and_chat_sequence_works_with_only_the_secret_path() {
-    let (_oa, an, proxy) = setup(&[("LOCAL_AUTH_TOKEN", "tok"), ("LOCAL_OLLAMA_SECRET", "/k3y-123")]);
+    let (_oa, an, proxy) = setup(&[
+        ("LOCAL_AUTH_TOKEN", "tok"),
+        ("LOCAL_OLLAMA_SECRET", "/k3y-123"),
+        ("LOCAL_OLLAMA_SECRET_WEAK_OK", "true"),
+    ]);
     let base = proxy.url("/k3y-123");
     // Copilot sends an empty bearer: the path is the credential.
     let hs = [("Authorization", "Bearer "), ("Content-Type", "application/json")];
@@ -99,14 +103,16 @@ fn default_mount_requires_the_token_and_says_so_in_ollama_shape() {
     let ok = call("GET", &proxy.url("/ollama/api/tags"), &[("Authorization", "Bearer tok")], "");
     assert_eq!(ok.status, 200);
     // An explicit secret elsewhere does not open the default path.
-    let (_o, _a, proxy) = setup(&[("LOCAL_AUTH_TOKEN", "tok"), ("LOCAL_OLLAMA_SECRET", "abc")]);
+    let (_o, _a, proxy) =
+        setup(&[("LOCAL_AUTH_TOKEN", "tok"), ("LOCAL_OLLAMA_SECRET", "abc"), ("LOCAL_OLLAMA_SECRET_WEAK_OK", "true")]);
     assert_eq!(call("GET", &proxy.url("/ollama/api/tags"), &[], "").status, 401);
     assert_eq!(call("GET", &proxy.url("/abc/api/tags"), &[], "").status, 200);
 }
 
 #[test]
 fn nothing_outside_the_mount_is_reachable_through_it() {
-    let (oa, an, proxy) = setup(&[("LOCAL_AUTH_TOKEN", "tok"), ("LOCAL_OLLAMA_SECRET", "abc")]);
+    let (oa, an, proxy) =
+        setup(&[("LOCAL_AUTH_TOKEN", "tok"), ("LOCAL_OLLAMA_SECRET", "abc"), ("LOCAL_OLLAMA_SECRET_WEAK_OK", "true")]);
     let body = r#"{"model":"gpt-4o","input":"x","max_tokens":1,"messages":[]}"#;
     for path in [
         "/abc/v1/messages",

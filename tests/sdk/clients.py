@@ -26,7 +26,7 @@ import openai
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIX = ROOT / "fixtures" / "upstream"
 TOKEN = "tok-sdk"
-OLLAMA_SECRET = "ollama-k3y"
+OLLAMA_SECRET = "ollama-k3y-7f3a9c2e51"
 seen = []  # (path, authorization, x-api-key) of every upstream request
 
 
