@@ -80,3 +80,23 @@ fn check_refuses_a_socks_proxy_and_a_bad_ca_bundle_without_printing_the_proxy_pa
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("SSL_CERT_FILE: no certificate"), "{err}");
 }
+
+/// Issue 13 rows 15 and 16, as the binary prints them: a guessable Ollama secret is refused
+/// before the proxy starts, and an `api_base` holding a password or a key in its query never
+/// reaches `--check`'s output whole.
+#[test]
+fn a_guessable_ollama_secret_is_refused_and_printed_urls_are_masked() {
+    let out = bin().env("LOCAL_OLLAMA_SECRET", "ollama").arg("--check").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("guessable"));
+    let dir = std::env::temp_dir().join(format!("grp-cli-mask-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("c.yaml");
+    let yaml = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, api_base: 'htp://u:hunter2@h/v1?api_key=sk-live-123'}\n  - model_name: b\n    litellm_params: {model: openai/x, api_base: 'https://u:hunter2@h/v1?key=sk-live-123'}\n";
+    std::fs::write(&f, yaml).unwrap();
+    let out = bin().arg("--check").arg("--config").arg(&f).output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && all.contains("not an http(s) URL"), "{all}");
+    assert!(!all.contains("hunter2") && !all.contains("sk-live"), "{all}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
