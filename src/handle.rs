@@ -3,13 +3,11 @@
 //! upstream with failover → turn the answer into the client's dialect → send → log. This is the
 //! only file that knows the order of the stages; the stages never call one another.
 
-use crate::auth;
 use crate::config::{Config, Deployment, Provider};
 use crate::dialect::Dialect;
 use crate::dump::{self, Direction, Dump, Dumper, Leg};
 use crate::emulate::{self, models, ollama};
 use crate::error::{Error, Fault};
-use crate::fallback::{self, Failure};
 use crate::lanes::After;
 use crate::metrics::{self, printable, Metrics};
 use crate::repair::{self, Repair};
@@ -17,6 +15,7 @@ use crate::respond::{self, Reply};
 use crate::route::{self, Mount, Route};
 use crate::translate::{self, normalize, Pipeline, Target, Transform, MINTED_SIGNATURE};
 use crate::upstream::{Answer, Outgoing, Prepared, Upstream};
+use crate::{admit, auth};
 use serde_json::{json, Value};
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -106,7 +105,7 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) -> After {
         _ => None,
     };
     // A chunked body left unread would be parsed as the next request.
-    let close = facts.close || (chunked(rq.headers()) && !facts.body_read);
+    let close = facts.close || (admit::chunked(rq.headers()) && !facts.body_read);
     let out = respond::send(rq, reply, started, facts.dump.as_ref(), close);
     sh.metrics.end(facts.route, facts.dialect.name(), out.status, started.elapsed(), out.ttfb);
     if let Some(tokens) = out.tokens {
@@ -151,11 +150,6 @@ fn after(close: bool, out: &respond::Outcome) -> After {
     }
 }
 
-/// Whether the request declares a `Transfer-Encoding` (only `chunked` is served).
-fn chunked(headers: &[tiny_http::Header]) -> bool {
-    headers.iter().any(|h| h.field.equiv("transfer-encoding"))
-}
-
 /// Answers a request with an error without running the pipeline (e.g. when overloaded); returns
 /// what became of its connection.
 pub fn reject(rq: tiny_http::Request, e: Error, sh: &Shared) -> After {
@@ -164,7 +158,7 @@ pub fn reject(rq: tiny_http::Request, e: Error, sh: &Shared) -> After {
     let dialect = client_dialect(&route, rq.headers());
     let started = Instant::now();
     sh.metrics.begin();
-    let close = chunked(rq.headers());
+    let close = admit::chunked(rq.headers());
     let out = respond::send(rq, Reply::Error(e, dialect), started, None, close);
     sh.metrics.end(route.name(), dialect.name(), out.status, started.elapsed(), out.ttfb);
     log::warn!("{method} {path} {} error={}", out.status, out.error.clone().unwrap_or_default());
@@ -199,7 +193,7 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
     let (route, mount) = route::classify(rq.method(), rq.url(), cfg.path_prefix.as_deref(), &cfg.ollama_secret);
     facts.dialect = client_dialect(&route, rq.headers());
     facts.route = route.name();
-    if let Err(e) = check_head(rq, cfg) {
+    if let Err(e) = admit::check_head(rq, cfg) {
         // A head too large was still parsed whole; a 400 here is about framing.
         facts.close = matches!(e, Error::BadRequest(_));
         return Err(e);
@@ -224,8 +218,8 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
             (Err(e), _) => return Err(e),
         }
     }
-    if acts(&route) {
-        same_site_or_json(rq.headers())?;
+    if admit::acts(&route) {
+        admit::same_site_or_json(rq.headers())?;
     }
     // Only authenticated requests are dumped: nobody else may fill the disk.
     if !matches!(route, Route::Metrics | Route::Dumps(_) | Route::NotFound | Route::MethodNotAllowed) {
@@ -280,65 +274,6 @@ fn client_dialect(route: &Route, headers: &[tiny_http::Header]) -> Dialect {
         Route::Models | Route::Model(_) if anthropic_header => Dialect::Anthropic,
         _ => Dialect::OpenAi,
     }
-}
-
-/// The routes that act on a request body (and spend the deployment's credits).
-fn acts(route: &Route) -> bool {
-    matches!(
-        route,
-        Route::ChatCompletions
-            | Route::Messages
-            | Route::CountTokens
-            | Route::OllamaChat
-            | Route::OllamaShow
-            | Route::OpenAiPassthrough(_)
-    )
-}
-
-/// Refuses what a browser sends cross-site without a CORS preflight: a request from a foreign
-/// `Origin` whose body is not declared JSON (`text/plain`, a form). Clients outside a browser
-/// send no `Origin`; a browser's preflighted request declares `application/json`.
-fn same_site_or_json(headers: &[tiny_http::Header]) -> Result<(), Error> {
-    let value = |name: &'static str| headers.iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
-    let media = value("content-type").and_then(|v| v.split(';').next()).unwrap_or("").trim().to_ascii_lowercase();
-    let json = media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"));
-    let same_site = match (value("origin"), value("host")) {
-        (None, _) => true,
-        (Some(origin), Some(host)) => {
-            origin.strip_prefix("http://").or(origin.strip_prefix("https://")).is_some_and(|o| o == host)
-        }
-        (Some(_), None) => false,
-    };
-    match json || same_site {
-        true => Ok(()),
-        false => Err(Error::BadRequest("A cross-site request must declare Content-Type: application/json".into())),
-    }
-}
-
-/// Refuses heads that are too large or framed ambiguously (the shapes of request smuggling):
-/// more than one length, a length that is not plain digits, a transfer coding other than a
-/// single `chunked`, or both framings at once.
-fn check_head(rq: &tiny_http::Request, cfg: &Config) -> Result<(), Error> {
-    let headers = rq.headers();
-    let size: usize = headers.iter().map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4).sum();
-    if size > cfg.settings.max_header_bytes || headers.len() > 256 {
-        return Err(Error::HeadersTooLarge);
-    }
-    let count = |name: &str| headers.iter().filter(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).count();
-    let (cl, te) = (count("content-length"), count("transfer-encoding"));
-    if cl > 0 && te > 0 {
-        return Err(Error::BadRequest("Both Content-Length and Transfer-Encoding are set".into()));
-    }
-    let values =
-        |name: &'static str| headers.iter().filter(move |h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
-    let digits = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
-    if cl > 1 || (cl == 1 && rq.body_length().is_none()) || !values("content-length").all(digits) {
-        return Err(Error::BadRequest("Invalid Content-Length".into()));
-    }
-    if te > 1 || !values("transfer-encoding").all(|v| v.eq_ignore_ascii_case("chunked")) {
-        return Err(Error::BadRequest("Only Transfer-Encoding: chunked is accepted".into()));
-    }
-    Ok(())
 }
 
 /// Reads the body, refusing more than `max` bytes; the dump gets it as read.
@@ -400,79 +335,6 @@ fn read_model_request(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Fact
     Ok(ModelRequest::new(raw, json, model, facts.dialect))
 }
 
-/// The deployments serving `model` (or the group its alias names), or why there are none.
-fn group<'c>(sh: &'c Shared, model: &str) -> Result<Vec<&'c Deployment>, Error> {
-    let name = route::alias(model, &sh.cfg.router);
-    let group = route::resolve(name, &sh.cfg.deployments);
-    if !group.is_empty() {
-        return Ok(group);
-    }
-    Err(match route::skipped(name, &sh.cfg.skipped) {
-        Some(s) => Error::ModelUnavailable(format!(
-            "The model `{model}` is configured as `{}`, which this proxy cannot serve: {}",
-            s.model, s.reason
-        )),
-        None => Error::UnknownModel(model.to_string()),
-    })
-}
-
-/// Sends to the model's group; when the answer is a failure one of LiteLLM's fallback lists
-/// covers, to those groups in turn; when an upstream refuses a parameter by name and the
-/// deployment has `drop_params`, again without it. Also says which fallback group answered.
-fn call(
-    sh: &Shared,
-    model: &str,
-    out: &Outgoing,
-    dropped: &RefCell<Vec<String>>,
-) -> (Result<Answer, Error>, Option<String>) {
-    let router = &sh.cfg.router;
-    let first = route::alias(model, router);
-    let mut tried = vec![first.to_string()];
-    loop {
-        let name = tried.last().cloned().unwrap_or_default();
-        let fell_back = (tried.len() > 1).then(|| name.clone());
-        let group = match group(sh, &name) {
-            Ok(g) => g,
-            Err(e) => return (Err(e), fell_back),
-        };
-        let mut answer = sh.upstream.send(&name, &group, out, &sh.metrics);
-        let drop = group.iter().any(|d| d.drop_refused_params) && dropped.borrow().len() < fallback::MAX_DROPPED;
-        let failure = match &mut answer {
-            Ok(a) => fallback::by_status(Some(a.status), None).or_else(|| classify_body(a, drop)),
-            Err(e) => fallback::by_status(None, Some(e.fault())),
-        };
-        match failure {
-            None => return (answer, fell_back),
-            Some(Failure::RefusedParam(p)) if !dropped.borrow().contains(&p) => {
-                log::info!("{name}: the upstream refused the parameter `{p}`; sending again without it (drop_params)");
-                dropped.borrow_mut().push(p);
-            }
-            Some(f) => match fallback::next(router, first, &f, &tried, &sh.cfg.deployments) {
-                Some((list, next)) => {
-                    log::warn!("{name}: {} failure, falling back to `{next}`", f.name());
-                    sh.metrics.fallback(list, next, f.name());
-                    tried.push(next.to_string());
-                }
-                None => return (answer, fell_back),
-            },
-        }
-    }
-}
-
-/// Reads the start of an error answer to tell what failed, then puts it back in front of the
-/// rest of the body, so the client still gets the whole answer if no fallback takes over.
-fn classify_body(a: &mut Answer, drop: bool) -> Option<Failure> {
-    if !fallback::worth_reading(a.status) {
-        return None;
-    }
-    let mut head = Vec::new();
-    let _ = a.body.by_ref().take(fallback::CLASSIFY_BYTES).read_to_end(&mut head);
-    let failure = fallback::by_body(&head, drop);
-    let rest = std::mem::replace(&mut a.body, Box::new(std::io::empty()));
-    a.body = Box::new(std::io::Cursor::new(head).chain(rest));
-    failure
-}
-
 /// Per deployment: the path for its dialect, and the client's bytes untouched when nothing
 /// needs to change, otherwise the translated (or re-modelled) body.
 fn preparer<'a>(
@@ -514,7 +376,7 @@ fn preparer<'a>(
 fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
     let client = facts.dialect;
     let mut req = read_model_request(rq, sh, facts)?;
-    let group = group(sh, &req.model)?;
+    let group = route::group(&req.model, &sh.cfg)?;
     if client == Dialect::OpenAi {
         // Whatever sent it, an OpenAI upstream gets a standard body; untouched bytes if it was one.
         let mut n = normalize::chat(&mut req.json);
@@ -546,7 +408,7 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
     let prepare = preparer(client, &req, ["/chat/completions", "/messages"], &sh.cfg, &dropped);
     let out =
         Outgoing { method: "POST", client_headers: rq.headers(), stream, prepare: &prepare, dump: facts.dump.as_ref() };
-    let (answer, fell_back) = call(sh, &req.model, &out, &dropped);
+    let (answer, fell_back) = sh.upstream.call(&sh.cfg, &req.model, &out, &dropped, &sh.metrics);
     facts.fallback = fell_back;
     let answer = answer?;
     answer_reply(answer, client, &req, sh, facts)
@@ -629,7 +491,7 @@ fn ollama_show(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> R
 /// proxy estimates, erring high.
 fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
     let req = read_model_request(rq, sh, facts)?;
-    let group = group(sh, &req.model)?;
+    let group = route::group(&req.model, &sh.cfg)?;
     let anthropic: Vec<&Deployment> = group
         .into_iter()
         .filter(|d| Dialect::of(d.provider) == Dialect::Anthropic && d.mock_response.is_none())
@@ -657,7 +519,8 @@ fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path
     let json: Value = serde_json::from_slice(&raw).ok().filter(Value::is_object).unwrap_or(Value::Null);
     let model = json.get("model").and_then(Value::as_str).unwrap_or("").to_string();
     facts.model = Some(model.clone());
-    let group: Vec<&Deployment> = group(sh, &model)?.into_iter().filter(|d| d.provider == Provider::OpenAi).collect();
+    let group: Vec<&Deployment> =
+        route::group(&model, &sh.cfg)?.into_iter().filter(|d| d.provider == Provider::OpenAi).collect();
     if group.is_empty() {
         return Err(Error::BadRequest(format!(
             "`/v1{path}` is only forwarded to OpenAI-compatible deployments, and model `{model}` is served by the Anthropic API"
@@ -699,36 +562,12 @@ fn model_list(sh: &Shared) -> Arc<Vec<models::Entry>> {
             return list.clone();
         }
     }
-    let globs = sh.cfg.deployments.iter().filter(|d| d.is_glob() && d.mock_response.is_none());
-    let timeout = sh.cfg.settings.model_list_timeout;
-    let fetched: Vec<(usize, Vec<models::Listed>)> = std::thread::scope(|s| {
-        let jobs: Vec<_> = globs.map(|d| (d, s.spawn(move || sh.upstream.model_list(d, timeout)))).collect();
-        jobs.into_iter()
-            .filter_map(|(d, job)| match job.join() {
-                Ok(Ok(items)) => Some((d.index, items)),
-                Ok(Err(e)) => {
-                    log::warn!("{}: model list skipped: {e}", d.label());
-                    None
-                }
-                Err(_) => None,
-            })
-            .collect()
-    });
+    let fetched = sh.upstream.model_lists(&sh.cfg.deployments, sh.cfg.settings.model_list_timeout);
     let mut list = models::merge(&sh.cfg.deployments, &fetched, sh.started_unix);
-    list.extend(aliases_listed(&list, &sh.cfg.router));
+    list.extend(models::aliases(&list, &sh.cfg.router));
     let list = Arc::new(list);
     *sh.models.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), list.clone()));
     list
-}
-
-/// The `model_group_alias` names that are not hidden and whose group is listed: LiteLLM lists
-/// them as models of their own.
-fn aliases_listed(list: &[models::Entry], router: &crate::config::Router) -> Vec<models::Entry> {
-    let listed = |id: &str| list.iter().find(|e| e.id == id);
-    (router.aliases.iter())
-        .filter(|(alias, (_, hidden))| !hidden && listed(alias).is_none())
-        .filter_map(|(alias, (group, _))| Some(models::Entry { id: alias.clone(), ..listed(group)?.clone() }))
-        .collect()
 }
 
 /// A JSON reply.

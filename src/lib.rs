@@ -18,6 +18,7 @@ pub mod env; // .env, .env.local and the process environment
 pub mod server; // listener, worker pool, watchdog, graceful shutdown, panic isolation
 pub mod lanes; // one worker per connection: pipelined requests parked, closed connections dropped
 pub mod handle; // the request path, top to bottom
+pub mod admit; // what a request head must be: size, framing, same-site
 pub mod auth; // client tokens, constant-time compare
 pub mod dialect; // the API dialects: OpenAI, Anthropic, Ollama
 pub mod clock; // Unix seconds and RFC 3339 timestamps

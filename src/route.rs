@@ -1,7 +1,8 @@
 //! Routing, as pure functions: which surface a method and path address (after the path prefix),
 //! which deployments serve a model name, and the upstream URL for a deployment. No I/O.
 
-use crate::config::{glob_match, Deployment, Router, Skipped};
+use crate::config::{glob_match, Config, Deployment, Router, Skipped};
+use crate::error::Error;
 use crate::providers::Layout;
 use tiny_http::Method;
 
@@ -195,6 +196,22 @@ pub fn resolve<'c>(model: &str, deployments: &'c [Deployment]) -> Vec<&'c Deploy
         Some(g) => deployments.iter().filter(|d| d.model_name == g.model_name).collect(),
         None => Vec::new(),
     }
+}
+
+/// The deployments serving `model` (or the group its alias names), or why there are none.
+pub fn group<'c>(model: &str, cfg: &'c Config) -> Result<Vec<&'c Deployment>, Error> {
+    let name = alias(model, &cfg.router);
+    let group = resolve(name, &cfg.deployments);
+    if !group.is_empty() {
+        return Ok(group);
+    }
+    Err(match skipped(name, &cfg.skipped) {
+        Some(s) => Error::ModelUnavailable(format!(
+            "The model `{model}` is configured as `{}`, which this proxy cannot serve: {}",
+            s.model, s.reason
+        )),
+        None => Error::UnknownModel(model.to_string()),
+    })
 }
 
 /// The model name to send upstream for a client's `model`.

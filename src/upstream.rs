@@ -9,10 +9,12 @@ use crate::dialect::Dialect;
 use crate::dump::{Direction, Dump, Leg, Tee};
 use crate::emulate::models::{Listed, Listing};
 use crate::error::{Error, Fault};
+use crate::fallback::{self, Failure};
 use crate::metrics::Metrics;
 use crate::providers::Auth;
 use crate::route;
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::io::Read;
 use std::time::{Duration, Instant};
 use ureq::http;
@@ -236,6 +238,53 @@ impl Upstream {
         last
     }
 
+    /// Sends to the model's group; when the answer is a failure one of LiteLLM's fallback lists
+    /// covers, to those groups in turn; when an upstream refuses a parameter by name and the
+    /// deployment has `drop_params`, again without it. Also says which fallback group answered.
+    pub fn call(
+        &self,
+        cfg: &Config,
+        model: &str,
+        out: &Outgoing,
+        dropped: &RefCell<Vec<String>>,
+        metrics: &Metrics,
+    ) -> (Result<Answer, Error>, Option<String>) {
+        let router = &cfg.router;
+        let first = route::alias(model, router);
+        let mut tried = vec![first.to_string()];
+        loop {
+            let name = tried.last().cloned().unwrap_or_default();
+            let fell_back = (tried.len() > 1).then(|| name.clone());
+            let group = match route::group(&name, cfg) {
+                Ok(g) => g,
+                Err(e) => return (Err(e), fell_back),
+            };
+            let mut answer = self.send(&name, &group, out, metrics);
+            let drop = group.iter().any(|d| d.drop_refused_params) && dropped.borrow().len() < fallback::MAX_DROPPED;
+            let failure = match &mut answer {
+                Ok(a) => fallback::by_status(Some(a.status), None).or_else(|| classify_body(a, drop)),
+                Err(e) => fallback::by_status(None, Some(e.fault())),
+            };
+            match failure {
+                None => return (answer, fell_back),
+                Some(Failure::RefusedParam(p)) if !dropped.borrow().contains(&p) => {
+                    log::info!(
+                        "{name}: the upstream refused the parameter `{p}`; sending again without it (drop_params)"
+                    );
+                    dropped.borrow_mut().push(p);
+                }
+                Some(f) => match fallback::next(router, first, &f, &tried, &cfg.deployments) {
+                    Some((list, next)) => {
+                        log::warn!("{name}: {} failure, falling back to `{next}`", f.name());
+                        metrics.fallback(list, next, f.name());
+                        tried.push(next.to_string());
+                    }
+                    None => return (answer, fell_back),
+                },
+            }
+        }
+    }
+
     /// One call to one deployment (attempt `n` of the request), recorded in the dump if any.
     fn attempt(&self, d: &Deployment, model: &str, out: &Outgoing, n: usize) -> Result<Answer, Error> {
         if let Some(why) = &d.broken {
@@ -324,6 +373,25 @@ impl Upstream {
         }
     }
 
+    /// The model lists of every glob entry (fetched in parallel, each within `timeout`); a
+    /// failed fetch is logged and left out, so the merged list is partial rather than an error.
+    pub fn model_lists(&self, deployments: &[Deployment], timeout: Duration) -> Vec<(usize, Vec<Listed>)> {
+        let globs = deployments.iter().filter(|d| d.is_glob() && d.mock_response.is_none());
+        std::thread::scope(|s| {
+            let jobs: Vec<_> = globs.map(|d| (d, s.spawn(move || self.model_list(d, timeout)))).collect();
+            jobs.into_iter()
+                .filter_map(|(d, job)| match job.join() {
+                    Ok(Ok(items)) => Some((d.index, items)),
+                    Ok(Err(e)) => {
+                        log::warn!("{}: model list skipped: {e}", d.label());
+                        None
+                    }
+                    Err(_) => None,
+                })
+                .collect()
+        })
+    }
+
     /// Applies the named timeouts to one request. No total budget: streams may run as long as
     /// they keep sending.
     fn timed<B: ureq::AsSendBody>(&self, rq: http::Request<B>, t: Timeouts) -> http::Request<B> {
@@ -335,6 +403,20 @@ impl Upstream {
             .timeout_per_write(Some(t.idle))
             .build()
     }
+}
+
+/// Reads the start of an error answer to tell what failed, then puts it back in front of the
+/// rest of the body, so the client still gets the whole answer if no fallback takes over.
+fn classify_body(a: &mut Answer, drop: bool) -> Option<Failure> {
+    if !fallback::worth_reading(a.status) {
+        return None;
+    }
+    let mut head = Vec::new();
+    let _ = a.body.by_ref().take(fallback::CLASSIFY_BYTES).read_to_end(&mut head);
+    let failure = fallback::by_body(&head, drop);
+    let rest = std::mem::replace(&mut a.body, Box::new(std::io::empty()));
+    a.body = Box::new(std::io::Cursor::new(head).chain(rest));
+    failure
 }
 
 /// Whether a client header goes upstream: not on the deny-list and not named by `Connection`.

@@ -2,7 +2,7 @@
 //! upstream's own list filtered by the glob; de-duplicated, first wins, in file order.
 
 use crate::config::glob_match;
-use crate::config::Deployment;
+use crate::config::{Deployment, Router};
 use crate::dialect::Dialect;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -84,6 +84,16 @@ pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Listed>)], now: 
         }
     }
     out
+}
+
+/// The `model_group_alias` names that are not hidden and whose group is listed: LiteLLM lists
+/// them as models of their own.
+pub fn aliases(list: &[Entry], router: &Router) -> Vec<Entry> {
+    let listed = |id: &str| list.iter().find(|e| e.id == id);
+    (router.aliases.iter())
+        .filter(|(alias, (_, hidden))| !hidden && listed(alias).is_none())
+        .filter_map(|(alias, (group, _))| Some(Entry { id: alias.clone(), ..listed(group)?.clone() }))
+        .collect()
 }
 
 /// One model in the dialect's shape. Anthropic's carries what the anthropic SDK 2.x validates

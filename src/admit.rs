@@ -1,0 +1,71 @@
+//! What a request's head must be before anything else is done with it: not too large, framed
+//! one unambiguous way (the shapes of request smuggling are refused), and, on the routes that
+//! act, not a browser's cross-site request in disguise.
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::route::Route;
+
+/// Whether the request declares a `Transfer-Encoding` (only `chunked` is served).
+pub fn chunked(headers: &[tiny_http::Header]) -> bool {
+    headers.iter().any(|h| h.field.equiv("transfer-encoding"))
+}
+
+/// The routes that act on a request body (and spend the deployment's credits).
+pub fn acts(route: &Route) -> bool {
+    matches!(
+        route,
+        Route::ChatCompletions
+            | Route::Messages
+            | Route::CountTokens
+            | Route::OllamaChat
+            | Route::OllamaShow
+            | Route::OpenAiPassthrough(_)
+    )
+}
+
+/// Refuses what a browser sends cross-site without a CORS preflight: a request from a foreign
+/// `Origin` whose body is not declared JSON (`text/plain`, a form). Clients outside a browser
+/// send no `Origin`; a browser's preflighted request declares `application/json`.
+pub fn same_site_or_json(headers: &[tiny_http::Header]) -> Result<(), Error> {
+    let value = |name: &'static str| headers.iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
+    let media = value("content-type").and_then(|v| v.split(';').next()).unwrap_or("").trim().to_ascii_lowercase();
+    let json = media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"));
+    let same_site = match (value("origin"), value("host")) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => {
+            origin.strip_prefix("http://").or(origin.strip_prefix("https://")).is_some_and(|o| o == host)
+        }
+        (Some(_), None) => false,
+    };
+    match json || same_site {
+        true => Ok(()),
+        false => Err(Error::BadRequest("A cross-site request must declare Content-Type: application/json".into())),
+    }
+}
+
+/// Refuses heads that are too large or framed ambiguously (the shapes of request smuggling):
+/// more than one length, a length that is not plain digits, a transfer coding other than a
+/// single `chunked`, or both framings at once.
+pub fn check_head(rq: &tiny_http::Request, cfg: &Config) -> Result<(), Error> {
+    let headers = rq.headers();
+    let size: usize = headers.iter().map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4).sum();
+    if size > cfg.settings.max_header_bytes || headers.len() > 256 {
+        return Err(Error::HeadersTooLarge);
+    }
+    let count = |name: &str| headers.iter().filter(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).count();
+    let (cl, te) = (count("content-length"), count("transfer-encoding"));
+    if cl > 0 && te > 0 {
+        return Err(Error::BadRequest("Both Content-Length and Transfer-Encoding are set".into()));
+    }
+    let values =
+        |name: &'static str| headers.iter().filter(move |h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
+    let digits = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+    if cl > 1 || (cl == 1 && rq.body_length().is_none()) || !values("content-length").all(digits) {
+        return Err(Error::BadRequest("Invalid Content-Length".into()));
+    }
+    if te > 1 || !values("transfer-encoding").all(|v| v.eq_ignore_ascii_case("chunked")) {
+        return Err(Error::BadRequest("Only Transfer-Encoding: chunked is accepted".into()));
+    }
+    Ok(())
+}
