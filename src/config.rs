@@ -117,6 +117,9 @@ pub struct Deployment {
     /// Send `max_completion_tokens` instead of `max_tokens`: set for this entry, or `None` to
     /// decide per request from `max_completion_tokens_models` (wildcard entries serve any model).
     pub max_completion_tokens: Option<bool>,
+    /// The upstream serves OpenAI's Responses API: `/v1/responses` passes through untranslated
+    /// (`responses_api`; by default only the `openai` provider at api.openai.com).
+    pub responses_api: bool,
 }
 
 /// A `model_list` entry this proxy cannot serve, and why: named at startup and by `--check`,
@@ -301,6 +304,7 @@ struct RawModelOptions {
     drop_null_finish_reason: Option<bool>,
     reasoning_as_think_tags: Option<bool>,
     max_completion_tokens: Option<bool>,
+    responses_api: Option<bool>,
 }
 
 /// `litellm_params` keys that are request parameters: the deployment's defaults for them.
@@ -704,6 +708,8 @@ fn deployment(
         default_params.insert(k.clone(), serde_json::to_value(v).map_err(|e| format!("litellm_params.{k}: {e}"))?);
     }
     let o = m.gpt_reverse_proxy;
+    let responses_api =
+        o.responses_api.unwrap_or(family.name == "openai" && api_base.starts_with("https://api.openai.com/"));
     let mut force_params = lp.extra_body;
     force_params.extend(o.force_params);
     let weight = lp.weight.or(lp.rpm).or(lp.tpm).unwrap_or(1.0);
@@ -739,6 +745,7 @@ fn deployment(
             reasoning_as_think_tags: o.reasoning_as_think_tags.unwrap_or(settings.reasoning_as_think_tags),
         },
         max_completion_tokens: o.max_completion_tokens,
+        responses_api,
     }))
 }
 
