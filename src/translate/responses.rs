@@ -758,7 +758,228 @@ pub fn stages(wire: Dialect, ctx: Context, on_complete: Option<OnComplete>) -> V
     match wire {
         Dialect::Anthropic => vec![Box::new(super::stream::AnthropicToOpenAi::new(&ctx.model, true)), last],
         Dialect::Responses => Vec::new(),
-        // Chat Completions streams are repaired first, as every one leaving the proxy is.
-        _ => vec![Box::new(crate::repair::Repair::new(crate::repair::Options::default())), last],
+        // Not after the Chat Completions repair: it would close a stream cut short as if it had
+        // finished, where a Responses client must learn that it failed.
+        _ => vec![last],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::translate::Pipeline;
+
+    fn chunk(delta: Value, finish: Value) -> Event {
+        Event::data(
+            json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}).to_string(),
+        )
+    }
+
+    fn events(out: &[Event]) -> Vec<Value> {
+        out.iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect()
+    }
+
+    fn kinds(v: &[Value]) -> Vec<&str> {
+        v.iter().map(|e| e["type"].as_str().unwrap()).collect()
+    }
+
+    fn request() -> Value {
+        json!({"model": "m", "instructions": "Be brief.", "stream": true, "store": false, "max_output_tokens": 100,
+            "reasoning": {"effort": "high", "summary": "auto"}, "include": ["reasoning.encrypted_content"],
+            "metadata": {"k": "v"}, "text": {"format": {"type": "json_schema", "name": "out", "schema": {"type": "object"}, "strict": true}},
+            "tools": [{"type": "function", "name": "read", "parameters": {"type": "object"}},
+                      {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "start: x"}}],
+            "tool_choice": {"type": "function", "name": "read"},
+            "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"},
+                                                                       {"type": "input_image", "image_url": "data:image/png;base64,AA"}]},
+                      {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "xyz"},
+                      {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Let me look."}]},
+                      {"type": "function_call", "call_id": "c1", "name": "read", "arguments": "{}"},
+                      {"type": "custom_tool_call", "call_id": "c2", "name": "apply_patch", "input": "*** Begin Patch"},
+                      {"type": "function_call_output", "call_id": "c1", "output": "file"},
+                      {"type": "custom_tool_call_output", "call_id": "c2", "output": [{"type": "input_text", "text": "Done"}]}]})
+    }
+
+    #[test]
+    fn a_responses_request_becomes_a_chat_request() {
+        let v = request_to_openai(&request());
+        let m = &v["messages"];
+        assert_eq!(m[0], json!({"role": "system", "content": "Be brief."}));
+        assert_eq!(m[1]["content"][1]["image_url"]["url"], "data:image/png;base64,AA");
+        assert_eq!(m[2]["content"], "Let me look.", "calls join the assistant turn before them");
+        assert_eq!(m[2]["tool_calls"][1]["function"]["arguments"], "{\"input\":\"*** Begin Patch\"}");
+        assert_eq!(m[3], json!({"role": "tool", "tool_call_id": "c1", "content": "file"}));
+        assert_eq!(m[4], json!({"role": "tool", "tool_call_id": "c2", "content": "Done"}));
+        assert_eq!(m.as_array().unwrap().len(), 5);
+        assert_eq!(v["tools"][0]["function"]["name"], "read");
+        assert_eq!(v["tools"][1]["function"]["parameters"]["required"], json!(["input"]));
+        assert_eq!(v["tool_choice"], json!({"type": "function", "function": {"name": "read"}}));
+        assert_eq!(v["response_format"]["json_schema"]["name"], "out");
+        assert_eq!((v["max_tokens"].as_u64(), v["reasoning_effort"].as_str()), (Some(100), Some("high")));
+        assert_eq!(v["stream_options"], json!({"include_usage": true}));
+        for gone in ["input", "instructions", "store", "include", "metadata", "text", "reasoning", "max_output_tokens"]
+        {
+            assert!(v.get(gone).is_none(), "{gone}");
+        }
+        let plain =
+            request_to_openai(&json!({"model": "m", "input": "hello", "text": {"format": {"type": "json_object"}}}));
+        assert_eq!(plain["messages"], json!([{"role": "user", "content": "hello"}]));
+        assert_eq!(plain["response_format"], json!({"type": "json_object"}));
+        assert_eq!(builtin_tools(&json!({"tools": [{"type": "web_search"}, {"type": "function"}]})), ["web_search"]);
+    }
+
+    #[test]
+    fn a_chat_stream_becomes_numbered_responses_events_with_stable_ids() {
+        let ctx = Context::new(&request(), "m");
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Value::Null));
+        let sink = kept.clone();
+        let mut t = OpenAiToResponses::new(ctx.clone(), Some(Box::new(move |r| *sink.lock().unwrap() = r.clone())));
+        let mut out = Vec::new();
+        for ev in [
+            chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+            chunk(json!({"reasoning_content": "Think"}), Value::Null),
+            chunk(json!({"reasoning_content": "ing."}), Value::Null),
+            chunk(json!({"content": "Hel"}), Value::Null),
+            chunk(json!({"content": "lo"}), Value::Null),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_9", "function": {"name": "read", "arguments": ""}}]}),
+                Value::Null,
+            ),
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"pa"}}]}), Value::Null),
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "th\":1}"}}]}), Value::Null),
+            chunk(
+                json!({"tool_calls": [{"index": 1, "id": "call_10", "function": {"name": "apply_patch", "arguments": "{\"input\":"}}]}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 1, "function": {"arguments": "\"*** Begin\"}"}}]}),
+                json!("tool_calls"),
+            ),
+            Event::data(
+                json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13,
+                "prompt_tokens_details": {"cached_tokens": 2}, "completion_tokens_details": {"reasoning_tokens": 3}}})
+                .to_string(),
+            ),
+            Event::data("[DONE]"),
+        ] {
+            t.event(ev, &mut out);
+        }
+        assert!(t.done() && t.end(&mut out).is_ok());
+        let v = events(&out);
+        assert_eq!(
+            kinds(&v),
+            [
+                "response.created",
+                "response.in_progress",
+                "response.output_item.added",
+                "response.reasoning_summary_part.added",
+                "response.reasoning_summary_text.delta",
+                "response.reasoning_summary_text.delta",
+                "response.reasoning_summary_text.done",
+                "response.reasoning_summary_part.done",
+                "response.output_item.done",
+                "response.output_item.added",
+                "response.content_part.added",
+                "response.output_text.delta",
+                "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
+                "response.output_item.done",
+                "response.output_item.added",
+                "response.function_call_arguments.delta",
+                "response.function_call_arguments.delta",
+                "response.function_call_arguments.done",
+                "response.output_item.done",
+                "response.output_item.added",
+                "response.custom_tool_call_input.delta",
+                "response.custom_tool_call_input.done",
+                "response.output_item.done",
+                "response.completed",
+            ]
+        );
+        assert!(out
+            .iter()
+            .all(|e| e.name.as_deref() == serde_json::from_str::<Value>(&e.data).unwrap()["type"].as_str()));
+        for (i, e) in v.iter().enumerate() {
+            assert_eq!(e["sequence_number"], i, "numbered in order");
+        }
+        let done = &v[25]["response"];
+        assert_eq!(
+            (done["id"].as_str(), v[0]["response"]["id"].as_str()),
+            (Some(ctx.id.as_str()), Some(ctx.id.as_str()))
+        );
+        assert_eq!(done["status"], "completed");
+        let output = done["output"].as_array().unwrap();
+        assert_eq!(output[0]["summary"][0]["text"], "Thinking.");
+        assert_eq!(output[1]["content"][0]["text"], "Hello");
+        assert_eq!(
+            (output[2]["call_id"].as_str(), output[2]["arguments"].as_str()),
+            (Some("call_9"), Some("{\"path\":1}"))
+        );
+        assert_eq!(
+            (output[3]["type"].as_str(), output[3]["input"].as_str()),
+            (Some("custom_tool_call"), Some("*** Begin"))
+        );
+        for (i, item) in output.iter().enumerate() {
+            assert_eq!(
+                v.iter().find(|e| e["type"] == "response.output_item.added" && e["output_index"] == i).unwrap()["item"]
+                    ["id"],
+                item["id"]
+            );
+        }
+        assert_eq!(done["usage"]["input_tokens_details"]["cached_tokens"], 2);
+        assert_eq!(done["usage"]["output_tokens_details"]["reasoning_tokens"], 3);
+        assert_eq!((done["store"].as_bool(), done["metadata"]["k"].as_str()), (Some(false), Some("v")));
+        assert_eq!(*kept.lock().unwrap(), *done, "the final object is kept as sent");
+    }
+
+    #[test]
+    fn upstream_errors_and_cut_streams_end_in_response_failed() {
+        let mut t = OpenAiToResponses::new(Context::new(&json!({}), "m"), None);
+        let mut out = Vec::new();
+        t.event(chunk(json!({"content": "x"}), Value::Null), &mut out);
+        t.event(Event::data(r#"{"error":{"message":"Overloaded","type":"overloaded_error"}}"#), &mut out);
+        let v = events(&out);
+        let last = v.last().unwrap();
+        assert_eq!(
+            (last["type"].as_str(), last["response"]["status"].as_str()),
+            (Some("response.failed"), Some("failed"))
+        );
+        assert_eq!(last["response"]["error"], json!({"code": "server_error", "message": "Overloaded"}));
+        assert!(t.done());
+
+        let stages = stages(Dialect::OpenAi, Context::new(&json!({}), "m"), None);
+        let mut p = Pipeline::new(stages, Dialect::Responses);
+        let mut out = Vec::new();
+        p.push(chunk(json!({"content": "x"}), Value::Null), &mut out);
+        p.end(&mut out);
+        let v = events(&out);
+        assert_eq!(kinds(&v).last(), Some(&"response.failed"), "{v:?}");
+        assert!(v.last().unwrap()["response"]["error"]["message"].as_str().unwrap().contains("ended before"));
+        assert!(p.done());
+    }
+
+    #[test]
+    fn a_whole_answer_becomes_a_response_and_its_stream() {
+        let ctx = Context::new(&json!({"tools": [{"type": "custom", "name": "apply_patch"}]}), "m");
+        let chat = json!({"choices": [{"index": 0, "finish_reason": "length", "message": {"role": "assistant",
+            "content": "Hi", "reasoning_content": "Hmm",
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "apply_patch", "arguments": "{\"input\":\"raw\"}"}}]}}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2}});
+        let r = response_from_openai(&chat, &ctx);
+        assert_eq!(
+            (r["status"].as_str(), r["incomplete_details"]["reason"].as_str()),
+            (Some("incomplete"), Some("max_output_tokens"))
+        );
+        assert_eq!(kinds(r["output"].as_array().unwrap()), ["reasoning", "message", "custom_tool_call"]);
+        assert_eq!(r["output"][2]["input"], "raw");
+        assert_eq!(r["usage"]["total_tokens"], 5);
+        let v = events(&as_events(&r).unwrap());
+        assert_eq!(kinds(&v).last(), Some(&"response.incomplete"));
+        let added: Vec<&Value> =
+            v.iter().filter(|e| e["type"] == "response.output_item.added").map(|e| &e["item"]["id"]).collect();
+        let final_ids: Vec<&Value> = r["output"].as_array().unwrap().iter().map(|i| &i["id"]).collect();
+        assert_eq!(added, final_ids, "the stream's ids are the object's");
+        assert!(as_events(&json!({"object": "chat.completion"})).is_none());
     }
 }
