@@ -206,23 +206,38 @@ pub fn mint_id(prefix: &str) -> String {
     format!("{prefix}_{:016x}{:08x}", mix(nanos ^ n.rotate_left(40)), mix(n) as u32)
 }
 
-/// Request fields a Response object repeats, with the defaults OpenAI reports when unset.
-const ECHOED: &[(&str, fn() -> Value)] = &[
-    ("instructions", || Value::Null),
-    ("max_output_tokens", || Value::Null),
-    ("metadata", || json!({})),
-    ("parallel_tool_calls", || Value::Bool(true)),
-    ("previous_response_id", || Value::Null),
-    ("reasoning", || json!({"effort": null, "summary": null})),
-    ("store", || Value::Bool(true)),
-    ("temperature", || json!(1.0)),
-    ("text", || json!({"format": {"type": "text"}})),
-    ("tool_choice", || json!("auto")),
-    ("tools", || json!([])),
-    ("top_p", || json!(1.0)),
-    ("truncation", || json!("disabled")),
-    ("user", || Value::Null),
+/// Request fields a Response object repeats.
+const ECHOED: &[&str] = &[
+    "instructions",
+    "max_output_tokens",
+    "metadata",
+    "parallel_tool_calls",
+    "previous_response_id",
+    "reasoning",
+    "store",
+    "temperature",
+    "text",
+    "tool_choice",
+    "tools",
+    "top_p",
+    "truncation",
+    "user",
 ];
+
+/// What OpenAI reports for an [`ECHOED`] field the request left unset.
+fn unset(key: &str) -> Value {
+    match key {
+        "metadata" => json!({}),
+        "parallel_tool_calls" | "store" => Value::Bool(true),
+        "reasoning" => json!({"effort": null, "summary": null}),
+        "temperature" | "top_p" => json!(1.0),
+        "text" => json!({"format": {"type": "text"}}),
+        "tool_choice" => json!("auto"),
+        "tools" => json!([]),
+        "truncation" => json!("disabled"),
+        _ => Value::Null,
+    }
+}
 
 /// What a Response needs from its request: its id (minted once, so the stream's events and the
 /// final object agree), the model, and the request fields it repeats.
@@ -245,9 +260,7 @@ impl Context {
     pub fn new(request: &Value, model: &str) -> Context {
         let echo = ECHOED
             .iter()
-            .map(|(k, default)| {
-                (k.to_string(), request.get(*k).filter(|v| !v.is_null()).cloned().unwrap_or_else(default))
-            })
+            .map(|k| (k.to_string(), request.get(*k).filter(|v| !v.is_null()).cloned().unwrap_or_else(|| unset(k))))
             .collect();
         let tools = request.get("tools").and_then(Value::as_array).into_iter().flatten();
         let custom_tools = tools
@@ -828,14 +841,9 @@ mod tests {
         assert_eq!(builtin_tools(&json!({"tools": [{"type": "web_search"}, {"type": "function"}]})), ["web_search"]);
     }
 
-    #[test]
-    fn a_chat_stream_becomes_numbered_responses_events_with_stable_ids() {
-        let ctx = Context::new(&request(), "m");
-        let kept = std::sync::Arc::new(std::sync::Mutex::new(Value::Null));
-        let sink = kept.clone();
-        let mut t = OpenAiToResponses::new(ctx.clone(), Some(Box::new(move |r| *sink.lock().unwrap() = r.clone())));
-        let mut out = Vec::new();
-        for ev in [
+    /// Reasoning, text, a function call in pieces and a freeform call, then usage.
+    fn chat_stream() -> Vec<Event> {
+        vec![
             chunk(json!({"role": "assistant", "content": ""}), Value::Null),
             chunk(json!({"reasoning_content": "Think"}), Value::Null),
             chunk(json!({"reasoning_content": "ing."}), Value::Null),
@@ -861,7 +869,17 @@ mod tests {
                 .to_string(),
             ),
             Event::data("[DONE]"),
-        ] {
+        ]
+    }
+
+    #[test]
+    fn a_chat_stream_becomes_numbered_responses_events_with_stable_ids() {
+        let ctx = Context::new(&request(), "m");
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Value::Null));
+        let sink = kept.clone();
+        let mut t = OpenAiToResponses::new(ctx.clone(), Some(Box::new(move |r| *sink.lock().unwrap() = r.clone())));
+        let mut out = Vec::new();
+        for ev in chat_stream() {
             t.event(ev, &mut out);
         }
         assert!(t.done() && t.end(&mut out).is_ok());
