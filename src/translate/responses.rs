@@ -17,7 +17,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub fn builtin_tools(body: &Value) -> Vec<String> {
     let tools = body.get("tools").and_then(Value::as_array).into_iter().flatten();
     let kinds = tools.filter_map(|t| t.get("type").and_then(Value::as_str));
-    kinds.filter(|k| !matches!(*k, "function" | "custom")).map(String::from).collect()
+    kinds.filter(|k| !matches!(*k, "function" | "custom" | "namespace")).map(String::from).collect()
+}
+
+/// `namespace` tools (Codex groups its sub-agent tools so) as the tools inside them; the model
+/// calls them by their own names, and the calls say their namespace on the way back.
+fn flat_tools(tools: &[Value]) -> Vec<Value> {
+    let inner = |t: &Value| t["tools"].as_array().cloned().unwrap_or_default();
+    tools.iter().flat_map(|t| if t["type"] == "namespace" { inner(t) } else { vec![t.clone()] }).collect()
 }
 
 /// The Chat Completions keys a translated request keeps: everything else a Responses body
@@ -44,6 +51,9 @@ pub fn request_to_openai(body: &Value) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.entry("input").or_insert_with(|| json!([]));
         o.remove("messages");
+        if let Some(Value::Array(tools)) = o.get_mut("tools") {
+            *tools = flat_tools(tools);
+        }
         into_chat(o);
     }
     super::normalize::chat(&mut v);
@@ -253,6 +263,8 @@ pub struct Context {
     echo: Map<String, Value>,
     /// Names of the request's `custom` tools.
     custom_tools: Vec<String>,
+    /// Tools declared inside a `namespace`: `(name, namespace)`.
+    namespaced: Vec<(String, String)>,
 }
 
 impl Context {
@@ -262,12 +274,16 @@ impl Context {
             .iter()
             .map(|k| (k.to_string(), request.get(*k).filter(|v| !v.is_null()).cloned().unwrap_or_else(|| unset(k))))
             .collect();
-        let tools = request.get("tools").and_then(Value::as_array).into_iter().flatten();
-        let custom_tools = tools
-            .filter(|t| t["type"] == "custom")
-            .filter_map(|t| t.get("name").and_then(Value::as_str).map(String::from))
+        let tools = request.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let name = |t: &Value| t.get("name").and_then(Value::as_str).map(String::from);
+        let custom_tools = flat_tools(tools).iter().filter(|t| t["type"] == "custom").filter_map(name).collect();
+        let namespaced = (tools.iter().filter(|t| t["type"] == "namespace"))
+            .flat_map(|ns| {
+                ns["tools"].as_array().into_iter().flatten().filter_map(move |t| Some((name(t)?, name(ns)?)))
+            })
             .collect();
-        Context { id: mint_id("resp"), model: model.into(), created_at: crate::clock::unix_now(), echo, custom_tools }
+        let created_at = crate::clock::unix_now();
+        Context { id: mint_id("resp"), model: model.into(), created_at, echo, custom_tools, namespaced }
     }
 
     /// The Response object with this status, output and usage (`null` while in progress).
@@ -283,6 +299,11 @@ impl Context {
     /// An output item's id: the response's own suffix under the item's prefix, and its position.
     fn item_id(&self, prefix: &str, index: usize) -> String {
         format!("{prefix}_{}{index}", self.id.trim_start_matches("resp_"))
+    }
+
+    /// The namespace a tool was declared in.
+    fn namespace(&self, name: &str) -> Option<&str> {
+        self.namespaced.iter().find(|(n, _)| n == name).map(|(_, ns)| ns.as_str())
     }
 
     /// Whether `name` is a `custom` tool (its calls come back as raw text).
@@ -334,7 +355,7 @@ enum Item {
 
 impl Item {
     /// The item as JSON; `done` with its content, otherwise as just added.
-    fn json(&self, done: bool, status: &str) -> Value {
+    fn json(&self, done: bool, status: &str, ctx: &Context) -> Value {
         let status = if done { status } else { "in_progress" };
         match self {
             Item::Reasoning { id, text } => {
@@ -351,8 +372,12 @@ impl Item {
             }
             Item::Call { id, call_id, name, arguments, custom: false } => {
                 let arguments = if done { arguments.as_str() } else { "" };
-                json!({"id": id, "type": "function_call", "status": status, "call_id": call_id, "name": name,
-                       "arguments": arguments})
+                let mut call = json!({"id": id, "type": "function_call", "status": status, "call_id": call_id,
+                                      "name": name, "arguments": arguments});
+                if let Some(ns) = ctx.namespace(name) {
+                    call["namespace"] = ns.into();
+                }
+                call
             }
         }
     }
@@ -389,7 +414,7 @@ fn items_of_message(message: &Value, ctx: &Context) -> Vec<Item> {
 pub fn response_from_openai(resp: &Value, ctx: &Context) -> Value {
     let message = resp.pointer("/choices/0/message").cloned().unwrap_or_default();
     let (status, incomplete) = status_of(resp.pointer("/choices/0/finish_reason").and_then(Value::as_str));
-    let output = items_of_message(&message, ctx).iter().map(|i| i.json(true, status)).collect();
+    let output = items_of_message(&message, ctx).iter().map(|i| i.json(true, status, ctx)).collect();
     let mut r = ctx.response(status, output, usage_from_openai(resp.get("usage").unwrap_or(&Value::Null)));
     r["incomplete_details"] = incomplete;
     if status == "completed" {
@@ -471,7 +496,7 @@ impl OpenAiToResponses {
     fn open(&mut self, out: &mut Vec<Event>, item: Item) {
         self.close(out);
         let index = self.items.len();
-        let (id, added) = (item_id(&item).to_string(), item.json(false, ""));
+        let (id, added) = (item_id(&item).to_string(), item.json(false, "", &self.ctx));
         self.items.push(item);
         self.open = Some(index);
         self.emit(out, json!({"type": "response.output_item.added", "output_index": index, "item": added}));
@@ -531,7 +556,7 @@ impl OpenAiToResponses {
         for ev in events {
             self.emit(out, ev);
         }
-        let done = item.json(true, "completed");
+        let done = item.json(true, "completed", &self.ctx);
         self.emit(out, json!({"type": "response.output_item.done", "output_index": index, "item": done}));
     }
 
@@ -597,7 +622,7 @@ impl OpenAiToResponses {
         self.start(out);
         self.close(out);
         let (status, incomplete) = status_of(self.finish.as_deref());
-        let output = self.items.iter().map(|i| i.json(true, status)).collect();
+        let output = self.items.iter().map(|i| i.json(true, status, &self.ctx)).collect();
         let usage = usage_from_openai(self.usage.as_ref().unwrap_or(&Value::Null));
         let mut r = self.ctx.response(status, output, usage);
         r["incomplete_details"] = incomplete;
@@ -615,7 +640,7 @@ impl OpenAiToResponses {
     /// The response failed: `response.failed` with the error and what was produced so far.
     fn failed(&mut self, out: &mut Vec<Event>, error: &Value) {
         self.start(out);
-        let output = self.items.iter().map(|i| i.json(true, "incomplete")).collect();
+        let output = self.items.iter().map(|i| i.json(true, "incomplete", &self.ctx)).collect();
         let mut r = self.ctx.response("failed", output, Value::Null);
         let message = error.get("message").and_then(Value::as_str).unwrap_or("The upstream failed");
         r["error"] = json!({"code": failure_code(error), "message": message});
