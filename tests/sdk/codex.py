@@ -4,7 +4,8 @@ Completions upstream and a fake Anthropic upstream.
 Each fake upstream is scripted like a model: offered a shell tool and no tool result yet, it runs
 `cat hello.txt` through whichever shell tool Codex declares (`shell`, `shell_command` or
 `exec_command`, whose arguments differ); given the tool's output, it answers with text quoting it.
-`codex exec` runs with a custom provider (`wire_api = "responses"`) pointed at the proxy. A text
+`codex exec` runs with a custom provider (`wire_api = "responses"`) pointed at the proxy, and in
+`--oss` mode against the proxy's Ollama mount. A text
 turn and a tool round trip pass on each upstream when Codex's last message quotes the file, which
 only happens if the call and its output crossed the translation both ways.
 
@@ -140,9 +141,11 @@ def start_proxy(binary, work, upstream_port):
     base = f"http://127.0.0.1:{upstream_port}"
     (work / "litellm_config.yaml").write_text(
         "model_list:\n"
+        f"  - model_name: 'gpt-oss:20b'\n    litellm_params: {{model: openai/gpt-oss, api_base: '{base}/v1', api_key: sk-upstream}}\n"
         f"  - model_name: 'claude-*'\n    litellm_params: {{model: anthropic/*, api_base: '{base}', api_key: sk-upstream}}\n"
         f"  - model_name: '*'\n    litellm_params: {{model: openai/*, api_base: '{base}/v1', api_key: sk-upstream}}\n")
-    env = {"PATH": os.environ.get("PATH", ""), "LOCAL_AUTH_TOKEN": "tok-codex", "HOST": "127.0.0.1", "PORT": "0"}
+    env = {"PATH": os.environ.get("PATH", ""), "LOCAL_AUTH_TOKEN": "tok-codex", "HOST": "127.0.0.1", "PORT": "0",
+           "LOCAL_OLLAMA_SECRET": "olla"}
     proxy = subprocess.Popen([binary], env=env, cwd=work, stderr=subprocess.PIPE, text=True)
     for line in proxy.stderr:
         m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
@@ -154,18 +157,23 @@ def start_proxy(binary, work, upstream_port):
 
 
 def codex(binary, work, port, model, prompt):
-    """One `codex exec` run; its last message (or the reason there is none)."""
+    """One `codex exec` run; its last message (or the reason there is none). A model named
+    `gpt-oss:*` runs in `--oss` mode, through the Ollama mount (version check, tags, responses)."""
     home = work / f"codex-home-{model}"
     home.mkdir(exist_ok=True)
-    (home / "config.toml").write_text(
-        # Web search is run by OpenAI's Responses API only; the proxy refuses it for other models.
-        f'model = "{model}"\nmodel_provider = "proxy"\nweb_search = "disabled"\n\n[model_providers.proxy]\nname = "gpt-reverse-proxy"\n'
-        f'base_url = "http://127.0.0.1:{port}/v1"\nenv_key = "PROXY_TOKEN"\nwire_api = "responses"\n')
+    # Web search is run by OpenAI's Responses API only; the proxy refuses it for other models.
+    config = 'web_search = "disabled"\n'
+    oss = model.startswith("gpt-oss")
+    if not oss:
+        config += (f'model = "{model}"\nmodel_provider = "proxy"\n\n[model_providers.proxy]\nname = "gpt-reverse-proxy"\n'
+                   f'base_url = "http://127.0.0.1:{port}/v1"\nenv_key = "PROXY_TOKEN"\nwire_api = "responses"\n')
+    (home / "config.toml").write_text(config)
     last = work / "last-message.txt"
     last.unlink(missing_ok=True)
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(work), "CODEX_HOME": str(home), "PROXY_TOKEN": "tok-codex",
-           "RUST_LOG": "error", "NO_COLOR": "1"}
-    run = subprocess.run([binary, "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
+           "RUST_LOG": "error", "NO_COLOR": "1", "CODEX_OSS_BASE_URL": f"http://127.0.0.1:{port}/olla/v1"}
+    mode = ["--oss", "--local-provider", "ollama", "-m", model] if oss else []
+    run = subprocess.run([binary, "exec", *mode, "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
                           "--color", "never", "-o", str(last), prompt],
                          env=env, cwd=work / "project", capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
     text = last.read_text() if last.exists() else ""
@@ -185,7 +193,8 @@ def main():
     version = subprocess.run([codex_bin, "--version"], capture_output=True, text=True).stdout.strip()
     passed = failed = 0
     try:
-        for model, path in [("relay-model", "/v1/chat/completions"), ("claude-sonnet-4", "/v1/messages")]:
+        for model, path in [("relay-model", "/v1/chat/completions"), ("claude-sonnet-4", "/v1/messages"),
+                            ("gpt-oss:20b", "/v1/chat/completions")]:
             for name, prompt, want in [("text turn", "Say hello.", "Hello from the fake model"),
                                        ("tool round trip", "Run `cat hello.txt` and tell me what it says.", FILE_TEXT)]:
                 before = len(seen)
