@@ -539,6 +539,23 @@ def ollama_checks(base):
             ollama_stream_from_upstreams_that_answer_whole, ollama_chat_streamed_counts, ollama_errors]
 
 
+def js_checks(base):
+    """The openai JS SDK's Responses checks (tests/sdk/responses.mjs), when `make sdk-test` could
+    install it into .sdk-js (it needs npm); `(passed, failed)`."""
+    package = ROOT / ".sdk-js" / "node_modules" / "openai"
+    if not package.is_dir():
+        print("skip js: the openai JS SDK is not installed (.sdk-js)")
+        return 0, 0
+    run = subprocess.run(["node", str(ROOT / "tests" / "sdk" / "responses.mjs"), base, TOKEN, str(package)],
+                         capture_output=True, text=True, timeout=120)
+    print(run.stdout.rstrip())
+    m = re.search(r"(\d+) passed, (\d+) failed", run.stdout)
+    if not m:
+        print(f"FAIL js: {run.stderr[-1500:]}")
+        return 0, 1
+    return int(m.group(1)), int(m.group(2))
+
+
 def main():
     binary = str(pathlib.Path(sys.argv[1]).resolve())
     upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
@@ -555,6 +572,8 @@ def main():
             except Exception as e:  # noqa: BLE001 - report every failure, keep going
                 failed += 1
                 print(f"FAIL {check.__name__}: {e!r}")
+        js_passed, js_failed = js_checks(base)
+        passed, failed = passed + js_passed, failed + js_failed
         leaked = [s for s in seen if TOKEN in (s[1] or "") + (s[2] or "")]
         if leaked:
             failed += 1
