@@ -1,12 +1,12 @@
 //! The Responses API's `previous_response_id`, for responses this proxy translated: a bounded
 //! in-memory store of recent conversations (each response's input items and output items, by
-//! its id). Per process and lost on restart or reload; the oldest go first when it is full or
-//! they are too old. Responses passed through to an upstream that serves the Responses API are
+//! its id). One store per process, kept across config reloads and lost on restart; the oldest
+//! go first when it is full or they are too old. Responses passed through to an upstream that serves the Responses API are
 //! that upstream's to keep.
 
 use serde_json::Value;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How many conversations are kept at most.
@@ -17,6 +17,12 @@ pub const MAX_BYTES: usize = 256 << 20;
 
 /// How long a conversation is kept after its response.
 pub const MAX_AGE: Duration = Duration::from_secs(6 * 60 * 60);
+
+/// The process's store.
+pub fn shared() -> &'static Conversations {
+    static STORE: OnceLock<Conversations> = OnceLock::new();
+    STORE.get_or_init(Conversations::default)
+}
 
 /// One kept conversation.
 struct Entry {

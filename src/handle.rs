@@ -5,7 +5,7 @@
 
 use crate::auth;
 use crate::config::{Config, Deployment, Provider};
-use crate::conversations::Conversations;
+use crate::conversations;
 use crate::dialect::Dialect;
 use crate::dump::{self, Direction, Dump, Dumper, Leg};
 use crate::emulate::{self, models, ollama};
@@ -45,23 +45,12 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// The dump writer, when `DUMP_HTTP_CONTENT` is on.
     pub dumps: Option<Arc<Dumper>>,
-    /// Recent Responses conversations, for `previous_response_id`.
-    conversations: Arc<Conversations>,
 }
 
 impl Shared {
     /// Bundles the config with its upstream pool.
     pub fn new(cfg: Config, upstream: Upstream, metrics: Arc<Metrics>, dumps: Option<Arc<Dumper>>) -> Shared {
-        let conversations = Arc::default();
-        Shared {
-            cfg,
-            upstream,
-            models: Mutex::new(None),
-            started_unix: crate::clock::unix_now(),
-            metrics,
-            dumps,
-            conversations,
-        }
+        Shared { cfg, upstream, models: Mutex::new(None), started_unix: crate::clock::unix_now(), metrics, dumps }
     }
 }
 
@@ -468,7 +457,7 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
     let mut req = read_model_request(rq, sh, facts)?;
     let group = group(sh, &req.model)?;
     if client == Dialect::Responses {
-        req.turn = Some(responses_turn(&mut req, sh, &group)?);
+        req.turn = Some(responses_turn(&mut req, &group)?);
     }
     if client == Dialect::OpenAi {
         // Whatever sent it, an OpenAI upstream gets a standard body; untouched bytes if it was one.
@@ -531,7 +520,7 @@ fn answer_reply(
     let sse = answer.headers.iter().any(|(k, v)| k == "content-type" && v.starts_with("text/event-stream"));
     if ok && sse {
         let mut stages = match &req.turn {
-            Some(t) => responses::stages(answer.wire, t.ctx.clone(), keeper(t, sh)),
+            Some(t) => responses::stages(answer.wire, t.ctx.clone(), keeper(t)),
             None => translate::stream(client, answer.wire, &req.model, &req.json),
         };
         stages.extend(repair.map(|o| Box::new(Repair::new(o)) as Box<dyn Transform>));
@@ -556,7 +545,7 @@ fn answer_reply(
         return Ok(Reply::Full { status, content_type: "application/json", body, extra });
     }
     if let Some(t) = &req.turn {
-        return responses_whole(wire, &raw, t, as_stream, sh);
+        return responses_whole(wire, &raw, t, as_stream);
     }
     let body = translate::response(client, wire, &raw, &req.model, facts.elapsed_ns())?;
     let events = as_stream.then(|| translate::as_events(client, &body, req.include_usage)).flatten();
@@ -588,7 +577,7 @@ fn wire_for(client: Dialect, d: &Deployment) -> Dialect {
 /// A Responses request's turn: built-in tools refused where no deployment can run them, the
 /// conversation of a `previous_response_id` this proxy keeps put before the input (the body then
 /// changes for every deployment), and the context its answer is built in.
-fn responses_turn(req: &mut ModelRequest, sh: &Shared, group: &[&Deployment]) -> Result<Turn, Error> {
+fn responses_turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn, Error> {
     let native = group.iter().any(|d| wire_for(Dialect::Responses, d) == Dialect::Responses);
     if let (Some(tool), false) = (responses::builtin_tools(&req.json).first(), native) {
         return Err(Error::BadRequest(format!(
@@ -601,7 +590,7 @@ fn responses_turn(req: &mut ModelRequest, sh: &Shared, group: &[&Deployment]) ->
     let ctx = responses::Context::new(&req.json, &req.model);
     let mut items = responses::input_items(&req.json);
     if let Some(prev) = req.json.get("previous_response_id").and_then(Value::as_str).map(String::from) {
-        match sh.conversations.get(&prev) {
+        match conversations::shared().get(&prev) {
             Some(before) => {
                 items = before.iter().cloned().chain(items).collect();
                 req.json["input"] = Value::Array(items.clone());
@@ -618,24 +607,24 @@ fn responses_turn(req: &mut ModelRequest, sh: &Shared, group: &[&Deployment]) ->
 }
 
 /// Keeps a translated response's conversation for the next turn, unless the client said not to.
-fn keeper(t: &Turn, sh: &Shared) -> Option<OnComplete> {
-    let (conversations, mut items) = (sh.conversations.clone(), t.items.clone());
+fn keeper(t: &Turn) -> Option<OnComplete> {
+    let mut items = t.items.clone();
     t.store.then(|| {
         Box::new(move |r: &Value| {
             items.extend(r["output"].as_array().into_iter().flatten().cloned());
-            conversations.keep(r["id"].as_str().unwrap_or(""), items);
+            conversations::shared().keep(r["id"].as_str().unwrap_or(""), items);
         }) as OnComplete
     })
 }
 
 /// A complete answer to a Responses request: a Response object (translated and kept, unless an
 /// upstream that serves the Responses API made it), as JSON or as the stream asked for.
-fn responses_whole(wire: Dialect, raw: &[u8], t: &Turn, as_stream: bool, sh: &Shared) -> Result<Reply, Error> {
+fn responses_whole(wire: Dialect, raw: &[u8], t: &Turn, as_stream: bool) -> Result<Reply, Error> {
     let v = match wire {
         Dialect::Responses => translate::response::parse(raw)?,
         _ => responses::whole(wire, raw, &t.ctx)?,
     };
-    if let (Some(keep), false) = (keeper(t, sh), wire == Dialect::Responses) {
+    if let (Some(keep), false) = (keeper(t), wire == Dialect::Responses) {
         keep(&v);
     }
     if let Some(events) = as_stream.then(|| responses::as_events(&v)).flatten() {
