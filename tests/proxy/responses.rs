@@ -341,3 +341,13 @@ fn the_ollama_mount_serves_responses_and_a_version_codex_accepts() {
     let r = call("POST", &proxy.url("/olla/v1/responses"), &hs, &body);
     assert_eq!(r.json()["output"][0]["content"][0]["text"], "Hello there");
 }
+
+#[test]
+fn the_demo_model_answers_in_the_responses_shape() {
+    let yaml = "model_list:\n  - model_name: demo\n    litellm_params: {model: openai/demo, mock_response: 'Hi from the demo'}\n";
+    let proxy = Proxy::start(yaml, &[("LOCAL_AUTH_TOKEN", "tok")]);
+    let r = responses(&proxy, json!({"model": "demo", "input": "hi"})).json();
+    assert_eq!(r["output"][0]["content"][0]["text"], "Hi from the demo");
+    let evs = events(&responses(&proxy, json!({"model": "demo", "input": "hi", "stream": true})));
+    assert_eq!(last_response(&evs)["output"][0]["content"][0]["text"], "Hi from the demo");
+}
