@@ -10,8 +10,9 @@ ARM_STATIC := target/$(ARM_TARGET)/release/$(BIN)
 ARM_CC := aarch64-linux-gnu-gcc
 VENV := .venv
 PY_CLIENTS := openai==3.54.0 anthropic==2.12.0 ollama==0.6.3
+JS_CLIENTS := openai@7.55.0
 
-.PHONY: run test lint unit static static-x86_64 static-arm64 arm64-smoke bench bench-peers soak fuzz sdk-test claude-code-test clean
+.PHONY: run test lint unit static static-x86_64 static-arm64 arm64-smoke bench bench-peers soak fuzz sdk-test claude-code-test codex-test clean
 
 run:
 	cargo run --release
@@ -92,11 +93,14 @@ fuzz:
 	  cargo +nightly fuzz run --fuzz-dir tests/fuzz $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
-## The official openai, anthropic and ollama Python SDKs (strict validation) against the release binary (needs PyPI once).
+## The official openai, anthropic and ollama Python SDKs (strict validation) against the release binary (needs PyPI once),
+## and the openai JS SDK's Responses API when npm can install it.
 sdk-test:
 	cargo build --release --locked
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q $(PY_CLIENTS)
+	@test -d .sdk-js/node_modules/openai || ! command -v npm >/dev/null || \
+	  npm install --prefix .sdk-js --no-audit --no-fund $(JS_CLIENTS) || echo "the openai JS SDK could not be installed: its checks skip"
 	$(VENV)/bin/python tests/sdk/clients.py target/release/$(BIN)
 
 ## Claude Code itself, headless and offline, through the proxy to a fake OpenAI upstream
@@ -107,6 +111,15 @@ claude-code-test:
 	test -x .cc/node_modules/.bin/claude || npm install --prefix .cc --no-audit --no-fund @anthropic-ai/claude-code
 	$(VENV)/bin/python tests/sdk/claude_code.py target/release/$(BIN) .cc/node_modules/.bin/claude
 
+## Codex CLI itself, headless and offline, through the proxy's Responses API to a fake Chat
+## Completions upstream and a fake Anthropic upstream (installs @openai/codex from npm into .codex-cli).
+CODEX_VERSION := 0.171.0
+codex-test:
+	cargo build --release --locked
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	test -x .codex-cli/node_modules/.bin/codex || npm install --prefix .codex-cli --no-audit --no-fund @openai/codex@$(CODEX_VERSION)
+	$(VENV)/bin/python tests/sdk/codex.py target/release/$(BIN) .codex-cli/node_modules/.bin/codex
+
 clean:
 	cargo clean
-	rm -rf $(VENV) $(PEERS) .cc
+	rm -rf $(VENV) $(PEERS) .cc .codex-cli .sdk-js

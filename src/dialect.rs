@@ -13,6 +13,8 @@ pub enum Dialect {
     Anthropic,
     /// Ollama's native API (`/api/chat` and friends); never a provider's wire format.
     Ollama,
+    /// OpenAI's Responses API (`/v1/responses`); a wire format only of deployments that serve it.
+    Responses,
 }
 
 impl Dialect {
@@ -22,6 +24,7 @@ impl Dialect {
             Dialect::OpenAi => "openai",
             Dialect::Anthropic => "anthropic",
             Dialect::Ollama => "ollama",
+            Dialect::Responses => "responses",
         }
     }
 
@@ -37,7 +40,7 @@ impl Dialect {
     pub fn framing(self) -> Framing {
         match self {
             Dialect::Ollama => Framing::Ndjson,
-            Dialect::OpenAi | Dialect::Anthropic => Framing::Sse,
+            Dialect::OpenAi | Dialect::Anthropic | Dialect::Responses => Framing::Sse,
         }
     }
 }

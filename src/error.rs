@@ -32,6 +32,8 @@ pub enum Error {
     UnknownModel(String),
     /// The model's entry was skipped at startup; the text says which provider and why.
     ModelUnavailable(String),
+    /// A Responses `previous_response_id` this proxy does not hold (or no longer holds).
+    UnknownResponse(String),
     /// Malformed request: bad JSON, a missing `model`, bad framing. The text is shown to the client.
     BadRequest(String),
     /// The request body is larger than the configured limit (in bytes).
@@ -61,6 +63,7 @@ impl Error {
             | Error::MethodNotAllowed
             | Error::UnknownModel(_)
             | Error::ModelUnavailable(_)
+            | Error::UnknownResponse(_)
             | Error::BadRequest(_)
             | Error::BodyTooLarge(_)
             | Error::HeadersTooLarge => Fault::Client,
@@ -72,7 +75,7 @@ impl Error {
     /// The HTTP status this error is answered with (SPEC §6).
     pub fn status(&self) -> u16 {
         match self {
-            Error::BadRequest(_) | Error::ModelUnavailable(_) => 400,
+            Error::BadRequest(_) | Error::ModelUnavailable(_) | Error::UnknownResponse(_) => 400,
             Error::Unauthorized => 401,
             Error::NotFound | Error::UnknownModel(_) => 404,
             Error::MethodNotAllowed => 405,
@@ -93,6 +96,7 @@ impl Error {
             Error::MethodNotAllowed => "method_not_allowed",
             Error::UnknownModel(_) => "model_not_found",
             Error::ModelUnavailable(_) => "model_not_supported",
+            Error::UnknownResponse(_) => "previous_response_not_found",
             Error::BadRequest(_) => "invalid_request",
             Error::BodyTooLarge(_) => "request_too_large",
             Error::HeadersTooLarge => "headers_too_large",
@@ -120,6 +124,7 @@ impl Error {
     pub fn openai_body(&self) -> serde_json::Value {
         let param = match self {
             Error::UnknownModel(_) | Error::ModelUnavailable(_) => serde_json::Value::from("model"),
+            Error::UnknownResponse(_) => serde_json::Value::from("previous_response_id"),
             _ => serde_json::Value::Null,
         };
         serde_json::json!({"error": {
@@ -143,7 +148,7 @@ impl Error {
     /// The error body in the client's dialect.
     pub fn body(&self, d: Dialect) -> serde_json::Value {
         match d {
-            Dialect::OpenAi => self.openai_body(),
+            Dialect::OpenAi | Dialect::Responses => self.openai_body(),
             Dialect::Ollama => serde_json::json!({"error": self.to_string()}),
             Dialect::Anthropic => serde_json::json!({"type": "error", "error": {
                 "type": anthropic_error_type(self.status_in(d)),
@@ -158,6 +163,14 @@ impl Error {
         match d {
             Dialect::Anthropic => crate::sse::Event::named("error", body),
             Dialect::OpenAi | Dialect::Ollama => crate::sse::Event::data(body),
+            // A Responses stream's `error` event is flat, and numbered; the proxy cannot know
+            // the number in a stream it passed through, so it says 0.
+            Dialect::Responses => {
+                let e = &self.openai_body()["error"];
+                let flat = serde_json::json!({"type": "error", "code": e["code"], "message": e["message"],
+                                              "param": e["param"], "sequence_number": 0});
+                crate::sse::Event::named("error", flat.to_string())
+            }
         }
     }
 
@@ -195,6 +208,10 @@ impl fmt::Display for Error {
             Error::MethodNotAllowed => f.write_str("Method not allowed on this route"),
             Error::UnknownModel(m) => write!(f, "The model `{m}` does not exist or is not configured on this proxy"),
             Error::ModelUnavailable(m) | Error::BadRequest(m) => f.write_str(m),
+            Error::UnknownResponse(id) => write!(
+                f,
+                "Previous response with id '{id}' not found: this proxy keeps recent responses in memory for a while (and only those created with `store` not false)"
+            ),
             Error::BodyTooLarge(n) => write!(f, "Request body is larger than the limit of {n} bytes"),
             Error::HeadersTooLarge => f.write_str("Request headers are too large"),
             Error::Overloaded => f.write_str("The proxy is at its concurrent request limit; retry shortly"),

@@ -4,6 +4,7 @@
 //! only file that knows the order of the stages; the stages never call one another.
 
 use crate::config::{Config, Deployment, Provider};
+use crate::conversations;
 use crate::dialect::Dialect;
 use crate::dump::{self, Direction, Dump, Dumper, Leg};
 use crate::emulate::{self, models, ollama};
@@ -13,6 +14,7 @@ use crate::metrics::{self, printable, Metrics};
 use crate::repair::{self, Repair};
 use crate::respond::{self, Reply};
 use crate::route::{self, Mount, Route};
+use crate::translate::responses::{self, OnComplete};
 use crate::translate::{self, normalize, Pipeline, Target, Transform, MINTED_SIGNATURE};
 use crate::upstream::{Answer, Outgoing, Prepared, Upstream};
 use crate::{admit, auth};
@@ -252,7 +254,7 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
             Some(e) => Ok(json(200, &models::one(e, facts.dialect))),
             None => Err(Error::UnknownModel(id)),
         },
-        Route::ChatCompletions | Route::Messages => chat(rq, sh, facts),
+        Route::ChatCompletions | Route::Messages | Route::Responses => chat(rq, sh, facts),
         Route::CountTokens => count_tokens(rq, sh, facts),
         Route::OpenAiPassthrough(path) => passthrough(rq, sh, facts, &path),
         Route::MethodNotAllowed => Err(Error::MethodNotAllowed),
@@ -265,6 +267,7 @@ fn client_dialect(route: &Route, headers: &[tiny_http::Header]) -> Dialect {
     let anthropic_header = headers.iter().any(|h| h.field.equiv("anthropic-version"));
     match route {
         Route::Messages | Route::CountTokens => Dialect::Anthropic,
+        Route::Responses => Dialect::Responses,
         Route::OllamaRoot
         | Route::OllamaVersion
         | Route::OllamaTags
@@ -308,6 +311,18 @@ struct ModelRequest {
     stream: bool,
     /// An OpenAI client asked for a usage chunk at the end of its stream.
     include_usage: bool,
+    /// A Responses request's turn (its answer's id and the conversation so far).
+    turn: Option<Turn>,
+}
+
+/// What a Responses request's answer is built from, and kept for the next turn.
+struct Turn {
+    /// The response's id and the request fields it repeats.
+    ctx: responses::Context,
+    /// The conversation so far: the earlier turns' items, then this request's input.
+    items: Vec<Value>,
+    /// Keep the answer for `previous_response_id` (`store` is not false).
+    store: bool,
 }
 
 impl ModelRequest {
@@ -315,7 +330,7 @@ impl ModelRequest {
     fn new(raw: Vec<u8>, json: Value, model: String, client: Dialect) -> ModelRequest {
         let stream = json.get("stream").and_then(Value::as_bool).unwrap_or(client == Dialect::Ollama);
         let include_usage = json.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
-        ModelRequest { raw, json, model, custom_tools: Vec::new(), stream, include_usage }
+        ModelRequest { raw, json, model, custom_tools: Vec::new(), stream, include_usage, turn: None }
     }
 }
 
@@ -347,8 +362,12 @@ fn preparer<'a>(
     // Signatures this proxy minted must never reach Anthropic; searching bytes is cheap.
     let minted = req.raw.windows(MINTED_SIGNATURE.len()).any(|w| w == MINTED_SIGNATURE.as_bytes());
     move |d: &Deployment, group_model: &str| {
-        let wire = Dialect::of(d.provider);
-        let path = if wire == Dialect::OpenAi { paths[0] } else { paths[1] };
+        let wire = wire_for(client, d);
+        let path = match wire {
+            Dialect::OpenAi => paths[0],
+            Dialect::Responses => "/responses",
+            _ => paths[1],
+        };
         let model = route::upstream_model(d, group_model);
         let dropped = dropped.borrow();
         let target = Target {
@@ -360,9 +379,11 @@ fn preparer<'a>(
             force_params: &d.force_params,
             drop_params: [&d.drop_params, &dropped],
         };
+        // A Responses body goes to a Responses upstream as it is (the parameters a deployment
+        // sets are in Chat Completions' names).
         let untouched = wire == client
             && target.model == req.model
-            && !target.rewrites(&req.json, wire)
+            && (wire == Dialect::Responses || !target.rewrites(&req.json, wire))
             && !(minted && wire == Dialect::Anthropic);
         let body = match untouched {
             true => Cow::Borrowed(&req.raw[..]),
@@ -377,6 +398,9 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
     let client = facts.dialect;
     let mut req = read_model_request(rq, sh, facts)?;
     let group = route::group(&req.model, &sh.cfg)?;
+    if client == Dialect::Responses {
+        req.turn = Some(responses_turn(&mut req, &group)?);
+    }
     if client == Dialect::OpenAi {
         // Whatever sent it, an OpenAI upstream gets a standard body; untouched bytes if it was one.
         let mut n = normalize::chat(&mut req.json);
@@ -410,7 +434,8 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
         Outgoing { method: "POST", client_headers: rq.headers(), stream, prepare: &prepare, dump: facts.dump.as_ref() };
     let (answer, fell_back) = sh.upstream.call(&sh.cfg, &req.model, &out, &dropped, &sh.metrics);
     facts.fallback = fell_back;
-    let answer = answer?;
+    let mut answer = answer?;
+    answer.wire = wire_for(client, &sh.cfg.deployments[answer.deployment]);
     answer_reply(answer, client, &req, sh, facts)
 }
 
@@ -436,7 +461,10 @@ fn answer_reply(
     });
     let sse = answer.headers.iter().any(|(k, v)| k == "content-type" && v.starts_with("text/event-stream"));
     if ok && sse {
-        let mut stages = translate::stream(client, answer.wire, &req.model, &req.json);
+        let mut stages = match &req.turn {
+            Some(t) => responses::stages(answer.wire, t.ctx.clone(), keeper(t)),
+            None => translate::stream(client, answer.wire, &req.model, &req.json),
+        };
         stages.extend(repair.map(|o| Box::new(Repair::new(o)) as Box<dyn Transform>));
         // A stream with nothing to change keeps the byte path: no parsing, no copies.
         return Ok(match stages.is_empty() {
@@ -458,6 +486,9 @@ fn answer_reply(
         let extra = retry_after.map(|v| ("retry-after".to_string(), v)).into_iter().collect();
         return Ok(Reply::Full { status, content_type: "application/json", body, extra });
     }
+    if let Some(t) = &req.turn {
+        return responses_whole(wire, &raw, t, as_stream);
+    }
     let body = translate::response(client, wire, &raw, &req.model, facts.elapsed_ns())?;
     let events = as_stream.then(|| translate::as_events(client, &body, req.include_usage)).flatten();
     if let Some(events) = events {
@@ -472,6 +503,78 @@ fn answer_reply(
         None => body,
     };
     Ok(Reply::Full { status, content_type: "application/json", body, extra: Vec::new() })
+}
+
+/// The dialect a deployment is spoken to in for a `client`-dialect request: a Responses request
+/// goes as it is to a deployment that serves the Responses API.
+fn wire_for(client: Dialect, d: &Deployment) -> Dialect {
+    match Dialect::of(d.provider) {
+        Dialect::OpenAi if client == Dialect::Responses && d.responses_api && d.mock_response.is_none() => {
+            Dialect::Responses
+        }
+        wire => wire,
+    }
+}
+
+/// A Responses request's turn: built-in tools refused where no deployment can run them, the
+/// conversation of a `previous_response_id` this proxy keeps put before the input (the body then
+/// changes for every deployment), and the context its answer is built in.
+fn responses_turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn, Error> {
+    let native = group.iter().any(|d| wire_for(Dialect::Responses, d) == Dialect::Responses);
+    if let (Some(tool), false) = (responses::builtin_tools(&req.json).first(), native) {
+        return Err(Error::BadRequest(format!(
+            "The tool type `{tool}` is run by OpenAI's Responses API itself, and model `{}` is served here through \
+             Chat Completions or Anthropic Messages, which cannot run it: remove the tool, or use a deployment that \
+             serves /v1/responses (`responses_api: true`); in Codex, `web_search = \"disabled\"` in config.toml",
+            req.model
+        )));
+    }
+    let ctx = responses::Context::new(&req.json, &req.model);
+    let mut items = responses::input_items(&req.json);
+    if let Some(prev) = req.json.get("previous_response_id").and_then(Value::as_str).map(String::from) {
+        match conversations::shared().get(&prev) {
+            Some(before) => {
+                items = before.iter().cloned().chain(items).collect();
+                req.json["input"] = Value::Array(items.clone());
+                req.json.as_object_mut().map(|o| o.remove("previous_response_id"));
+                req.raw = req.json.to_string().into_bytes();
+            }
+            // An upstream that serves the Responses API may know it.
+            None if native => {}
+            None => return Err(Error::UnknownResponse(prev)),
+        }
+    }
+    let store = req.json.get("store") != Some(&Value::Bool(false));
+    Ok(Turn { ctx, items, store })
+}
+
+/// Keeps a translated response's conversation for the next turn, unless the client said not to.
+fn keeper(t: &Turn) -> Option<OnComplete> {
+    let mut items = t.items.clone();
+    t.store.then(|| {
+        Box::new(move |r: &Value| {
+            items.extend(r["output"].as_array().into_iter().flatten().cloned());
+            conversations::shared().keep(r["id"].as_str().unwrap_or(""), items);
+        }) as OnComplete
+    })
+}
+
+/// A complete answer to a Responses request: a Response object (translated and kept, unless an
+/// upstream that serves the Responses API made it), as JSON or as the stream asked for.
+fn responses_whole(wire: Dialect, raw: &[u8], t: &Turn, as_stream: bool) -> Result<Reply, Error> {
+    let v = match wire {
+        Dialect::Responses => translate::response::parse(raw)?,
+        _ => responses::whole(wire, raw, &t.ctx)?,
+    };
+    if let (Some(keep), false) = (keeper(t), wire == Dialect::Responses) {
+        keep(&v);
+    }
+    if let Some(events) = as_stream.then(|| responses::as_events(&v)).flatten() {
+        let mut body = Vec::new();
+        events.iter().for_each(|ev| Dialect::Responses.framing().write(ev, &mut body));
+        return Ok(Reply::Full { status: 200, content_type: "text/event-stream", body, extra: Vec::new() });
+    }
+    Ok(json(200, &v))
 }
 
 /// `POST /api/show`: a listed model's capabilities, from the deployment that serves it.

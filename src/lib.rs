@@ -19,12 +19,13 @@ pub mod server; // listener, worker pool, watchdog, graceful shutdown, panic iso
 pub mod lanes; // one worker per connection: pipelined requests parked, closed connections dropped
 pub mod handle; // the request path, top to bottom
 pub mod admit; // what a request head must be: size, framing, same-site
+pub mod conversations; // the Responses API's previous_response_id: recent conversations in memory
 pub mod auth; // client tokens, constant-time compare
-pub mod dialect; // the API dialects: OpenAI, Anthropic, Ollama
+pub mod dialect; // the API dialects: OpenAI, Anthropic, Ollama, Responses
 pub mod clock; // Unix seconds and RFC 3339 timestamps
 pub mod route; // path → surface, model → deployments, deployment → URL
 pub mod emulate; // endpoints answered locally (demo model, model lists, Ollama discovery)
-pub mod translate; // OpenAI ⇄ Anthropic ⇄ Ollama: requests, answers, streams, errors; normalisation
+pub mod translate; // OpenAI ⇄ Anthropic ⇄ Ollama ⇄ Responses: requests, answers, streams, errors; normalisation
 pub mod upstream; // ureq agent, outgoing requests, failover
 pub mod balance; // which deployment first: order tiers, routing strategy, cooldowns
 pub mod fallback; // which failures call for another model group or a dropped parameter

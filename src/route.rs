@@ -17,6 +17,8 @@ pub enum Route {
     ChatCompletions,
     /// `POST /v1/messages` (Anthropic).
     Messages,
+    /// `POST /v1/responses` or `/responses` (OpenAI's Responses API).
+    Responses,
     /// `POST /v1/messages/count_tokens` (Anthropic).
     CountTokens,
     /// `GET /metrics`: Prometheus text format, behind the token.
@@ -55,6 +57,7 @@ impl Route {
             Route::Preflight => "preflight",
             Route::ChatCompletions => "chat_completions",
             Route::Messages => "messages",
+            Route::Responses => "responses",
             Route::CountTokens => "count_tokens",
             Route::Metrics => "metrics",
             Route::Dumps(_) => "dumps",
@@ -121,6 +124,7 @@ fn ollama_route(method: &Method, path: &str) -> Route {
         "/api/chat" => only(post, Route::OllamaChat),
         "/api/ps" => only(get, Route::OllamaPs),
         "/v1/chat/completions" | "/chat/completions" => only(post, Route::ChatCompletions),
+        "/v1/responses" | "/responses" => only(post, Route::Responses),
         "/v1/models" | "/models" => only(get, Route::Models),
         _ => match path.strip_prefix("/v1/models/") {
             Some(id) if !id.is_empty() => only(get, Route::Model(id.to_string())),
@@ -151,6 +155,7 @@ fn main_route(method: &Method, target: &str, prefix: Option<&str>) -> Route {
     match path {
         "/health" => only(get, Route::Health),
         "/v1/chat/completions" | "/chat/completions" => only(*method == Method::Post, Route::ChatCompletions),
+        "/v1/responses" | "/responses" => only(*method == Method::Post, Route::Responses),
         "/v1/models" | "/models" => only(get, Route::Models),
         "/metrics" => only(get, Route::Metrics),
         _ => {
@@ -283,6 +288,10 @@ mod tests {
         assert_eq!(post("/v1/messages?beta=true"), Route::Messages);
         assert_eq!(post("/v1/messages/count_tokens"), Route::CountTokens);
         assert_eq!(post("/v1/messages/batches"), Route::NotFound);
+        assert_eq!(post("/v1/responses"), Route::Responses);
+        assert_eq!(post("/responses"), Route::Responses);
+        assert_eq!(get("/v1/responses"), Route::MethodNotAllowed);
+        assert_eq!(get("/v1/responses/resp_1"), Route::OpenAiPassthrough("/responses/resp_1".into()));
     }
 
     #[test]
@@ -307,6 +316,7 @@ mod tests {
         assert_eq!(c(Method::Post, "/p/s3cret/v1/chat/completions"), (Route::ChatCompletions, Mount::Ollama));
         assert_eq!(c(Method::Post, "/p/s3cret/chat/completions"), (Route::ChatCompletions, Mount::Ollama));
         assert_eq!(c(Method::Get, "/p/s3cret/v1/models"), (Route::Models, Mount::Ollama));
+        assert_eq!(c(Method::Post, "/p/s3cret/v1/responses"), (Route::Responses, Mount::Ollama));
         for path in ["/p/s3cret/v1/messages", "/p/s3cret/v1/embeddings", "/p/s3cret/health", "/p/s3cret/../v1/models"] {
             assert_eq!(c(Method::Post, path).0, Route::NotFound, "{path}");
         }

@@ -19,7 +19,8 @@ impl Meter {
             return;
         }
         let Ok(v) = serde_json::from_slice::<Value>(data) else { return };
-        if let Some(u) = v.get("usage").or(v.pointer("/message/usage")).and_then(Value::as_object) {
+        let nested = v.pointer("/message/usage").or(v.pointer("/response/usage"));
+        if let Some(u) = v.get("usage").or(nested).and_then(Value::as_object) {
             for (k, n) in u.iter().filter(|(_, n)| n.is_u64()) {
                 self.usage[k] = n.clone();
             }

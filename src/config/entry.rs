@@ -52,6 +52,8 @@ pub(super) fn deployment(
         default_params.insert(k.clone(), serde_json::to_value(v).map_err(|e| format!("litellm_params.{k}: {e}"))?);
     }
     let o = m.gpt_reverse_proxy;
+    let responses_api =
+        o.responses_api.unwrap_or(family.name == "openai" && api_base.starts_with("https://api.openai.com/"));
     let mut force_params = lp.extra_body;
     force_params.extend(o.force_params);
     let weight = lp.weight.or(lp.rpm).or(lp.tpm).unwrap_or(1.0);
@@ -87,6 +89,7 @@ pub(super) fn deployment(
             reasoning_as_think_tags: o.reasoning_as_think_tags.unwrap_or(settings.reasoning_as_think_tags),
         },
         max_completion_tokens: o.max_completion_tokens,
+        responses_api,
     }))
 }
 

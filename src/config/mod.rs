@@ -123,6 +123,9 @@ pub struct Deployment {
     /// Send `max_completion_tokens` instead of `max_tokens`: set for this entry, or `None` to
     /// decide per request from `max_completion_tokens_models` (wildcard entries serve any model).
     pub max_completion_tokens: Option<bool>,
+    /// The upstream serves OpenAI's Responses API: `/v1/responses` passes through untranslated
+    /// (`responses_api`; by default only the `openai` provider at api.openai.com).
+    pub responses_api: bool,
 }
 
 /// A `model_list` entry this proxy cannot serve, and why: named at startup and by `--check`,

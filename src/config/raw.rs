@@ -56,6 +56,7 @@ pub(super) struct RawModelOptions {
     pub(super) drop_null_finish_reason: Option<bool>,
     pub(super) reasoning_as_think_tags: Option<bool>,
     pub(super) max_completion_tokens: Option<bool>,
+    pub(super) responses_api: Option<bool>,
 }
 
 /// `litellm_params` keys that are request parameters: the deployment's defaults for them.

@@ -100,7 +100,9 @@ pub fn aliases(list: &[Entry], router: &Router) -> Vec<Entry> {
 /// strictly, `lifecycle` included.
 pub fn one(e: &Entry, d: Dialect) -> Value {
     match d {
-        Dialect::OpenAi => json!({"id": e.id, "object": "model", "created": e.created, "owned_by": e.owned_by}),
+        Dialect::OpenAi | Dialect::Responses => {
+            json!({"id": e.id, "object": "model", "created": e.created, "owned_by": e.owned_by})
+        }
         Dialect::Anthropic => json!({"type": "model", "id": e.id, "display_name": e.id,
                                      "created_at": crate::clock::rfc3339(e.created), "lifecycle": "active"}),
         // What `/api/tags` lists; Copilot takes `model` as the id.
@@ -127,7 +129,7 @@ fn digest(id: &str) -> String {
 pub fn list(entries: &[Entry], d: Dialect) -> Value {
     let data: Vec<Value> = entries.iter().map(|e| one(e, d)).collect();
     match d {
-        Dialect::OpenAi => json!({"object": "list", "data": data}),
+        Dialect::OpenAi | Dialect::Responses => json!({"object": "list", "data": data}),
         Dialect::Anthropic => json!({"data": data, "has_more": false,
                                      "first_id": entries.first().map(|e| &e.id), "last_id": entries.last().map(|e| &e.id)}),
         Dialect::Ollama => json!({"models": data}),

@@ -4,8 +4,9 @@
 use crate::config::Deployment;
 use serde_json::{json, Value};
 
-/// The version reported: Copilot refuses anything below 0.6.4.
-pub const VERSION: &str = "0.12.0";
+/// The version reported: Copilot refuses anything below 0.6.4, Codex's `--oss` mode anything
+/// below 0.13.4 (it then wants `/v1/responses`, which is served under this mount too).
+pub const VERSION: &str = "0.13.5";
 
 /// The `general.architecture` reported for every model; only a key prefix to clients.
 const ARCHITECTURE: &str = "gpt-reverse-proxy";

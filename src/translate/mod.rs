@@ -6,6 +6,7 @@ pub mod normalize;
 pub mod ollama;
 pub mod request;
 pub mod response;
+pub mod responses;
 pub mod stream;
 
 use crate::config::ModelInfo;
@@ -68,6 +69,11 @@ pub trait Transform: Send {
     fn done(&self) -> bool;
     /// Appends what must come before an error event in this stage's dialect.
     fn before_error(&mut self, _out: &mut Vec<Event>) {}
+    /// Appends `e` as this stage's dialect ends a failed stream, when the stage renders its own
+    /// errors (a Responses stream fails with `response.failed`); `false` leaves it to the pipeline.
+    fn fail(&mut self, _e: &Error, _out: &mut Vec<Event>) -> bool {
+        false
+    }
 }
 
 /// The stages an upstream stream goes through, in order, and the client's dialect, in which
@@ -120,11 +126,14 @@ impl Pipeline {
         if self.done() {
             return;
         }
+        self.failed = true;
         if let Some(last) = self.stages.last_mut() {
+            if last.fail(e, out) {
+                return;
+            }
             last.before_error(out);
         }
         out.push(e.event(self.client));
-        self.failed = true;
     }
 
     /// The client's stream is complete.
@@ -156,6 +165,18 @@ pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Valu
     }
     if client == Dialect::Ollama {
         return request(Dialect::OpenAi, wire, &ollama::request_to_openai(body), t);
+    }
+    if client == Dialect::Responses && wire == Dialect::Responses {
+        let mut b = body.clone();
+        b["model"] = t.model.into();
+        return b;
+    }
+    if client == Dialect::Responses {
+        let mut chat = responses::request_to_openai(body);
+        if t.info.supports_reasoning == Some(false) {
+            chat.as_object_mut().map(|o| o.remove("reasoning_effort"));
+        }
+        return request(Dialect::OpenAi, wire, &chat, t);
     }
     let mut out = match (client, wire) {
         (Dialect::OpenAi, Dialect::Anthropic) => request::openai_to_anthropic(body, t),
@@ -199,6 +220,9 @@ pub fn response(client: Dialect, wire: Dialect, body: &[u8], model: &str, elapse
         (Dialect::Ollama, Dialect::Anthropic) => {
             ollama::response_from_openai(&response::anthropic_to_openai(&v, model), model, elapsed_ns)
         }
+        (Dialect::Responses, Dialect::OpenAi | Dialect::Anthropic) => {
+            responses::whole(wire, body, &responses::Context::new(&Value::Null, model))?
+        }
         _ => return Ok(body.to_vec()),
     };
     Ok(out.to_string().into_bytes())
@@ -207,7 +231,7 @@ pub fn response(client: Dialect, wire: Dialect, body: &[u8], model: &str, elapse
 /// A `wire`-dialect error answer → the `client` dialect (same status).
 pub fn error(client: Dialect, status: u16, body: &[u8], max_input: Option<u64>) -> Vec<u8> {
     let v = match client {
-        Dialect::OpenAi => response::error_to_openai(body),
+        Dialect::OpenAi | Dialect::Responses => response::error_to_openai(body),
         Dialect::Anthropic => response::error_to_anthropic(status, body, max_input),
         Dialect::Ollama => ollama::error(body),
     };
@@ -227,6 +251,7 @@ pub fn stream(client: Dialect, wire: Dialect, model: &str, request: &Value) -> V
         (Dialect::Ollama, Dialect::Anthropic) => {
             vec![Box::new(stream::AnthropicToOpenAi::new(model, true)), Box::new(ollama::OpenAiToOllama::new(model))]
         }
+        (Dialect::Responses, _) => responses::stages(wire, responses::Context::new(request, model), None),
         _ => Vec::new(),
     }
 }
@@ -240,6 +265,7 @@ pub fn as_events(client: Dialect, body: &[u8], include_usage: bool) -> Option<Ve
         Dialect::Anthropic => response::anthropic_as_events(&v),
         // One NDJSON line (the last, `done: true`) is a whole Ollama stream.
         Dialect::Ollama => Some(vec![Event::data(v.to_string())]),
+        Dialect::Responses => responses::as_events(&v),
     }
 }
 

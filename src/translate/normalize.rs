@@ -5,7 +5,7 @@
 //! and client-specific message keys (Copilot's).
 
 use super::request::{anthropic_text, openai_content, source_url};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// What normalisation found out that the answer's way back needs.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub fn chat(body: &mut Value) -> Normalized {
     let mut n = Normalized::default();
     let Some(obj) = body.as_object_mut() else { return n };
     if obj.contains_key("input") && !obj.contains_key("messages") {
-        from_responses(obj);
+        super::responses::into_chat(obj);
         n.changed = true;
     }
     // Cursor sends the SDK's `extra_body` literally: standard parameters in it are merged as the
@@ -233,108 +233,6 @@ fn tool_choice(c: &Value) -> Value {
             _ => c.clone(),
         },
         _ => c.clone(),
-    }
-}
-
-/// The text of Responses-API content (a string, or `input_text` / `output_text` parts).
-fn responses_parts(content: &Value) -> Vec<Value> {
-    match content {
-        Value::String(s) => vec![json!({"type": "text", "text": s})],
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| match p.get("type").and_then(Value::as_str) {
-                Some("input_text" | "output_text" | "text" | "refusal") => {
-                    Some(json!({"type": "text", "text": p.get("text").or(p.get("refusal")).cloned().unwrap_or_default()}))
-                }
-                Some("input_image") => {
-                    let url = p.get("image_url").and_then(Value::as_str)?;
-                    Some(json!({"type": "image_url", "image_url": {"url": url}}))
-                }
-                Some("input_file") => {
-                    let data = p.get("file_data").and_then(Value::as_str)?;
-                    Some(json!({"type": "file", "file": {"file_data": data, "filename": p.get("filename").cloned().unwrap_or("file".into())}}))
-                }
-                _ => None,
-            })
-            .collect(),
-        _ => vec![],
-    }
-}
-
-/// A Responses-shaped body (Cursor's agent mode posts these to the chat path) → Chat Completions.
-fn from_responses(obj: &mut Map<String, Value>) {
-    let mut messages: Vec<Value> = Vec::new();
-    if let Some(Value::String(i)) = obj.remove("instructions") {
-        messages.push(json!({"role": "system", "content": i}));
-    }
-    let items = match obj.remove("input") {
-        Some(Value::String(s)) => vec![json!({"role": "user", "content": s})],
-        Some(Value::Array(a)) => a,
-        _ => vec![],
-    };
-    for item in items {
-        let kind = item.get("type").and_then(Value::as_str).unwrap_or("message");
-        match kind {
-            "message" => {
-                let role = match item.get("role").and_then(Value::as_str).unwrap_or("user") {
-                    "developer" => "system",
-                    r => r,
-                };
-                let parts = responses_parts(item.get("content").unwrap_or(&Value::Null));
-                messages.push(json!({"role": role, "content": openai_content(parts)}));
-            }
-            "function_call" | "custom_tool_call" => {
-                let arguments = match kind {
-                    "function_call" => item.get("arguments").and_then(Value::as_str).unwrap_or("{}").to_string(),
-                    _ => json!({"input": item.get("input").cloned().unwrap_or_default()}).to_string(),
-                };
-                let call = json!({"id": item["call_id"], "type": "function", "function": {"name": item["name"], "arguments": arguments}});
-                // Consecutive calls belong to one assistant turn.
-                match messages.last_mut() {
-                    Some(last) if last["role"] == "assistant" && last.get("tool_calls").is_some() => {
-                        last["tool_calls"].as_array_mut().expect("tool_calls is a list").push(call);
-                    }
-                    _ => messages.push(json!({"role": "assistant", "content": null, "tool_calls": [call]})),
-                }
-            }
-            "function_call_output" | "custom_tool_call_output" => {
-                let output = match item.get("output") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(other) => responses_parts(other).iter().filter_map(|p| p["text"].as_str()).collect(),
-                    None => String::new(),
-                };
-                messages.push(json!({"role": "tool", "tool_call_id": item["call_id"], "content": output}));
-            }
-            _ => {} // reasoning items and the like: nothing an OpenAI chat upstream can take
-        }
-    }
-    obj.insert("messages".into(), Value::Array(messages));
-    if let Some(n) = obj.remove("max_output_tokens") {
-        obj.insert("max_tokens".into(), n);
-    }
-    if let Some(effort) = obj.remove("reasoning").and_then(|r| r.get("effort").cloned()).filter(|e| e.is_string()) {
-        obj.insert("reasoning_effort".into(), effort);
-    }
-    if let Some(text) = obj.remove("text") {
-        if let Some(v) = text.get("verbosity") {
-            obj.insert("verbosity".into(), v.clone());
-        }
-        if text.pointer("/format/type").and_then(Value::as_str) == Some("json_schema") {
-            let f = &text["format"];
-            let schema = json!({"name": f.get("name").cloned().unwrap_or("response".into()), "schema": f["schema"], "strict": f.get("strict").cloned().unwrap_or(Value::Bool(false))});
-            obj.insert("response_format".into(), json!({"type": "json_schema", "json_schema": schema}));
-        }
-    }
-    for k in [
-        "include",
-        "store",
-        "previous_response_id",
-        "truncation",
-        "prompt_cache_retention",
-        "background",
-        "context_management",
-    ] {
-        obj.remove(k);
     }
 }
 

@@ -20,6 +20,7 @@ mod local; // the demo model, /health, CORS preflight, the merged model list
 mod ollama; // Copilot's discovery and chat sequence, /api/chat, both auth modes
 mod passthrough; // byte-identical bodies, promptness, disconnects, framing, key injection
 mod repair; // golden files for the stream repair, default and with the Cursor opt-ins
+mod responses; // the Responses API through chat, Anthropic and Responses upstreams, previous_response_id
 mod routing; // exact / glob / alias / wildcard models, prefixes, /v1/* passthrough
 mod tls; // upstreams over TLS: a private CA via SSL_CERT_FILE, the built-in roots refusing it
 mod translate; // golden files for OpenAI ⇄ Anthropic in both directions

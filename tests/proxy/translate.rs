@@ -1,6 +1,6 @@
 //! Golden files for every translation direction: each folder in `fixtures/translate/` holds a
 //! client request, an upstream reply, and the goldens for what upstream must receive and what
-//! the client must get back. `UPDATE_GOLDEN=1 cargo test` rewrites the goldens for review.
+//! the client must get back (Responses ids and times made stable). `UPDATE_GOLDEN=1 cargo test` rewrites the goldens for review.
 
 use crate::support::*;
 use serde_json::Value;
@@ -51,6 +51,8 @@ fn case(name: &str) {
     let request = std::fs::read_to_string(d.join("client_request.json")).unwrap();
     let resp = if meta["client"] == "openai" {
         post(&proxy, "/v1/chat/completions", "tok", &request)
+    } else if meta["client"] == "responses" {
+        post(&proxy, "/v1/responses", "tok", &request)
     } else {
         let hs = [("x-api-key", "tok"), ("anthropic-version", "2023-06-01"), ("Content-Type", "application/json")];
         call("POST", &proxy.url("/v1/messages?beta=true"), &hs, &request)
@@ -69,12 +71,41 @@ fn case(name: &str) {
         assert_eq!(resp.header(k), v.as_str(), "{name}: client header {k}");
     }
     if resp.header("content-type").is_some_and(|c| c.starts_with("text/event-stream")) {
-        golden(name, "client_response.golden.sse", &sse_golden(&resp.text()));
+        golden(name, "client_response.golden.sse", &stable_ids(&sse_golden(&resp.text())));
     } else {
         let mut v = resp.json();
         normalize(&mut v);
         golden(name, "client_response.golden.json", &pretty(&v));
     }
+}
+
+/// A Responses stream with its minted response id (which every item id ends in) and its
+/// timestamps made the same on every run.
+fn stable_ids(golden: &str) -> String {
+    let Some(at) = golden.find("\"id\":\"resp_") else { return golden.to_string() };
+    let suffix: String = golden[at + 11..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+    let mut out = golden.replace(&suffix, "ID");
+    for key in ["\"created_at\":", "\"completed_at\":"] {
+        let parts: Vec<&str> = out.split(key).collect();
+        let rest = parts[1..].iter().map(|p| p.trim_start_matches(|c: char| c.is_ascii_digit()));
+        out = parts[0].to_string() + &rest.map(|p| format!("{key}0{p}")).collect::<String>();
+    }
+    out
+}
+
+#[test]
+fn responses_client_openai_stream_tool_split() {
+    case("responses-client-openai-stream-tool-split");
+}
+
+#[test]
+fn responses_client_openai_error_mid_stream() {
+    case("responses-client-openai-error-mid-stream");
+}
+
+#[test]
+fn responses_client_anthropic_stream_thinking() {
+    case("responses-client-anthropic-stream-thinking");
 }
 
 #[test]

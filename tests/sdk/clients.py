@@ -1,4 +1,4 @@
-"""The official OpenAI, Anthropic and Ollama Python SDKs, strictly validating, against the real proxy.
+"""The official OpenAI (Chat Completions and Responses), Anthropic and Ollama Python SDKs, strictly validating, against the real proxy.
 
 A scripted fake upstream on 127.0.0.1:0 speaks both dialects: asked with tools and no tool result
 yet, it calls the first tool; given a tool result, it answers with text that quotes the result.
@@ -45,6 +45,9 @@ def openai_answer(body):
         msg = {"role": "assistant", "content": None, "reasoning_content": "Need a tool.",
                "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": name, "arguments": '{"path": "a.txt"}'}}]}
         finish = "tool_calls"
+    elif body.get("response_format", {}).get("type") == "json_schema":
+        msg = {"role": "assistant", "content": '{"answer": 4}'}
+        finish = "stop"
     else:
         msg = {"role": "assistant", "content": f"The file says: {tool_result}" if tool_result else "Hello there"}
         finish = "stop"
@@ -118,6 +121,43 @@ def anthropic_answer(body):
     return "text/event-stream", sse(out)
 
 
+def responses_answer(body):
+    """The Responses API itself (a deployment with `responses_api: true`): same script."""
+    items = body["input"] if isinstance(body["input"], list) else [{"type": "message", "role": "user", "content": body["input"]}]
+    result = next((i["output"] for i in items if i.get("type") == "function_call_output"), None)
+    tools = body.get("tools") or []
+    if tools and result is None:
+        out = [{"type": "function_call", "id": "fc_1", "call_id": "call_n1", "name": tools[0]["name"], "arguments": '{"path": "a.txt"}', "status": "completed"}]
+    else:
+        text = '{"answer": 4}' if body.get("text", {}).get("format", {}).get("type") == "json_schema" else (f"The file says: {result}" if result else "Hello there")
+        out = [{"type": "message", "id": "msg_1", "role": "assistant", "status": "completed", "content": [{"type": "output_text", "text": text, "annotations": []}]}]
+    usage = {"input_tokens": 11, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0}, "output_tokens": 7,
+             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 18}
+    resp = {"id": "resp_native1", "object": "response", "created_at": 1, "model": body["model"], "status": "completed", "output": out,
+            "parallel_tool_calls": True, "tool_choice": "auto", "tools": tools, "error": None, "incomplete_details": None, "usage": usage}
+    if not body.get("stream"):
+        return "application/json", json.dumps(resp).encode()
+    seq = iter(range(1000))
+    def ev(kind, **data):
+        return f"event: {kind}\ndata: {json.dumps({'type': kind, 'sequence_number': next(seq), **data})}\n\n"
+    ev_list = [ev("response.created", response={**resp, "status": "in_progress", "output": [], "usage": None})]
+    for i, item in enumerate(out):
+        if item["type"] == "message":
+            text = item["content"][0]["text"]
+            ev_list += [ev("response.output_item.added", output_index=i, item={**item, "status": "in_progress", "content": []}),
+                        ev("response.content_part.added", item_id=item["id"], output_index=i, content_index=0, part={"type": "output_text", "text": "", "annotations": []}),
+                        ev("response.output_text.delta", item_id=item["id"], output_index=i, content_index=0, delta=text, logprobs=[]),
+                        ev("response.output_text.done", item_id=item["id"], output_index=i, content_index=0, text=text, logprobs=[]),
+                        ev("response.content_part.done", item_id=item["id"], output_index=i, content_index=0, part=item["content"][0])]
+        else:
+            ev_list += [ev("response.output_item.added", output_index=i, item={**item, "arguments": ""}),
+                        ev("response.function_call_arguments.delta", item_id=item["id"], output_index=i, delta=item["arguments"]),
+                        ev("response.function_call_arguments.done", item_id=item["id"], output_index=i, arguments=item["arguments"])]
+        ev_list.append(ev("response.output_item.done", output_index=i, item=item))
+    ev_list.append(ev("response.completed", response=resp))
+    return "text/event-stream", sse(ev_list)
+
+
 class Upstream(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -151,7 +191,10 @@ class Upstream(http.server.BaseHTTPRequestHandler):
             return self.reply(200, "application/json", b'{"input_tokens": 77}')
         if "ignores-stream" in body.get("model", ""):
             body["stream"] = False  # some relays answer whole whatever the client asked
-        ctype, data = anthropic_answer(body) if anthropic_wire else openai_answer(body)
+        if self.path == "/v1/responses":
+            ctype, data = responses_answer(body)
+        else:
+            ctype, data = anthropic_answer(body) if anthropic_wire else openai_answer(body)
         self.reply(200, ctype, data)
 
 
@@ -162,6 +205,8 @@ def start_proxy(binary, upstream_port, work):
         "model_list:\n"
         "  - model_name: demo\n    litellm_params: {model: openai/demo, mock_response: 'Hi from the demo'}\n"
         f"  - model_name: 'claude-*'\n    litellm_params: {{model: anthropic/*, api_base: '{base}', api_key: sk-upstream}}\n"
+        f"  - model_name: 'native-*'\n    litellm_params: {{model: openai/*, api_base: '{base}/v1', api_key: sk-upstream}}\n"
+        "    gpt_reverse_proxy: {responses_api: true}\n"
         f"  - model_name: '*'\n    litellm_params: {{model: openai/*, api_base: '{base}/v1', api_key: sk-upstream}}\n"
         "gpt_reverse_proxy:\n  max_body_bytes: 200000\n"
     )
@@ -255,6 +300,93 @@ def openai_checks(base):
             openai_tool_round_trip_on_claude_streamed,
             openai_tool_round_trip_on_claude_non_streamed, openai_tool_round_trip_on_openai_streamed,
             openai_usage_from_claude, openai_error_classes]
+
+
+def responses_checks(base):
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key=TOKEN, max_retries=0, _strict_response_validation=True)
+    tools = [{"type": "function", "name": "read_file", "description": "Read a file", "strict": False,
+              "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}]
+    ask = "read a.txt"
+    # A chat-only upstream, an Anthropic one, and one that serves the Responses API itself.
+    models = ["gpt-4o", "claude-sonnet-4-20250514", "native-gpt-5"]
+
+    def turn(model, stream, **kw):
+        if stream:
+            with client.responses.stream(model=model, **kw) as s:
+                for _ in s:
+                    pass
+                return s.get_final_response()
+        return client.responses.create(model=model, **kw)
+
+    def round_trip(model, stream, previous):
+        first = turn(model, stream, input=ask, tools=tools)
+        calls = [o for o in first.output if o.type == "function_call"]
+        assert len(calls) == 1 and calls[0].name == "read_file" and json.loads(calls[0].arguments) == {"path": "a.txt"}, first.output
+        if model != "native-gpt-5":
+            assert first.output[0].type == "reasoning" and first.output[0].summary[0].text == "Need a tool.", first.output
+        result = {"type": "function_call_output", "call_id": calls[0].call_id, "output": "hello world"}
+        if previous:
+            second = turn(model, stream, input=[result], tools=tools, previous_response_id=first.id)
+        else:
+            history = [{"role": "user", "content": ask}] + [o.model_dump(exclude_none=True) for o in first.output] + [result]
+            second = turn(model, stream, input=history, tools=tools, store=False)
+        assert second.output_text == "The file says: hello world", second.output
+        assert second.usage.output_tokens == 7, second.usage
+        assert model == "native-gpt-5" or second.id != first.id, (first.id, second.id)
+
+    def responses_text():
+        for model in models:
+            for stream in (False, True):
+                r = turn(model, stream, input="hi", instructions="Be kind.")
+                assert r.output_text == "Hello there" and r.status == "completed", (model, stream, r)
+                assert r.usage.input_tokens > 0 and r.usage.total_tokens == r.usage.input_tokens + r.usage.output_tokens, r.usage
+
+    def responses_tools_two_turns_streamed():
+        for model in models:
+            round_trip(model, True, previous=model != "native-gpt-5")
+
+    def responses_tools_two_turns_non_streamed():
+        for model in models:
+            round_trip(model, False, previous=model != "native-gpt-5")
+            round_trip(model, False, previous=False)
+
+    def responses_stream_events_in_order():
+        seqs, kinds = [], []
+        with client.responses.stream(model="claude-sonnet-4-20250514", input=ask, tools=tools) as s:
+            for e in s:
+                seqs.append(e.sequence_number)
+                kinds.append(e.type)
+        assert seqs == list(range(len(seqs))), seqs
+        assert kinds[:2] == ["response.created", "response.in_progress"] and kinds[-1] == "response.completed", kinds
+        assert "response.reasoning_summary_text.delta" in kinds and "response.function_call_arguments.delta" in kinds, kinds
+
+    def responses_json_schema():
+        fmt = {"format": {"type": "json_schema", "name": "sum", "strict": True,
+                          "schema": {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"], "additionalProperties": False}}}
+        for model in ("gpt-4o", "native-gpt-5"):
+            for stream in (False, True):
+                r = turn(model, stream, input="2+2?", text=fmt)
+                assert json.loads(r.output_text) == {"answer": 4}, (model, r.output_text)
+
+    def responses_errors():
+        for model, exc in [("gpt-status-429", openai.RateLimitError), ("claude-status-500", openai.InternalServerError),
+                           ("nope-status-404", openai.NotFoundError)]:
+            try:
+                client.responses.create(model=model, input="x")
+            except exc as e:
+                assert "scripted" in str(e), e
+            else:
+                raise AssertionError(f"{model}: no {exc.__name__}")
+        for kw in ({"tools": [{"type": "web_search"}]}, {"previous_response_id": "resp_unknown"}):
+            try:
+                client.responses.create(model="claude-x", input="x", **kw)
+            except openai.BadRequestError as e:
+                assert e.status_code == 400 and e.body["type"] == "invalid_request_error", e.body
+            else:
+                raise AssertionError(f"{kw}: accepted")
+
+    return [responses_text, responses_tools_two_turns_streamed, responses_tools_two_turns_non_streamed,
+            responses_stream_events_in_order, responses_json_schema, responses_errors]
 
 
 def anthropic_checks(base):
@@ -407,6 +539,23 @@ def ollama_checks(base):
             ollama_stream_from_upstreams_that_answer_whole, ollama_chat_streamed_counts, ollama_errors]
 
 
+def js_checks(base):
+    """The openai JS SDK's Responses checks (tests/sdk/responses.mjs), when `make sdk-test` could
+    install it into .sdk-js (it needs npm); `(passed, failed)`."""
+    package = ROOT / ".sdk-js" / "node_modules" / "openai"
+    if not package.is_dir():
+        print("skip js: the openai JS SDK is not installed (.sdk-js)")
+        return 0, 0
+    run = subprocess.run(["node", str(ROOT / "tests" / "sdk" / "responses.mjs"), base, TOKEN, str(package)],
+                         capture_output=True, text=True, timeout=120)
+    print(run.stdout.rstrip())
+    m = re.search(r"(\d+) passed, (\d+) failed", run.stdout)
+    if not m:
+        print(f"FAIL js: {run.stderr[-1500:]}")
+        return 0, 1
+    return int(m.group(1)), int(m.group(2))
+
+
 def main():
     binary = str(pathlib.Path(sys.argv[1]).resolve())
     upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
@@ -415,7 +564,7 @@ def main():
     base = f"http://127.0.0.1:{port}"
     passed = failed = 0
     try:
-        for check in openai_checks(base) + anthropic_checks(base) + ollama_checks(base):
+        for check in openai_checks(base) + responses_checks(base) + anthropic_checks(base) + ollama_checks(base):
             try:
                 check()
                 passed += 1
@@ -423,6 +572,8 @@ def main():
             except Exception as e:  # noqa: BLE001 - report every failure, keep going
                 failed += 1
                 print(f"FAIL {check.__name__}: {e!r}")
+        js_passed, js_failed = js_checks(base)
+        passed, failed = passed + js_passed, failed + js_failed
         leaked = [s for s in seen if TOKEN in (s[1] or "") + (s[2] or "")]
         if leaked:
             failed += 1

@@ -1,4 +1,5 @@
-//! Every stream transform (repair, Anthropic → OpenAI, OpenAI → Anthropic, OpenAI → Ollama),
+//! Every stream transform (repair, Anthropic → OpenAI, OpenAI → Anthropic, OpenAI → Ollama,
+//! OpenAI → Responses),
 //! fed arbitrary SSE: no panic, and once a transform says it is done it stays done.
 #![no_main]
 use gpt_reverse_proxy::repair::{Options, Repair};
@@ -11,11 +12,12 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else { return };
     let request = serde_json::json!({"model": "m", "stream": true, "stream_options": {"include_usage": true}});
     let repair = |o: Options| vec![Box::new(Repair::new(o)) as Box<dyn Transform>];
-    let (stages, client) = match which % 5 {
+    let (stages, client) = match which % 6 {
         0 => (repair(Options::default()), Dialect::OpenAi),
         1 => (repair(Options { drop_null_finish_reason: true, think_tags: true, custom_tools: vec!["f".into()] }), Dialect::OpenAi),
         2 => (translate::stream(Dialect::OpenAi, Dialect::Anthropic, "m", &request), Dialect::OpenAi),
         3 => (translate::stream(Dialect::Anthropic, Dialect::OpenAi, "m", &request), Dialect::Anthropic),
+        4 => (translate::stream(Dialect::Responses, Dialect::OpenAi, "m", &request), Dialect::Responses),
         _ => (translate::stream(Dialect::Ollama, Dialect::Anthropic, "m", &request), Dialect::Ollama),
     };
     let mut t = Pipeline::new(stages, client);

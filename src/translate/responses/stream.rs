@@ -1,0 +1,509 @@
+//! Chat Completions chunks as the Responses event stream: numbered events, one output item open
+//! at a time, and the final Response object (also a whole Response replayed as its stream).
+
+use super::{custom_input, failure_code, mint_id, status_of, text_part, usage_from_openai, Context, Item, OnComplete};
+use crate::error::Error;
+use crate::sse::Event;
+use crate::translate::Transform;
+use serde_json::{json, Value};
+
+/// Chat Completions chunks → Responses events (Responses clients on Chat Completions
+/// deployments; after `AnthropicToOpenAi` for Anthropic ones). One item is open at a time:
+/// reasoning, then text, then each tool call, as chat upstreams send them.
+pub struct OpenAiToResponses {
+    ctx: Context,
+    seq: u64,
+    started: bool,
+    items: Vec<Item>,
+    /// The open item's position in `items`.
+    open: Option<usize>,
+    /// Chat tool-call index → position in `items`.
+    calls: Vec<(u64, usize)>,
+    finish: Option<String>,
+    usage: Option<Value>,
+    done: bool,
+    on_complete: Option<OnComplete>,
+}
+
+impl OpenAiToResponses {
+    /// A translator for the response `ctx` describes; `on_complete` gets the final object.
+    pub fn new(ctx: Context, on_complete: Option<OnComplete>) -> Self {
+        OpenAiToResponses {
+            ctx,
+            seq: 0,
+            started: false,
+            items: Vec::new(),
+            open: None,
+            calls: Vec::new(),
+            finish: None,
+            usage: None,
+            done: false,
+            on_complete,
+        }
+    }
+
+    /// Appends an event named after its `type`, numbered.
+    fn emit(&mut self, out: &mut Vec<Event>, mut v: Value) {
+        v["sequence_number"] = self.seq.into();
+        self.seq += 1;
+        let name = v["type"].as_str().unwrap_or("").to_string();
+        out.push(Event::named(&name, v.to_string()));
+    }
+
+    fn start(&mut self, out: &mut Vec<Event>) {
+        if !self.started {
+            self.started = true;
+            for kind in ["response.created", "response.in_progress"] {
+                let response = self.ctx.response("in_progress", Vec::new(), Value::Null);
+                self.emit(out, json!({"type": kind, "response": response}));
+            }
+        }
+    }
+
+    /// Adds an item and announces it (its first part too, for reasoning and text).
+    fn open(&mut self, out: &mut Vec<Event>, item: Item) {
+        self.close(out);
+        let index = self.items.len();
+        let (id, added) = (item_id(&item).to_string(), item.json(false, "", &self.ctx));
+        self.items.push(item);
+        self.open = Some(index);
+        self.emit(out, json!({"type": "response.output_item.added", "output_index": index, "item": added}));
+        match &self.items[index] {
+            Item::Reasoning { .. } => self.emit(out, json!({"type": "response.reasoning_summary_part.added",
+                "item_id": id, "output_index": index, "summary_index": 0, "part": {"type": "summary_text", "text": ""}})),
+            Item::Message { .. } => self.emit(out, json!({"type": "response.content_part.added",
+                "item_id": id, "output_index": index, "content_index": 0, "part": text_part("")})),
+            Item::Call { .. } => {}
+        }
+    }
+
+    /// Finishes the open item: its `.done` events, then `output_item.done`.
+    fn close(&mut self, out: &mut Vec<Event>) {
+        let Some(index) = self.open.take() else { return };
+        let item = self.items[index].clone();
+        let id = item_id(&item);
+        let at = json!({"item_id": id, "output_index": index});
+        let with = |mut v: Value, more: Value| {
+            for (k, x) in at.as_object().into_iter().flatten().chain(more.as_object().into_iter().flatten()) {
+                v[k] = x.clone();
+            }
+            v
+        };
+        let events = match &item {
+            Item::Reasoning { text, .. } => vec![
+                with(
+                    json!({"type": "response.reasoning_summary_text.done"}),
+                    json!({"summary_index": 0, "text": text}),
+                ),
+                with(
+                    json!({"type": "response.reasoning_summary_part.done"}),
+                    json!({"summary_index": 0, "part": {"type": "summary_text", "text": text}}),
+                ),
+            ],
+            Item::Message { text, .. } => vec![
+                with(
+                    json!({"type": "response.output_text.done"}),
+                    json!({"content_index": 0, "text": text, "logprobs": []}),
+                ),
+                with(
+                    json!({"type": "response.content_part.done"}),
+                    json!({"content_index": 0, "part": text_part(text)}),
+                ),
+            ],
+            Item::Call { arguments, custom: true, .. } => {
+                let input = custom_input(arguments);
+                vec![
+                    with(json!({"type": "response.custom_tool_call_input.delta"}), json!({"delta": input})),
+                    with(json!({"type": "response.custom_tool_call_input.done"}), json!({"input": input})),
+                ]
+            }
+            Item::Call { arguments, .. } => {
+                vec![with(json!({"type": "response.function_call_arguments.done"}), json!({"arguments": arguments}))]
+            }
+        };
+        for ev in events {
+            self.emit(out, ev);
+        }
+        let done = item.json(true, "completed", &self.ctx);
+        self.emit(out, json!({"type": "response.output_item.done", "output_index": index, "item": done}));
+    }
+
+    /// Text or reasoning: into the open item of that kind, or a new one.
+    fn text(&mut self, out: &mut Vec<Event>, reasoning: bool, delta: &str) {
+        let fits = |i: &Item| matches!((i, reasoning), (Item::Reasoning { .. }, true) | (Item::Message { .. }, false));
+        if !self.open.is_some_and(|i| fits(&self.items[i])) {
+            let n = self.items.len();
+            let item = match reasoning {
+                true => Item::Reasoning { id: self.ctx.item_id("rs", n), text: String::new() },
+                false => Item::Message { id: self.ctx.item_id("msg", n), text: String::new() },
+            };
+            self.open(out, item);
+        }
+        let index = self.open.expect("an open item");
+        let id = item_id(&self.items[index]).to_string();
+        if let Item::Reasoning { text, .. } | Item::Message { text, .. } = &mut self.items[index] {
+            text.push_str(delta);
+        }
+        let ev = match reasoning {
+            true => json!({"type": "response.reasoning_summary_text.delta", "item_id": id, "output_index": index,
+                           "summary_index": 0, "delta": delta}),
+            false => json!({"type": "response.output_text.delta", "item_id": id, "output_index": index,
+                            "content_index": 0, "delta": delta, "logprobs": []}),
+        };
+        self.emit(out, ev);
+    }
+
+    /// One tool-call fragment: a new call opens an item; arguments stream as deltas (a custom
+    /// tool's are held: they are JSON around the raw text until the call is whole).
+    fn call(&mut self, out: &mut Vec<Event>, tc: &Value) {
+        let chat_index = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let index = match self.calls.iter().find(|(c, _)| *c == chat_index) {
+            Some((_, i)) if self.open == Some(*i) => *i,
+            Some(_) => {
+                log::warn!("upstream interleaved tool call {chat_index}; its late argument fragment is dropped");
+                return;
+            }
+            None => {
+                let name = tc.pointer("/function/name").and_then(Value::as_str).unwrap_or("").to_string();
+                let call_id = tc.get("id").and_then(Value::as_str).filter(|s| !s.is_empty());
+                let call_id = call_id.map_or_else(|| mint_id("call"), String::from);
+                let custom = self.ctx.is_custom(&name);
+                let id = self.ctx.item_id(if custom { "ctc" } else { "fc" }, self.items.len());
+                self.open(out, Item::Call { id, call_id, name, arguments: String::new(), custom });
+                let index = self.items.len() - 1;
+                self.calls.push((chat_index, index));
+                index
+            }
+        };
+        let fragment = tc.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
+        let Item::Call { id, arguments, custom, .. } = &mut self.items[index] else { return };
+        arguments.push_str(fragment);
+        if !*custom && !fragment.is_empty() {
+            let ev = json!({"type": "response.function_call_arguments.delta", "item_id": id, "output_index": index,
+                            "delta": fragment});
+            self.emit(out, ev);
+        }
+    }
+
+    /// The end: the open item closed, then `response.completed` (or `.incomplete`).
+    fn complete(&mut self, out: &mut Vec<Event>) {
+        self.start(out);
+        self.close(out);
+        let (status, incomplete) = status_of(self.finish.as_deref());
+        let output = self.items.iter().map(|i| i.json(true, status, &self.ctx)).collect();
+        let usage = usage_from_openai(self.usage.as_ref().unwrap_or(&Value::Null));
+        let mut r = self.ctx.response(status, output, usage);
+        r["incomplete_details"] = incomplete;
+        if status == "completed" {
+            r["completed_at"] = crate::clock::unix_now().into();
+        }
+        if let Some(f) = self.on_complete.take() {
+            f(&r);
+        }
+        let kind = if status == "completed" { "response.completed" } else { "response.incomplete" };
+        self.emit(out, json!({"type": kind, "response": r}));
+        self.done = true;
+    }
+
+    /// The response failed: `response.failed` with the error and what was produced so far.
+    fn failed(&mut self, out: &mut Vec<Event>, error: &Value) {
+        self.start(out);
+        let output = self.items.iter().map(|i| i.json(true, "incomplete", &self.ctx)).collect();
+        let mut r = self.ctx.response("failed", output, Value::Null);
+        let message = error.get("message").and_then(Value::as_str).unwrap_or("The upstream failed");
+        r["error"] = json!({"code": failure_code(error), "message": message});
+        self.emit(out, json!({"type": "response.failed", "response": r}));
+        self.done = true;
+    }
+}
+
+/// An item's id.
+fn item_id(item: &Item) -> &str {
+    match item {
+        Item::Reasoning { id, .. } | Item::Message { id, .. } | Item::Call { id, .. } => id,
+    }
+}
+
+impl Transform for OpenAiToResponses {
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
+        if self.done {
+            return;
+        }
+        if ev.data.trim() == "[DONE]" {
+            return self.complete(out);
+        }
+        let Ok(chunk) = serde_json::from_str::<Value>(&ev.data) else { return };
+        if let Some(e) = chunk.get("error") {
+            let e = if e.is_object() { e.clone() } else { json!({"message": e}) };
+            return self.failed(out, &e);
+        }
+        self.start(out);
+        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+            self.usage = Some(u.clone());
+        }
+        let Some(choice) = chunk.pointer("/choices/0") else { return };
+        let d = &choice["delta"];
+        let reasoning = d.get("reasoning_content").or(d.get("reasoning")).and_then(Value::as_str);
+        if let Some(r) = reasoning.filter(|r| !r.is_empty()) {
+            self.text(out, true, r);
+        }
+        let text = d.get("content").and_then(Value::as_str).or(d.get("refusal").and_then(Value::as_str));
+        if let Some(t) = text.filter(|t| !t.is_empty()) {
+            self.text(out, false, t);
+        }
+        for tc in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+            self.call(out, tc);
+        }
+        if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
+            self.finish = Some(f.to_string());
+        }
+    }
+
+    fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
+        match (self.done, &self.finish) {
+            (true, _) => Ok(()),
+            // Some upstreams never send [DONE]; a finish reason is as good an ending.
+            (false, Some(_)) => {
+                self.complete(out);
+                Ok(())
+            }
+            (false, None) => Err(Error::UpstreamInvalid("the stream ended before it finished".into())),
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+
+    fn fail(&mut self, e: &Error, out: &mut Vec<Event>) -> bool {
+        self.failed(out, &e.openai_body()["error"]);
+        true
+    }
+}
+
+/// A complete Response as the event stream a client asked for (some upstreams ignore
+/// `stream: true`): each item added, its content in one delta, done; then the final event.
+pub fn as_events(response: &Value) -> Option<Vec<Event>> {
+    if response.get("object")?.as_str()? != "response" {
+        return None;
+    }
+    let id = response.get("id")?.as_str()?.to_string();
+    let ctx = Context { id, ..Context::new(response, response["model"].as_str().unwrap_or("")) };
+    let mut t = OpenAiToResponses::new(ctx, None);
+    let mut out = Vec::new();
+    t.start(&mut out);
+    for item in response["output"].as_array().into_iter().flatten() {
+        t.replay(&mut out, item);
+    }
+    t.close(&mut out);
+    let kind = match response["status"].as_str() {
+        Some("completed") => "response.completed",
+        Some("failed") => "response.failed",
+        _ => "response.incomplete",
+    };
+    t.emit(&mut out, json!({"type": kind, "response": response}));
+    Some(out)
+}
+
+impl OpenAiToResponses {
+    /// A finished item of a whole response, as the events that would have built it.
+    fn replay(&mut self, out: &mut Vec<Event>, item: &Value) {
+        let s = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        match s("type").as_str() {
+            "reasoning" => {
+                let text: String =
+                    item["summary"].as_array().into_iter().flatten().filter_map(|p| p["text"].as_str()).collect();
+                self.text(out, true, &text);
+            }
+            "message" => {
+                let text: String =
+                    item["content"].as_array().into_iter().flatten().filter_map(|p| p["text"].as_str()).collect();
+                self.text(out, false, &text);
+            }
+            kind @ ("function_call" | "custom_tool_call") => {
+                let custom = kind == "custom_tool_call";
+                let arguments = if custom { json!({"input": s("input")}).to_string() } else { s("arguments") };
+                self.open(
+                    out,
+                    Item::Call {
+                        id: s("id"),
+                        call_id: s("call_id"),
+                        name: s("name"),
+                        arguments: String::new(),
+                        custom,
+                    },
+                );
+                let index = self.items.len() - 1;
+                if let Item::Call { arguments: a, .. } = &mut self.items[index] {
+                    a.push_str(&arguments);
+                }
+                if !custom {
+                    let ev = json!({"type": "response.function_call_arguments.delta", "item_id": s("id"),
+                                    "output_index": index, "delta": arguments});
+                    self.emit(out, ev);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::Dialect;
+    use crate::translate::Pipeline;
+
+    fn chunk(delta: Value, finish: Value) -> Event {
+        Event::data(
+            json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}).to_string(),
+        )
+    }
+
+    fn events(out: &[Event]) -> Vec<Value> {
+        out.iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect()
+    }
+
+    fn kinds(v: &[Value]) -> Vec<&str> {
+        v.iter().map(|e| e["type"].as_str().unwrap()).collect()
+    }
+
+    /// Reasoning, text, a function call in pieces and a freeform call, then usage.
+    fn chat_stream() -> Vec<Event> {
+        vec![
+            chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+            chunk(json!({"reasoning_content": "Think"}), Value::Null),
+            chunk(json!({"reasoning_content": "ing."}), Value::Null),
+            chunk(json!({"content": "Hel"}), Value::Null),
+            chunk(json!({"content": "lo"}), Value::Null),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_9", "function": {"name": "read", "arguments": ""}}]}),
+                Value::Null,
+            ),
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"pa"}}]}), Value::Null),
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "th\":1}"}}]}), Value::Null),
+            chunk(
+                json!({"tool_calls": [{"index": 1, "id": "call_10", "function": {"name": "apply_patch", "arguments": "{\"input\":"}}]}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 1, "function": {"arguments": "\"*** Begin\"}"}}]}),
+                json!("tool_calls"),
+            ),
+            Event::data(
+                json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13,
+                "prompt_tokens_details": {"cached_tokens": 2}, "completion_tokens_details": {"reasoning_tokens": 3}}})
+                .to_string(),
+            ),
+            Event::data("[DONE]"),
+        ]
+    }
+
+    #[test]
+    fn a_chat_stream_becomes_numbered_responses_events_with_stable_ids() {
+        let ctx = Context::new(
+            &json!({"store": false, "metadata": {"k": "v"}, "tools": [{"type": "function", "name": "read"}, {"type": "custom", "name": "apply_patch"}]}),
+            "m",
+        );
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Value::Null));
+        let sink = kept.clone();
+        let mut t = OpenAiToResponses::new(ctx.clone(), Some(Box::new(move |r| *sink.lock().unwrap() = r.clone())));
+        let mut out = Vec::new();
+        for ev in chat_stream() {
+            t.event(ev, &mut out);
+        }
+        assert!(t.done() && t.end(&mut out).is_ok());
+        let v = events(&out);
+        assert_eq!(
+            kinds(&v),
+            [
+                "response.created",
+                "response.in_progress",
+                "response.output_item.added",
+                "response.reasoning_summary_part.added",
+                "response.reasoning_summary_text.delta",
+                "response.reasoning_summary_text.delta",
+                "response.reasoning_summary_text.done",
+                "response.reasoning_summary_part.done",
+                "response.output_item.done",
+                "response.output_item.added",
+                "response.content_part.added",
+                "response.output_text.delta",
+                "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
+                "response.output_item.done",
+                "response.output_item.added",
+                "response.function_call_arguments.delta",
+                "response.function_call_arguments.delta",
+                "response.function_call_arguments.done",
+                "response.output_item.done",
+                "response.output_item.added",
+                "response.custom_tool_call_input.delta",
+                "response.custom_tool_call_input.done",
+                "response.output_item.done",
+                "response.completed",
+            ]
+        );
+        assert!(out
+            .iter()
+            .all(|e| e.name.as_deref() == serde_json::from_str::<Value>(&e.data).unwrap()["type"].as_str()));
+        for (i, e) in v.iter().enumerate() {
+            assert_eq!(e["sequence_number"], i, "numbered in order");
+        }
+        let done = &v[25]["response"];
+        assert_eq!(
+            (done["id"].as_str(), v[0]["response"]["id"].as_str()),
+            (Some(ctx.id.as_str()), Some(ctx.id.as_str()))
+        );
+        assert_eq!(done["status"], "completed");
+        let output = done["output"].as_array().unwrap();
+        assert_eq!(output[0]["summary"][0]["text"], "Thinking.");
+        assert_eq!(output[1]["content"][0]["text"], "Hello");
+        assert_eq!(
+            (output[2]["call_id"].as_str(), output[2]["arguments"].as_str()),
+            (Some("call_9"), Some("{\"path\":1}"))
+        );
+        assert_eq!(
+            (output[3]["type"].as_str(), output[3]["input"].as_str()),
+            (Some("custom_tool_call"), Some("*** Begin"))
+        );
+        for (i, item) in output.iter().enumerate() {
+            assert_eq!(
+                v.iter().find(|e| e["type"] == "response.output_item.added" && e["output_index"] == i).unwrap()["item"]
+                    ["id"],
+                item["id"]
+            );
+        }
+        assert_eq!(done["usage"]["input_tokens_details"]["cached_tokens"], 2);
+        assert_eq!(done["usage"]["output_tokens_details"]["reasoning_tokens"], 3);
+        assert_eq!((done["store"].as_bool(), done["metadata"]["k"].as_str()), (Some(false), Some("v")));
+        assert_eq!(*kept.lock().unwrap(), *done, "the final object is kept as sent");
+    }
+
+    #[test]
+    fn upstream_errors_and_cut_streams_end_in_response_failed() {
+        let mut t = OpenAiToResponses::new(Context::new(&json!({}), "m"), None);
+        let mut out = Vec::new();
+        t.event(chunk(json!({"content": "x"}), Value::Null), &mut out);
+        t.event(Event::data(r#"{"error":{"message":"Overloaded","type":"overloaded_error"}}"#), &mut out);
+        let v = events(&out);
+        let last = v.last().unwrap();
+        assert_eq!(
+            (last["type"].as_str(), last["response"]["status"].as_str()),
+            (Some("response.failed"), Some("failed"))
+        );
+        assert_eq!(last["response"]["error"], json!({"code": "server_error", "message": "Overloaded"}));
+        assert!(t.done());
+
+        let stages = super::super::stages(Dialect::OpenAi, Context::new(&json!({}), "m"), None);
+        let mut p = Pipeline::new(stages, Dialect::Responses);
+        let mut out = Vec::new();
+        p.push(chunk(json!({"content": "x"}), Value::Null), &mut out);
+        p.end(&mut out);
+        let v = events(&out);
+        assert_eq!(kinds(&v).last(), Some(&"response.failed"), "{v:?}");
+        assert!(v.last().unwrap()["response"]["error"]["message"].as_str().unwrap().contains("ended before"));
+        assert!(p.done());
+    }
+}
