@@ -24,10 +24,10 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
-## Every test; those that could not run here (a missing nginx, Chromium or shared/ folder) are
-## listed at the end with how to enable them. As root, the packages they need are installed first.
+## Every test; those that could not run here (a missing nginx, Caddy, curl, Chromium or shared/ folder)
+## are listed at the end with how to enable them. As root, the packages they need are installed first.
 unit:
-	@for p in nginx:nginx-light chromium:chromium; do command -v $${p%%:*} >/dev/null || [ "$$(id -u)" != 0 ] || \
+	@for p in nginx:nginx-light caddy:caddy curl:curl chromium:chromium; do command -v $${p%%:*} >/dev/null || [ "$$(id -u)" != 0 ] || \
 	  (apt-get install -y -qq $${p#*:} || (apt-get update -qq && apt-get install -y -qq $${p#*:})) >/dev/null 2>&1 || true; done
 	@rm -f target/tmp/skipped-tests.txt
 	cargo test

@@ -9,10 +9,11 @@ mod attacks; // issue 13 against the bare binary: pipelining, unsent bodies, idl
 mod auth; // every way to present a token, wrong and missing ones, loopback-only mode
 mod cli; // the binary: --check on the original example config, --version, bad configs
 mod cursor; // the real recordings replayed through the stream repair; request normalisation
+mod deploy; // the shipped Caddyfile for real with Caddy's internal CA, the compose file, the systemd unit verified
 mod dumps; // DUMP_HTTP_CONTENT: both legs byte for byte, redaction, rotation, the subcommand, the viewer
 mod errors; // each error status, failover, timeouts, the concurrency cap, mid-stream failures
 mod faults; // upstream faults: streams cut short, non-JSON answers, very large answers
-mod front_proxy; // the shipped nginx config in front, for real: huge bodies, slowloris, big heads
+mod front_proxy; // the shipped nginx site in front, for real: TLS, port 80, huge bodies, slowloris, big heads
 mod hostile; // path tricks, odd bodies, header injection, smuggling shapes
 mod litellm; // the real LiteLLM configs, every provider family on the wire, fallbacks, aliases, drop_params
 mod lifecycle; // SIGTERM: running streams finish, new requests get 503, exit 0

@@ -595,3 +595,30 @@ impl Drop for Nginx {
         self.stop();
     }
 }
+
+/// curl with these arguments (its exit code and standard output), for front proxies speaking TLS
+/// and HTTP/2 to a client; `None`, and the test listed as not run, where curl is not installed.
+pub fn curl(args: &[&str]) -> Option<(i32, String)> {
+    match std::process::Command::new("curl").args(["-sS", "--max-time", "10"]).args(args).output() {
+        Ok(out) => Some((out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let test = std::thread::current().name().unwrap_or("a front-proxy test").to_string();
+            skipped(&test, "curl is not installed (apt-get install curl; make test installs it as root)");
+            None
+        }
+        Err(e) => panic!("curl: {e}"),
+    }
+}
+
+/// The processes whose command line mentions `needle` (a test's own temporary folder, say).
+pub fn processes_mentioning(needle: &str) -> Vec<u32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
+    procs
+        .flatten()
+        .filter_map(|p| p.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            String::from_utf8_lossy(&cmdline).contains(needle)
+        })
+        .collect()
+}
