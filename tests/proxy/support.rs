@@ -506,7 +506,8 @@ pub fn pretty(v: &Value) -> String {
 
 /// nginx on loopback with one `server` block (`site`, listening on `port`); `None`, saying so,
 /// where nginx is not installed (`.ci/run` installs it). Stopped when dropped.
-pub struct Nginx(std::process::Child);
+/// nginx running a site for a test, and its scratch directory (removed when it stops).
+pub struct Nginx(std::process::Child, PathBuf);
 
 /// Says that a test did not run and how to make it run, on stderr and in the list `make test`
 /// prints at the end (`target/tmp/skipped-tests.txt`), so a skip is never mistaken for a pass.
@@ -544,7 +545,7 @@ impl Nginx {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let nginx = Nginx(child);
+        let nginx = Nginx(child, dir.clone());
         let t = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -577,7 +578,10 @@ impl Nginx {
     /// Stops nginx the way it is meant to be stopped (SIGQUIT to the master: workers finish and
     /// exit with it), SIGKILL only if it has not gone within five seconds.
     fn stop(&mut self) {
-        let _ = std::process::Command::new("kill").args(["-QUIT", &self.0.id().to_string()]).status();
+        // By path first: a test may run with an empty PATH, and SIGKILL would orphan the workers.
+        let kill =
+            ["/bin/kill", "/usr/bin/kill"].into_iter().find(|k| std::path::Path::new(k).exists()).unwrap_or("kill");
+        let _ = std::process::Command::new(kill).args(["-QUIT", &self.0.id().to_string()]).status();
         let t = Instant::now();
         while t.elapsed() < Duration::from_secs(5) {
             if let Ok(Some(_)) = self.0.try_wait() {
@@ -593,6 +597,7 @@ impl Nginx {
 impl Drop for Nginx {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.1);
     }
 }
 
