@@ -8,7 +8,7 @@ mod anthropic; // /v1/messages passthrough, count_tokens, Anthropic model lists 
 mod attacks; // issue 13 against the bare binary: pipelining, unsent bodies, idle connections, framing, Expect, cross-site
 mod auth; // every way to present a token, wrong and missing ones, loopback-only mode
 mod cli; // the binary: --check on the original example config, --version, bad configs
-mod cursor; // the real recordings replayed through the stream repair; request normalisation
+mod cursor; // Cursor streams (fixtures/cursor/, plus the real recordings when present) through the stream repair; request normalisation
 mod deploy; // the shipped Caddyfile for real with Caddy's internal CA, the compose file, the systemd unit verified
 mod dumps; // DUMP_HTTP_CONTENT: both legs byte for byte, redaction, rotation, the subcommand, the viewer
 mod errors; // each error status, failover, timeouts, the concurrency cap, mid-stream failures
