@@ -69,10 +69,12 @@ PEERS := .venv-peers
 PEER_PACKAGES := litellm[proxy]==1.106.2 tensorzero==2026.6.0
 bench-peers: static-x86_64
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light)
 	@$(PEERS)/bin/python -c 'import litellm, tensorzero' 2>/dev/null || \
 	  (python3 -m venv $(PEERS) && $(PEERS)/bin/pip install -q $(foreach p,$(PEER_PACKAGES),'$(p)'))
 	cargo build --release --locked --example bench
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); \
+	BENCH_NGINX=$$(command -v nginx || echo /usr/sbin/nginx) \
 	BENCH_LITELLM=$(CURDIR)/$(PEERS)/bin/litellm BENCH_TENSORZERO=$(CURDIR)/$(PEERS)/bin/python \
 	target/release/examples/bench $(STATIC) $(STATIC)
 

@@ -137,6 +137,10 @@ struct Proxy {
     path_prefix: &'static str,
     /// Prepended to model names (a peer may name its models its own way).
     model_prefix: &'static str,
+    /// Which client dialects it serves: `true` for OpenAI only (no Anthropic ingress), and
+    /// whether it can translate at all (nginx passes bytes through).
+    openai_only: bool,
+    translates: bool,
 }
 
 impl Drop for Proxy {
@@ -187,7 +191,15 @@ fn running(child: Child, port: u16, path: &str, start: Instant, limit: Duration)
         assert!(start.elapsed() < limit, "the server on {addr} did not come up");
         thread::sleep(Duration::from_micros(200));
     }
-    Proxy { child, addr, cold_start: start.elapsed(), path_prefix: "", model_prefix: "" }
+    Proxy {
+        child,
+        addr,
+        cold_start: start.elapsed(),
+        path_prefix: "",
+        model_prefix: "",
+        openai_only: false,
+        translates: true,
+    }
 }
 
 /// LiteLLM's proxy (`litellm` from PyPI, one worker, the bench token as its master key, no
@@ -256,7 +268,39 @@ fn start_tensorzero(python: &std::ffi::OsStr, up: SocketAddr, dir: &std::path::P
     // Its logs go to stdout too: keep reading, or a full pipe would stall it.
     thread::spawn(move || lines.for_each(drop));
     let addr = base.trim_start_matches("http://").split('/').next().unwrap().parse().unwrap();
-    Proxy { child, addr, cold_start, path_prefix: "/openai", model_prefix: "tensorzero::model_name::" }
+    Proxy {
+        child,
+        addr,
+        cold_start,
+        path_prefix: "/openai",
+        model_prefix: "tensorzero::model_name::",
+        openai_only: true,
+        translates: true,
+    }
+}
+
+/// nginx doing this proxy's passthrough job, the ceiling for any HTTP reverse proxy here: the
+/// token checked, the upstream key injected, upstream keep-alive, unbuffered streaming, one
+/// process (`master_process off`, so its RSS is one process's like this proxy's).
+fn start_nginx(exe: &std::ffi::OsStr, up: SocketAddr, dir: &std::path::Path) -> Proxy {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let d = dir.join("nginx");
+    std::fs::create_dir_all(d.join("tmp")).unwrap();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 4096; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n  fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n  upstream up {{ server {up}; keepalive 64; }}\n  server {{\n    listen 127.0.0.1:{port};\n    location = /health {{ return 200 ok; }}\n    location / {{\n      if ($http_authorization != \"Bearer {TOKEN}\") {{ return 401; }}\n      proxy_pass http://up;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n      proxy_set_header Authorization \"Bearer sk-bench\";\n      proxy_buffering off;\n      proxy_request_buffering off;\n    }}\n  }}\n}}\n",
+        d = d.display()
+    );
+    std::fs::write(d.join("nginx.conf"), conf).unwrap();
+    let start = Instant::now();
+    let child = Command::new(exe)
+        .args(["-p", &d.display().to_string(), "-c", &d.join("nginx.conf").display().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx starts");
+    let mut p = running(child, port, "/health", start, Duration::from_secs(10));
+    (p.openai_only, p.translates) = (true, false);
+    p
 }
 
 /// Resident memory of a process and its descendants, in kB.
@@ -555,14 +599,30 @@ fn main() {
     // Peers in the same run, when `make bench-peers` installed them. TensorZero has no
     // Anthropic ingress.
     type Start = fn(&std::ffi::OsStr, SocketAddr, &std::path::Path) -> Proxy;
-    let wanted: [(&str, &str, Start); 2] =
-        [("LiteLLM", "BENCH_LITELLM", start_litellm), ("TensorZero", "BENCH_TENSORZERO", start_tensorzero)];
+    let wanted: [(&str, &str, Start); 3] = [
+        ("nginx", "BENCH_NGINX", start_nginx),
+        ("LiteLLM", "BENCH_LITELLM", start_litellm),
+        ("TensorZero", "BENCH_TENSORZERO", start_tensorzero),
+    ];
     let mut peer_notes = Vec::new();
     for (name, var, start) in wanted {
         let Some(exe) = std::env::var_os(var) else { continue };
         let peer = start(&exe, up, &dir);
-        for sc in SCENARIOS.iter().filter(|sc| peer.path_prefix.is_empty() || sc.proxy_path != "/v1/messages") {
-            println!("| {name}: {} | {} | – | – |", sc.name, measure(&peer, up, sc, secs, &dir));
+        let serves = |sc: &&Scenario| {
+            (!peer.openai_only || sc.proxy_path != "/v1/messages")
+                && (peer.translates || sc.name == "OpenAI passthrough")
+        };
+        for sc in SCENARIOS.iter().filter(serves) {
+            let row = measure(&peer, up, sc, secs, &dir);
+            // nginx is the ceiling: its memory at 1,000 streams is measured too.
+            let streams = match peer.translates {
+                true => "– | –".to_string(),
+                false => {
+                    let (completed, peak) = many_streams(&peer, 1000, sc);
+                    format!("{completed} / 1000 | {:.1} MB", peak as f64 / 1024.0)
+                }
+            };
+            println!("| {name}: {} | {row} | {streams} |", sc.name);
         }
         let rss = tree_rss_kb(peer.child.id()) as f64 / 1024.0;
         let cold = peer.cold_start.as_secs_f64() * 1000.0;
