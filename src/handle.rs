@@ -410,7 +410,12 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
 }
 
 /// [`chat`] for a request already read (and perhaps reshaped, as `/api/generate`'s is).
-fn chat_request(rq: &tiny_http::Request, sh: &Shared, facts: &mut Facts, mut req: ModelRequest) -> Result<Reply, Error> {
+fn chat_request(
+    rq: &tiny_http::Request,
+    sh: &Shared,
+    facts: &mut Facts,
+    mut req: ModelRequest,
+) -> Result<Reply, Error> {
     let client = facts.dialect;
     let group = route::group(&req.model, &sh.cfg)?;
     if client == Dialect::Responses {

@@ -67,12 +67,7 @@ fn embed_input(body: &Value, legacy: bool) -> Result<Vec<Value>, Error> {
 /// `POST /api/embed` and (`legacy`) `/api/embeddings`: the texts to the OpenAI embeddings of the
 /// deployment serving the model; Anthropic deployments have none, and nothing to embed is
 /// answered here, as Ollama does.
-pub(super) fn embed(
-    rq: &mut tiny_http::Request,
-    sh: &Shared,
-    facts: &mut Facts,
-    legacy: bool,
-) -> Result<Reply, Error> {
+pub(super) fn embed(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, legacy: bool) -> Result<Reply, Error> {
     let req = read_model_request(rq, sh, facts)?;
     let group: Vec<&Deployment> = route::group(&req.model, &sh.cfg)?
         .into_iter()
@@ -99,8 +94,13 @@ pub(super) fn embed(
         body["model"] = model.into();
         Ok(Prepared { model: model.to_string(), path: "/embeddings".into(), body: Cow::Owned(body.to_string().into()) })
     };
-    let out =
-        Outgoing { method: "POST", client_headers: rq.headers(), stream: false, prepare: &prepare, dump: facts.dump.as_ref() };
+    let out = Outgoing {
+        method: "POST",
+        client_headers: rq.headers(),
+        stream: false,
+        prepare: &prepare,
+        dump: facts.dump.as_ref(),
+    };
     let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics)?;
     let d = &sh.cfg.deployments[answer.deployment];
     facts.note_upstream(d, &answer);
@@ -157,8 +157,11 @@ mod tests {
     #[test]
     fn answers_in_both_shapes() {
         let v = embeddings_answer(false, "m", vec![json!([0.5])], &json!({"prompt_tokens": 3}), 9);
-        assert_eq!(v, json!({"model": "m", "embeddings": [[0.5]], "total_duration": 9, "load_duration": 0,
-                             "prompt_eval_count": 3}));
+        assert_eq!(
+            v,
+            json!({"model": "m", "embeddings": [[0.5]], "total_duration": 9, "load_duration": 0,
+                             "prompt_eval_count": 3})
+        );
         assert_eq!(embeddings_answer(true, "m", Vec::new(), &Value::Null, 0), json!({"embedding": []}));
         assert_eq!(embeddings_answer(true, "m", vec![json!([1.0])], &Value::Null, 0), json!({"embedding": [1.0]}));
     }

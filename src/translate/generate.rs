@@ -158,7 +158,10 @@ mod tests {
             assert_eq!(without_prompt(&json!({"keep_alive": k}), "m")["done_reason"], "load", "{k}");
         }
         let v = without_prompt(&json!({}), "m");
-        assert_eq!((v["response"].as_str(), v["done"].as_bool(), v["model"].as_str()), (Some(""), Some(true), Some("m")));
+        assert_eq!(
+            (v["response"].as_str(), v["done"].as_bool(), v["model"].as_str()),
+            (Some(""), Some(true), Some("m"))
+        );
     }
 
     #[test]
@@ -169,7 +172,8 @@ mod tests {
         assert_eq!((v["response"].as_str(), v["thinking"].as_str()), (Some("Hi"), Some("hmm")));
         assert!(v.get("message").is_none() && v["eval_count"] == 4 && v["done_reason"] == "stop");
         assert_eq!(from_chat(json!({"error": "boom"})), json!({"error": "boom"}));
-        let body = b"{\"message\":{\"content\":\"a\"},\"done\":false}\n{\"message\":{\"content\":\"\"},\"done\":true}\n";
+        let body =
+            b"{\"message\":{\"content\":\"a\"},\"done\":false}\n{\"message\":{\"content\":\"\"},\"done\":true}\n";
         let lines: Vec<Value> = String::from_utf8(from_chat_body(body))
             .unwrap()
             .lines()
