@@ -20,6 +20,9 @@ pub fn acts(route: &Route) -> bool {
             | Route::CountTokens
             | Route::OllamaChat
             | Route::OllamaShow
+            | Route::OllamaGenerate
+            | Route::OllamaEmbed
+            | Route::OllamaEmbeddings
             | Route::OpenAiPassthrough(_)
     )
 }

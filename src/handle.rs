@@ -25,6 +25,8 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+mod ollama_api;
+
 /// The longest model name, path or method an access log line shows (in characters).
 const LONGEST_LOGGED: usize = 256;
 
@@ -156,8 +158,8 @@ fn after(close: bool, out: &respond::Outcome) -> After {
 /// what became of its connection.
 pub fn reject(rq: tiny_http::Request, e: Error, sh: &Shared) -> After {
     let (method, path) = request_line(&rq, &sh.cfg);
-    let (route, _) = route::classify(rq.method(), rq.url(), None, "");
-    let dialect = client_dialect(&route, rq.headers());
+    let (route, mount) = route::classify(rq.method(), rq.url(), sh.cfg.path_prefix.as_deref(), &sh.cfg.ollama_secret);
+    let dialect = client_dialect(&route, mount, rq.headers());
     let started = Instant::now();
     sh.metrics.begin();
     let close = admit::chunked(rq.headers());
@@ -193,7 +195,7 @@ fn request_line(rq: &tiny_http::Request, cfg: &Config) -> (String, String) {
 fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
     let cfg = &sh.cfg;
     let (route, mount) = route::classify(rq.method(), rq.url(), cfg.path_prefix.as_deref(), &cfg.ollama_secret);
-    facts.dialect = client_dialect(&route, rq.headers());
+    facts.dialect = client_dialect(&route, mount, rq.headers());
     facts.route = route.name();
     if let Err(e) = admit::check_head(rq, cfg) {
         // A head too large was still parsed whole; a 400 here is about framing.
@@ -247,8 +249,11 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
         }
         Route::OllamaTags => Ok(json(200, &models::list(&model_list(sh), Dialect::Ollama))),
         Route::OllamaShow => ollama_show(rq, sh, facts),
-        Route::OllamaPs => Ok(json(200, &ollama::ps())),
+        Route::OllamaPs => Ok(json(200, &ollama_api::ps(sh))),
         Route::OllamaChat => chat(rq, sh, facts),
+        Route::OllamaGenerate => ollama_api::generate(rq, sh, facts),
+        Route::OllamaEmbed => ollama_api::embed(rq, sh, facts, false),
+        Route::OllamaEmbeddings => ollama_api::embed(rq, sh, facts, true),
         Route::Models => Ok(json(200, &models::list(&model_list(sh), facts.dialect))),
         Route::Model(id) => match model_list(sh).iter().find(|e| e.id == id) {
             Some(e) => Ok(json(200, &models::one(e, facts.dialect))),
@@ -262,8 +267,9 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
     }
 }
 
-/// Anthropic for the Messages routes, and for model lists asked with `anthropic-version`.
-fn client_dialect(route: &Route, headers: &[tiny_http::Header]) -> Dialect {
+/// Anthropic for the Messages routes, and for model lists asked with `anthropic-version`; Ollama
+/// for Ollama's routes and for any other path under its mount.
+fn client_dialect(route: &Route, mount: Mount, headers: &[tiny_http::Header]) -> Dialect {
     let anthropic_header = headers.iter().any(|h| h.field.equiv("anthropic-version"));
     match route {
         Route::Messages | Route::CountTokens => Dialect::Anthropic,
@@ -273,7 +279,11 @@ fn client_dialect(route: &Route, headers: &[tiny_http::Header]) -> Dialect {
         | Route::OllamaTags
         | Route::OllamaShow
         | Route::OllamaChat
-        | Route::OllamaPs => Dialect::Ollama,
+        | Route::OllamaPs
+        | Route::OllamaGenerate
+        | Route::OllamaEmbed
+        | Route::OllamaEmbeddings => Dialect::Ollama,
+        Route::NotFound | Route::MethodNotAllowed if mount == Mount::Ollama => Dialect::Ollama,
         Route::Models | Route::Model(_) if anthropic_header => Dialect::Anthropic,
         _ => Dialect::OpenAi,
     }
@@ -395,8 +405,18 @@ fn preparer<'a>(
 
 /// Chat in either dialect, to any deployment: answered by a mock, passed through, or translated.
 fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
+    let req = read_model_request(rq, sh, facts)?;
+    chat_request(rq, sh, facts, req)
+}
+
+/// [`chat`] for a request already read (and perhaps reshaped, as `/api/generate`'s is).
+fn chat_request(
+    rq: &tiny_http::Request,
+    sh: &Shared,
+    facts: &mut Facts,
+    mut req: ModelRequest,
+) -> Result<Reply, Error> {
     let client = facts.dialect;
-    let mut req = read_model_request(rq, sh, facts)?;
     let group = route::group(&req.model, &sh.cfg)?;
     if client == Dialect::Responses {
         req.turn = Some(responses_turn(&mut req, &group)?);

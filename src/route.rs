@@ -43,6 +43,12 @@ pub enum Route {
     OllamaChat,
     /// Ollama `GET /api/ps`: loaded models.
     OllamaPs,
+    /// Ollama `POST /api/generate`: a completion for one prompt.
+    OllamaGenerate,
+    /// Ollama `POST /api/embed`: embeddings for one input or a batch.
+    OllamaEmbed,
+    /// Ollama `POST /api/embeddings`: the older single-prompt embedding.
+    OllamaEmbeddings,
     /// A known path with the wrong method.
     MethodNotAllowed,
     /// Nothing here.
@@ -70,6 +76,9 @@ impl Route {
             Route::OllamaShow => "ollama_show",
             Route::OllamaChat => "ollama_chat",
             Route::OllamaPs => "ollama_ps",
+            Route::OllamaGenerate => "ollama_generate",
+            Route::OllamaEmbed => "ollama_embed",
+            Route::OllamaEmbeddings => "ollama_embeddings",
             Route::MethodNotAllowed => "method_not_allowed",
             Route::NotFound => "not_found",
         }
@@ -123,6 +132,9 @@ fn ollama_route(method: &Method, path: &str) -> Route {
         "/api/show" => only(post, Route::OllamaShow),
         "/api/chat" => only(post, Route::OllamaChat),
         "/api/ps" => only(get, Route::OllamaPs),
+        "/api/generate" => only(post, Route::OllamaGenerate),
+        "/api/embed" => only(post, Route::OllamaEmbed),
+        "/api/embeddings" => only(post, Route::OllamaEmbeddings),
         "/v1/chat/completions" | "/chat/completions" => only(post, Route::ChatCompletions),
         "/v1/responses" | "/responses" => only(post, Route::Responses),
         "/v1/models" | "/models" => only(get, Route::Models),
@@ -313,6 +325,10 @@ mod tests {
         assert_eq!(c(Method::Get, "/p/s3cret/api/tags?x"), (Route::OllamaTags, Mount::Ollama));
         assert_eq!(c(Method::Post, "/p/s3cret/api/show"), (Route::OllamaShow, Mount::Ollama));
         assert_eq!(c(Method::Post, "/p/s3cret/api/chat"), (Route::OllamaChat, Mount::Ollama));
+        assert_eq!(c(Method::Post, "/p/s3cret/api/generate"), (Route::OllamaGenerate, Mount::Ollama));
+        assert_eq!(c(Method::Post, "/p/s3cret/api/embed"), (Route::OllamaEmbed, Mount::Ollama));
+        assert_eq!(c(Method::Post, "/p/s3cret/api/embeddings"), (Route::OllamaEmbeddings, Mount::Ollama));
+        assert_eq!(c(Method::Get, "/p/s3cret/api/generate"), (Route::MethodNotAllowed, Mount::Ollama));
         assert_eq!(c(Method::Post, "/p/s3cret/v1/chat/completions"), (Route::ChatCompletions, Mount::Ollama));
         assert_eq!(c(Method::Post, "/p/s3cret/chat/completions"), (Route::ChatCompletions, Mount::Ollama));
         assert_eq!(c(Method::Get, "/p/s3cret/v1/models"), (Route::Models, Mount::Ollama));

@@ -30,30 +30,45 @@ pub fn details() -> Value {
 }
 
 /// `POST /api/show` for `model`, served by `d`: capabilities from `model_info` (tools unless
-/// `supports_function_calling: false`; vision and thinking only when declared) and the context
-/// window under `<arch>.context_length`.
+/// `supports_function_calling: false`; vision and thinking only when declared; only `embedding`
+/// for LiteLLM's `mode: embedding`) and the context window under `<arch>.context_length`.
 pub fn show(model: &str, d: &Deployment, modified_unix: u64) -> Value {
     let info = &d.info;
-    let mut caps = vec!["completion"];
-    if info.supports_function_calling != Some(false) {
-        caps.push("tools");
-    }
-    if info.supports_vision == Some(true) {
-        caps.push("vision");
-    }
-    if info.supports_reasoning == Some(true) {
-        caps.push("thinking");
-    }
+    let embeds = info.other.get("mode").and_then(|m| m.as_str()) == Some("embedding");
+    let caps: Vec<&str> = match embeds {
+        true => vec!["embedding"],
+        false => [
+            (true, "completion"),
+            (info.supports_function_calling != Some(false), "tools"),
+            (info.supports_vision == Some(true), "vision"),
+            (info.supports_reasoning == Some(true), "thinking"),
+        ]
+        .into_iter()
+        .filter_map(|(has, cap)| has.then_some(cap))
+        .collect(),
+    };
     let mut model_info = serde_json::Map::new();
     model_info.insert("general.architecture".into(), ARCHITECTURE.into());
     model_info.insert("general.basename".into(), model.into());
-    model_info
-        .insert(format!("{ARCHITECTURE}.context_length"), info.max_input_tokens.unwrap_or(DEFAULT_CONTEXT).into());
+    model_info.insert(format!("{ARCHITECTURE}.context_length"), context_length(d).into());
     json!({"license": "", "modelfile": "", "parameters": "", "template": "{{ .Prompt }}", "details": details(),
            "model_info": model_info, "capabilities": caps, "modified_at": crate::clock::rfc3339(modified_unix)})
 }
 
-/// `GET /api/ps`: nothing is loaded locally.
-pub fn ps() -> Value {
-    json!({"models": []})
+/// The context window reported for a deployment's models.
+fn context_length(d: &Deployment) -> u64 {
+    d.info.max_input_tokens.unwrap_or(DEFAULT_CONTEXT)
+}
+
+/// How long Ollama keeps a model loaded after its last use, unless told otherwise.
+const KEEP_ALIVE_SECS: u64 = 300;
+
+/// One model of `GET /api/ps`, from its `/api/tags` entry: a model served remotely is always
+/// ready, so every listed model is shown loaded, holding no memory here, with the context
+/// window of the deployment that serves it and Ollama's default keep-alive left from now.
+pub fn running(mut tag: Value, d: Option<&Deployment>, now_unix: u64) -> Value {
+    tag["expires_at"] = crate::clock::rfc3339(now_unix + KEEP_ALIVE_SECS).into();
+    tag["size_vram"] = 0.into();
+    tag["context_length"] = d.map_or(DEFAULT_CONTEXT, context_length).into();
+    tag
 }

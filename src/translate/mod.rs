@@ -2,6 +2,7 @@
 //! bodies, complete answers, streams and errors. Pure functions and state machines; nothing here
 //! does I/O. Same dialect in and out is not translation: the body passes through.
 
+pub mod generate;
 pub mod normalize;
 pub mod ollama;
 pub mod request;
@@ -88,6 +89,12 @@ impl Pipeline {
     /// A pipeline of `stages` (none: events pass unchanged) ending in `client`'s dialect.
     pub fn new(stages: Vec<Box<dyn Transform>>, client: Dialect) -> Pipeline {
         Pipeline { stages, client, failed: false }
+    }
+
+    /// The same pipeline with `stage` after its last.
+    pub fn then(mut self, stage: Box<dyn Transform>) -> Pipeline {
+        self.stages.push(stage);
+        self
     }
 
     /// One upstream event; appends what the client gets now.

@@ -19,6 +19,7 @@ mod litellm; // the real LiteLLM configs, every provider family on the wire, fal
 mod lifecycle; // SIGTERM: running streams finish, new requests get 503, exit 0
 mod local; // the demo model, /health, CORS preflight, the merged model list
 mod ollama; // Copilot's discovery and chat sequence, /api/chat, both auth modes
+mod ollama_api; // /api/generate, /api/embed(dings), /api/ps, /api/show for every model, GET|HEAD /, Ollama-shaped errors
 mod passthrough; // byte-identical bodies, promptness, disconnects, framing, key injection
 mod repair; // golden files for the stream repair, default and with the Cursor opt-ins
 mod responses; // the Responses API through chat, Anthropic and Responses upstreams, previous_response_id

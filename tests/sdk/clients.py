@@ -121,6 +121,16 @@ def anthropic_answer(body):
     return "text/event-stream", sse(out)
 
 
+def embeddings_answer(body):
+    """OpenAI embeddings: one small vector per input (refusing what the real API refuses)."""
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    assert texts and all(isinstance(t, str) and t for t in texts), body
+    assert set(body) <= {"model", "input", "dimensions", "encoding_format", "user"}, body
+    data = [{"object": "embedding", "index": i, "embedding": [0.25 * (i + 1), -0.5]} for i in range(len(texts))]
+    return json.dumps({"object": "list", "data": data, "model": body["model"],
+                       "usage": {"prompt_tokens": 3 * len(texts), "total_tokens": 3 * len(texts)}}).encode()
+
+
 def responses_answer(body):
     """The Responses API itself (a deployment with `responses_api: true`): same script."""
     items = body["input"] if isinstance(body["input"], list) else [{"type": "message", "role": "user", "content": body["input"]}]
@@ -189,6 +199,8 @@ class Upstream(http.server.BaseHTTPRequestHandler):
             return self.reply(status, "application/json", json.dumps(err).encode())
         if self.path == "/v1/messages/count_tokens":
             return self.reply(200, "application/json", b'{"input_tokens": 77}')
+        if self.path == "/v1/embeddings":
+            return self.reply(200, "application/json", embeddings_answer(body))
         if "ignores-stream" in body.get("model", ""):
             body["stream"] = False  # some relays answer whole whatever the client asked
         if self.path == "/v1/responses":
@@ -535,8 +547,48 @@ def ollama_checks(base):
         else:
             raise AssertionError("unknown model shown")
 
+    def ollama_generate_whole_and_streamed():
+        r = client.generate(model="gpt-4o", prompt="hi", system="Be brief.", images=[b"\x89PNG\r\n\x1a\n"],
+                            options={"temperature": 0, "num_ctx": 4096}, keep_alive="5m")
+        assert r.response == "Hello there" and r.done and r.done_reason == "stop", r
+        assert r.eval_count == 7 and r.prompt_eval_count == 11 and r.total_duration > 0, r
+        for model in ["claude-sonnet-4-20250514", "gpt-4o", "claude-ignores-stream", "demo"]:
+            parts = list(client.generate(model=model, prompt="hi", think=False, stream=True))
+            text = "".join(p.response for p in parts)
+            assert text in ("Hello there", "Hi from the demo") and parts[-1].done, (model, parts)
+            assert parts[-1].eval_count > 0 and parts[-1].eval_duration is not None, (model, parts[-1])
+        assert client.generate(model="gpt-4o").done_reason == "load"
+
+    def ollama_embed():
+        r = client.embed(model="text-embedding-3-small", input=["a", "b"])
+        assert r.embeddings == [[0.25, -0.5], [0.5, -0.5]] and r.prompt_eval_count == 6, r
+        assert client.embed(model="text-embedding-3-small", input="a").embeddings == [[0.25, -0.5]]
+        assert client.embeddings(model="text-embedding-3-small", prompt="a").embedding == [0.25, -0.5]
+
+    def ollama_ps():
+        running = {m.model: m for m in client.ps().models}
+        assert "demo" in running and "claude-sonnet-4-20250514" in running, list(running)
+        m = running["claude-sonnet-4-20250514"]
+        assert m.expires_at is not None and m.size_vram == 0 and m.context_length > 0, m
+
+    def ollama_generate_errors():
+        expect = [
+            (lambda: client.generate(model="gpt-4o", prompt="def f(", suffix="return 1"), 400, "suffix"),
+            (lambda: client.generate(model="gpt-status-500", prompt="hi"), 500, "scripted 500"),
+            (lambda: list(client.generate(model="claude-status-529", prompt="hi", stream=True)), 529, "scripted 529"),
+            (lambda: client.embed(model="claude-sonnet-4-20250514", input="a"), 400, "embeddings"),
+        ]
+        for call, status, says in expect:
+            try:
+                call()
+            except ollama.ResponseError as e:
+                assert e.status_code == status and says in e.error and "{" not in e.error, (status, e.status_code, e.error)
+            else:
+                raise AssertionError(f"no ResponseError ({says})")
+
     return [ollama_list_and_show, ollama_tool_round_trip_on_openai_streamed, ollama_tool_round_trip_on_claude_non_streamed,
-            ollama_stream_from_upstreams_that_answer_whole, ollama_chat_streamed_counts, ollama_errors]
+            ollama_stream_from_upstreams_that_answer_whole, ollama_chat_streamed_counts, ollama_errors,
+            ollama_generate_whole_and_streamed, ollama_embed, ollama_ps, ollama_generate_errors]
 
 
 def js_checks(base):
