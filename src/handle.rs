@@ -25,7 +25,9 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+mod forward;
 mod ollama_api;
+mod responses_api;
 
 /// The longest model name, path or method an access log line shows (in characters).
 const LONGEST_LOGGED: usize = 256;
@@ -248,7 +250,7 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
             Ok(Reply::Full { status: 200, content_type: "text/plain; version=0.0.4", body, extra: Vec::new() })
         }
         Route::OllamaTags => Ok(json(200, &models::list(&model_list(sh), Dialect::Ollama))),
-        Route::OllamaShow => ollama_show(rq, sh, facts),
+        Route::OllamaShow => ollama_api::show(rq, sh, facts),
         Route::OllamaPs => Ok(json(200, &ollama_api::ps(sh))),
         Route::OllamaChat => chat(rq, sh, facts),
         Route::OllamaGenerate => ollama_api::generate(rq, sh, facts),
@@ -260,8 +262,8 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
             None => Err(Error::UnknownModel(id)),
         },
         Route::ChatCompletions | Route::Messages | Route::Responses => chat(rq, sh, facts),
-        Route::CountTokens => count_tokens(rq, sh, facts),
-        Route::OpenAiPassthrough(path) => passthrough(rq, sh, facts, &path),
+        Route::CountTokens => forward::count_tokens(rq, sh, facts),
+        Route::OpenAiPassthrough(path) => forward::passthrough(rq, sh, facts, &path),
         Route::MethodNotAllowed => Err(Error::MethodNotAllowed),
         Route::NotFound | Route::Preflight | Route::Health => Err(Error::NotFound),
     }
@@ -322,17 +324,7 @@ struct ModelRequest {
     /// An OpenAI client asked for a usage chunk at the end of its stream.
     include_usage: bool,
     /// A Responses request's turn (its answer's id and the conversation so far).
-    turn: Option<Turn>,
-}
-
-/// What a Responses request's answer is built from, and kept for the next turn.
-struct Turn {
-    /// The response's id and the request fields it repeats.
-    ctx: responses::Context,
-    /// The conversation so far: the earlier turns' items, then this request's input.
-    items: Vec<Value>,
-    /// Keep the answer for `previous_response_id` (`store` is not false).
-    store: bool,
+    turn: Option<responses_api::Turn>,
 }
 
 impl ModelRequest {
@@ -419,7 +411,7 @@ fn chat_request(
     let client = facts.dialect;
     let group = route::group(&req.model, &sh.cfg)?;
     if client == Dialect::Responses {
-        req.turn = Some(responses_turn(&mut req, &group)?);
+        req.turn = Some(responses_api::turn(&mut req, &group)?);
     }
     if client == Dialect::OpenAi {
         // Whatever sent it, an OpenAI upstream gets a standard body; untouched bytes if it was one.
@@ -482,7 +474,7 @@ fn answer_reply(
     let sse = answer.headers.iter().any(|(k, v)| k == "content-type" && v.starts_with("text/event-stream"));
     if ok && sse {
         let mut stages = match &req.turn {
-            Some(t) => responses::stages(answer.wire, t.ctx.clone(), keeper(t)),
+            Some(t) => responses::stages(answer.wire, t.ctx.clone(), responses_api::keeper(t)),
             None => translate::stream(client, answer.wire, &req.model, &req.json),
         };
         stages.extend(repair.map(|o| Box::new(Repair::new(o)) as Box<dyn Transform>));
@@ -507,7 +499,7 @@ fn answer_reply(
         return Ok(Reply::Full { status, content_type: "application/json", body, extra });
     }
     if let Some(t) = &req.turn {
-        return responses_whole(wire, &raw, t, as_stream);
+        return responses_api::whole(wire, &raw, t, as_stream);
     }
     let body = translate::response(client, wire, &raw, &req.model, facts.elapsed_ns())?;
     let events = as_stream.then(|| translate::as_events(client, &body, req.include_usage)).flatten();
@@ -534,146 +526,6 @@ fn wire_for(client: Dialect, d: &Deployment) -> Dialect {
         }
         wire => wire,
     }
-}
-
-/// A Responses request's turn: built-in tools refused where no deployment can run them, the
-/// conversation of a `previous_response_id` this proxy keeps put before the input (the body then
-/// changes for every deployment), and the context its answer is built in.
-fn responses_turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn, Error> {
-    let native = group.iter().any(|d| wire_for(Dialect::Responses, d) == Dialect::Responses);
-    if let (Some(tool), false) = (responses::builtin_tools(&req.json).first(), native) {
-        return Err(Error::BadRequest(format!(
-            "The tool type `{tool}` is run by OpenAI's Responses API itself, and model `{}` is served here through \
-             Chat Completions or Anthropic Messages, which cannot run it: remove the tool, or use a deployment that \
-             serves /v1/responses (`responses_api: true`); in Codex, `web_search = \"disabled\"` in config.toml",
-            req.model
-        )));
-    }
-    let ctx = responses::Context::new(&req.json, &req.model);
-    let mut items = responses::input_items(&req.json);
-    if let Some(prev) = req.json.get("previous_response_id").and_then(Value::as_str).map(String::from) {
-        match conversations::shared().get(&prev) {
-            Some(before) => {
-                items = before.iter().cloned().chain(items).collect();
-                req.json["input"] = Value::Array(items.clone());
-                req.json.as_object_mut().map(|o| o.remove("previous_response_id"));
-                req.raw = req.json.to_string().into_bytes();
-            }
-            // An upstream that serves the Responses API may know it.
-            None if native => {}
-            None => return Err(Error::UnknownResponse(prev)),
-        }
-    }
-    let store = req.json.get("store") != Some(&Value::Bool(false));
-    Ok(Turn { ctx, items, store })
-}
-
-/// Keeps a translated response's conversation for the next turn, unless the client said not to.
-fn keeper(t: &Turn) -> Option<OnComplete> {
-    let mut items = t.items.clone();
-    t.store.then(|| {
-        Box::new(move |r: &Value| {
-            items.extend(r["output"].as_array().into_iter().flatten().cloned());
-            conversations::shared().keep(r["id"].as_str().unwrap_or(""), items);
-        }) as OnComplete
-    })
-}
-
-/// A complete answer to a Responses request: a Response object (translated and kept, unless an
-/// upstream that serves the Responses API made it), as JSON or as the stream asked for.
-fn responses_whole(wire: Dialect, raw: &[u8], t: &Turn, as_stream: bool) -> Result<Reply, Error> {
-    let v = match wire {
-        Dialect::Responses => translate::response::parse(raw)?,
-        _ => responses::whole(wire, raw, &t.ctx)?,
-    };
-    if let (Some(keep), false) = (keeper(t), wire == Dialect::Responses) {
-        keep(&v);
-    }
-    if let Some(events) = as_stream.then(|| responses::as_events(&v)).flatten() {
-        let mut body = Vec::new();
-        events.iter().for_each(|ev| Dialect::Responses.framing().write(ev, &mut body));
-        return Ok(Reply::Full { status: 200, content_type: "text/event-stream", body, extra: Vec::new() });
-    }
-    Ok(json(200, &v))
-}
-
-/// `POST /api/show`: a listed model's capabilities, from the deployment that serves it.
-fn ollama_show(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
-    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts)?;
-    let body: Value = serde_json::from_slice(&raw).map_err(|e| Error::BadRequest(format!("Invalid JSON: {e}")))?;
-    // `name` is what older clients send.
-    let model = body.get("model").or(body.get("name")).and_then(Value::as_str).unwrap_or("");
-    let entry = model_list(sh).iter().find(|e| e.id == model).cloned();
-    match (entry, route::resolve(route::alias(model, &sh.cfg.router), &sh.cfg.deployments).first()) {
-        (Some(e), Some(d)) => Ok(json(200, &ollama::show(model, d, e.created))),
-        _ => Err(Error::UnknownModel(model.to_string())),
-    }
-}
-
-/// `POST /v1/messages/count_tokens`: Anthropic deployments count for real; for the others the
-/// proxy estimates, erring high.
-fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
-    let req = read_model_request(rq, sh, facts)?;
-    let group = route::group(&req.model, &sh.cfg)?;
-    let anthropic: Vec<&Deployment> = group
-        .into_iter()
-        .filter(|d| Dialect::of(d.provider) == Dialect::Anthropic && d.mock_response.is_none())
-        .collect();
-    if anthropic.is_empty() {
-        return Ok(json(200, &json!({"input_tokens": translate::count_tokens(&req.json)})));
-    }
-    let dropped = RefCell::new(Vec::new());
-    let prepare = preparer(Dialect::Anthropic, &req, ["", "/messages/count_tokens"], &sh.cfg, &dropped);
-    let out = Outgoing {
-        method: "POST",
-        client_headers: rq.headers(),
-        stream: false,
-        prepare: &prepare,
-        dump: facts.dump.as_ref(),
-    };
-    let answer = sh.upstream.send(&req.model, &anthropic, &out, &sh.metrics)?;
-    answer_reply(answer, Dialect::Anthropic, &req, sh, facts)
-}
-
-/// Other `/v1/*` calls (embeddings, images, audio, …): forwarded to the OpenAI deployment the
-/// body's `model` picks, or the catch-all entry when there is none (files, multipart uploads).
-fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path: &str) -> Result<Reply, Error> {
-    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts)?;
-    let json: Value = serde_json::from_slice(&raw).ok().filter(Value::is_object).unwrap_or(Value::Null);
-    let model = json.get("model").and_then(Value::as_str).unwrap_or("").to_string();
-    facts.model = Some(model.clone());
-    let group: Vec<&Deployment> =
-        route::group(&model, &sh.cfg)?.into_iter().filter(|d| d.provider == Provider::OpenAi).collect();
-    if group.is_empty() {
-        return Err(Error::BadRequest(format!(
-            "`/v1{path}` is only forwarded to OpenAI-compatible deployments, and model `{model}` is served by the Anthropic API"
-        )));
-    }
-    let stream = json.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let req = ModelRequest::new(raw, json, model, Dialect::OpenAi);
-    let prepare = |d: &Deployment, group_model: &str| {
-        let model = route::upstream_model(d, group_model);
-        let body = match model {
-            m if m == req.model || !req.json.is_object() => Cow::Borrowed(&req.raw[..]),
-            m => {
-                let mut j = req.json.clone();
-                j["model"] = m.into();
-                Cow::Owned(j.to_string().into_bytes())
-            }
-        };
-        Ok(Prepared { model: model.to_string(), path: path.into(), body })
-    };
-    let method = rq.method().to_string();
-    let out = Outgoing {
-        method: &method,
-        client_headers: rq.headers(),
-        stream,
-        prepare: &prepare,
-        dump: facts.dump.as_ref(),
-    };
-    let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics)?;
-    facts.note_upstream(&sh.cfg.deployments[answer.deployment], &answer);
-    Ok(Reply::Bytes { answer, dialect: Dialect::OpenAi })
 }
 
 /// The merged model list, rebuilt at most once per `model_list_ttl`. Upstream lists are fetched

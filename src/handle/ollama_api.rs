@@ -2,7 +2,7 @@
 //! path as a one-turn chat and comes back in generate's shape; `/api/embed` and the older
 //! `/api/embeddings` go to the deployment's OpenAI `/embeddings`; `/api/ps` lists the models.
 
-use super::{json, model_list, read_model_request, Facts, Shared, MAX_TRANSLATED_BODY};
+use super::{json, model_list, read_body, read_model_request, Facts, Shared, MAX_TRANSLATED_BODY};
 use crate::config::{Deployment, Provider};
 use crate::dialect::Dialect;
 use crate::emulate::{models, ollama};
@@ -135,6 +135,19 @@ fn embeddings_answer(legacy: bool, model: &str, vectors: Vec<Value>, usage: &Val
     let prompt_tokens = usage.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0);
     json!({"model": model, "embeddings": vectors, "total_duration": elapsed_ns, "load_duration": 0,
            "prompt_eval_count": prompt_tokens})
+}
+
+/// `POST /api/show`: a listed model's capabilities, from the deployment that serves it.
+pub(super) fn show(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
+    let raw = read_body(rq, sh.cfg.settings.max_body_bytes, facts)?;
+    let body: Value = serde_json::from_slice(&raw).map_err(|e| Error::BadRequest(format!("Invalid JSON: {e}")))?;
+    // `name` is what older clients send.
+    let model = body.get("model").or(body.get("name")).and_then(Value::as_str).unwrap_or("");
+    let entry = model_list(sh).iter().find(|e| e.id == model).cloned();
+    match (entry, route::resolve(route::alias(model, &sh.cfg.router), &sh.cfg.deployments).first()) {
+        (Some(e), Some(d)) => Ok(json(200, &ollama::show(model, d, e.created))),
+        _ => Err(Error::UnknownModel(model.to_string())),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,76 @@
+//! The Responses dialect's part of the request path: a request's conversation (its earlier turns
+//! from `previous_response_id`, then its input) before translation, and the answer kept for the
+//! next turn; whole answers in the Responses shape.
+
+use super::*;
+
+/// What a Responses request's answer is built from, and kept for the next turn.
+pub(super) struct Turn {
+    /// The response's id and the request fields it repeats.
+    pub(super) ctx: responses::Context,
+    /// The conversation so far: the earlier turns' items, then this request's input.
+    pub(super) items: Vec<Value>,
+    /// Keep the answer for `previous_response_id` (`store` is not false).
+    pub(super) store: bool,
+}
+
+/// A Responses request's turn: built-in tools refused where no deployment can run them, the
+/// conversation of a `previous_response_id` this proxy keeps put before the input (the body then
+/// changes for every deployment), and the context its answer is built in.
+pub(super) fn turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn, Error> {
+    let native = group.iter().any(|d| wire_for(Dialect::Responses, d) == Dialect::Responses);
+    if let (Some(tool), false) = (responses::builtin_tools(&req.json).first(), native) {
+        return Err(Error::BadRequest(format!(
+            "The tool type `{tool}` is run by OpenAI's Responses API itself, and model `{}` is served here through \
+             Chat Completions or Anthropic Messages, which cannot run it: remove the tool, or use a deployment that \
+             serves /v1/responses (`responses_api: true`); in Codex, `web_search = \"disabled\"` in config.toml",
+            req.model
+        )));
+    }
+    let ctx = responses::Context::new(&req.json, &req.model);
+    let mut items = responses::input_items(&req.json);
+    if let Some(prev) = req.json.get("previous_response_id").and_then(Value::as_str).map(String::from) {
+        match conversations::shared().get(&prev) {
+            Some(before) => {
+                items = before.iter().cloned().chain(items).collect();
+                req.json["input"] = Value::Array(items.clone());
+                req.json.as_object_mut().map(|o| o.remove("previous_response_id"));
+                req.raw = req.json.to_string().into_bytes();
+            }
+            // An upstream that serves the Responses API may know it.
+            None if native => {}
+            None => return Err(Error::UnknownResponse(prev)),
+        }
+    }
+    let store = req.json.get("store") != Some(&Value::Bool(false));
+    Ok(Turn { ctx, items, store })
+}
+
+/// Keeps a translated response's conversation for the next turn, unless the client said not to.
+pub(super) fn keeper(t: &Turn) -> Option<OnComplete> {
+    let mut items = t.items.clone();
+    t.store.then(|| {
+        Box::new(move |r: &Value| {
+            items.extend(r["output"].as_array().into_iter().flatten().cloned());
+            conversations::shared().keep(r["id"].as_str().unwrap_or(""), items);
+        }) as OnComplete
+    })
+}
+
+/// A complete answer to a Responses request: a Response object (translated and kept, unless an
+/// upstream that serves the Responses API made it), as JSON or as the stream asked for.
+pub(super) fn whole(wire: Dialect, raw: &[u8], t: &Turn, as_stream: bool) -> Result<Reply, Error> {
+    let v = match wire {
+        Dialect::Responses => translate::response::parse(raw)?,
+        _ => responses::whole(wire, raw, &t.ctx)?,
+    };
+    if let (Some(keep), false) = (keeper(t), wire == Dialect::Responses) {
+        keep(&v);
+    }
+    if let Some(events) = as_stream.then(|| responses::as_events(&v)).flatten() {
+        let mut body = Vec::new();
+        events.iter().for_each(|ev| Dialect::Responses.framing().write(ev, &mut body));
+        return Ok(Reply::Full { status: 200, content_type: "text/event-stream", body, extra: Vec::new() });
+    }
+    Ok(json(200, &v))
+}
