@@ -57,6 +57,11 @@ fn free_port() -> u16 {
 /// same). With `tls` false the main server listens in plain HTTP, for raw requests over TCP (its
 /// limits are the same). `None` without nginx.
 fn shipped_nginx(proxy: &Proxy, tls: bool) -> Option<Site> {
+    shipped_nginx_before(&[proxy.addr], tls)
+}
+
+/// The shipped site with several proxy instances in its upstream block.
+fn shipped_nginx_before(proxies: &[std::net::SocketAddr], tls: bool) -> Option<Site> {
     let (port, http_port) = (free_port(), free_port());
     let tls_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tls");
     let webroot = std::env::temp_dir().join(format!("grp-acme-{}-{port}", std::process::id()));
@@ -64,7 +69,8 @@ fn shipped_nginx(proxy: &Proxy, tls: bool) -> Option<Site> {
     let site = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx-site.conf")).unwrap();
     let main_listen =
         if tls { format!("listen 127.0.0.1:{port} ssl http2;") } else { format!("listen 127.0.0.1:{port};") };
-    let mut site = swap(&site, "server 127.0.0.1:12000;", &format!("server {};", proxy.addr));
+    let servers: Vec<String> = proxies.iter().map(|addr| format!("server {addr};")).collect();
+    let mut site = swap(&site, "server 127.0.0.1:12000;", &servers.join("\n    "));
     for (from, to) in [
         ("listen 443 ssl http2;", main_listen),
         ("listen 80;", format!("listen 127.0.0.1:{http_port};")),
@@ -207,4 +213,47 @@ fn nginx_is_stopped_the_way_nginx_is_meant_to_be_and_leaves_no_worker_behind() {
     drop(nginx);
     let alive: Vec<&u32> = workers.iter().filter(|w| std::path::Path::new(&format!("/proc/{w}")).exists()).collect();
     assert!(alive.is_empty(), "workers left behind: {alive:?}");
+}
+
+/// The release-shaped binary on a free port with the demo model, as a process of its own (so it
+/// can be killed); `(child, 127.0.0.1:PORT)`.
+fn instance() -> (std::process::Child, std::net::SocketAddr) {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("grp-instance-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gpt-reverse-proxy"))
+        .current_dir(&dir)
+        .env_clear()
+        .envs([("HOST", "127.0.0.1"), ("PORT", &port.to_string()), ("RUST_LOG", "error")])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_until("the instance to listen", Duration::from_secs(10), || TcpStream::connect(addr).is_ok());
+    (child, addr)
+}
+
+/// Past one machine: two instances behind the shipped nginx site. An instance that is killed
+/// costs no request that had not started: nginx sends it (and the next ones) to the other.
+#[test]
+fn two_instances_behind_nginx_and_one_killed_costs_no_request_that_had_not_started() {
+    let ((mut a, a_addr), (mut b, b_addr)) = (instance(), instance());
+    let Some(site) = shipped_nginx_before(&[a_addr, b_addr], false) else {
+        let _ = (a.kill(), b.kill());
+        return;
+    };
+    let chat = r#"{"model":"demo","stream":true,"messages":[]}"#;
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{chat}",
+        chat.len()
+    );
+    for _ in 0..10 {
+        assert_eq!(exchange(&site.addr, request.as_bytes(), None), 200, "both instances serve");
+    }
+    b.kill().unwrap();
+    b.wait().unwrap();
+    for i in 0..20 {
+        assert_eq!(exchange(&site.addr, request.as_bytes(), None), 200, "request {i} after one instance died");
+    }
+    let _ = (a.kill(), a.wait());
 }
