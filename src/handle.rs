@@ -404,13 +404,17 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
     if client == Dialect::OpenAi {
         // Whatever sent it, an OpenAI upstream gets a standard body; untouched bytes if it was one.
         let mut n = normalize::chat(&mut req.json);
-        if group[0].rewrites.reasoning_as_think_tags {
-            n.changed |= normalize::strip_think_tags(&mut req.json);
-        }
+        // Reasoning replayed as `<think>` text (Cursor's history) never goes back upstream,
+        // whichever deployment made it and whether or not this one rewrites into tags.
+        n.changed |= normalize::strip_think_tags(&mut req.json);
         if n.changed {
             req.raw = req.json.to_string().into_bytes();
         }
         req.custom_tools = n.custom_tools;
+    }
+    if client == Dialect::Ollama {
+        // Always translated for the upstream, so the parsed body alone changes.
+        normalize::strip_think_tags(&mut req.json);
     }
     let stream = req.stream;
     if let Some(text) = &group[0].mock_response {
