@@ -434,8 +434,14 @@ fn chat(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Result<R
     }
     let dropped = RefCell::new(Vec::new());
     let prepare = preparer(client, &req, ["/chat/completions", "/messages"], &sh.cfg, &dropped);
-    let out =
-        Outgoing { method: "POST", client_headers: rq.headers(), stream, prepare: &prepare, dump: facts.dump.as_ref() };
+    let out = Outgoing {
+        method: "POST",
+        client_headers: rq.headers(),
+        client,
+        stream,
+        prepare: &prepare,
+        dump: facts.dump.as_ref(),
+    };
     let (answer, fell_back) = sh.upstream.call(&sh.cfg, &req.model, &out, &dropped, &sh.metrics);
     facts.fallback = fell_back;
     let mut answer = answer?;
@@ -611,6 +617,7 @@ fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> 
     let out = Outgoing {
         method: "POST",
         client_headers: rq.headers(),
+        client: Dialect::Anthropic,
         stream: false,
         prepare: &prepare,
         dump: facts.dump.as_ref(),
@@ -651,6 +658,7 @@ fn passthrough(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts, path
     let out = Outgoing {
         method: &method,
         client_headers: rq.headers(),
+        client: Dialect::OpenAi,
         stream,
         prepare: &prepare,
         dump: facts.dump.as_ref(),
