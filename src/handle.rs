@@ -499,7 +499,7 @@ fn answer_reply(
     if let Some(t) = &req.turn {
         return responses_whole(wire, &raw, t, as_stream);
     }
-    let body = translate::response(client, wire, &raw, &req.model, facts.elapsed_ns())?;
+    let body = translate::response_to(client, wire, &raw, &req.model, facts.elapsed_ns(), &req.json)?;
     let events = as_stream.then(|| translate::as_events(client, &body, req.include_usage)).flatten();
     if let Some(events) = events {
         let stages = repair.map(|o| Box::new(Repair::new(o)) as Box<dyn Transform>).into_iter().collect();
