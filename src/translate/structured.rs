@@ -90,9 +90,13 @@ pub fn to_anthropic(body: &Value, t: &Target, out: &mut Map<String, Value>) {
         Some(s) if s.get("type").is_none_or(|ty| ty == "object") => without_meta(s),
         _ => json!({"type": "object"}),
     };
-    let what = given.and_then(|s| s.get("description")).and_then(Value::as_str).unwrap_or("the answer");
-    let tool = json!({"name": name, "input_schema": input_schema, "description":
-        format!("Give your final answer ({what}) by calling this tool: its input is the answer, as JSON.")});
+    let mut description = "Give your final answer by calling this tool: its input is the answer, as JSON.".to_string();
+    for (key, lead) in [("name", " The answer is a "), ("description", " ")] {
+        if let Some(text) = given.and_then(|s| s.get(key)).and_then(Value::as_str) {
+            description = format!("{description}{lead}{text}{}", if key == "name" { "." } else { "" });
+        }
+    }
+    let tool = json!({"name": name, "input_schema": input_schema, "description": description});
     let client_tools = out.get("tools").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
     let forced = json!({"type": "tool", "name": name});
     // With the client's own tools, the model may still call one of them instead.
