@@ -59,7 +59,7 @@ pub fn openai(o: &Map<String, Value>, p: &mut Problems) {
         Some("text" | "json_object") => {}
         Some("json_schema") => {
             let js = &f["json_schema"];
-            if !js["name"].as_str().is_some_and(|n| !n.is_empty()) || !js["schema"].is_object() {
+            if js["name"].as_str().is_none_or(|n| n.is_empty()) || !js["schema"].is_object() {
                 p.add("openai/response-format", format!("response_format.json_schema: a name and a schema, got {js}"));
             }
             if js["strict"] == true {
