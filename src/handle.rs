@@ -416,13 +416,17 @@ fn chat_request(
     if client == Dialect::OpenAi {
         // Whatever sent it, an OpenAI upstream gets a standard body; untouched bytes if it was one.
         let mut n = normalize::chat(&mut req.json);
-        if group[0].rewrites.reasoning_as_think_tags {
-            n.changed |= normalize::strip_think_tags(&mut req.json);
-        }
+        // Reasoning replayed as `<think>` text (Cursor's history) never goes back upstream,
+        // whichever deployment made it and whether or not this one rewrites into tags.
+        n.changed |= normalize::strip_think_tags(&mut req.json);
         if n.changed {
             req.raw = req.json.to_string().into_bytes();
         }
         req.custom_tools = n.custom_tools;
+    }
+    if client == Dialect::Ollama {
+        // Always translated for the upstream, so the parsed body alone changes.
+        normalize::strip_think_tags(&mut req.json);
     }
     let stream = req.stream;
     if let Some(text) = &group[0].mock_response {
@@ -442,8 +446,14 @@ fn chat_request(
     }
     let dropped = RefCell::new(Vec::new());
     let prepare = preparer(client, &req, ["/chat/completions", "/messages"], &sh.cfg, &dropped);
-    let out =
-        Outgoing { method: "POST", client_headers: rq.headers(), stream, prepare: &prepare, dump: facts.dump.as_ref() };
+    let out = Outgoing {
+        method: "POST",
+        client_headers: rq.headers(),
+        client,
+        stream,
+        prepare: &prepare,
+        dump: facts.dump.as_ref(),
+    };
     let (answer, fell_back) = sh.upstream.call(&sh.cfg, &req.model, &out, &dropped, &sh.metrics);
     facts.fallback = fell_back;
     let mut answer = answer?;
@@ -501,7 +511,7 @@ fn answer_reply(
     if let Some(t) = &req.turn {
         return responses_api::whole(wire, &raw, t, as_stream);
     }
-    let body = translate::response(client, wire, &raw, &req.model, facts.elapsed_ns())?;
+    let body = translate::response_to(client, wire, &raw, &req.model, facts.elapsed_ns(), &req.json)?;
     let events = as_stream.then(|| translate::as_events(client, &body, req.include_usage)).flatten();
     if let Some(events) = events {
         let stages = repair.map(|o| Box::new(Repair::new(o)) as Box<dyn Transform>).into_iter().collect();

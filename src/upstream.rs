@@ -1,6 +1,7 @@
 //! Upstream calls: owns the ureq agent (named timeouts, status codes as data, no redirects, small
-//! buffers), builds each outgoing request from a header deny-list plus the deployment's injected
-//! credential, and walks a deployment group with failover before the first byte.
+//! buffers), builds each outgoing request from the client headers meant for the upstream's
+//! dialect (one rule: [`forwarded`]) plus the deployment's injected credential, and walks a
+//! deployment group with failover before the first byte.
 
 use crate::balance::Balancer;
 use crate::config::{Config, Deployment, Provider, Timeouts};
@@ -46,6 +47,11 @@ const DROP_REQUEST_HEADERS: &[&str] = &[
     "x-forwarded-port",
     "x-forwarded-server",
     "x-real-ip",
+    // Credential scoping: these name the organization and project an OpenAI key belongs to, and
+    // OpenAI refuses (401) a key they do not match. The proxy sends its own key, so a client's
+    // never travel with it; a deployment that needs them sets them in `extra_headers`.
+    "openai-organization",
+    "openai-project",
 ];
 
 /// Response headers never copied back: hop-by-hop and framing (we frame the body ourselves).
@@ -98,6 +104,8 @@ pub struct Outgoing<'a, 'b> {
     pub method: &'a str,
     /// The client's headers (filtered before sending).
     pub client_headers: &'a [tiny_http::Header],
+    /// The dialect the client speaks (decides which of its SDK's headers an upstream may get).
+    pub client: Dialect,
     /// Whether the client asked for a stream (selects `stream_timeout`).
     pub stream: bool,
     /// Path and body for a deployment, given the model group's name the client's request reached
@@ -293,9 +301,10 @@ impl Upstream {
         let prepared = (out.prepare)(d, model)?;
         let url = route::upstream_url(d, &prepared.path, &prepared.model);
         let mut rq = http::Request::builder().method(out.method).uri(&url);
+        let wire = Dialect::of(d.provider);
         for h in out.client_headers {
             let name = h.field.as_str().as_str();
-            if forwarded(name, out.client_headers) {
+            if forwarded(name, out.client_headers, out.client, wire) {
                 rq = rq.header(name, h.value.as_str());
             }
         }
@@ -419,10 +428,32 @@ fn classify_body(a: &mut Answer, drop: bool) -> Option<Failure> {
     failure
 }
 
-/// Whether a client header goes upstream: not on the deny-list and not named by `Connection`.
-fn forwarded(name: &str, all: &[tiny_http::Header]) -> bool {
+/// Whether a `client`-dialect client's header goes to an upstream of dialect `wire`: the one rule
+/// for every request the proxy sends. Not on the deny-list, not named by `Connection`, and meant
+/// for that upstream's dialect:
+/// - `anthropic-*` (`anthropic-version`, `anthropic-beta`, …) only to Anthropic upstreams;
+/// - `openai-*` (e.g. `openai-beta`) only to OpenAI-dialect upstreams (the credential-scoping
+///   `openai-organization` and `openai-project` to none: they are on the deny-list);
+/// - `x-stainless-*` only when the client speaks the upstream's own dialect. They are the
+///   telemetry of the Stainless-generated SDKs (the openai and anthropic SDKs both send them:
+///   language, OS, package version, retry count, timeout) and describe that SDK's calls to its
+///   own API; an OpenAI upstream has no use for the anthropic SDK's, nor Anthropic for openai's.
+fn forwarded(name: &str, all: &[tiny_http::Header], client: Dialect, wire: Dialect) -> bool {
     let lower = name.to_ascii_lowercase();
     if DROP_REQUEST_HEADERS.contains(&lower.as_str()) {
+        return false;
+    }
+    let family = |d: Dialect| if d == Dialect::Anthropic { Dialect::Anthropic } else { Dialect::OpenAi };
+    let meant = if lower.starts_with("anthropic-") {
+        wire == Dialect::Anthropic
+    } else if lower.starts_with("openai-") {
+        family(wire) == Dialect::OpenAi
+    } else if lower.starts_with("x-stainless-") {
+        family(client) == family(wire) && client != Dialect::Ollama
+    } else {
+        true
+    };
+    if !meant {
         return false;
     }
     !all.iter().any(|h| {
@@ -474,11 +505,25 @@ mod tests {
             .iter()
             .map(|s| s.parse().unwrap())
             .collect();
-        assert!(!forwarded("Authorization", &hs));
-        assert!(!forwarded("X-API-Key", &hs));
-        assert!(!forwarded("Transfer-Encoding", &hs));
-        assert!(!forwarded("x-secret-hop", &hs));
-        assert!(forwarded("Content-Type", &hs));
-        assert!(forwarded("OpenAI-Organization", &hs));
+        let f = |name: &str| forwarded(name, &hs, Dialect::OpenAi, Dialect::OpenAi);
+        assert!(!f("Authorization"));
+        assert!(!f("X-API-Key"));
+        assert!(!f("Transfer-Encoding"));
+        assert!(!f("x-secret-hop"));
+        assert!(f("Content-Type"));
+        assert!(!f("OpenAI-Organization") && !f("openai-project"), "credential scoping never travels");
+    }
+
+    #[test]
+    fn dialect_headers_go_only_to_their_dialects_upstreams() {
+        let hs: Vec<tiny_http::Header> = Vec::new();
+        let (o, a, r, l) = (Dialect::OpenAi, Dialect::Anthropic, Dialect::Responses, Dialect::Ollama);
+        let f = |name: &str, client, wire| forwarded(name, &hs, client, wire);
+        assert!(f("anthropic-beta", a, a) && f("anthropic-version", o, a));
+        assert!(!f("anthropic-beta", a, o) && !f("Anthropic-Version", a, o));
+        assert!(f("OpenAI-Beta", o, o) && f("openai-beta", r, o) && !f("openai-beta", o, a));
+        assert!(f("x-stainless-lang", o, o) && f("x-stainless-lang", r, o) && f("x-stainless-os", a, a));
+        assert!(!f("x-stainless-lang", a, o) && !f("X-Stainless-Retry-Count", o, a) && !f("x-stainless-lang", l, o));
+        assert!(f("user-agent", a, o) && f("x-request-id", o, a));
     }
 }

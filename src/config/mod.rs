@@ -63,6 +63,9 @@ pub struct ModelInfo {
     pub supports_function_calling: Option<bool>,
     /// Has a reasoning / thinking mode.
     pub supports_reasoning: Option<bool>,
+    /// Takes a JSON schema for its answer (Anthropic's `output_config.format`); unset, Claude
+    /// models are judged by name (see `translate::structured`).
+    pub supports_response_schema: Option<bool>,
     /// Other keys (e.g. the original's `sponsor`), kept for logs.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_yaml::Value>,

@@ -21,6 +21,7 @@ pub(super) fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut
     let out = Outgoing {
         method: "POST",
         client_headers: rq.headers(),
+        client: Dialect::Anthropic,
         stream: false,
         prepare: &prepare,
         dump: facts.dump.as_ref(),
@@ -66,6 +67,7 @@ pub(super) fn passthrough(
     let out = Outgoing {
         method: &method,
         client_headers: rq.headers(),
+        client: Dialect::OpenAi,
         stream,
         prepare: &prepare,
         dump: facts.dump.as_ref(),

@@ -97,6 +97,7 @@ pub(super) fn embed(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts,
     let out = Outgoing {
         method: "POST",
         client_headers: rq.headers(),
+        client: Dialect::Ollama,
         stream: false,
         prepare: &prepare,
         dump: facts.dump.as_ref(),

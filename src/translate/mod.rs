@@ -9,6 +9,7 @@ pub mod request;
 pub mod response;
 pub mod responses;
 pub mod stream;
+pub mod structured;
 
 use crate::config::ModelInfo;
 use crate::dialect::Dialect;
@@ -217,9 +218,26 @@ pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Valu
     out
 }
 
-/// A complete `wire`-dialect answer → the `client` dialect (`elapsed_ns` for Ollama's timings).
+/// A complete `wire`-dialect answer → the `client` dialect (`elapsed_ns` for Ollama's timings),
+/// for a request that asked for no structured output (see [`response_to`]).
 pub fn response(client: Dialect, wire: Dialect, body: &[u8], model: &str, elapsed_ns: u64) -> Result<Vec<u8>, Error> {
-    let v = response::parse(body)?;
+    response_to(client, wire, body, model, elapsed_ns, &Value::Null)
+}
+
+/// A complete `wire`-dialect answer to the client's `request` → the `client` dialect: as
+/// [`response`], with the call of the tool that carries a structured answer made its content.
+pub fn response_to(
+    client: Dialect,
+    wire: Dialect,
+    body: &[u8],
+    model: &str,
+    elapsed_ns: u64,
+    request: &Value,
+) -> Result<Vec<u8>, Error> {
+    let mut v = response::parse(body)?;
+    if let (Dialect::Anthropic, Some(name)) = (wire, answer_tool(client, request)) {
+        structured::tool_as_text(&mut v, &name);
+    }
     let out = match (client, wire) {
         (Dialect::OpenAi, Dialect::Anthropic) => response::anthropic_to_openai(&v, model),
         (Dialect::Anthropic, Dialect::OpenAi) => response::openai_to_anthropic(&v, model),
@@ -245,18 +263,33 @@ pub fn error(client: Dialect, status: u16, body: &[u8], max_input: Option<u64>) 
     v.to_string().into_bytes()
 }
 
+/// The forced tool whose call is the structured answer a `client`-dialect request asked an
+/// Anthropic deployment for (see [`structured`]); `None` when it asked for none.
+fn answer_tool(client: Dialect, request: &Value) -> Option<String> {
+    if !request.is_object() {
+        return None;
+    }
+    match client {
+        Dialect::OpenAi => structured::tool_name(request),
+        Dialect::Ollama => structured::tool_name(&ollama::request_to_openai(request)),
+        Dialect::Responses => structured::tool_name(&responses::request_to_openai(request)),
+        Dialect::Anthropic => None,
+    }
+}
+
 /// The stages that translate a `wire`-dialect stream for a `client`-dialect one (none when
 /// they are the same dialect).
 pub fn stream(client: Dialect, wire: Dialect, model: &str, request: &Value) -> Vec<Box<dyn Transform>> {
     let include_usage = request.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
+    let from_anthropic = |usage| stream::AnthropicToOpenAi::new(model, usage).answer_tool(answer_tool(client, request));
     match (client, wire) {
-        (Dialect::OpenAi, Dialect::Anthropic) => vec![Box::new(stream::AnthropicToOpenAi::new(model, include_usage))],
+        (Dialect::OpenAi, Dialect::Anthropic) => vec![Box::new(from_anthropic(include_usage))],
         (Dialect::Anthropic, Dialect::OpenAi) => {
             vec![Box::new(stream::OpenAiToAnthropic::new(model, count_tokens(request)))]
         }
         (Dialect::Ollama, Dialect::OpenAi) => vec![Box::new(ollama::OpenAiToOllama::new(model))],
         (Dialect::Ollama, Dialect::Anthropic) => {
-            vec![Box::new(stream::AnthropicToOpenAi::new(model, true)), Box::new(ollama::OpenAiToOllama::new(model))]
+            vec![Box::new(from_anthropic(true)), Box::new(ollama::OpenAiToOllama::new(model))]
         }
         (Dialect::Responses, _) => responses::stages(wire, responses::Context::new(request, model), None),
         _ => Vec::new(),

@@ -128,6 +128,7 @@ pub fn openai_to_anthropic(body: &Value, t: &Target) -> Value {
     if let Some(u) = body.get("user").and_then(Value::as_str) {
         out.insert("metadata".into(), json!({"user_id": u}));
     }
+    super::structured::to_anthropic(body, t, &mut out);
     Value::Object(out)
 }
 
@@ -327,6 +328,7 @@ pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
         out.insert("stop".into(), Value::Array(stops.iter().take(4).cloned().collect()));
     }
     openai_tools(body, &mut out);
+    super::structured::to_openai(body, &mut out);
     // Only models known to reason accept reasoning_effort; others reject the field.
     if t.info.supports_reasoning == Some(true) {
         if let Some(e) = reasoning_effort(body) {

@@ -16,6 +16,9 @@ pub struct AnthropicToOpenAi {
     started: bool,
     /// Anthropic block index → 0-based OpenAI tool-call index.
     tools: Vec<(u64, usize)>,
+    /// The forced tool whose input is the answer (structured output), and its block once open.
+    answer_tool: Option<String>,
+    answer_block: Option<u64>,
     usage: Value,
     finished: bool,
     done: bool,
@@ -31,10 +34,19 @@ impl AnthropicToOpenAi {
             include_usage,
             started: false,
             tools: Vec::new(),
+            answer_tool: None,
+            answer_block: None,
             usage: json!({}),
             finished: false,
             done: false,
         }
+    }
+
+    /// Streams the input of the tool `name` (when given) as the message content: the
+    /// structured answer a client asked for, which the request asked for as that tool's call.
+    pub fn answer_tool(mut self, name: Option<String>) -> Self {
+        self.answer_tool = name;
+        self
     }
 
     fn chunk(&self, out: &mut Vec<Event>, delta: Value, finish: Option<&str>) {
@@ -53,6 +65,9 @@ impl AnthropicToOpenAi {
     fn finish(&mut self, out: &mut Vec<Event>, stop: Option<&str>) {
         if !self.finished {
             self.finished = true;
+            // The structured answer's call ends the turn like text would.
+            let answered = self.answer_block.is_some() && self.tools.is_empty();
+            let stop = if answered && stop == Some("tool_use") { Some("end_turn") } else { stop };
             self.chunk(out, json!({}), Some(finish_from_stop(stop)));
         }
     }
@@ -85,6 +100,9 @@ impl Transform for AnthropicToOpenAi {
                 self.start(out);
                 let b = &data["content_block"];
                 match b.get("type").and_then(Value::as_str) {
+                    Some("tool_use") if self.answer_tool.as_ref().is_some_and(|n| b["name"] == n.as_str()) => {
+                        self.answer_block = data["index"].as_u64();
+                    }
                     Some("tool_use") => {
                         let k = self.tools.len();
                         self.tools.push((data["index"].as_u64().unwrap_or(0), k));
@@ -107,6 +125,12 @@ impl Transform for AnthropicToOpenAi {
                     Some("input_json_delta") => {
                         let part = d["partial_json"].as_str().unwrap_or("");
                         let block = data["index"].as_u64().unwrap_or(0);
+                        if self.answer_block == Some(block) {
+                            if !part.is_empty() {
+                                self.chunk(out, json!({"content": part}), None);
+                            }
+                            return;
+                        }
                         let tool = self.tools.iter().find(|(b, _)| *b == block).map(|(_, k)| *k);
                         if let (Some(k), false) = (tool, part.is_empty()) {
                             let call = json!({"index": k, "function": {"arguments": part}});

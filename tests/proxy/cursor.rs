@@ -546,3 +546,35 @@ fn forced_and_default_params_reach_the_upstream() {
         (Some(0.9), Some(99), Some(0.5))
     );
 }
+
+/// Cursor replays the reasoning it was shown as `<think>…</think>` at the start of assistant
+/// turns. No upstream sees it, whatever the deployment's rewrites: an OpenAI one without the
+/// `<think>` rewrite, and an Anthropic one; the visible answer after it is kept.
+#[test]
+fn think_blocks_in_cursor_history_never_reach_any_upstream() {
+    let request = String::from_utf8(fixture("cursor/think-history.json")).unwrap();
+    let answers = [
+        ("openai", "upstream/chat-stream.sse"),
+        ("anthropic", "translate/openai-to-anthropic-stream-tools/upstream_response.sse"),
+    ];
+    for (provider, answer) in answers {
+        let body = fixture(answer);
+        let up = FakeUpstream::replay(move || Script::sse(&body, 64));
+        let base = if provider == "openai" { format!("{}/v1", up.url()) } else { up.url() };
+        let proxy = Proxy::start(&models_yaml(&[("*", &format!("{provider}/*"), &base)]), &[]);
+        let r = post(&proxy, "/v1/chat/completions", "", &request);
+        assert_eq!(r.status, 200, "{provider}: {}", r.text());
+        let sent = up.requests()[0].json();
+        let text = sent.to_string();
+        assert!(!text.contains("<think>") && !text.contains("Reading the command"), "{provider}: {text}");
+        assert!(!text.contains("take(limit)` on the iterator"), "{provider}: reasoning of the second turn");
+        let turns: Vec<&Value> =
+            sent["messages"].as_array().unwrap().iter().filter(|m| m["role"] == "assistant").collect();
+        let visible = |m: &Value| match &m["content"] {
+            Value::String(s) => s.clone(),
+            blocks => blocks.as_array().into_iter().flatten().filter_map(|b| b["text"].as_str()).collect(),
+        };
+        assert_eq!(visible(turns[0]), "Let me read the command first.", "{provider}");
+        assert_eq!(visible(turns[1]), "The change is one line: iterate over `items.iter().take(limit)`.", "{provider}");
+    }
+}

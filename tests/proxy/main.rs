@@ -14,6 +14,7 @@ mod dumps; // DUMP_HTTP_CONTENT: both legs byte for byte, redaction, rotation, t
 mod errors; // each error status, failover, timeouts, the concurrency cap, mid-stream failures
 mod faults; // upstream faults: streams cut short, non-JSON answers, very large answers
 mod front_proxy; // the shipped nginx site in front, for real: TLS, port 80, huge bodies, slowloris, big heads
+mod headers; // which client headers reach each upstream, per pair of client and upstream dialect
 mod hostile; // path tricks, odd bodies, header injection, smuggling shapes
 mod litellm; // the real LiteLLM configs, every provider family on the wire, fallbacks, aliases, drop_params
 mod lifecycle; // SIGTERM: running streams finish, new requests get 503, exit 0

@@ -271,13 +271,34 @@ fn freeform_tools_travel_as_one_string_argument_and_come_back_raw() {
 fn json_schema_output_becomes_response_format() {
     let (chat, _, _, proxy) = setup();
     let format = json!({"type": "json_schema", "name": "sum", "strict": true,
-                        "schema": {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}});
+                        "schema": {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"],
+                                   "additionalProperties": false}});
     let r = responses(&proxy, json!({"model": "gpt-4o", "input": "2+2?", "text": {"format": format}})).json();
     assert_eq!(r["output"][0]["content"][0]["text"], "{\"answer\":4}");
     assert_eq!(r["text"]["format"]["name"], "sum", "the request's text config is repeated");
     let up = chat.requests()[0].json();
     assert_eq!(up["response_format"]["json_schema"]["name"], "sum");
     assert_eq!(up["response_format"]["json_schema"]["schema"], format["schema"]);
+}
+
+/// On a Claude deployment without Anthropic's structured outputs, `text.format` is asked for as
+/// a forced tool; its call comes back as the message text, whole and as a stream.
+#[test]
+fn json_schema_output_on_claude_comes_back_as_text() {
+    let (_, anthropic, _, proxy) = setup();
+    let format = json!({"type": "json_schema", "name": "where", "schema": {"type": "object", "properties": {"path": {"type": "string"}}}});
+    for stream in [false, true] {
+        let ask = json!({"model": "claude-x", "input": "which file?", "text": {"format": format}, "stream": stream});
+        let r = match stream {
+            true => last_response(&events(&responses(&proxy, ask))),
+            false => responses(&proxy, ask).json(),
+        };
+        let output = r["output"].as_array().unwrap();
+        assert!(output.iter().all(|i| i["type"] == "message"), "{stream}: no function call: {r}");
+        assert_eq!(output[0]["content"][0]["text"], "{\"path\":\"a.txt\"}", "{stream}");
+    }
+    let up = anthropic.requests()[0].json();
+    assert_eq!(up["tool_choice"], json!({"type": "tool", "name": "json_response"}));
 }
 
 #[test]

@@ -13,6 +13,8 @@ use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+mod outputs; // structured output: JSON schemas for the answer, forced tools while thinking
+
 /// The API a fake upstream path stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
@@ -203,6 +205,7 @@ fn anthropic(o: &Map<String, Value>, count: bool, p: &mut Problems) {
     }
     anthropic_tools(o, p);
     anthropic_thinking(o, count, p);
+    outputs::anthropic(o, p);
     let Some(messages) = o.get("messages").and_then(Value::as_array) else {
         p.add("anthropic/messages", "messages: Field required (a list)");
         return;
@@ -604,6 +607,7 @@ fn openai(o: &Map<String, Value>, p: &mut Problems) {
         p.add("openai/messages", "messages: a list is required");
         return;
     };
+    outputs::openai(o, p);
     for (i, m) in messages.iter().enumerate() {
         openai_message(m, i, p);
     }
@@ -913,6 +917,17 @@ fn the_oracle_refuses_what_the_real_apis_refuse() {
     let unanswered = json!({"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]});
     assert_eq!(o(json!({"model": "m", "messages": [user, unanswered, user]})), ["openai/tool-calls-answered"]);
     assert_eq!(o(json!({"model": "m", "messages": [user], "input": []})), ["openai/unknown-field"]);
+    let open = json!({"type": "object", "properties": {"a": {"type": "integer", "minimum": 1}}});
+    let strict = json!({"type": "json_schema", "json_schema": {"name": "n", "strict": true, "schema": open}});
+    assert_eq!(o(json!({"model": "m", "messages": [user], "response_format": strict})), ["openai/strict-schema"]);
+    let format = json!({"format": {"type": "json_schema", "schema": open}});
+    assert_eq!(
+        a(json!({"model": "m", "max_tokens": 1, "messages": [user], "output_config": format})),
+        ["anthropic/output-format", "anthropic/output-format"]
+    );
+    let forced = json!({"model": "m", "max_tokens": 2000, "messages": [user], "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "tools": [{"name": "f", "input_schema": {"type": "object"}}], "tool_choice": {"type": "tool", "name": "f"}});
+    assert_eq!(a(forced), ["anthropic/thinking-tool-choice"]);
 }
 
 /// The fake upstreams themselves: a refused body gets the real API's 400 and error shape, is

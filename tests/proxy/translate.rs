@@ -162,3 +162,23 @@ fn anthropic_client_openai_error_mid_stream() {
 fn anthropic_client_openai_stream_cut_short() {
     case("anthropic-client-openai-stream-cut-short");
 }
+
+#[test]
+fn openai_to_anthropic_structured_native() {
+    case("openai-to-anthropic-structured-native");
+}
+
+#[test]
+fn openai_to_anthropic_structured_tool_stream() {
+    case("openai-to-anthropic-structured-tool-stream");
+}
+
+#[test]
+fn openai_to_anthropic_json_object_tool() {
+    case("openai-to-anthropic-json-object-tool");
+}
+
+#[test]
+fn anthropic_to_openai_output_format() {
+    case("anthropic-to-openai-output-format");
+}

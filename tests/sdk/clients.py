@@ -22,6 +22,7 @@ import threading
 import anthropic
 import ollama
 import openai
+import pydantic
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIX = ROOT / "fixtures" / "upstream"
@@ -86,7 +87,14 @@ def anthropic_answer(body):
                     c = b["content"]
                     tool_result = c if isinstance(c, str) else "".join(x.get("text", "") for x in c)
     tools = body.get("tools") or []
-    if tools and tool_result is None:
+    choice = body.get("tool_choice") or {}
+    if (body.get("output_config") or {}).get("format"):
+        blocks = [{"type": "text", "text": '{"answer": 4}'}]  # structured outputs: the answer is the text
+        stop = "end_turn"
+    elif choice.get("type") == "tool":
+        blocks = [{"type": "tool_use", "id": "toolu_2", "name": choice["name"], "input": {"answer": 4}}]
+        stop = "tool_use"
+    elif tools and tool_result is None:
         blocks = [{"type": "thinking", "thinking": "Need a tool.", "signature": "EqQBCkYIBRgC"},
                   {"type": "tool_use", "id": "toolu_1", "name": tools[0]["name"], "input": {"path": "a.txt"}}]
         stop = "tool_use"
@@ -308,10 +316,34 @@ def openai_checks(base):
         else:
             raise AssertionError("wrong key accepted")
 
+    class Answer(pydantic.BaseModel):
+        answer: int
+
+    def openai_parse_on_claude():
+        # claude-sonnet-4-5 takes output_config.format; claude-sonnet-4 gets the forced tool.
+        for model in ["claude-sonnet-4-5-20250929", "claude-sonnet-4-20250514"]:
+            r = client.chat.completions.parse(model=model, messages=[{"role": "user", "content": "2+2?"}], response_format=Answer)
+            choice = r.choices[0]
+            assert choice.message.parsed == Answer(answer=4), (model, choice)
+            assert choice.finish_reason == "stop" and not choice.message.tool_calls, (model, choice)
+
+    def openai_parse_streamed_on_claude():
+        for model in ["claude-sonnet-4-5-20250929", "claude-sonnet-4-20250514"]:
+            with client.chat.completions.stream(model=model, messages=[{"role": "user", "content": "2+2?"}], response_format=Answer) as s:
+                done = s.get_final_completion()
+            assert done.choices[0].message.parsed == Answer(answer=4), (model, done)
+            assert done.choices[0].finish_reason == "stop", (model, done)
+
+    def openai_json_object_on_claude():
+        r = client.chat.completions.create(model="claude-haiku-4-5", messages=[{"role": "user", "content": "2+2 as JSON"}],
+                                           response_format={"type": "json_object"})
+        assert json.loads(r.choices[0].message.content) == {"answer": 4}, r
+
     return [openai_models_list, openai_demo_model_streamed, openai_stream_from_upstreams_that_answer_whole,
             openai_tool_round_trip_on_claude_streamed,
             openai_tool_round_trip_on_claude_non_streamed, openai_tool_round_trip_on_openai_streamed,
-            openai_usage_from_claude, openai_error_classes]
+            openai_usage_from_claude, openai_error_classes, openai_parse_on_claude, openai_parse_streamed_on_claude,
+            openai_json_object_on_claude]
 
 
 def responses_checks(base):
@@ -479,7 +511,14 @@ def anthropic_checks(base):
             else:
                 raise AssertionError(f"no {exc.__name__}")
 
-    return [anthropic_tool_round_trip_on_openai_streamed, anthropic_tool_round_trip_on_openai_non_streamed,
+    def anthropic_output_format_on_openai():
+        schema = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"], "additionalProperties": False}
+        msg = client.messages.create(model="gpt-4o", max_tokens=100, messages=[{"role": "user", "content": "2+2?"}],
+                                     extra_body={"output_config": {"format": {"type": "json_schema", "schema": schema}}})
+        assert json.loads(msg.content[0].text) == {"answer": 4} and msg.stop_reason == "end_turn", msg
+
+    return [anthropic_output_format_on_openai,
+            anthropic_tool_round_trip_on_openai_streamed, anthropic_tool_round_trip_on_openai_non_streamed,
             anthropic_tool_round_trip_on_claude_streamed, anthropic_stream_from_upstreams_that_answer_whole,
             anthropic_usage_from_openai, anthropic_demo_model,
             anthropic_count_tokens, anthropic_models_list, anthropic_error_classes]

@@ -76,6 +76,8 @@ pub struct Context {
     custom_tools: Vec<String>,
     /// Tools declared inside a `namespace`: `(name, namespace)`.
     namespaced: Vec<(String, String)>,
+    /// The forced tool carrying the structured answer `text.format` asked an Anthropic deployment for.
+    answer_tool: Option<String>,
 }
 
 impl Context {
@@ -94,7 +96,10 @@ impl Context {
             })
             .collect();
         let created_at = crate::clock::unix_now();
-        Context { id: mint_id("resp"), model: model.into(), created_at, echo, custom_tools, namespaced }
+        let json =
+            matches!(request.pointer("/text/format/type").and_then(Value::as_str), Some("json_schema" | "json_object"));
+        let answer_tool = json.then(|| super::structured::tool_name(&request_to_openai(request))).flatten();
+        Context { id: mint_id("resp"), model: model.into(), created_at, echo, custom_tools, namespaced, answer_tool }
     }
 
     /// The Response object with this status, output and usage (`null` while in progress).
@@ -252,9 +257,14 @@ pub type OnComplete = Box<dyn FnOnce(&Value) + Send>;
 
 /// A complete answer from a `wire`-dialect deployment → the Response object for `ctx`.
 pub fn whole(wire: Dialect, body: &[u8], ctx: &Context) -> Result<Value, Error> {
-    let v = super::response::parse(body)?;
+    let mut v = super::response::parse(body)?;
     let chat = match wire {
-        Dialect::Anthropic => super::response::anthropic_to_openai(&v, &ctx.model),
+        Dialect::Anthropic => {
+            if let Some(name) = &ctx.answer_tool {
+                super::structured::tool_as_text(&mut v, name);
+            }
+            super::response::anthropic_to_openai(&v, &ctx.model)
+        }
         _ => v,
     };
     Ok(response_from_openai(&chat, ctx))
@@ -264,7 +274,10 @@ pub fn whole(wire: Dialect, body: &[u8], ctx: &Context) -> Result<Value, Error> 
 pub fn stages(wire: Dialect, ctx: Context, on_complete: Option<OnComplete>) -> Vec<Box<dyn Transform>> {
     let last: Box<dyn Transform> = Box::new(OpenAiToResponses::new(ctx.clone(), on_complete));
     match wire {
-        Dialect::Anthropic => vec![Box::new(super::stream::AnthropicToOpenAi::new(&ctx.model, true)), last],
+        Dialect::Anthropic => {
+            let answer_tool = ctx.answer_tool.clone();
+            vec![Box::new(super::stream::AnthropicToOpenAi::new(&ctx.model, true).answer_tool(answer_tool)), last]
+        }
         Dialect::Responses => Vec::new(),
         // Not after the Chat Completions repair: it would close a stream cut short as if it had
         // finished, where a Responses client must learn that it failed.
