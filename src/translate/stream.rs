@@ -81,6 +81,33 @@ impl AnthropicToOpenAi {
     }
 }
 
+impl AnthropicToOpenAi {
+    /// One `content_block_delta`: text, reasoning, a tool call's argument fragment, or a
+    /// fragment of the structured answer (the forced tool's input, which is the content).
+    fn delta(&mut self, data: &Value, out: &mut Vec<Event>) {
+        let d = &data["delta"];
+        match d.get("type").and_then(Value::as_str) {
+            Some("text_delta") => self.chunk(out, json!({"content": d["text"]}), None),
+            Some("thinking_delta") => self.chunk(out, json!({"reasoning_content": d["thinking"]}), None),
+            Some("input_json_delta") => {
+                let part = d["partial_json"].as_str().unwrap_or("");
+                let block = data["index"].as_u64().unwrap_or(0);
+                if part.is_empty() {
+                    return;
+                }
+                if self.answer_block == Some(block) {
+                    return self.chunk(out, json!({"content": part}), None);
+                }
+                if let Some(k) = self.tools.iter().find(|(b, _)| *b == block).map(|(_, k)| *k) {
+                    let call = json!({"index": k, "function": {"arguments": part}});
+                    self.chunk(out, json!({"tool_calls": [call]}), None);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 impl Transform for AnthropicToOpenAi {
     fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
         let Ok(data) = serde_json::from_str::<Value>(&ev.data) else {
@@ -118,27 +145,7 @@ impl Transform for AnthropicToOpenAi {
             }
             "content_block_delta" => {
                 self.start(out);
-                let d = &data["delta"];
-                match d.get("type").and_then(Value::as_str) {
-                    Some("text_delta") => self.chunk(out, json!({"content": d["text"]}), None),
-                    Some("thinking_delta") => self.chunk(out, json!({"reasoning_content": d["thinking"]}), None),
-                    Some("input_json_delta") => {
-                        let part = d["partial_json"].as_str().unwrap_or("");
-                        let block = data["index"].as_u64().unwrap_or(0);
-                        if self.answer_block == Some(block) {
-                            if !part.is_empty() {
-                                self.chunk(out, json!({"content": part}), None);
-                            }
-                            return;
-                        }
-                        let tool = self.tools.iter().find(|(b, _)| *b == block).map(|(_, k)| *k);
-                        if let (Some(k), false) = (tool, part.is_empty()) {
-                            let call = json!({"index": k, "function": {"arguments": part}});
-                            self.chunk(out, json!({"tool_calls": [call]}), None);
-                        }
-                    }
-                    _ => {}
-                }
+                self.delta(&data, out);
             }
             "message_delta" => {
                 self.merge_usage(data.get("usage"));
