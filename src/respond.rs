@@ -301,6 +301,8 @@ fn stream(
     let mut prefix = Vec::new();
     if let (false, Relay::Bytes { dialect, .. }) = (sse, &relay) {
         if a.length.is_none_or(|len| len <= WHOLE_ANSWER) {
+            // A sized answer is read into a buffer of its size, not one grown read by read.
+            prefix.reserve_exact(a.length.unwrap_or(0) as usize);
             match whole(&mut *a.body, &mut prefix, *dialect, out) {
                 Some(Ok(())) => return full(w, f, a.status, &headers, &prefix, out, started),
                 Some(Err(body)) => {
