@@ -525,6 +525,23 @@ mod tests {
     }
 
     #[test]
+    fn plain_chunks_pass_as_they_came_and_still_shape_the_chunks_the_proxy_adds() {
+        let a = r#"{ "id":"c1", "model":"m", "system_fingerprint":null, "choices":[{"index":1,"delta":{"content":"Hi"},"finish_reason":null}]}"#;
+        let out = run(Options::default(), &[a, "[DONE]"]);
+        assert_eq!(out[0], a, "passed byte for byte");
+        let fin: Value = serde_json::from_str(&out[1]).unwrap();
+        assert_eq!((fin["id"].as_str(), fin["model"].as_str()), (Some("c1"), Some("m")));
+        assert!(fin["system_fingerprint"].is_null() && fin.as_object().unwrap().contains_key("system_fingerprint"));
+        assert_eq!(
+            (fin["choices"][0]["index"].as_u64(), fin["choices"][0]["finish_reason"].as_str()),
+            (Some(1), Some("stop"))
+        );
+        // With the null finish to drop, the same chunk is rewritten.
+        let opts = Options { drop_null_finish_reason: true, ..Options::default() };
+        assert!(!run(opts, &[a])[0].contains("finish_reason"));
+    }
+
+    #[test]
     fn legacy_function_call_is_upgraded() {
         let f = r#"{"choices":[{"index":0,"delta":{"function_call":{"name":"f","arguments":"{}"}},"finish_reason":"function_call"}]}"#;
         let out = run(Options::default(), &[f, "[DONE]"]);
