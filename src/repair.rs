@@ -10,6 +10,8 @@
 use crate::error::Error;
 use crate::sse::Event;
 use crate::translate::Transform;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
 
 /// Which optional rewrites apply to this response.
@@ -260,6 +262,94 @@ impl Repair {
     }
 }
 
+/// A chunk as most of a stream's chunks are: only what decides that it needs no repair is read.
+#[derive(Deserialize)]
+struct Plain {
+    #[serde(default, deserialize_with = "present")]
+    error: bool,
+    #[serde(default, deserialize_with = "some")]
+    id: Option<Value>,
+    #[serde(default, deserialize_with = "some")]
+    object: Option<Value>,
+    #[serde(default, deserialize_with = "some")]
+    created: Option<Value>,
+    #[serde(default, deserialize_with = "some")]
+    model: Option<Value>,
+    #[serde(default, deserialize_with = "some")]
+    system_fingerprint: Option<Value>,
+    choices: Option<Vec<PlainChoice>>,
+}
+
+/// A choice of a [`Plain`] chunk: text or role only, not finishing.
+#[derive(Deserialize)]
+struct PlainChoice {
+    index: u64,
+    #[serde(rename = "delta")]
+    _delta: PlainDelta,
+    #[serde(default, deserialize_with = "some")]
+    finish_reason: Option<Value>,
+}
+
+/// A delta with nothing the repair touches (any other field: not plain).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainDelta {
+    #[serde(rename = "role")]
+    _role: Option<IgnoredAny>,
+    #[serde(rename = "content")]
+    _content: Option<IgnoredAny>,
+    #[serde(rename = "refusal")]
+    _refusal: Option<IgnoredAny>,
+}
+
+/// A field that is there, even as `null`.
+fn some<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Whether a field is there at all.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(d).map(|_| true)
+}
+
+impl Repair {
+    /// The common chunk, decided without building it: text of choices not yet finished, no
+    /// finish, no calls, no opted-in rewrite. Records what the full path would (the template,
+    /// the choices seen) and returns `true` when the event passes as it came.
+    fn plain(&mut self, data: &str) -> bool {
+        if self.opts.think_tags || !data.trim_start().starts_with('{') {
+            return false;
+        }
+        let Ok(p) = serde_json::from_str::<Plain>(data) else { return false };
+        let choices = p.choices.unwrap_or_default();
+        let finishing = |c: &PlainChoice| match &c.finish_reason {
+            Some(Value::Null) => self.opts.drop_null_finish_reason,
+            other => other.is_some(),
+        };
+        if p.error
+            || choices.iter().any(|c| finishing(c) || self.choices.iter().any(|k| k.index == c.index && k.finished))
+        {
+            return false;
+        }
+        let fields = [
+            ("id", p.id),
+            ("object", p.object),
+            ("created", p.created),
+            ("model", p.model),
+            ("system_fingerprint", p.system_fingerprint),
+        ];
+        for (key, v) in fields {
+            if let Some(v) = v.filter(|v| self.template.get(key) != Some(v)) {
+                self.template.insert(key.into(), v);
+            }
+        }
+        for c in &choices {
+            self.choice(c.index);
+        }
+        true
+    }
+}
+
 fn is_null(v: Option<&Value>) -> bool {
     v.is_none_or(Value::is_null)
 }
@@ -271,6 +361,9 @@ impl Transform for Repair {
         }
         if ev.data.trim() == "[DONE]" {
             return self.close(out);
+        }
+        if self.plain(&ev.data) {
+            return out.push(ev);
         }
         let Ok(Value::Object(mut chunk)) = serde_json::from_str::<Value>(&ev.data) else {
             // Not a chunk: nothing to repair, pass it on as it came.
@@ -429,6 +522,23 @@ mod tests {
         assert_eq!(b["choices"][0]["delta"]["tool_calls"][0], json!({"index": 0, "function": {"arguments": "{}"}}));
         let fin: Value = serde_json::from_str(&out[2]).unwrap();
         assert_eq!(fin["choices"][0]["finish_reason"], "tool_calls");
+    }
+
+    #[test]
+    fn plain_chunks_pass_as_they_came_and_still_shape_the_chunks_the_proxy_adds() {
+        let a = r#"{ "id":"c1", "model":"m", "system_fingerprint":null, "choices":[{"index":1,"delta":{"content":"Hi"},"finish_reason":null}]}"#;
+        let out = run(Options::default(), &[a, "[DONE]"]);
+        assert_eq!(out[0], a, "passed byte for byte");
+        let fin: Value = serde_json::from_str(&out[1]).unwrap();
+        assert_eq!((fin["id"].as_str(), fin["model"].as_str()), (Some("c1"), Some("m")));
+        assert!(fin["system_fingerprint"].is_null() && fin.as_object().unwrap().contains_key("system_fingerprint"));
+        assert_eq!(
+            (fin["choices"][0]["index"].as_u64(), fin["choices"][0]["finish_reason"].as_str()),
+            (Some(1), Some("stop"))
+        );
+        // With the null finish to drop, the same chunk is rewritten.
+        let opts = Options { drop_null_finish_reason: true, ..Options::default() };
+        assert!(!run(opts, &[a])[0].contains("finish_reason"));
     }
 
     #[test]

@@ -6,15 +6,22 @@
 use crate::dialect::Dialect;
 use crate::dump::{Direction, Dump, Leg};
 use crate::error::{Error, Fault};
-use crate::sse::{self, Event, Framing};
+use crate::sse;
 use crate::translate::Pipeline;
 use crate::upstream::Answer;
 use crate::usage::{self, StreamUsage};
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-/// Bytes read from the upstream at a time (per live stream, so kept small).
+mod relay;
+use relay::Relay;
+
+/// Bytes read from the upstream at a time, at most (per live stream, so kept small). A stream
+/// starts with [`FIRST_READ_BUFFER`]; a read that fills the buffer doubles it, up to this.
 const READ_BUFFER: usize = 4 * 1024;
+
+/// A stream's first read buffer: SSE events are a few hundred bytes, and most streams never need more.
+const FIRST_READ_BUFFER: usize = 1024;
 
 /// A complete (non-streamed) answer up to this size is read whole and sent in one write.
 const WHOLE_ANSWER: u64 = 256 * 1024;
@@ -160,6 +167,9 @@ fn expects_continue(rq: &tiny_http::Request) -> bool {
 /// A whole reply written before the request's unread body is drained: tiny_http drains it when
 /// the request is dropped, and a client that sent `Expect: 100-continue` sends it only once it
 /// gives up waiting, so the reply is written through the request itself, which drops afterwards.
+/// Out of line: tiny_http's `respond` copies through an 8 KiB stack buffer, which would otherwise
+/// make [`send`]'s frame 9 KB for every request, this rare one or not.
+#[inline(never)]
 fn early(
     rq: tiny_http::Request,
     f: &Conn,
@@ -291,6 +301,8 @@ fn stream(
     let mut prefix = Vec::new();
     if let (false, Relay::Bytes { dialect, .. }) = (sse, &relay) {
         if a.length.is_none_or(|len| len <= WHOLE_ANSWER) {
+            // A sized answer is read into a buffer of its size, not one grown read by read.
+            prefix.reserve_exact(a.length.unwrap_or(0) as usize);
             match whole(&mut *a.body, &mut prefix, *dialect, out) {
                 Some(Ok(())) => return full(w, f, a.status, &headers, &prefix, out, started),
                 Some(Err(body)) => {
@@ -352,7 +364,7 @@ fn pump(
     started: Instant,
 ) -> io::Result<()> {
     // SSE events are small; a read returns what has arrived. Every live stream holds one.
-    let mut buf = vec![0u8; READ_BUFFER];
+    let mut buf = vec![0u8; FIRST_READ_BUFFER];
     // Both grow to the largest chunk sent: a few hundred bytes for most streams, a thousand of
     // which are alive at once.
     let (mut frame, mut framed) = (Vec::new(), Vec::new());
@@ -389,97 +401,6 @@ fn pump(
     }
     w.write_all(&frame)?;
     w.flush()
-}
-
-/// The reading side of a stream: what each upstream read becomes for the client.
-enum Relay {
-    /// Bytes pass as they came; an SSE stream is watched for its usage and limits.
-    Bytes { watch: Option<StreamUsage>, dialect: Dialect },
-    /// Bytes are parsed into events (once), metered, run through the pipeline and framed.
-    Events { parser: sse::Parser, pipeline: Pipeline, meter: usage::Meter, framing: Framing },
-}
-
-impl Relay {
-    /// Reads once from the upstream. Returns what the client gets — `Some(n)`: the first `n`
-    /// bytes of `buf` as they came; `None`: what was appended to `framed` — and whether the
-    /// stream is over.
-    fn read(
-        &mut self,
-        body: &mut dyn Read,
-        buf: &mut [u8],
-        framed: &mut Vec<u8>,
-        out: &mut Outcome,
-    ) -> (Option<usize>, bool) {
-        let n = loop {
-            match body.read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return (None, self.fail(Error::from_upstream_read(e), framed, out)),
-                Ok(n) => break n,
-            }
-        };
-        let mut events = Vec::new();
-        let last = match self {
-            Relay::Bytes { watch, .. } => match (n, watch.as_mut().map(|u| u.push(&buf[..n]))) {
-                (0, _) => return (Some(0), true),
-                (_, Some(Err(too_large))) => {
-                    // What was passed on ends mid-event: close it, so the error is an event of its own.
-                    framed.extend_from_slice(b"\n\n");
-                    return (None, self.fail(Error::UpstreamInvalid(too_large.to_string()), framed, out));
-                }
-                _ => return (Some(n), false),
-            },
-            Relay::Events { parser, pipeline, meter, .. } => {
-                let parsed = if n == 0 { parser.finish().into_iter().collect() } else { parser.push(&buf[..n]) };
-                for ev in parsed {
-                    meter.data(ev.data.as_bytes());
-                    pipeline.push(ev, &mut events);
-                }
-                if let Some(too_large) = parser.too_large() {
-                    self.write(&events, framed);
-                    return (None, self.fail(Error::UpstreamInvalid(too_large.to_string()), framed, out));
-                }
-                if n == 0 {
-                    pipeline.end(&mut events);
-                }
-                n == 0 || pipeline.done()
-            }
-        };
-        self.write(&events, framed);
-        (None, last)
-    }
-
-    /// Appends `events` in the client's framing.
-    fn write(&self, events: &[Event], framed: &mut Vec<u8>) {
-        if let Relay::Events { framing, .. } = self {
-            events.iter().for_each(|ev| framing.write(ev, framed));
-        }
-    }
-
-    /// The stream cannot go on: the client gets `err` as an event in its dialect (a stream the
-    /// proxy is shutting down says so), and the stream is over.
-    fn fail(&mut self, err: Error, framed: &mut Vec<u8>, out: &mut Outcome) -> bool {
-        let err = if crate::connect::abandoned() { Error::ShuttingDown } else { err };
-        out.error = Some(err.kind().to_string());
-        match self {
-            Relay::Events { pipeline, framing, .. } => {
-                let mut events = Vec::new();
-                pipeline.fail(&err, &mut events);
-                events.iter().for_each(|ev| framing.write(ev, framed));
-            }
-            // A keep-alive client would otherwise wait forever; say why, then end cleanly.
-            Relay::Bytes { watch: Some(_), dialect } => framed.extend_from_slice(&err.sse(*dialect)),
-            Relay::Bytes { .. } => {}
-        }
-        true
-    }
-
-    /// `(prompt, completion)` tokens the stream reported.
-    fn tokens(&self) -> Option<(u64, u64)> {
-        match self {
-            Relay::Bytes { watch, .. } => watch.as_ref().and_then(StreamUsage::tokens),
-            Relay::Events { meter, .. } => meter.tokens(),
-        }
-    }
 }
 
 /// Writes `prefix` (a pending head, possibly empty) and one framed chunk of `data`, then flushes.

@@ -110,26 +110,28 @@ impl Parser {
             return out;
         }
         // `buf` holds only the start of a line: no `\n` in it, so only new bytes are searched.
-        let mut from = self.buf.len();
-        self.buf.extend_from_slice(bytes);
+        // Taken out while its lines are read, so that they are read in place.
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut from = buf.len();
+        buf.extend_from_slice(bytes);
         let mut start = 0;
-        while let Some(nl) = self.buf[from..].iter().position(|&b| b == b'\n') {
+        while let Some(nl) = buf[from..].iter().position(|&b| b == b'\n') {
             let end = from + nl;
             if end - start > MAX_LINE_BYTES {
                 return self.refuse(TooLarge::Line);
             }
-            self.raw.extend_from_slice(&self.buf[start..=end]);
-            let line = &self.buf[start..end];
+            self.raw.extend_from_slice(&buf[start..=end]);
+            let line = &buf[start..end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let line = String::from_utf8_lossy(line).into_owned();
             start = end + 1;
             from = start;
-            self.line(&line, &mut out);
+            self.line(&String::from_utf8_lossy(line), &mut out);
             if self.raw.len() > MAX_EVENT_BYTES {
                 return self.refuse(TooLarge::Event);
             }
         }
-        self.buf.drain(..start);
+        buf.drain(..start);
+        self.buf = buf;
         match self.buf.len() {
             n if n > MAX_LINE_BYTES => self.refuse(TooLarge::Line),
             n if n + self.raw.len() > MAX_EVENT_BYTES => self.refuse(TooLarge::Event),

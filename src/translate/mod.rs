@@ -100,6 +100,10 @@ impl Pipeline {
 
     /// One upstream event; appends what the client gets now.
     pub fn push(&mut self, ev: Event, out: &mut Vec<Event>) {
+        if let [only] = &mut self.stages[..] {
+            // One stage (the repair alone, most streams): no list to carry the event between stages.
+            return only.event(ev, out);
+        }
         self.run(0, vec![ev], out);
     }
 
