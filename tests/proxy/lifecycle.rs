@@ -146,8 +146,9 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_invalid()
         format!("model_list:\n  - model_name: {name}\n    litellm_params: {{model: openai/x, mock_response: {text}}}\n")
     };
     std::fs::write(&file, mock("first", "one")).unwrap();
-    let mut child = proxy_in(&dir);
-    let (mut log, addr) = listening(&mut child);
+    // Killed even if an assertion fails: a panicking test must not leave a proxy running.
+    let mut child = Killed(proxy_in(&dir));
+    let (mut log, addr) = listening(&mut child.0);
     let chat = |model: &str| {
         let r = call(
             "POST",
@@ -183,17 +184,17 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_invalid()
     assert_eq!(chat("first"), (200, "one".into()));
 
     std::fs::write(&file, mock("second", "two")).unwrap();
-    hup(&child, "reloaded: model \"second\"");
+    hup(&child.0, "reloaded: model \"second\"");
     assert_eq!(chat("second"), (200, "two".into()));
     assert_eq!(chat("first").0, 404);
 
     std::fs::write(&file, "model_list:\n  - model_name: broken\n    litellm_params: {model: openai/x, timeout: -1}\n")
         .unwrap();
-    hup(&child, "reload refused");
+    hup(&child.0, "reload refused");
     assert_eq!(chat("second"), (200, "two".into()), "an invalid file changes nothing");
 
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let _ = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status();
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
     reader.join().unwrap();
 }
 
