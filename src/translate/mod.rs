@@ -313,6 +313,20 @@ pub fn as_events(client: Dialect, body: &[u8], include_usage: bool) -> Option<Ve
     }
 }
 
+/// How a stage fed Chat Completions chunks ends: nothing more once it is done; completed when a
+/// finish reason came (some upstreams never send `[DONE]`: a finish is as good an ending);
+/// otherwise the stream was cut short.
+pub fn end_of_chunks(done: bool, finished: bool, complete: impl FnOnce()) -> Result<(), Error> {
+    match (done, finished) {
+        (true, _) => Ok(()),
+        (false, true) => {
+            complete();
+            Ok(())
+        }
+        (false, false) => Err(Error::UpstreamInvalid("the stream ended before it finished".into())),
+    }
+}
+
 /// OpenAI `finish_reason` from Anthropic `stop_reason`.
 pub fn finish_from_stop(stop: Option<&str>) -> &'static str {
     match stop {

@@ -268,14 +268,7 @@ impl Transform for OpenAiToOllama {
     }
 
     fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
-        match (self.done, &self.finish) {
-            (true, _) => Ok(()),
-            (false, Some(_)) => {
-                self.complete(out);
-                Ok(())
-            }
-            (false, None) => Err(Error::UpstreamInvalid("the stream ended before it finished".into())),
-        }
+        super::end_of_chunks(self.done, self.finish.is_some(), || self.complete(out))
     }
 
     fn done(&self) -> bool {

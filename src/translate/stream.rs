@@ -348,15 +348,7 @@ impl Transform for OpenAiToAnthropic {
     }
 
     fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
-        match (self.done, self.stop) {
-            (true, _) => Ok(()),
-            // Some upstreams never send [DONE]; a finish reason is as good an ending.
-            (false, Some(_)) => {
-                self.complete(out);
-                Ok(())
-            }
-            (false, None) => Err(Error::UpstreamInvalid("the stream ended before it finished".into())),
-        }
+        super::end_of_chunks(self.done, self.stop.is_some(), || self.complete(out))
     }
 
     fn done(&self) -> bool {

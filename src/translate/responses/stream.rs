@@ -260,15 +260,7 @@ impl Transform for OpenAiToResponses {
     }
 
     fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
-        match (self.done, &self.finish) {
-            (true, _) => Ok(()),
-            // Some upstreams never send [DONE]; a finish reason is as good an ending.
-            (false, Some(_)) => {
-                self.complete(out);
-                Ok(())
-            }
-            (false, None) => Err(Error::UpstreamInvalid("the stream ended before it finished".into())),
-        }
+        crate::translate::end_of_chunks(self.done, self.finish.is_some(), || self.complete(out))
     }
 
     fn done(&self) -> bool {
