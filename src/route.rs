@@ -239,14 +239,29 @@ pub fn upstream_model<'a>(d: &'a Deployment, client_model: &'a str) -> &'a str {
 /// The upstream URL for an OpenAI-style path such as `/chat/completions` or `/models`, joined
 /// the way LiteLLM does for the deployment's provider; `model` is the upstream model name (Azure
 /// puts it in the path).
-pub fn upstream_url(d: &Deployment, openai_path: &str, model: &str) -> String {
+pub fn upstream_url(d: &Deployment, openai_path: &str, model: &str) -> Result<String, Error> {
     let base = &d.api_base;
-    match (d.family.layout, &d.api_version) {
+    Ok(match (d.family.layout, &d.api_version) {
         (Layout::Anthropic, _) => format!("{base}/v1{openai_path}"),
         (Layout::Azure, Some(v)) if openai_path == "/models" => format!("{base}/openai/models?api-version={v}"),
-        (Layout::Azure, Some(v)) => format!("{base}/openai/deployments/{model}{openai_path}?api-version={v}"),
+        (Layout::Azure, Some(v)) if azure_deployment(model) => {
+            format!("{base}/openai/deployments/{model}{openai_path}?api-version={v}")
+        }
+        (Layout::Azure, Some(_)) => {
+            return Err(Error::BadRequest(format!(
+                "`{model}` is not an Azure deployment name (letters, digits, `-`, `_` and `.` only)"
+            )))
+        }
         _ => format!("{base}{openai_path}"),
-    }
+    })
+}
+
+/// Whether `name` can stand in an Azure URL as a deployment name. A name from the client (an
+/// `azure/*` entry) goes into the path, where a `/`, `?`, `#` or `..` would send the
+/// deployment's key to another URL on that host.
+fn azure_deployment(name: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    !name.is_empty() && name.len() <= 256 && name.chars().all(allowed) && !name.chars().all(|c| c == '.')
 }
 
 /// The model group a client's name stands for: itself, or the group a `model_group_alias` names.
@@ -378,7 +393,15 @@ mod tests {
     #[test]
     fn urls_join_like_litellm() {
         let d = deps();
-        assert_eq!(upstream_url(&d[1], "/chat/completions", "m"), "http://a/v1/chat/completions");
-        assert_eq!(upstream_url(&d[3], "/messages", "m"), "https://api.anthropic.com/v1/messages");
+        assert_eq!(upstream_url(&d[1], "/chat/completions", "m").unwrap(), "http://a/v1/chat/completions");
+        assert_eq!(upstream_url(&d[3], "/messages", "m").unwrap(), "https://api.anthropic.com/v1/messages");
+    }
+
+    #[test]
+    fn azure_model_names_cannot_steer_the_keyed_url() {
+        assert!(azure_deployment("gpt-4o_mini.2024"));
+        for bad in ["a/../../admin", "a/embeddings?x=", "a#frag", "..", ".", "", "a b", "a%2Fb", "é"] {
+            assert!(!azure_deployment(bad), "{bad}");
+        }
     }
 }

@@ -306,7 +306,7 @@ impl Upstream {
             return Err(Error::UpstreamUnreachable(format!("{}: {why} (check the config)", d.label())));
         }
         let prepared = (out.prepare)(d, model)?;
-        let url = route::upstream_url(d, &prepared.path, &prepared.model);
+        let url = route::upstream_url(d, &prepared.path, &prepared.model)?;
         let mut rq = http::Request::builder().method(out.method).uri(&url);
         let wire = Dialect::of(d.provider);
         for h in out.client_headers {
@@ -371,7 +371,7 @@ impl Upstream {
 
     /// The items of a deployment's own model list (`data` of `GET /models`), for glob entries.
     pub fn model_list(&self, d: &Deployment, timeout: Duration) -> Result<Vec<Listed>, Error> {
-        let rq = http::Request::builder().method("GET").uri(route::upstream_url(d, "/models", ""));
+        let rq = http::Request::builder().method("GET").uri(route::upstream_url(d, "/models", "")?);
         let rq = rq.body(()).map_err(|e| Error::Internal(e.to_string()))?;
         let rq = with_deployment_headers(rq, d);
         let t = Timeouts { connect: d.timeouts.connect.min(timeout), response_header: timeout, idle: timeout };

@@ -209,6 +209,24 @@ fn azure_deployments_get_their_path_api_version_and_api_key_header() {
 }
 
 #[test]
+fn azure_wildcard_model_names_cannot_send_the_key_to_another_path() {
+    let up = chat_upstream();
+    let yaml = format!(
+        "model_list:\n  - {{model_name: 'az-*', litellm_params: {{model: 'azure/*', api_base: '{}', api_key: az-key, api_version: '2024-10-21'}}}}\n",
+        up.url()
+    );
+    let proxy = Proxy::start(&yaml, &[("LOCAL_AUTH_TOKEN", TOKEN)]);
+    for m in ["az-a/../../../../admin/delete", "az-a/embeddings?x=", "az-a#frag", "az-x/../../other/chat/completions?api-version=1&"] {
+        let r = post(&proxy, "/v1/chat/completions", TOKEN, &user(m, false));
+        assert_eq!(r.status, 400, "{m}: {}", r.text());
+        assert!(r.text().contains("not an Azure deployment name"), "{}", r.text());
+    }
+    assert!(up.requests().is_empty(), "nothing was sent with the key");
+    assert_eq!(post(&proxy, "/v1/chat/completions", TOKEN, &user("az-gpt-4o.mini_2", false)).status, 200);
+    assert_eq!(up.requests()[0].path, "/openai/deployments/az-gpt-4o.mini_2/chat/completions?api-version=2024-10-21");
+}
+
+#[test]
 fn anthropic_bases_given_with_v1_are_not_doubled() {
     const MESSAGE: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-20250514","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}"#;
     let up = FakeUpstream::replay(|| Script::json(200, MESSAGE.as_bytes()));
