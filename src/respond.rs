@@ -84,7 +84,8 @@ pub struct Outcome {
 /// connection serves nothing after it (`Connection: close`).
 pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option<&Dump>, close: bool) -> Outcome {
     let http10 = *rq.http_version() == (1, 0);
-    let conn = Conn { http10, head_only: *rq.method() == tiny_http::Method::Head, dump, close };
+    let whole = http10 && keeps_alive(rq.headers());
+    let conn = Conn { http10, whole, head_only: *rq.method() == tiny_http::Method::Head, dump, close };
     let mut out = Outcome::default();
     let result = match reply {
         Reply::Bytes { answer, dialect } => {
@@ -159,6 +160,14 @@ fn whole_parts(reply: Reply, out: &mut Outcome) -> (u16, Vec<(String, String)>, 
     }
 }
 
+/// Whether tiny_http keeps an HTTP/1.0 connection open after this request: its first
+/// `Connection` header asks for `keep-alive` (and neither `close` nor `upgrade`).
+fn keeps_alive(headers: &[tiny_http::Header]) -> bool {
+    let connection = headers.iter().find(|h| h.field.equiv("connection"));
+    let value = connection.map(|h| h.value.as_str().to_ascii_lowercase()).unwrap_or_default();
+    value.contains("keep-alive") && !value.contains("close") && !value.contains("upgrade")
+}
+
 /// Whether the client waits for `100 Continue` before it sends its body.
 fn expects_continue(rq: &tiny_http::Request) -> bool {
     rq.headers().iter().any(|h| h.field.equiv("expect") && h.value.as_str().eq_ignore_ascii_case("100-continue"))
@@ -197,6 +206,9 @@ fn early(
 struct Conn<'d> {
     /// HTTP/1.0 clients get no chunking; the body ends when the connection closes.
     http10: bool,
+    /// An HTTP/1.0 client keeping its connection: tiny_http will not close it, so a body ended
+    /// by closing would never end; streams are sent whole, with their length.
+    whole: bool,
     /// A HEAD request: headers only.
     head_only: bool,
     /// The request's dump, if any.
@@ -317,6 +329,12 @@ fn stream(
         // An untranslated stream is only watched, for its usage (`/metrics`) and its limits.
         *watch = sse.then(StreamUsage::default);
     }
+    if f.whole {
+        let mut body = Vec::new();
+        let quiet = Conn { http10: true, whole: true, head_only: false, dump: None, close: f.close };
+        pump(&mut body, &quiet, &mut *a.body, relay, (Vec::new(), prefix), out, started)?;
+        return full(w, f, a.status, &headers, &body, out, started);
+    }
     headers.push(if f.http10 { ("Connection", "close") } else { ("Transfer-Encoding", "chunked") });
     let mut pending = head(a.status, &headers);
     pending.extend_from_slice(b"\r\n");
@@ -330,7 +348,7 @@ fn stream(
         w.flush()?;
         pending.clear();
     }
-    pump(w, f, &mut a, relay, (pending, prefix), out, started)
+    pump(w, f, &mut *a.body, relay, (pending, prefix), out, started)
 }
 
 /// Reads a small complete answer whole into `into`: `Some(Ok)` when it fits, `Some(Err(body))`
@@ -357,7 +375,7 @@ fn whole(body: &mut dyn Read, into: &mut Vec<u8>, dialect: Dialect, out: &mut Ou
 fn pump(
     w: &mut dyn Write,
     f: &Conn,
-    a: &mut Answer,
+    upstream: &mut dyn Read,
     mut relay: Relay,
     (mut pending, prefix): (Vec<u8>, Vec<u8>),
     out: &mut Outcome,
@@ -376,7 +394,7 @@ fn pump(
     }
     loop {
         framed.clear();
-        let (passed, last) = relay.read(&mut *a.body, &mut buf, &mut framed, out);
+        let (passed, last) = relay.read(upstream, &mut buf, &mut framed, out);
         let data = match passed {
             Some(n) => &buf[..n],
             None => &framed[..],
@@ -439,7 +457,7 @@ mod tests {
         let mut w = Vec::new();
         let mut out = Outcome::default();
         let relay = Relay::Bytes { watch: None, dialect: Dialect::OpenAi };
-        let conn = Conn { http10, head_only: false, dump: None, close: false };
+        let conn = Conn { http10, whole: false, head_only: false, dump: None, close: false };
         stream(&mut w, &conn, a, relay, &mut out, Instant::now()).unwrap();
         (String::from_utf8(w).unwrap(), out)
     }
@@ -474,6 +492,19 @@ mod tests {
         assert!(wire.starts_with("HTTP/1.1 429 Too Many Requests\r\n"));
         assert!(wire.contains("Content-Length: 12\r\n") && !wire.contains("chunked"), "{wire}");
         assert!(wire.ends_with("\r\n\r\n{\"error\":{}}"));
+    }
+
+    #[test]
+    fn http10_keep_alive_streams_go_out_whole_with_their_length() {
+        let mut w = Vec::new();
+        let mut out = Outcome::default();
+        let conn = Conn { http10: true, whole: true, head_only: false, dump: None, close: false };
+        let relay = Relay::Bytes { watch: None, dialect: Dialect::OpenAi };
+        let a = answer(200, "text/event-stream", b"data: {}\n\ndata: [DONE]\n\n");
+        stream(&mut w, &conn, a, relay, &mut out, Instant::now()).unwrap();
+        let wire = String::from_utf8(w).unwrap();
+        assert!(wire.contains("Content-Length: 24\r\n") && !wire.contains("Connection: close"), "{wire}");
+        assert!(wire.ends_with("\r\n\r\ndata: {}\n\ndata: [DONE]\n\n") && !wire.contains("chunked"), "{wire}");
     }
 
     /// A reader that yields some bytes and then fails, like a stream that stalls past its timeout.

@@ -330,3 +330,35 @@ fn basic_credentials_and_cross_site_plain_text_are_refused_on_the_api() {
     assert_eq!(send(&bearer, "text/plain", Some("https://proxy.example")), [200]);
     bin.serves_others();
 }
+
+#[test]
+fn http10_keep_alive_streams_end_with_their_length_and_the_connection_serves_the_next() {
+    let bin = Bin::start(30.0);
+    let mut s = bin.connect();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let body = r#"{"model":"demo","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let one = format!(
+        "POST /v1/chat/completions HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(one.repeat(2).as_bytes()).unwrap();
+    let started = Instant::now();
+    let mut r = BufReader::new(s);
+    for _ in 0..2 {
+        let mut head = String::new();
+        while !head.ends_with("\r\n\r\n") {
+            assert!(r.read_line(&mut head).unwrap() > 0, "closed mid-head: {head}");
+        }
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap_or_else(|| panic!("no length, the body would end only when the connection does: {head}"))
+            .parse()
+            .unwrap();
+        let mut answer = vec![0; len];
+        r.read_exact(&mut answer).unwrap();
+        assert!(String::from_utf8_lossy(&answer).contains("[DONE]"));
+    }
+    assert!(started.elapsed() < Duration::from_secs(3), "the answers waited for a timeout");
+}

@@ -216,7 +216,12 @@ fn azure_wildcard_model_names_cannot_send_the_key_to_another_path() {
         up.url()
     );
     let proxy = Proxy::start(&yaml, &[("LOCAL_AUTH_TOKEN", TOKEN)]);
-    for m in ["az-a/../../../../admin/delete", "az-a/embeddings?x=", "az-a#frag", "az-x/../../other/chat/completions?api-version=1&"] {
+    for m in [
+        "az-a/../../../../admin/delete",
+        "az-a/embeddings?x=",
+        "az-a#frag",
+        "az-x/../../other/chat/completions?api-version=1&",
+    ] {
         let r = post(&proxy, "/v1/chat/completions", TOKEN, &user(m, false));
         assert_eq!(r.status, 400, "{m}: {}", r.text());
         assert!(r.text().contains("not an Azure deployment name"), "{}", r.text());
