@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 pub const MAX_CONVERSATIONS: usize = 1024;
 
 /// How much conversation text is kept at most, in bytes of JSON (long agent sessions are large).
+/// Kept as that text, not as parsed values, which take up to 16 times as much (an array of
+/// small numbers): what is counted is what is held.
 pub const MAX_BYTES: usize = 256 << 20;
 
 /// How long a conversation is kept after its response.
@@ -28,8 +30,8 @@ pub fn shared() -> &'static Conversations {
 struct Entry {
     id: String,
     at: Instant,
-    bytes: usize,
-    items: Arc<Vec<Value>>,
+    /// The items as a JSON array.
+    json: Arc<str>,
 }
 
 /// The store; shared by every worker.
@@ -41,23 +43,26 @@ pub struct Conversations {
 impl Conversations {
     /// Keeps the conversation that led to response `id`: its input and output items in order.
     pub fn keep(&self, id: &str, items: Vec<Value>) {
-        let bytes = items.iter().map(|i| i.to_string().len()).sum();
-        if bytes > MAX_BYTES {
+        let json: Arc<str> = Value::Array(items).to_string().into();
+        if json.len() > MAX_BYTES {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.push_back(Entry { id: id.into(), at: Instant::now(), bytes, items: Arc::new(items) });
-        let mut total: usize = entries.iter().map(|e| e.bytes).sum();
+        entries.push_back(Entry { id: id.into(), at: Instant::now(), json });
+        let mut total: usize = entries.iter().map(|e| e.json.len()).sum();
         while entries.len() > MAX_CONVERSATIONS || total > MAX_BYTES || entries.front().is_some_and(expired) {
             let Some(old) = entries.pop_front() else { break };
-            total -= old.bytes;
+            total -= old.json.len();
         }
     }
 
     /// The items of the conversation that led to response `id`, if it is still kept.
-    pub fn get(&self, id: &str) -> Option<Arc<Vec<Value>>> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.iter().rev().find(|e| e.id == id && !expired(e)).map(|e| e.items.clone())
+    pub fn get(&self, id: &str) -> Option<Vec<Value>> {
+        let json = {
+            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            entries.iter().rev().find(|e| e.id == id && !expired(e)).map(|e| e.json.clone())?
+        };
+        serde_json::from_str(&json).ok()
     }
 }
 
@@ -81,5 +86,17 @@ mod tests {
         assert_eq!(c.get("resp_5").unwrap()[0]["n"], 5);
         assert_eq!(c.get(&format!("resp_{}", MAX_CONVERSATIONS + 4)).unwrap().len(), 1);
         assert!(c.get("resp_unknown").is_none());
+    }
+
+    #[test]
+    fn a_conversation_is_held_as_its_json_text_which_is_what_the_cap_counts() {
+        // 16 MiB of `0,` parsed is ~16 values of 32 bytes per 2 bytes of text: held parsed, the
+        // 256 MiB cap let 4 GB stay for six hours.
+        let c = Conversations::default();
+        let zeros = vec![json!(0); 100_000];
+        c.keep("resp_big", vec![json!({"type": "message", "junk": zeros})]);
+        let held = c.entries.lock().unwrap()[0].json.len();
+        assert_eq!(held, r#"[{"junk":[],"type":"message"}]"#.len() + 2 * 100_000 - 1);
+        assert_eq!(c.get("resp_big").unwrap()[0]["junk"].as_array().unwrap().len(), 100_000);
     }
 }

@@ -32,7 +32,7 @@ pub(super) fn turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn
     if let Some(prev) = req.json.get("previous_response_id").and_then(Value::as_str).map(String::from) {
         match conversations::shared().get(&prev) {
             Some(before) => {
-                items = before.iter().cloned().chain(items).collect();
+                items = before.into_iter().chain(items).collect();
                 req.json["input"] = Value::Array(items.clone());
                 req.json.as_object_mut().map(|o| o.remove("previous_response_id"));
                 req.raw = req.json.to_string().into_bytes();
