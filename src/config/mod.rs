@@ -102,6 +102,8 @@ pub struct Deployment {
     pub api_key: Option<Secret>,
     /// Headers added to every upstream request of this deployment.
     pub extra_headers: Vec<(String, String)>,
+    /// What an upstream could echo of `api_key` and `extra_headers`, masked wherever it shows.
+    pub secrets: crate::scrub::Secrets,
     /// Timeouts for non-streamed calls.
     pub timeouts: Timeouts,
     /// Timeouts for streamed calls (`stream_timeout` in LiteLLM).
