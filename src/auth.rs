@@ -24,6 +24,10 @@ pub fn check(headers: &[tiny_http::Header], tokens: &[Secret], basic: bool) -> R
         } else {
             continue;
         };
+        // An empty credential is no credential, whatever was configured.
+        if candidate.is_empty() {
+            continue;
+        }
         // No early exit: every candidate is compared with every token.
         for t in tokens {
             ok |= constant_time_eq(candidate.as_bytes(), t.expose().as_bytes());
@@ -116,6 +120,15 @@ mod tests {
             vec![hdr("Authorization", "Basic !!!")],
         ] {
             assert!(matches!(check(&hs, &t, true), Err(Error::Unauthorized)), "{hs:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_credential_never_matches_even_an_empty_token() {
+        let t = vec![crate::config::Secret::for_tests(""), crate::config::Secret::for_tests("tok-a")];
+        for h in [hdr("x-api-key", ""), hdr("api-key", " "), hdr("Authorization", "Bearer "), hdr("Authorization", "")]
+        {
+            assert!(matches!(check(std::slice::from_ref(&h), &t, true), Err(Error::Unauthorized)), "{h:?}");
         }
     }
 

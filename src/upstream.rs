@@ -349,15 +349,19 @@ impl Upstream {
         if status < 300 {
             self.balance.answered(d, started.elapsed());
         }
-        let length = resp.body().content_length();
-        let headers: Vec<(String, String)> = resp
+        let mut length = resp.body().content_length();
+        // A header may echo a secret too (`WWW-Authenticate: Bearer sk-…`), whatever the status.
+        let mut headers: Vec<(String, String)> = resp
             .headers()
             .iter()
             .filter(|(k, _)| !DROP_RESPONSE_HEADERS.contains(&k.as_str()))
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), d.secrets.mask_header(v.to_str().ok()?).into_owned())))
             .collect();
-        let key = d.api_key.as_ref().map(|k| k.expose());
-        let body = crate::scrub::error_body(resp.into_body().into_reader(), status, key);
+        let mut body = crate::scrub::body(resp.into_body().into_reader(), status, wire, &d.secrets);
+        if let Some(replaced) = crate::scrub::compressed_error(status, wire, &mut headers) {
+            length = Some(replaced.len() as u64);
+            body = Box::new(std::io::Cursor::new(replaced));
+        }
         let body: Box<dyn Read + Send> = match out.dump {
             Some(dump) => {
                 dump.response(Leg::Upstream, Some(n), status, headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -366,7 +370,7 @@ impl Upstream {
             None => body,
         };
         let body = self.balance.in_flight(d, body);
-        Ok(Answer { status, headers, body, deployment: d.index, wire: Dialect::of(d.provider), attempts: 1, length })
+        Ok(Answer { status, headers, body, deployment: d.index, wire, attempts: 1, length })
     }
 
     /// The items of a deployment's own model list (`data` of `GET /models`), for glob entries.

@@ -70,6 +70,7 @@ pub(super) fn deployment(
         api_base,
         broken,
         api_version,
+        secrets: crate::scrub::Secrets::new(api_key.as_deref(), &extra_headers),
         api_key: api_key.map(Secret),
         extra_headers,
         timeouts: timeouts_with("timeout", lp.timeout)?,

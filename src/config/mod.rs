@@ -42,6 +42,12 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A secret made in a test, bypassing the config's checks.
+    #[cfg(test)]
+    pub fn for_tests(s: &str) -> Secret {
+        Secret(s.into())
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -96,6 +102,8 @@ pub struct Deployment {
     pub api_key: Option<Secret>,
     /// Headers added to every upstream request of this deployment.
     pub extra_headers: Vec<(String, String)>,
+    /// What an upstream could echo of `api_key` and `extra_headers`, masked wherever it shows.
+    pub secrets: crate::scrub::Secrets,
     /// Timeouts for non-streamed calls.
     pub timeouts: Timeouts,
     /// Timeouts for streamed calls (`stream_timeout` in LiteLLM).
@@ -312,7 +320,12 @@ impl Config {
                 Some(name) => {
                     Err(format!("{source}: general_settings.master_key: environment variable {name} is not set"))?
                 }
-                None => Some(Secret(k.clone())),
+                // Like an empty LOCAL_AUTH_TOKEN entry: an empty token would let an empty header in.
+                None if k.trim().is_empty() => {
+                    notices.push(format!("{source}: general_settings.master_key is empty: ignored (it is no token)"));
+                    None
+                }
+                None => Some(Secret(k.trim().to_string())),
             },
             None => None,
         };
@@ -559,6 +572,16 @@ pub(crate) mod tests {
         let c = cfg("general_settings:\n  master_key: sk-master\n", &[("LOCAL_AUTH_TOKEN", "a, b,")]).unwrap();
         let t: Vec<_> = c.tokens.iter().map(Secret::expose).collect();
         assert_eq!(t, ["a", "b", "sk-master"]);
+    }
+
+    #[test]
+    fn an_empty_master_key_is_no_token() {
+        for k in ["\"\"", "\"  \""] {
+            let c = cfg(&format!("general_settings:\n  master_key: {k}\n"), &[]).unwrap();
+            assert!(c.tokens.is_empty(), "master_key {k}");
+            assert!(c.listen.ip().is_loopback(), "no token: loopback only");
+            assert!(c.warnings().iter().any(|w| w.contains("master_key is empty")), "said at startup");
+        }
     }
 
     #[test]

@@ -25,9 +25,6 @@ use std::time::SystemTime;
 /// (and says so in its last line) rather than slowing the request down.
 const QUEUE: usize = 16 * 1024;
 
-/// Header names whose values never reach a dump (substrings, lower case).
-const SECRET_HEADERS: &[&str] = &["auth", "key", "token", "secret", "cookie", "session", "password", "signature"];
-
 /// The placeholder for a redacted value.
 const REDACTED: &str = "[redacted]";
 
@@ -228,7 +225,7 @@ fn redact<'h>(headers: impl Iterator<Item = (&'h str, &'h str)>) -> Vec<(String,
     headers
         .map(|(k, v)| {
             let k = k.to_ascii_lowercase();
-            let secret = SECRET_HEADERS.iter().any(|s| k.contains(s));
+            let secret = crate::scrub::is_credential_header(&k);
             (k, if secret { REDACTED.to_string() } else { v.to_string() })
         })
         .collect()
@@ -252,7 +249,7 @@ pub fn redact_url(url: &str, secret: Option<&str>) -> String {
         let pairs: Vec<String> = q
             .split('&')
             .map(|p| match p.split_once('=') {
-                Some((k, _)) if SECRET_HEADERS.iter().any(|s| k.to_ascii_lowercase().contains(s)) => {
+                Some((k, _)) if crate::scrub::is_credential_header(k) => {
                     format!("{k}={REDACTED}")
                 }
                 _ => p.to_string(),

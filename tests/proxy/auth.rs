@@ -74,3 +74,17 @@ fn without_a_token_and_without_host_only_loopback_is_served() {
     // And it is open there: no token needed.
     assert_eq!(call("GET", &proxy.url("/v1/models"), &[], "").status, 200);
 }
+
+#[test]
+fn an_empty_master_key_does_not_make_an_empty_header_a_valid_token() {
+    let up = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
+    let yaml =
+        models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]) + "general_settings:\n  master_key: \"\"\n";
+    let proxy = Proxy::start(&yaml, &[("LOCAL_AUTH_TOKEN", "tok-a")]);
+    let url = proxy.url("/v1/chat/completions");
+    for h in [("x-api-key", ""), ("api-key", ""), ("Authorization", "Bearer ")] {
+        assert_eq!(call("POST", &url, &[h, ("Content-Type", "application/json")], CHAT).status, 401, "{h:?}");
+    }
+    assert_eq!(call("POST", &url, &[("x-api-key", "tok-a"), ("Content-Type", "application/json")], CHAT).status, 200);
+    assert_eq!(up.requests().len(), 1);
+}

@@ -98,3 +98,33 @@ fn credential_scoping_headers_travel_only_as_the_deployment_sets_them() {
         assert!(!got.iter().any(|h| h.contains("client")), "{client}: the client's own never: {got:?}");
     }
 }
+
+/// Upstream response headers were copied unfiltered on the untranslated route: one echoing the
+/// key (`X-Echo-Key`, `WWW-Authenticate: Bearer sk-…`) reached the client, on an error or not.
+#[test]
+fn upstream_headers_echoing_the_key_reach_no_client() {
+    let key = "sk-UPSTREAM-SECRET-0123456789";
+    let up = FakeUpstream::start(move |rec| {
+        let status = if rec.body.windows(5).any(|w| w == b"\"bad\"") { 401 } else { 200 };
+        let echo = rec.header("authorization").unwrap_or_default().to_string();
+        Script::Answer {
+            status,
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("X-Echo-Key".into(), echo.clone()),
+                ("WWW-Authenticate".into(), echo),
+            ],
+            parts: vec![(std::time::Duration::ZERO, fixture("upstream/chat.json"))],
+        }
+    });
+    let yaml = models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]).replace("sk-upstream", key);
+    let proxy = Proxy::start(&yaml, &[]);
+    for model in ["bad", "good"] {
+        let body = json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+        let r = call("POST", &proxy.url("/v1/chat/completions"), CLIENT_HEADERS, &body.to_string());
+        assert_eq!(r.status, if model == "bad" { 401 } else { 200 });
+        assert!(r.headers.iter().all(|(_, v)| !v.contains(key)), "{model}: {:?}", r.headers);
+        assert_eq!(r.header("x-echo-key"), Some("Bearer sk-...6789"), "{model}");
+        assert_eq!(r.header("www-authenticate"), Some("Bearer sk-...6789"), "{model}");
+    }
+}

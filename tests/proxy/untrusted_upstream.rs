@@ -21,6 +21,22 @@ struct Child {
 }
 
 impl Child {
+    /// The text of every dump file, once the writer has caught up.
+    fn dumps(&self) -> Vec<String> {
+        std::thread::sleep(Duration::from_millis(300));
+        let mut dumps = Vec::new();
+        let mut dirs = vec![self.dir.join("log")];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(d).unwrap().flatten() {
+                match e.file_type().unwrap().is_dir() {
+                    true => dirs.push(e.path()),
+                    false => dumps.push(std::fs::read_to_string(e.path()).unwrap()),
+                }
+            }
+        }
+        dumps
+    }
+
     /// Starts the binary with `yaml` as its `litellm_config.yaml` and `env` as its environment.
     fn start(yaml: &str, env: &[(&str, &str)]) -> Child {
         static N: AtomicUsize = AtomicUsize::new(0);
@@ -317,19 +333,100 @@ fn an_upstream_error_echoing_the_key_reaches_no_client_and_no_dump() {
         assert!(text.contains("Incorrect API key provided: sk-…ZZ9x"), "{path}: {text}");
     }
     assert!(up.requests().iter().all(|r| r.headers.iter().any(|(_, v)| v.contains(key))), "the key was sent");
-    std::thread::sleep(Duration::from_millis(300));
-    let mut dumps = Vec::new();
-    let mut dirs = vec![proxy.dir.join("log")];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(d).unwrap().flatten() {
-            match e.file_type().unwrap().is_dir() {
-                true => dirs.push(e.path()),
-                false => dumps.push(std::fs::read_to_string(e.path()).unwrap()),
-            }
-        }
-    }
+    let dumps = proxy.dumps();
     assert!(dumps.len() >= requests.len(), "{} dumps", dumps.len());
     assert!(dumps.iter().all(|d| !d.contains(key) && d.contains("sk-…ZZ9x")), "a dump holds the key");
+    proxy.still_serves();
+}
+
+/// Every way a client can ask a model, untranslated and translated: `(path, body)`.
+const EVERY_ROUTE: [(&str, &str); 5] = [
+    ("/v1/chat/completions", r#"{"model":"gpt-x","messages":[]}"#),
+    ("/v1/messages", r#"{"model":"gpt-x","max_tokens":5,"messages":[]}"#),
+    ("/v1/messages", r#"{"model":"claude-x","max_tokens":5,"messages":[]}"#),
+    ("/v1/responses", r#"{"model":"gpt-x","input":"hi"}"#),
+    ("/ollama/api/chat", r#"{"model":"gpt-x","messages":[]}"#),
+];
+
+/// Row 12, escaped: an error body writing the key in JSON `\uXXXX` escapes was decoded by the
+/// translations and sent on in clear, and a client's JSON parser decoded the untranslated one.
+#[test]
+fn an_upstream_error_escaping_the_key_in_json_reaches_no_client() {
+    let key = "sk-proj-4f9a8b7c6d5e4f3a2b1cZZ9x";
+    let escaped: String = format!("Bearer {key}").chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+    let echo =
+        format!(r#"{{"error":{{"message":"Incorrect API key provided: {escaped}","type":"invalid_request_error"}}}}"#);
+    let up = FakeUpstream::replay(move || Script::json(401, echo.as_bytes())).lenient();
+    let proxy = Child::start(&both_dialects(&up.url(), key), &[]);
+    for (path, body) in EVERY_ROUTE {
+        let r = call("POST", &proxy.url(path), &[], body);
+        assert_eq!(r.status, 401, "{path}");
+        // As a client sees it once parsed: serde_json writes every ASCII character as itself.
+        let decoded = r.json().to_string();
+        assert!(!decoded.contains(key) && !decoded.contains("4f9a8b7c6d5e4f3a"), "{path} {body}: {decoded}");
+        assert!(decoded.contains("sk-…ZZ9x"), "{path} {body}: {decoded}");
+    }
+    proxy.still_serves();
+}
+
+/// An error body sent gzip-compressed (none was asked for) passed through with its
+/// `Content-Encoding`, unscrubbed: the client inflated the key out of it.
+#[test]
+fn a_compressed_upstream_error_is_replaced_by_the_proxys_own() {
+    // gzip of `{"error": {"message": "Incorrect API key provided: Bearer <key>", ...}}`.
+    const GZIPPED: &[u8] = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\x25\x8d\xbd\x0e\x82\x40\x10\x06\x5f\x65\xb3\xb5\x14\x2a\xfe\x40\xa7\x1d\x9d\x35\x0d\x59\xee\x3e\xcc\x89\x70\xb8\x77\x12\x09\xe1\xdd\x25\xda\x4d\xa6\x98\x99\x19\xaa\x5e\x39\xa7\x99\x3b\x84\x20\x77\xac\xcc\x45\x6f\xbc\x2a\x4c\xa4\xcb\xad\xa0\x16\x13\x0d\xea\x47\x67\x61\x73\xba\x42\x14\x4a\xa1\x4d\x56\xf7\x48\xd2\x26\x93\x73\x7d\x32\x47\x7b\x40\xda\xec\x65\x57\x6f\x4d\x59\x66\x1f\xde\x10\xc7\x69\xf8\xe5\x5c\x3f\xca\xd3\xd9\x4a\xf1\x7a\x23\xc4\xea\xff\x5c\x96\x2f\x71\x6f\xc9\x3d\x7e\x00\x00\x00";
+    let up = FakeUpstream::replay(|| Script::Answer {
+        status: 401,
+        headers: vec![("Content-Type".into(), "application/json".into()), ("Content-Encoding".into(), "gzip".into())],
+        parts: vec![(Duration::ZERO, GZIPPED.to_vec())],
+    })
+    .lenient();
+    let proxy = Child::start(&both_dialects(&up.url(), "sk-proj-4f9a8b7c6d5e4f3a2b1cZZ9x"), &[]);
+    for (path, body) in EVERY_ROUTE {
+        let r = call("POST", &proxy.url(path), &[("Accept-Encoding", "identity")], body);
+        assert_eq!(r.status, 401, "{path}");
+        assert_eq!(r.header("content-encoding"), None, "{path}");
+        assert!(!r.body.windows(3).any(|w| w == b"\x1f\x8b\x08"), "{path}: compressed bytes passed on");
+        assert!(r.text().contains("compressed"), "{path}: {}", r.text());
+    }
+    proxy.still_serves();
+}
+
+/// A secret of `extra_headers` (`X-Goog-Api-Key`) echoed in an error reached the client and,
+/// twice, the dump: only `api_key` was scrubbed from bodies.
+#[test]
+fn an_extra_header_secret_echoed_in_an_error_reaches_no_client_and_no_dump() {
+    let secret = "goog-SECRET-HDR-123456";
+    let up = FakeUpstream::start(|rec| {
+        let echo = serde_json::json!({"error": {"message": format!("bad headers: {:?}", rec.headers)}});
+        Script::json(401, echo.to_string().as_bytes())
+    })
+    .lenient();
+    let yaml = format!(
+        "model_list:\n  - model_name: \"x-*\"\n    litellm_params: {{model: \"openai/*\", api_base: \"{}/v1\", api_key: sk-UPSTREAM-SECRET-0123456789, extra_headers: {{X-Goog-Api-Key: {secret}}}}}\n",
+        up.url()
+    );
+    let proxy = Child::start(&yaml, &[("DUMP_HTTP_CONTENT", "true")]);
+    let r = call("POST", &proxy.url("/v1/chat/completions"), &[], r#"{"model":"x-echo","messages":[]}"#);
+    assert_eq!(r.status, 401);
+    assert!(!r.text().contains(secret) && r.text().contains("goo…3456"), "{}", r.text());
+    assert!(up.requests()[0].headers.iter().any(|(_, v)| v == secret), "the header was sent");
+    let dumps = proxy.dumps();
+    assert!(!dumps.is_empty() && dumps.iter().all(|d| !d.contains(secret)), "a dump holds the header's secret");
+    proxy.still_serves();
+}
+
+/// A 2xx stream whose error event echoes the key (cut across reads) passed it on: only
+/// non-2xx bodies were scrubbed.
+#[test]
+fn a_streamed_answer_echoing_the_key_in_an_error_event_reaches_no_client() {
+    let key = "sk-proj-4f9a8b7c6d5e4f3a2b1cZZ9x";
+    let sse = format!("data: {{\"error\":{{\"message\":\"Incorrect API key provided: {key}\"}}}}\n\ndata: [DONE]\n\n");
+    let up = FakeUpstream::replay(move || Script::sse(sse.as_bytes(), 37));
+    let proxy = Child::start(&both_dialects(&up.url(), key), &[]);
+    let r = call("POST", &proxy.url("/v1/chat/completions"), &[], r#"{"model":"gpt-x","stream":true,"messages":[]}"#);
+    assert_eq!(r.status, 200);
+    assert!(!r.text().contains(key) && r.text().contains("sk-…ZZ9x"), "{}", r.text());
     proxy.still_serves();
 }
 
