@@ -64,6 +64,12 @@ impl Framing {
     }
 }
 
+/// Whether a `Content-Type` value names `media` (`type/subtype`): media types are compared
+/// without regard to case and parameters (`TEXT/EVENT-STREAM; charset=utf-8` is an event stream).
+pub fn is_media_type(content_type: &str, media: &str) -> bool {
+    content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(media)
+}
+
 /// The longest line accepted from an upstream (real streams stay under a few hundred KiB, even
 /// with images in them); past it the stream is refused rather than buffered without end.
 pub const MAX_LINE_BYTES: usize = 4 << 20;
@@ -288,6 +294,17 @@ mod tests {
         let events = b"data: {}\n\n".repeat(100_000);
         assert_eq!((0..10).map(|_| p.push(&events).len()).sum::<usize>(), 1_000_000);
         assert_eq!(p.too_large(), None);
+    }
+
+    #[test]
+    fn a_capitalised_sse_content_type_is_an_event_stream() {
+        for ct in ["text/event-stream", "TEXT/EVENT-STREAM; charset=utf-8", " Text/Event-Stream ;x=y"] {
+            assert!(is_media_type(ct, "text/event-stream"), "{ct}");
+        }
+        for ct in ["text/event-streams", "text/plain", "", "application/json"] {
+            assert!(!is_media_type(ct, "text/event-stream"), "{ct}");
+        }
+        assert!(is_media_type("Application/X-NDJSON", "application/x-ndjson"));
     }
 
     #[test]
