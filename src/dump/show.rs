@@ -92,6 +92,7 @@ fn body_text(out: &mut String, dir: &str, body: &[u8], content_type: &str, statu
         let mut p = sse::Parser::default();
         let mut evs = p.push(body);
         evs.extend(p.finish());
+        evs.retain(|e| !e.is_comment());
         let n = evs.len();
         let mut vs: Vec<Value> = evs.iter().filter_map(|e| serde_json::from_str(&e.data).ok()).collect();
         if vs.len() < n && !evs.iter().any(|e| e.data.trim() == "[DONE]") {

@@ -98,8 +98,13 @@ impl Pipeline {
         self
     }
 
-    /// One upstream event; appends what the client gets now.
+    /// One upstream event; appends what the client gets now. A comment (a keep-alive) goes to
+    /// the client at once, past every stage: clients and the intermediaries between rely on them
+    /// during long silences (NDJSON has no comments: its framing drops them).
     pub fn push(&mut self, ev: Event, out: &mut Vec<Event>) {
+        if ev.is_comment() {
+            return out.push(ev);
+        }
         if let [only] = &mut self.stages[..] {
             // One stage (the repair alone, most streams): no list to carry the event between stages.
             return only.event(ev, out);
@@ -113,7 +118,10 @@ impl Pipeline {
         for stage in &mut self.stages[first..] {
             let mut next = Vec::with_capacity(events.len());
             for ev in events {
-                stage.event(ev, &mut next);
+                match ev.is_comment() {
+                    true => next.push(ev),
+                    false => stage.event(ev, &mut next),
+                }
             }
             events = next;
         }
@@ -414,6 +422,38 @@ mod tests {
         let before = out.len();
         p.fail(&Error::UpstreamTimeout("t".into()), &mut out);
         assert_eq!(out.len(), before, "one error at most");
+    }
+
+    #[test]
+    fn upstream_comments_reach_the_client_at_once_past_every_stage() {
+        let keepalive = Event { raw: b": OPENROUTER PROCESSING\r\n\r\n".to_vec(), ..Event::default() };
+        let mut p = Pipeline::new(vec![Box::new(Mark("a", false)), Box::new(Mark("b", false))], Dialect::OpenAi);
+        let mut out = Vec::new();
+        p.push(keepalive.clone(), &mut out);
+        assert_eq!(out, std::slice::from_ref(&keepalive), "passed on as it came");
+        // Through each translation too: the SSE dialects write it as it came, NDJSON drops it.
+        let r = json!({"model": "m"});
+        for (client, wire, written) in [
+            (Dialect::OpenAi, Dialect::OpenAi, true),
+            (Dialect::Anthropic, Dialect::OpenAi, true),
+            (Dialect::OpenAi, Dialect::Anthropic, true),
+            (Dialect::Responses, Dialect::OpenAi, true),
+            (Dialect::Ollama, Dialect::Anthropic, false),
+        ] {
+            let mut p = Pipeline::new(stream(client, wire, "m", &r), client);
+            p.push(Event::data(r#"{"choices":[{"index":0,"delta":{"content":"x"}}]}"#), &mut Vec::new());
+            let mut out = Vec::new();
+            p.push(keepalive.clone(), &mut out);
+            let mut bytes = Vec::new();
+            out.iter().for_each(|ev| client.framing().write(ev, &mut bytes));
+            let want: &[u8] = if written { &keepalive.raw } else { b"" };
+            assert_eq!(bytes, want, "{client:?} from {wire:?}");
+        }
+        // A comment a stage makes of its own (Anthropic's ping) is not read by the stages after it.
+        let mut p = Pipeline::new(stream(Dialect::Responses, Dialect::Anthropic, "m", &r), Dialect::Responses);
+        let mut out = Vec::new();
+        p.push(Event::named("ping", r#"{"type":"ping"}"#), &mut out);
+        assert_eq!(out, [Event::comment("ping")]);
     }
 
     #[test]
