@@ -195,10 +195,10 @@ fn a_large_forwarded_head_reaches_upstream_or_is_the_clients_431() {
     assert_eq!(up.requests().len(), 1, "nothing was sent upstream");
 }
 
-/// An upstream's keep-alive comment (OpenRouter sends `: OPENROUTER PROCESSING` while a model
-/// thinks) reaches the client as it arrives, on the repaired and the translated routes alike:
-/// it was held until the next event (chat) or dropped (translated), leaving the client and any
-/// front proxy in silence. The upstream sends nothing more until the client has the comment.
+/// Row 24: an upstream's keep-alive comment (OpenRouter sends `: OPENROUTER PROCESSING` while a
+/// model thinks) reaches the client as it arrives, on the repaired and the translated routes
+/// alike: it was held until the next event (chat) or dropped (translated), leaving the client and
+/// any front proxy in silence. The upstream sends nothing more until the client has the comment.
 #[test]
 fn upstream_keepalive_comments_reach_the_client_as_they_arrive() {
     let chunk = |delta: &str, finish: &str| {

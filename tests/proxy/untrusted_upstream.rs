@@ -1,6 +1,6 @@
-//! An upstream that misbehaves, on purpose or not (issue 13, rows 7–10, 12–14, 18, 19): the
-//! proxy binary runs as a child process, so that its memory (peak RSS) and CPU time can be read,
-//! in front of fake upstreams on 127.0.0.1:0. Each test also checks that the proxy still serves
+//! An upstream that misbehaves, on purpose or not (issue 13, rows 7–10, 12–14, 18, 19, 22, 23):
+//! the proxy binary runs as a child process, so that its memory (peak RSS) and CPU time can be
+//! read, in front of fake upstreams on 127.0.0.1:0. Each test also checks that the proxy still serves
 //! another client within a second.
 
 use crate::support::*;
