@@ -17,7 +17,7 @@ use crate::route::{self, Mount, Route};
 use crate::translate::responses::{self, OnComplete};
 use crate::translate::{self, normalize, Pipeline, Target, Transform, MINTED_SIGNATURE};
 use crate::upstream::{Answer, Outgoing, Prepared, Upstream};
-use crate::{admit, auth};
+use crate::{admit, auth, sse};
 use serde_json::{json, Value};
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -481,7 +481,7 @@ fn answer_reply(
         think_tags: d.rewrites.reasoning_as_think_tags,
         custom_tools: req.custom_tools.clone(),
     });
-    let sse = answer.headers.iter().any(|(k, v)| k == "content-type" && v.starts_with("text/event-stream"));
+    let sse = answer.headers.iter().any(|(k, v)| k == "content-type" && sse::is_media_type(v, "text/event-stream"));
     if ok && sse {
         let mut stages = match &req.turn {
             Some(t) => responses::stages(answer.wire, t.ctx.clone(), responses_api::keeper(t)),

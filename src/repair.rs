@@ -9,7 +9,7 @@
 
 use crate::error::Error;
 use crate::sse::Event;
-use crate::translate::Transform;
+use crate::translate::{stream_index, Transform, MAX_STREAM_INDEX};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
@@ -119,9 +119,9 @@ impl Repair {
     }
 
     /// Repairs one choice in place; returns `false` when it must be dropped (it comes after its
-    /// own finish) and whether it generated anything.
-    fn repair_choice(&mut self, c: &mut Map<String, Value>, changed: &mut bool) -> (bool, bool) {
-        let index = c.get("index").and_then(Value::as_u64).unwrap_or(0);
+    /// own finish) and whether it generated anything. Errs on an index past the limit.
+    fn repair_choice(&mut self, c: &mut Map<String, Value>, changed: &mut bool) -> Result<(bool, bool), Error> {
+        let index = stream_index("choice", c.get("index").and_then(Value::as_u64).unwrap_or(0))?;
         if !c.contains_key("delta") {
             c.insert("delta".into(), json!({}));
             *changed = true;
@@ -132,7 +132,7 @@ impl Repair {
             .any(|k| delta.get(*k).is_some_and(|v| !v.is_null() && v != "" && v != &json!([])));
         if self.choice(index).finished {
             *changed = true;
-            return (false, generates);
+            return Ok((false, generates));
         }
         if let Some(fc) = delta.remove("function_call") {
             // The legacy single function call becomes tool call 0.
@@ -146,7 +146,7 @@ impl Repair {
             *changed = true;
         }
         if let Some(calls) = delta.get_mut("tool_calls").and_then(Value::as_array_mut) {
-            self.repair_calls(index, calls, changed);
+            self.repair_calls(index, calls, changed)?;
             if calls.is_empty() {
                 delta.remove("tool_calls");
             }
@@ -155,14 +155,15 @@ impl Repair {
             self.think_tags(index, c, changed);
         }
         self.finish(index, c, changed);
-        (true, generates)
+        Ok((true, generates))
     }
 
     /// Tool-call fragments of one choice: empty `id`/`type`/`name` removed, the first fragment of
     /// each call given an `id` and `type`, a custom tool's arguments held until the call ends.
-    fn repair_calls(&mut self, index: u64, calls: &mut Vec<Value>, changed: &mut bool) {
+    /// Errs on an index past the limit.
+    fn repair_calls(&mut self, index: u64, calls: &mut Vec<Value>, changed: &mut bool) -> Result<(), Error> {
         for tc in calls.iter_mut().filter_map(Value::as_object_mut) {
-            let ti = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+            let ti = stream_index("tool call", tc.get("index").and_then(Value::as_u64).unwrap_or(0))?;
             for key in ["id", "type"] {
                 if tc.get(key).is_some_and(|v| v == "" || v.is_null()) {
                     tc.remove(key);
@@ -209,6 +210,7 @@ impl Repair {
                 })
             })
         });
+        Ok(())
     }
 
     /// Reasoning moved into the content between `<think>` and `</think>` (opt-in).
@@ -326,9 +328,9 @@ impl Repair {
             Some(Value::Null) => self.opts.drop_null_finish_reason,
             other => other.is_some(),
         };
-        if p.error
-            || choices.iter().any(|c| finishing(c) || self.choices.iter().any(|k| k.index == c.index && k.finished))
-        {
+        let finished = |c: &PlainChoice| self.choices.iter().any(|k| k.index == c.index && k.finished);
+        // An index past the limit takes the full path, which ends the stream there.
+        if p.error || choices.iter().any(|c| c.index > MAX_STREAM_INDEX || finishing(c) || finished(c)) {
             return false;
         }
         let fields = [
@@ -355,24 +357,27 @@ fn is_null(v: Option<&Value>) -> bool {
 }
 
 impl Transform for Repair {
-    fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<(), Error> {
         if self.done {
-            return;
+            return Ok(());
         }
         if ev.data.trim() == "[DONE]" {
-            return self.close(out);
+            self.close(out);
+            return Ok(());
         }
         if self.plain(&ev.data) {
-            return out.push(ev);
+            out.push(ev);
+            return Ok(());
         }
         let Ok(Value::Object(mut chunk)) = serde_json::from_str::<Value>(&ev.data) else {
             // Not a chunk: nothing to repair, pass it on as it came.
-            return out.push(ev);
+            out.push(ev);
+            return Ok(());
         };
         if chunk.contains_key("error") {
             out.push(ev);
             self.done = true;
-            return;
+            return Ok(());
         }
         for key in ["id", "object", "created", "model", "system_fingerprint"] {
             // These rarely change within a stream: copy only when they do.
@@ -388,7 +393,7 @@ impl Transform for Repair {
             let mut kept = Vec::new();
             for mut c in choices {
                 let Value::Object(ref mut obj) = c else { continue };
-                let (keep, generates) = self.repair_choice(obj, &mut changed);
+                let (keep, generates) = self.repair_choice(obj, &mut changed)?;
                 runaway |= !keep && generates;
                 if keep {
                     kept.push(c);
@@ -399,17 +404,19 @@ impl Transform for Repair {
         if runaway && all_finished_before {
             // The upstream went on generating after its finish: end here (the caller stops
             // reading, which ends the upstream call).
-            return self.close(out);
+            self.close(out);
+            return Ok(());
         }
         let empty = chunk.get("choices").and_then(Value::as_array).is_some_and(Vec::is_empty);
         let usage = chunk.get("usage").is_some_and(|u| !u.is_null());
         if had_choices && empty && !usage {
-            return; // only a duplicate finish or after-finish output: drop it
+            return Ok(()); // only a duplicate finish or after-finish output: drop it
         }
         match changed {
             false => out.push(ev),
             true => out.push(Event::data(Value::Object(chunk).to_string())),
         }
+        Ok(())
     }
 
     fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
@@ -474,7 +481,7 @@ mod tests {
         let mut out = Vec::new();
         for data in events {
             let raw = format!("data: {data}\n\n").into_bytes();
-            r.event(Event { name: None, data: data.to_string(), raw }, &mut out);
+            r.event(Event { name: None, data: data.to_string(), raw }, &mut out).unwrap();
             if r.done() {
                 break;
             }

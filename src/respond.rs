@@ -282,7 +282,7 @@ fn client_headers<'a>(upstream: &'a [(String, String)], relay: &Relay) -> (Vec<(
     let sse = match relay {
         Relay::Bytes { .. } => {
             let content_type = upstream.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
-            content_type.is_some_and(|v| v.starts_with("text/event-stream"))
+            content_type.is_some_and(|v| sse::is_media_type(v, "text/event-stream"))
         }
         // Events are a stream whatever they are framed as (SSE or NDJSON).
         Relay::Events { framing, .. } => {

@@ -8,8 +8,8 @@ pub struct Event {
     pub name: Option<String>,
     /// The `data:` field(s).
     pub data: String,
-    /// The exact bytes this event arrived as, with any comments and blank lines before it, so
-    /// that an unchanged event can be passed on byte for byte.
+    /// The exact bytes this event arrived as (with any comment lines within it), so that an
+    /// unchanged event can be passed on byte for byte.
     pub raw: Vec<u8>,
 }
 
@@ -27,6 +27,12 @@ impl Event {
     /// A comment (`: text`): keeps a connection alive; clients ignore it.
     pub fn comment(text: &str) -> Event {
         Event { name: None, data: String::new(), raw: format!(": {text}\n\n").into_bytes() }
+    }
+
+    /// Whether this is only a comment (or lines that dispatch nothing): no data for any stage to
+    /// read, only bytes that keep the connection alive, to be passed on as they came.
+    pub fn is_comment(&self) -> bool {
+        self.name.is_none() && self.data.is_empty() && !self.raw.is_empty()
     }
 }
 
@@ -64,11 +70,17 @@ impl Framing {
     }
 }
 
+/// Whether a `Content-Type` value names `media` (`type/subtype`): media types are compared
+/// without regard to case and parameters (`TEXT/EVENT-STREAM; charset=utf-8` is an event stream).
+pub fn is_media_type(content_type: &str, media: &str) -> bool {
+    content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(media)
+}
+
 /// The longest line accepted from an upstream (real streams stay under a few hundred KiB, even
 /// with images in them); past it the stream is refused rather than buffered without end.
 pub const MAX_LINE_BYTES: usize = 4 << 20;
 
-/// The largest event accepted, comments and blank lines before it included.
+/// The largest event accepted, comment lines within it included (each blank line starts anew).
 pub const MAX_EVENT_BYTES: usize = 8 << 20;
 
 /// Why a stream could not be parsed: it broke one of the limits above.
@@ -178,6 +190,13 @@ impl Parser {
                 self.has_data = false;
             } else {
                 self.event.name = None;
+                // Nothing to dispatch. Comments (keep-alives) go on at once, as an event of their
+                // own; bare blank lines go nowhere. Either way the next event starts from nothing.
+                if self.raw.iter().any(|&b| b != b'\r' && b != b'\n') {
+                    out.push(Event { raw: std::mem::take(&mut self.raw), ..Event::default() });
+                } else {
+                    self.raw.clear();
+                }
             }
             return;
         }
@@ -237,8 +256,10 @@ mod tests {
             let got: Vec<Event> = input.chunks(piece).flat_map(|c| p.push(c)).collect();
             let raw: Vec<u8> = got.iter().flat_map(|e| e.raw.clone()).collect();
             assert_eq!(raw, input, "raw bytes reassemble the input exactly");
+            assert!(got[1].is_comment() && got[1].raw == b": comment\n\n", "a comment is an event of its own");
             let got: Vec<Event> = got.into_iter().map(without_raw).collect();
-            assert_eq!(got, [ev(Some("a"), "{\"x\":\"é\"}"), ev(None, "1\n2"), ev(None, "[DONE]")], "piece {piece}");
+            let want = [ev(Some("a"), "{\"x\":\"é\"}"), ev(None, ""), ev(None, "1\n2"), ev(None, "[DONE]")];
+            assert_eq!(got, want, "piece {piece}");
             assert_eq!(p.finish(), None);
         }
     }
@@ -288,6 +309,50 @@ mod tests {
         let events = b"data: {}\n\n".repeat(100_000);
         assert_eq!((0..10).map(|_| p.push(&events).len()).sum::<usize>(), 1_000_000);
         assert_eq!(p.too_large(), None);
+    }
+
+    #[test]
+    fn keepalive_comments_between_events_are_not_one_event_too_large() {
+        let mut p = Parser::default();
+        assert_eq!(p.push(b"data: 1\n\n").len(), 1);
+        // 13 MB of keep-alives and blank lines between two events, in 64 KiB reads.
+        let idle = [b": keepalive\n\n".repeat(500_000), b"\r\n".repeat(3_000_000)].concat();
+        let mut comments = 0;
+        for read in idle.chunks(64 << 10) {
+            let got = p.push(read);
+            assert!(got.iter().all(|e| e.is_comment() && e.raw == b": keepalive\n\n"));
+            comments += got.len();
+        }
+        assert_eq!(comments, 500_000, "each comment is passed on as it came");
+        assert_eq!(p.too_large(), None);
+        assert!(p.raw.is_empty(), "no bytes are held for the next event");
+        let got = p.push(b"data: 2\n\n");
+        assert_eq!(got.into_iter().map(without_raw).collect::<Vec<_>>(), [ev(None, "2")]);
+    }
+
+    #[test]
+    fn a_comment_is_an_event_of_its_own_as_soon_as_its_blank_line_arrives() {
+        let mut p = Parser::default();
+        assert!(p.push(b": OPENROUTER PROCESSING\n").is_empty());
+        let got = p.push(b"\n");
+        assert_eq!(got.len(), 1);
+        assert!(got[0].is_comment() && got[0].raw == b": OPENROUTER PROCESSING\n\n");
+        // A comment within an event stays part of it, as do fields that dispatch nothing alone.
+        let got = p.push(b"event: x\n: inside\ndata: 1\n\nid: 7\n\n");
+        assert_eq!((got.len(), got[0].raw.as_slice()), (2, &b"event: x\n: inside\ndata: 1\n\n"[..]));
+        assert!(got[1].is_comment() && got[1].raw == b"id: 7\n\n");
+        assert!(!Event::data("").is_comment() && Event::comment("ping").is_comment());
+    }
+
+    #[test]
+    fn a_capitalised_sse_content_type_is_an_event_stream() {
+        for ct in ["text/event-stream", "TEXT/EVENT-STREAM; charset=utf-8", " Text/Event-Stream ;x=y"] {
+            assert!(is_media_type(ct, "text/event-stream"), "{ct}");
+        }
+        for ct in ["text/event-streams", "text/plain", "", "application/json"] {
+            assert!(!is_media_type(ct, "text/event-stream"), "{ct}");
+        }
+        assert!(is_media_type("Application/X-NDJSON", "application/x-ndjson"));
     }
 
     #[test]

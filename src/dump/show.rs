@@ -88,10 +88,11 @@ fn leg(out: &mut String, list: &[&Value], t0: Option<i64>) {
 /// whole), otherwise as pretty JSON or text.
 fn body_text(out: &mut String, dir: &str, body: &[u8], content_type: &str, status: Option<&Value>) {
     let ok = status.and_then(Value::as_u64).is_none_or(|s| (200..300).contains(&s));
-    let events: Vec<Value> = if content_type.contains("event-stream") {
+    let events: Vec<Value> = if sse::is_media_type(content_type, "text/event-stream") {
         let mut p = sse::Parser::default();
         let mut evs = p.push(body);
         evs.extend(p.finish());
+        evs.retain(|e| !e.is_comment());
         let n = evs.len();
         let mut vs: Vec<Value> = evs.iter().filter_map(|e| serde_json::from_str(&e.data).ok()).collect();
         if vs.len() < n && !evs.iter().any(|e| e.data.trim() == "[DONE]") {
@@ -99,7 +100,7 @@ fn body_text(out: &mut String, dir: &str, body: &[u8], content_type: &str, statu
         }
         vs.retain(Value::is_object);
         vs
-    } else if content_type.contains("ndjson") {
+    } else if sse::is_media_type(content_type, "application/x-ndjson") {
         body.split(|b| *b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect()
     } else {
         match serde_json::from_slice::<Value>(body) {

@@ -98,13 +98,14 @@ pub struct ChatToGenerate {
 }
 
 impl Transform for ChatToGenerate {
-    fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<(), Error> {
         let Ok(v) = serde_json::from_str::<Value>(&ev.data) else {
             out.push(ev);
-            return;
+            return Ok(());
         };
         self.done |= v.get("done") == Some(&Value::Bool(true)) || v.get("error").is_some();
         out.push(Event::data(from_chat(v).to_string()));
+        Ok(())
     }
 
     fn end(&mut self, _out: &mut Vec<Event>) -> Result<(), Error> {
@@ -187,13 +188,13 @@ mod tests {
     fn the_stage_is_done_at_the_done_line_or_an_error() {
         let mut t = ChatToGenerate::default();
         let mut out = Vec::new();
-        t.event(Event::data(r#"{"message":{"content":"a"},"done":false}"#), &mut out);
+        t.event(Event::data(r#"{"message":{"content":"a"},"done":false}"#), &mut out).unwrap();
         assert!(!t.done());
-        t.event(Event::data(r#"{"message":{"content":""},"done":true}"#), &mut out);
+        t.event(Event::data(r#"{"message":{"content":""},"done":true}"#), &mut out).unwrap();
         assert!(t.done());
         assert_eq!(out[0].data, r#"{"done":false,"response":"a"}"#);
         let mut t = ChatToGenerate::default();
-        t.event(Event::data(r#"{"error":"boom"}"#), &mut out);
+        t.event(Event::data(r#"{"error":"boom"}"#), &mut out).unwrap();
         assert!(t.done());
     }
 }

@@ -59,12 +59,28 @@ impl Target<'_> {
     }
 }
 
+/// The highest index a stream may give a choice, a tool call or a content block. Stages keep
+/// state per index, so an upstream's number is checked before it is used (one chunk naming tool
+/// call 1,000,000 made a million empty calls); real APIs count from 0 and stay far below (`n` is
+/// at most 128, parallel tool calls a few dozen).
+pub const MAX_STREAM_INDEX: u64 = 255;
+
+/// `index`, the index of a `what` in an upstream stream, when it is at most
+/// [`MAX_STREAM_INDEX`]; otherwise the error that ends the stream.
+pub fn stream_index(what: &str, index: u64) -> Result<u64, Error> {
+    match index <= MAX_STREAM_INDEX {
+        true => Ok(index),
+        false => Err(Error::UpstreamInvalid(format!("a stream {what} index above {MAX_STREAM_INDEX}"))),
+    }
+}
+
 /// One stage of a stream's way to the client (a translation, the repair): events in, events out.
 /// Stages know nothing of bytes: the upstream's are parsed once before the first stage, and the
 /// client's written once after the last.
 pub trait Transform: Send {
-    /// One event; appends what goes on now (to the next stage, or the client).
-    fn event(&mut self, ev: Event, out: &mut Vec<Event>);
+    /// One event; appends what goes on now (to the next stage, or the client). Errs when the
+    /// upstream broke a limit: what was appended still goes on, then the stream ends with the error.
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<(), Error>;
     /// The upstream ended: appends the closing events, or says why the stream is incomplete.
     fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error>;
     /// The stream is complete: nothing more should be read.
@@ -98,35 +114,58 @@ impl Pipeline {
         self
     }
 
-    /// One upstream event; appends what the client gets now.
+    /// One upstream event; appends what the client gets now. A comment (a keep-alive) goes to
+    /// the client at once, past every stage: clients and the intermediaries between rely on them
+    /// during long silences (NDJSON has no comments: its framing drops them).
     pub fn push(&mut self, ev: Event, out: &mut Vec<Event>) {
-        if let [only] = &mut self.stages[..] {
-            // One stage (the repair alone, most streams): no list to carry the event between stages.
-            return only.event(ev, out);
+        if self.done() {
+            return;
         }
-        self.run(0, vec![ev], out);
+        if ev.is_comment() {
+            return out.push(ev);
+        }
+        let ran = match &mut self.stages[..] {
+            // One stage (the repair alone, most streams): no list to carry the event between stages.
+            [only] => only.event(ev, out),
+            _ => self.run(0, vec![ev], out),
+        };
+        if let Err(e) = ran {
+            self.fail(&e, out);
+        }
     }
 
-    /// `events` through the stages from `first` on.
-    fn run(&mut self, first: usize, events: Vec<Event>, out: &mut Vec<Event>) {
-        let mut events = events;
+    /// `events` through the stages from `first` on. A stage that errs takes no more events, but
+    /// what it made before goes on through the stages after it; the first error is returned.
+    fn run(&mut self, first: usize, events: Vec<Event>, out: &mut Vec<Event>) -> Result<(), Error> {
+        let (mut events, mut failed) = (events, None);
         for stage in &mut self.stages[first..] {
-            let mut next = Vec::with_capacity(events.len());
+            let (mut next, mut ok) = (Vec::with_capacity(events.len()), true);
             for ev in events {
-                stage.event(ev, &mut next);
+                if ev.is_comment() {
+                    next.push(ev);
+                } else if ok {
+                    if let Err(e) = stage.event(ev, &mut next) {
+                        ok = false;
+                        failed.get_or_insert(e);
+                    }
+                }
             }
             events = next;
         }
         out.extend(events);
+        failed.map_or(Ok(()), Err)
     }
 
     /// The upstream ended: each stage's closing events go through the stages after it.
     pub fn end(&mut self, out: &mut Vec<Event>) {
+        if self.done() {
+            return;
+        }
         for i in 0..self.stages.len() {
             let mut closing = Vec::new();
             let ended = self.stages[i].end(&mut closing);
-            self.run(i + 1, closing, out);
-            if let Err(e) = ended {
+            let ran = self.run(i + 1, closing, out);
+            if let Err(e) = ended.and(ran) {
                 return self.fail(&e, out);
             }
         }
@@ -384,9 +423,10 @@ mod tests {
     /// Appends each event's data with a mark, and says done at `"end"`.
     struct Mark(&'static str, bool);
     impl Transform for Mark {
-        fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
+        fn event(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<(), Error> {
             self.1 |= ev.data.ends_with("end");
             out.push(Event::data(format!("{}{}", ev.data, self.0)));
+            Ok(())
         }
         fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
             out.push(Event::data(format!("closed{}", self.0)));
@@ -414,6 +454,92 @@ mod tests {
         let before = out.len();
         p.fail(&Error::UpstreamTimeout("t".into()), &mut out);
         assert_eq!(out.len(), before, "one error at most");
+    }
+
+    #[test]
+    fn upstream_comments_reach_the_client_at_once_past_every_stage() {
+        let keepalive = Event { raw: b": OPENROUTER PROCESSING\r\n\r\n".to_vec(), ..Event::default() };
+        let mut p = Pipeline::new(vec![Box::new(Mark("a", false)), Box::new(Mark("b", false))], Dialect::OpenAi);
+        let mut out = Vec::new();
+        p.push(keepalive.clone(), &mut out);
+        assert_eq!(out, std::slice::from_ref(&keepalive), "passed on as it came");
+        // Through each translation too: the SSE dialects write it as it came, NDJSON drops it.
+        let r = json!({"model": "m"});
+        for (client, wire, written) in [
+            (Dialect::OpenAi, Dialect::OpenAi, true),
+            (Dialect::Anthropic, Dialect::OpenAi, true),
+            (Dialect::OpenAi, Dialect::Anthropic, true),
+            (Dialect::Responses, Dialect::OpenAi, true),
+            (Dialect::Ollama, Dialect::Anthropic, false),
+        ] {
+            let mut p = Pipeline::new(stream(client, wire, "m", &r), client);
+            p.push(Event::data(r#"{"choices":[{"index":0,"delta":{"content":"x"}}]}"#), &mut Vec::new());
+            let mut out = Vec::new();
+            p.push(keepalive.clone(), &mut out);
+            let mut bytes = Vec::new();
+            out.iter().for_each(|ev| client.framing().write(ev, &mut bytes));
+            let want: &[u8] = if written { &keepalive.raw } else { b"" };
+            assert_eq!(bytes, want, "{client:?} from {wire:?}");
+        }
+        // A comment a stage makes of its own (Anthropic's ping) is not read by the stages after it.
+        let mut p = Pipeline::new(stream(Dialect::Responses, Dialect::Anthropic, "m", &r), Dialect::Responses);
+        let mut out = Vec::new();
+        p.push(Event::named("ping", r#"{"type":"ping"}"#), &mut out);
+        assert_eq!(out, [Event::comment("ping")]);
+    }
+
+    #[test]
+    fn an_upstream_index_past_the_limit_ends_every_stream_with_an_error_event() {
+        let chunk = |choice: u64, call: u64| {
+            let tc = json!({"index": call, "id": "c", "function": {"name": "f", "arguments": "{}"}});
+            Event::data(json!({"choices": [{"index": choice, "delta": {"tool_calls": [tc]}}]}).to_string())
+        };
+        let block = |index: u64, kind: &str| {
+            let b = json!({"type": "content_block_start", "index": index, "content_block": {"type": kind, "text": ""}});
+            Event::named("content_block_start", b.to_string())
+        };
+        let many_tools: Vec<Event> = (0..=MAX_STREAM_INDEX + 1).map(|i| block(i % 4, "tool_use")).collect();
+        let repair = || vec![Box::new(crate::repair::Repair::new(Default::default())) as Box<dyn Transform>];
+        let r = json!({"model": "m"});
+        let cases = [
+            (repair(), Dialect::OpenAi, vec![chunk(256, 0)], "choice"),
+            (repair(), Dialect::OpenAi, vec![chunk(0, 1_000_000)], "tool call"),
+            (
+                stream(Dialect::Anthropic, Dialect::OpenAi, "m", &r),
+                Dialect::Anthropic,
+                vec![chunk(0, 10_000)],
+                "tool call",
+            ),
+            (stream(Dialect::Ollama, Dialect::OpenAi, "m", &r), Dialect::Ollama, vec![chunk(0, 10_000)], "tool call"),
+            (
+                stream(Dialect::Responses, Dialect::OpenAi, "m", &r),
+                Dialect::Responses,
+                vec![chunk(0, 256)],
+                "tool call",
+            ),
+            (
+                stream(Dialect::OpenAi, Dialect::Anthropic, "m", &r),
+                Dialect::OpenAi,
+                vec![block(1 << 40, "text")],
+                "content block",
+            ),
+            (stream(Dialect::Ollama, Dialect::Anthropic, "m", &r), Dialect::Ollama, many_tools, "tool call"),
+        ];
+        for (stages, client, events, what) in cases {
+            let mut p = Pipeline::new(stages, client);
+            let mut out = Vec::new();
+            events.into_iter().for_each(|ev| p.push(ev, &mut out));
+            let last = out.last().expect("an error event").data.clone();
+            assert!(p.done(), "{client:?} {what}");
+            assert!(last.contains(&format!("a stream {what} index above 255")), "{client:?}: {last}");
+            let n = out.len();
+            p.push(chunk(0, 0), &mut out);
+            assert_eq!(out.len(), n, "nothing after the error");
+        }
+        // At the limit, all is well.
+        let p = Pipeline::new(repair(), Dialect::OpenAi);
+        let out = p.run_whole(vec![chunk(MAX_STREAM_INDEX, MAX_STREAM_INDEX)]);
+        assert_eq!(out.last().map(|e| e.data.as_str()), Some("[DONE]"));
     }
 
     #[test]

@@ -221,20 +221,21 @@ impl OpenAiToOllama {
 }
 
 impl Transform for OpenAiToOllama {
-    fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<(), Error> {
         if ev.data.trim() == "[DONE]" {
-            return self.complete(out);
+            self.complete(out);
+            return Ok(());
         }
-        let Ok(chunk) = serde_json::from_str::<Value>(&ev.data) else { return };
+        let Ok(chunk) = serde_json::from_str::<Value>(&ev.data) else { return Ok(()) };
         if chunk.get("error").is_some() {
             Self::line(out, &error(ev.data.as_bytes()));
             self.done = true;
-            return;
+            return Ok(());
         }
         if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
             self.usage = Some(u.clone());
         }
-        let Some(choice) = chunk.pointer("/choices/0") else { return };
+        let Some(choice) = chunk.pointer("/choices/0") else { return Ok(()) };
         let d = &choice["delta"];
         let mut msg = json!({"role": "assistant", "content": d.get("content").and_then(Value::as_str).unwrap_or("")});
         let thinking =
@@ -243,7 +244,7 @@ impl Transform for OpenAiToOllama {
             msg["thinking"] = t.into();
         }
         for tc in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
-            let i = tc.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let i = super::stream_index("tool call", tc.get("index").and_then(Value::as_u64).unwrap_or(0))? as usize;
             while self.calls.len() <= i {
                 self.calls.push(json!({"id": "", "function": {"name": "", "arguments": ""}}));
             }
@@ -265,6 +266,7 @@ impl Transform for OpenAiToOllama {
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
             self.finish = Some(f.to_string());
         }
+        Ok(())
     }
 
     fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
@@ -311,7 +313,7 @@ mod tests {
             r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#,
             "[DONE]",
         ] {
-            t.event(Event::data(data), &mut out);
+            t.event(Event::data(data), &mut out).unwrap();
         }
         let mut text = Vec::new();
         out.iter().for_each(|ev| crate::sse::Framing::Ndjson.write(ev, &mut text));

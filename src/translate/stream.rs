@@ -2,7 +2,7 @@
 //! it arrives: Anthropic events → Chat Completions chunks, and Chat Completions chunks →
 //! Anthropic events. Pure state machines; `respond.rs` feeds them.
 
-use super::{finish_from_stop, minted_signature, stop_from_finish, Transform};
+use super::{finish_from_stop, minted_signature, stop_from_finish, stream_index, Transform};
 use crate::error::Error;
 use crate::sse::Event;
 use serde_json::{json, Value};
@@ -84,34 +84,59 @@ impl AnthropicToOpenAi {
 impl AnthropicToOpenAi {
     /// One `content_block_delta`: text, reasoning, a tool call's argument fragment, or a
     /// fragment of the structured answer (the forced tool's input, which is the content).
-    fn delta(&mut self, data: &Value, out: &mut Vec<Event>) {
+    fn delta(&mut self, data: &Value, out: &mut Vec<Event>) -> Result<(), Error> {
         let d = &data["delta"];
+        let block = stream_index("content block", data["index"].as_u64().unwrap_or(0))?;
         match d.get("type").and_then(Value::as_str) {
             Some("text_delta") => self.chunk(out, json!({"content": d["text"]}), None),
             Some("thinking_delta") => self.chunk(out, json!({"reasoning_content": d["thinking"]}), None),
             Some("input_json_delta") => {
                 let part = d["partial_json"].as_str().unwrap_or("");
-                let block = data["index"].as_u64().unwrap_or(0);
                 if part.is_empty() {
-                    return;
+                    return Ok(());
                 }
                 if self.answer_block == Some(block) {
-                    return self.chunk(out, json!({"content": part}), None);
-                }
-                if let Some(k) = self.tools.iter().find(|(b, _)| *b == block).map(|(_, k)| *k) {
+                    self.chunk(out, json!({"content": part}), None);
+                } else if let Some(k) = self.tools.iter().find(|(b, _)| *b == block).map(|(_, k)| *k) {
                     let call = json!({"index": k, "function": {"arguments": part}});
                     self.chunk(out, json!({"tool_calls": [call]}), None);
                 }
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// One `content_block_start`: a tool call (numbered from 0, at most [`super::MAX_STREAM_INDEX`]
+    /// of them), the structured answer's block, or text.
+    fn block_start(&mut self, data: &Value, out: &mut Vec<Event>) -> Result<(), Error> {
+        self.start(out);
+        let index = stream_index("content block", data["index"].as_u64().unwrap_or(0))?;
+        let b = &data["content_block"];
+        match b.get("type").and_then(Value::as_str) {
+            Some("tool_use") if self.answer_tool.as_ref().is_some_and(|n| b["name"] == n.as_str()) => {
+                self.answer_block = Some(index);
+            }
+            Some("tool_use") => {
+                let k = stream_index("tool call", self.tools.len() as u64)?;
+                self.tools.push((index, k as usize));
+                let call = json!({"index": k, "id": b["id"], "type": "function",
+                                  "function": {"name": b["name"], "arguments": ""}});
+                self.chunk(out, json!({"tool_calls": [call]}), None);
+            }
+            Some("text") if b["text"].as_str().is_some_and(|t| !t.is_empty()) => {
+                self.chunk(out, json!({"content": b["text"]}), None)
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 
 impl Transform for AnthropicToOpenAi {
-    fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<(), Error> {
         let Ok(data) = serde_json::from_str::<Value>(&ev.data) else {
-            return;
+            return Ok(());
         };
         let kind = data.get("type").and_then(Value::as_str).or(ev.name.as_deref()).unwrap_or("");
         match kind {
@@ -123,29 +148,10 @@ impl Transform for AnthropicToOpenAi {
                 self.merge_usage(m.get("usage"));
                 self.start(out);
             }
-            "content_block_start" => {
-                self.start(out);
-                let b = &data["content_block"];
-                match b.get("type").and_then(Value::as_str) {
-                    Some("tool_use") if self.answer_tool.as_ref().is_some_and(|n| b["name"] == n.as_str()) => {
-                        self.answer_block = data["index"].as_u64();
-                    }
-                    Some("tool_use") => {
-                        let k = self.tools.len();
-                        self.tools.push((data["index"].as_u64().unwrap_or(0), k));
-                        let call = json!({"index": k, "id": b["id"], "type": "function",
-                                          "function": {"name": b["name"], "arguments": ""}});
-                        self.chunk(out, json!({"tool_calls": [call]}), None);
-                    }
-                    Some("text") if b["text"].as_str().is_some_and(|t| !t.is_empty()) => {
-                        self.chunk(out, json!({"content": b["text"]}), None)
-                    }
-                    _ => {}
-                }
-            }
+            "content_block_start" => return self.block_start(&data, out),
             "content_block_delta" => {
                 self.start(out);
-                self.delta(&data, out);
+                return self.delta(&data, out);
             }
             "message_delta" => {
                 self.merge_usage(data.get("usage"));
@@ -175,6 +181,7 @@ impl Transform for AnthropicToOpenAi {
             "ping" => out.push(Event::comment("ping")),
             _ => {}
         }
+        Ok(())
     }
 
     fn end(&mut self, _out: &mut Vec<Event>) -> Result<(), Error> {
@@ -285,19 +292,20 @@ impl OpenAiToAnthropic {
 }
 
 impl Transform for OpenAiToAnthropic {
-    fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<(), Error> {
         if ev.data.trim() == "[DONE]" {
-            return self.complete(out);
+            self.complete(out);
+            return Ok(());
         }
         let Ok(chunk) = serde_json::from_str::<Value>(&ev.data) else {
-            return;
+            return Ok(());
         };
         if chunk.get("error").is_some() {
             self.start(out);
             let body = super::response::error_to_anthropic(500, ev.data.as_bytes(), None);
             Self::emit(out, body);
             self.done = true;
-            return;
+            return Ok(());
         }
         if let (false, Some(id)) = (self.started, chunk.get("id").and_then(Value::as_str)) {
             self.id = format!("msg_{}", id.trim_start_matches("chatcmpl-"));
@@ -307,7 +315,7 @@ impl Transform for OpenAiToAnthropic {
             self.usage = Some(u.clone());
         }
         let Some(choice) = chunk.pointer("/choices/0") else {
-            return;
+            return Ok(());
         };
         let d = &choice["delta"];
         let reasoning = d.get("reasoning_content").or(d.get("reasoning")).and_then(Value::as_str);
@@ -319,7 +327,7 @@ impl Transform for OpenAiToAnthropic {
             self.delta(out, Block::Text, json!({"type": "text", "text": ""}), json!({"type": "text_delta", "text": t}));
         }
         for tc in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
-            let idx = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+            let idx = stream_index("tool call", tc.get("index").and_then(Value::as_u64).unwrap_or(0))?;
             let args = tc.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
             if self.open != Some(Block::Tool(idx)) {
                 if self.seen_tools.contains(&idx) {
@@ -345,6 +353,7 @@ impl Transform for OpenAiToAnthropic {
             }
             self.stop = Some(stop);
         }
+        Ok(())
     }
 
     fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
@@ -368,7 +377,7 @@ mod tests {
     fn feed(t: &mut dyn Transform, events: &[Event]) -> Vec<Event> {
         let mut out = Vec::new();
         for ev in events {
-            t.event(ev.clone(), &mut out);
+            t.event(ev.clone(), &mut out).unwrap();
         }
         out
     }

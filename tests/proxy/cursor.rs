@@ -165,6 +165,7 @@ fn chunks_of(body: &[u8]) -> (Vec<Value>, bool) {
     let mut p = gpt_reverse_proxy::sse::Parser::default();
     let mut events = p.push(body);
     events.extend(p.finish());
+    events.retain(|e| !e.is_comment());
     let done_last = events.last().is_some_and(|e| e.data == "[DONE]");
     let chunks = events
         .iter()
@@ -352,7 +353,7 @@ fn anthropic_stream_content(body: &[u8]) -> (String, Vec<(String, String, String
     let mut events = p.push(body);
     events.extend(p.finish());
     let (mut text, mut calls) = (String::new(), Vec::<(String, String, String)>::new());
-    for e in events {
+    for e in events.into_iter().filter(|e| !e.is_comment()) {
         let v: Value = serde_json::from_str(&e.data).unwrap();
         match v["type"].as_str() {
             Some("content_block_start") if v["content_block"]["type"] == "tool_use" => {

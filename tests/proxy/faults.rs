@@ -236,3 +236,48 @@ fn a_connection_arriving_in_a_burst_behind_held_ones_is_still_answered() {
         drop(held);
     }
 }
+
+/// Media types are case-insensitive: `TEXT/EVENT-STREAM; charset=utf-8` is a stream like any
+/// other, on every route (it was read as a whole JSON answer: `502 answer is not JSON`).
+#[test]
+fn a_capitalised_sse_content_type_still_streams_on_every_route() {
+    let chat = concat!(
+        "data: {\"id\":\"a\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"capital\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"a\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: [DONE]\n\n"
+    );
+    let anthropic = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"capital\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":1}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+    );
+    let up = FakeUpstream::replay(move || Script::Answer {
+        status: 200,
+        headers: vec![("Content-Type".into(), "TEXT/EVENT-STREAM; charset=utf-8".into())],
+        parts: vec![(Duration::ZERO, chat.as_bytes().to_vec())],
+    });
+    let claude = FakeUpstream::replay(move || Script::Answer {
+        status: 200,
+        headers: vec![("Content-Type".into(), "Text/Event-Stream".into())],
+        parts: vec![(Duration::ZERO, anthropic.as_bytes().to_vec())],
+    });
+    let yaml =
+        models_yaml(&[("claude-x", "anthropic/x", &claude.url()), ("*", "openai/*", &format!("{}/v1", up.url()))]);
+    let proxy = Proxy::start(&yaml, &[]);
+    let messages = r#""messages":[{"role":"user","content":"hi"}]"#;
+    for (path, body) in [
+        ("/v1/chat/completions", format!(r#"{{"model":"m","stream":true,{messages}}}"#)),
+        ("/v1/messages", format!(r#"{{"model":"m","max_tokens":5,"stream":true,{messages}}}"#)),
+        ("/v1/messages", format!(r#"{{"model":"claude-x","max_tokens":5,"stream":true,{messages}}}"#)),
+        ("/ollama/api/chat", format!(r#"{{"model":"m",{messages}}}"#)),
+        ("/v1/responses", r#"{"model":"m","stream":true,"input":"hi"}"#.to_string()),
+    ] {
+        let r = post(&proxy, path, "", &body);
+        assert_eq!(r.status, 200, "{path} {body}: {}", r.text());
+        assert!(r.text().contains("capital"), "{path} {body}: {}", r.text());
+        assert_eq!(r.header("cache-control"), Some("no-cache"), "{path} {body}: sent as a stream");
+    }
+}

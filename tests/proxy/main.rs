@@ -27,4 +27,4 @@ mod responses; // the Responses API through chat, Anthropic and Responses upstre
 mod routing; // exact / glob / alias / wildcard models, prefixes, /v1/* passthrough
 mod tls; // upstreams over TLS: a private CA via SSL_CERT_FILE, the built-in roots refusing it
 mod translate; // golden files for OpenAI ⇄ Anthropic in both directions
-mod untrusted_upstream; // issue 13: huge lines and events, odd statuses, echoed keys, forged names, SIGTERM
+mod untrusted_upstream; // issue 13: huge lines and events, huge stream indexes, odd statuses, echoed keys, forged names, SIGTERM

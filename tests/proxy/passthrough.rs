@@ -194,3 +194,49 @@ fn a_large_forwarded_head_reaches_upstream_or_is_the_clients_431() {
     assert_eq!((r.status, r.json()["error"]["code"].as_str()), (431, Some("headers_too_large")), "{}", r.text());
     assert_eq!(up.requests().len(), 1, "nothing was sent upstream");
 }
+
+/// Row 24: an upstream's keep-alive comment (OpenRouter sends `: OPENROUTER PROCESSING` while a
+/// model thinks) reaches the client as it arrives, on the repaired and the translated routes
+/// alike: it was held until the next event (chat) or dropped (translated), leaving the client and
+/// any front proxy in silence. The upstream sends nothing more until the client has the comment.
+#[test]
+fn upstream_keepalive_comments_reach_the_client_as_they_arrive() {
+    let chunk = |delta: &str, finish: &str| {
+        format!("data: {{\"id\":\"a\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]}}\n\n")
+    };
+    let routes = [
+        ("/v1/chat/completions", r#"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#),
+        ("/v1/messages", r#"{"model":"m","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#),
+        ("/v1/responses", r#"{"model":"m","stream":true,"input":"hi"}"#),
+    ];
+    for (path, body) in routes {
+        let gate = Gate::default();
+        let held = gate.clone();
+        let (before, after) = (chunk(r#"{"content":"Hel"}"#, "null"), chunk("{}", r#""stop""#));
+        let up = FakeUpstream::replay(move || Script::Gated {
+            before: format!("{before}: OPENROUTER PROCESSING\n\n").into_bytes(),
+            gate: held.clone(),
+            bound: Duration::from_secs(8),
+            after: format!("{after}data: [DONE]\n\n").into_bytes(),
+        });
+        let proxy = proxy_to(&up);
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let start = Instant::now();
+        let mut s = raw(&proxy, req.as_bytes());
+        let (mut seen, mut buf) = (Vec::new(), [0u8; 4096]);
+        while !String::from_utf8_lossy(&seen).contains(": OPENROUTER PROCESSING\n\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "{path}: closed before the comment: {}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        // Generous: the point is that it was not held back until the gate's 8 s bound.
+        assert!(start.elapsed() < Duration::from_secs(5), "{path}: the comment came after {:?}", start.elapsed());
+        gate.open();
+        let rest = read_all(s);
+        let end = ["[DONE]", "message_stop", "response.completed"];
+        assert!(end.iter().any(|e| rest.contains(e)), "{path}: {rest}");
+    }
+}

@@ -130,6 +130,7 @@ fn events(resp: &Resp) -> Vec<Value> {
     let mut p = gpt_reverse_proxy::sse::Parser::default();
     let mut evs = p.push(&resp.body);
     evs.extend(p.finish());
+    evs.retain(|e| !e.is_comment());
     let v: Vec<Value> = evs.iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect();
     for (i, (e, v)) in evs.iter().zip(&v).enumerate() {
         assert_eq!((e.name.as_deref(), v["sequence_number"].as_u64()), (v["type"].as_str(), Some(i as u64)), "{v}");

@@ -473,7 +473,8 @@ pub fn sse_golden(body: &str) -> String {
     let mut events = p.push(body.as_bytes());
     events.extend(p.finish());
     let mut out = String::new();
-    for e in events {
+    // Comments (keep-alives) say nothing about the answer.
+    for e in events.into_iter().filter(|e| !e.is_comment()) {
         if let Some(n) = &e.name {
             out.push_str(&format!("event: {n}\n"));
         }

@@ -1,6 +1,6 @@
-//! An upstream that misbehaves, on purpose or not (issue 13, rows 7–10, 12–14, 18, 19): the
-//! proxy binary runs as a child process, so that its memory (peak RSS) and CPU time can be read,
-//! in front of fake upstreams on 127.0.0.1:0. Each test also checks that the proxy still serves
+//! An upstream that misbehaves, on purpose or not (issue 13, rows 7–10, 12–14, 18, 19, 22, 23):
+//! the proxy binary runs as a child process, so that its memory (peak RSS) and CPU time can be
+//! read, in front of fake upstreams on 127.0.0.1:0. Each test also checks that the proxy still serves
 //! another client within a second.
 
 use crate::support::*;
@@ -199,6 +199,59 @@ fn an_sse_event_that_never_ends_is_an_error_event_and_memory_stays_bounded() {
     assert!(cpu < Duration::from_secs(3), "{cpu:?} of CPU");
     assert!(rss < 100, "peak RSS {rss} MB");
     assert!(proxy.log().contains("error=upstream_invalid_response"));
+}
+
+/// Row 22: one chunk naming tool call 100,000 (a million took 4.35 GB on the Ollama route, one
+/// empty call kept per index below it) ends each client's stream with an error event instead.
+#[test]
+fn a_huge_tool_call_index_is_an_error_event_in_each_dialect_not_gigabytes() {
+    let tc = r#"{"index":100000,"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}"#;
+    let stream = format!(
+        "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{tc}]}},\"finish_reason\":null}}]}}\n\ndata: [DONE]\n\n"
+    );
+    let up = FakeUpstream::replay(move || Script::sse(stream.as_bytes(), 64 << 10));
+    let proxy = Child::start(&both_dialects(&up.url(), "sk-upstream"), &[]);
+    for (path, body) in stream_requests("gpt-x", "gpt-x") {
+        let r = call("POST", &proxy.url(path), &[], &body);
+        assert_eq!(r.status, 200, "{path}");
+        assert_ends_with_error(path, &r.text(), "upstream_invalid_response", "a stream tool call index above 255");
+        proxy.still_serves();
+    }
+    let rss = proxy.peak_rss_mb();
+    assert!(rss < 100, "peak RSS {rss} MB");
+}
+
+/// Row 23: chunks of 20,000 choices, each of its own index: the repair looked each one up among
+/// all the choices seen so far (160,000 took 30 s of CPU). The choice past the limit ends the
+/// stream with an error event, in linear time.
+#[test]
+fn twenty_thousand_choices_a_chunk_are_an_error_event_in_linear_time() {
+    let line = |from: usize| {
+        let choices: Vec<String> = (from..from + 20_000)
+            .map(|i| format!(r#"{{"index":{i},"delta":{{"content":"x"}},"finish_reason":null}}"#))
+            .collect();
+        format!(
+            "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{}]}}\n\n",
+            choices.join(",")
+        )
+    };
+    let stream = format!("{}{}data: [DONE]\n\n", line(0), line(20_000));
+    let up = FakeUpstream::replay(move || Script::sse(stream.as_bytes(), 64 << 10));
+    let proxy = Child::start(&both_dialects(&up.url(), "sk-upstream"), &[]);
+    let cpu = proxy.cpu();
+    let r = call("POST", &proxy.url("/v1/chat/completions"), &[], r#"{"model":"gpt-x","stream":true,"messages":[]}"#);
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    assert_ends_with_error(
+        "/v1/chat/completions",
+        &text,
+        "upstream_invalid_response",
+        "a stream choice index above 255",
+    );
+    let cpu = proxy.cpu() - cpu;
+    eprintln!("40,000 choices: {cpu:?} of CPU");
+    assert!(cpu < Duration::from_secs(2), "{cpu:?} of CPU");
+    proxy.still_serves();
 }
 
 /// Row 8, the other half: a client that goes away mid-stream ends the upstream call at the

@@ -4,7 +4,7 @@
 use super::{custom_input, failure_code, mint_id, status_of, text_part, usage_from_openai, Context, Item, OnComplete};
 use crate::error::Error;
 use crate::sse::Event;
-use crate::translate::Transform;
+use crate::translate::{stream_index, Transform};
 use serde_json::{json, Value};
 
 /// Chat Completions chunks → Responses events (Responses clients on Chat Completions
@@ -155,13 +155,13 @@ impl OpenAiToResponses {
 
     /// One tool-call fragment: a new call opens an item; arguments stream as deltas (a custom
     /// tool's are held: they are JSON around the raw text until the call is whole).
-    fn call(&mut self, out: &mut Vec<Event>, tc: &Value) {
-        let chat_index = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+    fn call(&mut self, out: &mut Vec<Event>, tc: &Value) -> Result<(), Error> {
+        let chat_index = stream_index("tool call", tc.get("index").and_then(Value::as_u64).unwrap_or(0))?;
         let index = match self.calls.iter().find(|(c, _)| *c == chat_index) {
             Some((_, i)) if self.open == Some(*i) => *i,
             Some(_) => {
                 log::warn!("upstream interleaved tool call {chat_index}; its late argument fragment is dropped");
-                return;
+                return Ok(());
             }
             None => {
                 let name = tc.pointer("/function/name").and_then(Value::as_str).unwrap_or("").to_string();
@@ -176,13 +176,14 @@ impl OpenAiToResponses {
             }
         };
         let fragment = tc.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
-        let Item::Call { id, arguments, custom, .. } = &mut self.items[index] else { return };
+        let Item::Call { id, arguments, custom, .. } = &mut self.items[index] else { return Ok(()) };
         arguments.push_str(fragment);
         if !*custom && !fragment.is_empty() {
             let ev = json!({"type": "response.function_call_arguments.delta", "item_id": id, "output_index": index,
                             "delta": fragment});
             self.emit(out, ev);
         }
+        Ok(())
     }
 
     /// The end: the open item closed, then `response.completed` (or `.incomplete`).
@@ -225,23 +226,25 @@ fn item_id(item: &Item) -> &str {
 }
 
 impl Transform for OpenAiToResponses {
-    fn event(&mut self, ev: Event, out: &mut Vec<Event>) {
+    fn event(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<(), Error> {
         if self.done {
-            return;
+            return Ok(());
         }
         if ev.data.trim() == "[DONE]" {
-            return self.complete(out);
+            self.complete(out);
+            return Ok(());
         }
-        let Ok(chunk) = serde_json::from_str::<Value>(&ev.data) else { return };
+        let Ok(chunk) = serde_json::from_str::<Value>(&ev.data) else { return Ok(()) };
         if let Some(e) = chunk.get("error") {
             let e = if e.is_object() { e.clone() } else { json!({"message": e}) };
-            return self.failed(out, &e);
+            self.failed(out, &e);
+            return Ok(());
         }
         self.start(out);
         if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
             self.usage = Some(u.clone());
         }
-        let Some(choice) = chunk.pointer("/choices/0") else { return };
+        let Some(choice) = chunk.pointer("/choices/0") else { return Ok(()) };
         let d = &choice["delta"];
         let reasoning = d.get("reasoning_content").or(d.get("reasoning")).and_then(Value::as_str);
         if let Some(r) = reasoning.filter(|r| !r.is_empty()) {
@@ -252,11 +255,12 @@ impl Transform for OpenAiToResponses {
             self.text(out, false, t);
         }
         for tc in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
-            self.call(out, tc);
+            self.call(out, tc)?;
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
             self.finish = Some(f.to_string());
         }
+        Ok(())
     }
 
     fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
@@ -402,7 +406,7 @@ mod tests {
         let mut t = OpenAiToResponses::new(ctx.clone(), Some(Box::new(move |r| *sink.lock().unwrap() = r.clone())));
         let mut out = Vec::new();
         for ev in chat_stream() {
-            t.event(ev, &mut out);
+            t.event(ev, &mut out).unwrap();
         }
         assert!(t.done() && t.end(&mut out).is_ok());
         let v = events(&out);
@@ -477,8 +481,8 @@ mod tests {
     fn upstream_errors_and_cut_streams_end_in_response_failed() {
         let mut t = OpenAiToResponses::new(Context::new(&json!({}), "m"), None);
         let mut out = Vec::new();
-        t.event(chunk(json!({"content": "x"}), Value::Null), &mut out);
-        t.event(Event::data(r#"{"error":{"message":"Overloaded","type":"overloaded_error"}}"#), &mut out);
+        t.event(chunk(json!({"content": "x"}), Value::Null), &mut out).unwrap();
+        t.event(Event::data(r#"{"error":{"message":"Overloaded","type":"overloaded_error"}}"#), &mut out).unwrap();
         let v = events(&out);
         let last = v.last().unwrap();
         assert_eq!(
