@@ -341,6 +341,9 @@ fn wrk(url: &str, body: &str, conns: usize, secs: u64, dir: &std::path::Path) ->
 /// Streams whose time to the first event is measured, direct and proxied (the median is shown).
 const TTFB_RUNS: usize = 31;
 
+/// Rounds of `wrk` at concurrency 32, direct and proxied (the median of each is shown).
+const THROUGHPUT_RUNS: usize = 3;
+
 /// One streamed request over a raw socket: (time to first event, largest gap between events).
 fn paced_stream(addr: SocketAddr, path: &str, body: &str) -> (Duration, Duration, usize) {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -399,8 +402,14 @@ fn measure(front: &Proxy, up: SocketAddr, sc: &Scenario, secs: u64, dir: &std::p
     let (_, d50, d99) = wrk(&direct_url, &db, 1, secs, dir);
     let (_, p50, p99) = wrk(&proxy_url, &pb, 1, secs, dir);
     eprintln!("[{}] throughput at concurrency 32", sc.name);
-    let (drps, _, _) = wrk(&direct_url, &db, 32, secs, dir);
-    let (prps, _, _) = wrk(&proxy_url, &pb, 32, secs, dir);
+    // On two shared cores one run can land at half another's rate: the median of rounds,
+    // direct and proxied in turn.
+    let (mut drs, mut prs): (Vec<f64>, Vec<f64>) = (0..THROUGHPUT_RUNS)
+        .map(|_| (wrk(&direct_url, &db, 32, secs, dir).0, wrk(&proxy_url, &pb, 32, secs, dir).0))
+        .unzip();
+    drs.sort_by(f64::total_cmp);
+    prs.sort_by(f64::total_cmp);
+    let (drps, prps) = (drs[THROUGHPUT_RUNS / 2], prs[THROUGHPUT_RUNS / 2]);
     eprintln!("[{}] a paced stream", sc.name);
     let (_, gap, events) = paced_stream(addr, &path, &body(sc.body, &model("paced-64-20"), true));
     assert!(events >= 64, "{}: only {events} events arrived", sc.name);
