@@ -511,8 +511,9 @@ fn answer_reply(
     if let Some(t) = &req.turn {
         return responses_api::whole(wire, &raw, t, as_stream);
     }
-    let body = translate::response_to(client, wire, &raw, &req.model, facts.elapsed_ns(), &req.json)?;
-    let events = as_stream.then(|| translate::as_events(client, &body, req.include_usage)).flatten();
+    // Parsed once, serialised once (and not at all when nothing changed).
+    let (mut v, translated) = translate::response_value(client, wire, &raw, &req.model, facts.elapsed_ns(), &req.json)?;
+    let events = as_stream.then(|| translate::value_as_events(client, &v, req.include_usage)).flatten();
     if let Some(events) = events {
         let stages = repair.map(|o| Box::new(Repair::new(o)) as Box<dyn Transform>).into_iter().collect();
         let framing = client.framing();
@@ -520,10 +521,8 @@ fn answer_reply(
         Pipeline::new(stages, client).run_whole(events).iter().for_each(|ev| framing.write(ev, &mut bytes));
         return Ok(Reply::Full { status, content_type: framing.content_type(), body: bytes, extra: Vec::new() });
     }
-    let body = match &repair {
-        Some(opts) => repair::complete(&body, opts).unwrap_or(body),
-        None => body,
-    };
+    let repaired = repair.as_ref().is_some_and(|opts| repair::complete_value(&mut v, opts));
+    let body = if translated || repaired { v.to_string().into_bytes() } else { raw };
     Ok(Reply::Full { status, content_type: "application/json", body, extra: Vec::new() })
 }
 

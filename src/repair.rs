@@ -435,6 +435,11 @@ impl Transform for Repair {
 /// changed, so the upstream's bytes can go out as they came.
 pub fn complete(body: &[u8], opts: &Options) -> Option<Vec<u8>> {
     let mut v: Value = serde_json::from_slice(body).ok()?;
+    complete_value(&mut v, opts).then(|| v.to_string().into_bytes())
+}
+
+/// [`complete`] on an answer already parsed: whether anything changed.
+pub fn complete_value(v: &mut Value, opts: &Options) -> bool {
     let mut changed = false;
     for c in v.get_mut("choices").and_then(Value::as_array_mut).into_iter().flatten() {
         let Some(m) = c.get_mut("message").and_then(Value::as_object_mut) else { continue };
@@ -469,7 +474,7 @@ pub fn complete(body: &[u8], opts: &Options) -> Option<Vec<u8>> {
             changed = true;
         }
     }
-    changed.then(|| v.to_string().into_bytes())
+    changed
 }
 
 #[cfg(test)]

@@ -277,6 +277,20 @@ pub fn response_to(
     elapsed_ns: u64,
     request: &Value,
 ) -> Result<Vec<u8>, Error> {
+    let (v, translated) = response_value(client, wire, body, model, elapsed_ns, request)?;
+    Ok(if translated { v.to_string().into_bytes() } else { body.to_vec() })
+}
+
+/// [`response_to`] before it is serialised, and whether it was translated: if not, the value
+/// is the answer as parsed (in the client's dialect already), and its bytes can go as they came.
+pub fn response_value(
+    client: Dialect,
+    wire: Dialect,
+    body: &[u8],
+    model: &str,
+    elapsed_ns: u64,
+    request: &Value,
+) -> Result<(Value, bool), Error> {
     let mut v = response::parse(body)?;
     if let (Dialect::Anthropic, Some(name)) = (wire, answer_tool(client, request)) {
         structured::tool_as_text(&mut v, &name);
@@ -291,9 +305,9 @@ pub fn response_to(
         (Dialect::Responses, Dialect::OpenAi | Dialect::Anthropic) => {
             responses::whole(wire, body, &responses::Context::new(&Value::Null, model))?
         }
-        _ => return Ok(body.to_vec()),
+        _ => return Ok((v, false)),
     };
-    Ok(out.to_string().into_bytes())
+    Ok((out, true))
 }
 
 /// A `wire`-dialect error answer → the `client` dialect (same status).
@@ -342,13 +356,17 @@ pub fn stream(client: Dialect, wire: Dialect, model: &str, request: &Value) -> V
 /// A complete answer in the client's dialect as the stream the client asked for (some
 /// upstreams ignore `stream: true`); `None` when the body is not an answer of that dialect.
 pub fn as_events(client: Dialect, body: &[u8], include_usage: bool) -> Option<Vec<Event>> {
-    let v: Value = serde_json::from_slice(body).ok()?;
+    value_as_events(client, &serde_json::from_slice(body).ok()?, include_usage)
+}
+
+/// [`as_events`] of an answer already parsed.
+pub fn value_as_events(client: Dialect, v: &Value, include_usage: bool) -> Option<Vec<Event>> {
     match client {
-        Dialect::OpenAi => response::openai_as_events(&v, include_usage),
-        Dialect::Anthropic => response::anthropic_as_events(&v),
+        Dialect::OpenAi => response::openai_as_events(v, include_usage),
+        Dialect::Anthropic => response::anthropic_as_events(v),
         // One NDJSON line (the last, `done: true`) is a whole Ollama stream.
         Dialect::Ollama => Some(vec![Event::data(v.to_string())]),
-        Dialect::Responses => responses::as_events(&v),
+        Dialect::Responses => responses::as_events(v),
     }
 }
 
