@@ -51,6 +51,7 @@ impl Running {
                 self.listen, cfg.listen
             ));
         }
+        refuse_to_weaken(&self.current.read().unwrap_or_else(|p| p.into_inner()).cfg, &cfg)?;
         let upstream = Upstream::new(&cfg)?;
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
         let metrics = current.metrics.clone();
@@ -105,6 +106,25 @@ impl Running {
             self.pool.server.unblock();
         }
     }
+}
+
+/// What a reload may not do, since a file caught mid-save (moved away, truncated) would do it:
+/// drop every client token (opening the proxy, dumps included), fall back to the built-in demo
+/// list, or leave no model at all. A restart can do each of these on purpose.
+fn refuse_to_weaken(running: &Config, new: &Config) -> Result<(), String> {
+    if new.source.starts_with("built-in") && !running.source.starts_with("built-in") {
+        return Err(format!("{} is gone (moved, or being saved?)", running.source));
+    }
+    if new.deployments.is_empty() && !running.deployments.is_empty() {
+        return Err(format!("{} lists no model (empty, or being saved?)", new.source));
+    }
+    if new.tokens.is_empty() && !running.tokens.is_empty() {
+        return Err(format!(
+            "it sets no client token where {} are in force: a reload never opens the proxy (restart it for that)",
+            running.tokens.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Binds the listener and starts serving in background threads.

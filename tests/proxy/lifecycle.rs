@@ -193,6 +193,19 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_invalid()
     hup(&child.0, "reload refused");
     assert_eq!(chat("second"), (200, "two".into()), "an invalid file changes nothing");
 
+    // A reload caught mid-save must not open a proxy that has a token: a moved or truncated
+    // file, or one without the key, keeps the running configuration.
+    std::fs::write(&file, mock("keyed", "three") + "general_settings: {master_key: sk-reload-key-123}\n").unwrap();
+    hup(&child.0, "reloaded: model \"keyed\"");
+    assert_eq!(chat("keyed").0, 401);
+    std::fs::remove_file(&file).unwrap();
+    hup(&child.0, "is gone");
+    std::fs::write(&file, "").unwrap();
+    hup(&child.0, "lists no model");
+    std::fs::write(&file, mock("open", "four")).unwrap();
+    hup(&child.0, "sets no client token");
+    assert_eq!((chat("keyed").0, chat("open").0), (401, 401), "still keyed, still the old list");
+
     let _ = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status();
     assert_eq!(child.0.wait().unwrap().code(), Some(0));
     reader.join().unwrap();
