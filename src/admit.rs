@@ -47,6 +47,30 @@ pub fn same_site_or_json(headers: &[tiny_http::Header]) -> Result<(), Error> {
     }
 }
 
+/// With no client token configured, refuses requests a web page of another site makes: an
+/// `Origin` that is neither this host nor a loopback one (a local web app). Otherwise any page
+/// the proxy's user opens could spend their upstream keys and read their dumps — a DNS
+/// rebinding page included, since its `Origin` names its own site.
+pub fn local_origin(headers: &[tiny_http::Header]) -> Result<(), Error> {
+    let value = |name: &'static str| headers.iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
+    let Some(origin) = value("origin") else { return Ok(()) };
+    let site = origin.strip_prefix("http://").or(origin.strip_prefix("https://")).unwrap_or("");
+    let host =
+        site.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(site, |(h, _)| h);
+    let loopback = host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).is_some_and(|h| h == "::1");
+    match loopback || value("host").is_some_and(|h| !site.is_empty() && h == site) {
+        true => Ok(()),
+        false => Err(Error::BadRequest(format!(
+            "This proxy has no client token, so it serves no web page of another site (Origin: {}); \
+             set LOCAL_AUTH_TOKEN to allow it",
+            crate::metrics::printable(origin, 128)
+        ))),
+    }
+}
+
 /// Refuses heads that are too large or framed ambiguously (the shapes of request smuggling):
 /// more than one length, a length that is not plain digits, a transfer coding other than a
 /// single `chunked`, or both framings at once.
@@ -71,4 +95,33 @@ pub fn check_head(rq: &tiny_http::Request, cfg: &Config) -> Result<(), Error> {
         return Err(Error::BadRequest("Only Transfer-Encoding: chunked is accepted".into()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: &str, host: &str) -> Vec<tiny_http::Header> {
+        let h = |k: &str, v: &str| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap();
+        vec![h("Origin", origin), h("Host", host)]
+    }
+
+    #[test]
+    fn without_a_token_only_local_pages_and_the_proxys_own_may_call_it() {
+        for ok in [
+            "http://localhost:3000",
+            "http://127.0.0.1:5173",
+            "http://[::1]:8080",
+            "http://app.localhost",
+            "http://127.0.0.1:12000",
+        ] {
+            assert!(local_origin(&headers(ok, "127.0.0.1:12000")).is_ok(), "{ok}");
+        }
+        assert!(local_origin(&headers("http://box.lan:12000", "box.lan:12000")).is_ok(), "its own page");
+        assert!(local_origin(&[]).is_ok(), "no Origin: not a browser");
+        // A DNS rebinding page names its own site, and so does any other.
+        for bad in ["https://evil.example", "http://evil.example:12000", "http://localhost.evil.example", "null", ""] {
+            assert!(local_origin(&headers(bad, "127.0.0.1:12000")).is_err(), "{bad}");
+        }
+    }
 }

@@ -209,6 +209,9 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
         Route::Health => return Ok(json(200, &json!({"status": "ok"}))),
         _ => {}
     }
+    if cfg.tokens.is_empty() {
+        admit::local_origin(rq.headers())?;
+    }
     // An explicitly set Ollama secret is itself the credential: Copilot cannot send a key.
     if !(mount == Mount::Ollama && cfg.ollama_secret_explicit) {
         let basic = matches!(route, Route::Dumps(_));

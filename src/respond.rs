@@ -233,15 +233,20 @@ impl Conn<'_> {
     }
 }
 
-/// Status line, the given headers and ours, ending in the blank line unless more follow.
+/// Status line, the given headers and ours, ending in the blank line unless more follow. Every
+/// answer allows any origin (the API is for tools and browser apps alike, a token guards it),
+/// unless the headers name one, or an empty `Access-Control-Allow-Origin`, which means none.
 fn head(status: u16, headers: &[(&str, &str)]) -> Vec<u8> {
     let mut h = Vec::with_capacity(256);
     let reason = tiny_http::StatusCode(status).default_reason_phrase();
     let _ = write!(h, "HTTP/1.1 {status} {reason}\r\n");
     let mut cors = true;
     for (k, v) in headers {
-        cors &= !k.eq_ignore_ascii_case("access-control-allow-origin");
-        let _ = write!(h, "{k}: {v}\r\n");
+        let origin = k.eq_ignore_ascii_case("access-control-allow-origin");
+        cors &= !origin;
+        if !(origin && v.is_empty()) {
+            let _ = write!(h, "{k}: {v}\r\n");
+        }
     }
     if cors {
         h.extend_from_slice(b"Access-Control-Allow-Origin: *\r\n");

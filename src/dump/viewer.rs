@@ -16,6 +16,9 @@ const LISTED: usize = 500;
 /// Headers of every viewer answer: nothing cached, and the page may load nothing from elsewhere
 /// (dumps hold untrusted text; the page only ever sets it as text, this is the second guard).
 pub const HEADERS: &[(&str, &str)] = &[
+    // Empty: no CORS header at all (see `respond::head`). The viewer is same-origin only, and
+    // without a token configured any web page could otherwise read the dumps.
+    ("Access-Control-Allow-Origin", ""),
     ("Cache-Control", "no-store"),
     ("X-Content-Type-Options", "nosniff"),
     (

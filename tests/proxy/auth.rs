@@ -88,3 +88,19 @@ fn an_empty_master_key_does_not_make_an_empty_header_a_valid_token() {
     assert_eq!(call("POST", &url, &[("x-api-key", "tok-a"), ("Content-Type", "application/json")], CHAT).status, 200);
     assert_eq!(up.requests().len(), 1);
 }
+
+#[test]
+fn without_a_token_pages_of_other_sites_are_refused_and_local_ones_served() {
+    let up = FakeUpstream::replay(|| Script::json(200, &fixture("upstream/chat.json")));
+    let proxy = Proxy::start(&models_yaml(&[("*", "openai/*", &format!("{}/v1", up.url()))]), &[]);
+    let url = proxy.url("/v1/chat/completions");
+    let json = ("Content-Type", "application/json");
+    for origin in ["https://evil.example", "http://rebound.example:12000"] {
+        let r = call("POST", &url, &[("Origin", origin), json], CHAT);
+        assert_eq!(r.status, 400, "{origin}: {}", r.text());
+        assert!(r.text().contains("LOCAL_AUTH_TOKEN"), "{}", r.text());
+    }
+    assert!(up.requests().is_empty(), "nothing was spent");
+    assert_eq!(call("POST", &url, &[("Origin", "http://localhost:3000"), json], CHAT).status, 200);
+    assert_eq!(call("POST", &url, &[json], CHAT).status, 200, "tools send no Origin");
+}

@@ -271,6 +271,7 @@ fn the_viewer_is_behind_the_token_and_serves_only_dump_files() {
     assert_eq!(page.status, 200);
     assert!(page.text().contains("<title>gpt-reverse-proxy dumps</title>"));
     assert!(page.header("content-security-policy").unwrap().contains("default-src 'none'"));
+    assert_eq!(page.header("access-control-allow-origin"), None, "the viewer is same-origin only");
 
     let bearer = format!("Bearer {TOKEN}");
     let index = call("GET", &p.url("/dumps/index.json"), &[("Authorization", &bearer)], "").json();
