@@ -160,6 +160,32 @@ fn whole_parts(reply: Reply, out: &mut Outcome) -> (u16, Vec<(String, String)>, 
     }
 }
 
+/// The most of a stream held to be sent whole to an HTTP/1.0 client keeping its connection.
+const WHOLE_STREAM: usize = 16 << 20;
+
+/// A buffer that refuses to grow past [`WHOLE_STREAM`]: the write that would pass it fails,
+/// and says so in `over`.
+#[derive(Default)]
+struct Capped {
+    buf: Vec<u8>,
+    over: bool,
+}
+
+impl Write for Capped {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.over = self.buf.len() + data.len() > WHOLE_STREAM;
+        if self.over {
+            return Err(io::Error::other("too large to hold whole"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Whether tiny_http keeps an HTTP/1.0 connection open after this request: its first
 /// `Connection` header asks for `keep-alive` (and neither `close` nor `upgrade`).
 fn keeps_alive(headers: &[tiny_http::Header]) -> bool {
@@ -335,10 +361,22 @@ fn stream(
         *watch = sse.then(StreamUsage::default);
     }
     if f.whole {
-        let mut body = Vec::new();
+        let dialect = relay.client();
+        let mut body = Capped::default();
         let quiet = Conn { http10: true, whole: true, head_only: false, dump: None, close: f.close };
-        pump(&mut body, &quiet, &mut *a.body, relay, (Vec::new(), prefix), out, started)?;
-        return full(w, f, a.status, &headers, &body, out, started);
+        return match pump(&mut body, &quiet, &mut *a.body, relay, (Vec::new(), prefix), out, started) {
+            Ok(()) => full(w, f, a.status, &headers, &body.buf, out, started),
+            Err(_) if body.over => {
+                let e = Error::UpstreamInvalid(format!(
+                    "the stream is larger than the {WHOLE_STREAM} bytes an HTTP/1.0 connection kept alive is sent in; use HTTP/1.1"
+                ));
+                out.status = e.status_in(dialect);
+                out.error = Some(e.kind().to_string());
+                let headers = [("Content-Type", "application/json")];
+                full(w, f, out.status, &headers, e.body(dialect).to_string().as_bytes(), out, started)
+            }
+            Err(e) => Err(e),
+        };
     }
     headers.push(if f.http10 { ("Connection", "close") } else { ("Transfer-Encoding", "chunked") });
     let mut pending = head(a.status, &headers);
@@ -510,6 +548,21 @@ mod tests {
         let wire = String::from_utf8(w).unwrap();
         assert!(wire.contains("Content-Length: 24\r\n") && !wire.contains("Connection: close"), "{wire}");
         assert!(wire.ends_with("\r\n\r\ndata: {}\n\ndata: [DONE]\n\n") && !wire.contains("chunked"), "{wire}");
+    }
+
+    #[test]
+    fn http10_keep_alive_streams_too_large_to_hold_whole_are_a_502_not_gigabytes() {
+        let mut w = Vec::new();
+        let mut out = Outcome::default();
+        let conn = Conn { http10: true, whole: true, head_only: false, dump: None, close: false };
+        let relay = Relay::Bytes { watch: None, dialect: Dialect::Anthropic };
+        let events = b"data: {}\n\n".repeat(WHOLE_STREAM / 10 + 1000);
+        let a = Answer { body: Box::new(io::Cursor::new(events)), ..answer(200, "text/event-stream", b"") };
+        stream(&mut w, &conn, a, relay, &mut out, Instant::now()).unwrap();
+        let wire = String::from_utf8(w).unwrap();
+        assert!(wire.starts_with("HTTP/1.1 502") && wire.contains("use HTTP/1.1"), "{}", &wire[..300.min(wire.len())]);
+        assert!(wire.contains(r#""type":"error""#), "in the client's dialect: {wire}");
+        assert!(wire.len() < 4096);
     }
 
     /// A reader that yields some bytes and then fails, like a stream that stalls past its timeout.

@@ -18,6 +18,14 @@ pub(super) enum Relay {
 }
 
 impl Relay {
+    /// The dialect the client reads.
+    pub(super) fn client(&self) -> Dialect {
+        match self {
+            Relay::Bytes { dialect, .. } => *dialect,
+            Relay::Events { pipeline, .. } => pipeline.client(),
+        }
+    }
+
     /// Reads once from the upstream. Returns what the client gets — `Some(n)`: the first `n`
     /// bytes of `buf` as they came; `None`: what was appended to `framed` — and whether the
     /// stream is over.
