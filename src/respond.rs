@@ -14,6 +14,7 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 mod relay;
+mod whole;
 use relay::Relay;
 
 /// Bytes read from the upstream at a time, at most (per live stream, so kept small). A stream
@@ -84,7 +85,7 @@ pub struct Outcome {
 /// connection serves nothing after it (`Connection: close`).
 pub fn send(rq: tiny_http::Request, reply: Reply, started: Instant, dump: Option<&Dump>, close: bool) -> Outcome {
     let http10 = *rq.http_version() == (1, 0);
-    let whole = http10 && keeps_alive(rq.headers());
+    let whole = http10 && whole::keeps_alive(rq.headers());
     let conn = Conn { http10, whole, head_only: *rq.method() == tiny_http::Method::Head, dump, close };
     let mut out = Outcome::default();
     let result = match reply {
@@ -158,40 +159,6 @@ fn whole_parts(reply: Reply, out: &mut Outcome) -> (u16, Vec<(String, String)>, 
         }
         Reply::Bytes { .. } | Reply::Events { .. } => unreachable!("upstream answers are streamed"),
     }
-}
-
-/// The most of a stream held to be sent whole to an HTTP/1.0 client keeping its connection.
-const WHOLE_STREAM: usize = 16 << 20;
-
-/// A buffer that refuses to grow past [`WHOLE_STREAM`]: the write that would pass it fails,
-/// and says so in `over`.
-#[derive(Default)]
-struct Capped {
-    buf: Vec<u8>,
-    over: bool,
-}
-
-impl Write for Capped {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.over = self.buf.len() + data.len() > WHOLE_STREAM;
-        if self.over {
-            return Err(io::Error::other("too large to hold whole"));
-        }
-        self.buf.extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Whether tiny_http keeps an HTTP/1.0 connection open after this request: its first
-/// `Connection` header asks for `keep-alive` (and neither `close` nor `upgrade`).
-fn keeps_alive(headers: &[tiny_http::Header]) -> bool {
-    let connection = headers.iter().find(|h| h.field.equiv("connection"));
-    let value = connection.map(|h| h.value.as_str().to_ascii_lowercase()).unwrap_or_default();
-    value.contains("keep-alive") && !value.contains("close") && !value.contains("upgrade")
 }
 
 /// Whether the client waits for `100 Continue` before it sends its body.
@@ -361,22 +328,7 @@ fn stream(
         *watch = sse.then(StreamUsage::default);
     }
     if f.whole {
-        let dialect = relay.client();
-        let mut body = Capped::default();
-        let quiet = Conn { http10: true, whole: true, head_only: false, dump: None, close: f.close };
-        return match pump(&mut body, &quiet, &mut *a.body, relay, (Vec::new(), prefix), out, started) {
-            Ok(()) => full(w, f, a.status, &headers, &body.buf, out, started),
-            Err(_) if body.over => {
-                let e = Error::UpstreamInvalid(format!(
-                    "the stream is larger than the {WHOLE_STREAM} bytes an HTTP/1.0 connection kept alive is sent in; use HTTP/1.1"
-                ));
-                out.status = e.status_in(dialect);
-                out.error = Some(e.kind().to_string());
-                let headers = [("Content-Type", "application/json")];
-                full(w, f, out.status, &headers, e.body(dialect).to_string().as_bytes(), out, started)
-            }
-            Err(e) => Err(e),
-        };
+        return whole::send(w, f, &mut *a.body, relay, (a.status, &headers, prefix), out, started);
     }
     headers.push(if f.http10 { ("Connection", "close") } else { ("Transfer-Encoding", "chunked") });
     let mut pending = head(a.status, &headers);
@@ -556,7 +508,7 @@ mod tests {
         let mut out = Outcome::default();
         let conn = Conn { http10: true, whole: true, head_only: false, dump: None, close: false };
         let relay = Relay::Bytes { watch: None, dialect: Dialect::Anthropic };
-        let events = b"data: {}\n\n".repeat(WHOLE_STREAM / 10 + 1000);
+        let events = b"data: {}\n\n".repeat(whole::WHOLE_STREAM / 10 + 1000);
         let a = Answer { body: Box::new(io::Cursor::new(events)), ..answer(200, "text/event-stream", b"") };
         stream(&mut w, &conn, a, relay, &mut out, Instant::now()).unwrap();
         let wire = String::from_utf8(w).unwrap();
