@@ -431,14 +431,8 @@ impl Transform for Repair {
     }
 }
 
-/// The same repairs on a complete (non-streamed) Chat Completions answer; `None` when nothing
-/// changed, so the upstream's bytes can go out as they came.
-pub fn complete(body: &[u8], opts: &Options) -> Option<Vec<u8>> {
-    let mut v: Value = serde_json::from_slice(body).ok()?;
-    complete_value(&mut v, opts).then(|| v.to_string().into_bytes())
-}
-
-/// [`complete`] on an answer already parsed: whether anything changed.
+/// The same repairs on a complete (non-streamed) Chat Completions answer, parsed: whether
+/// anything changed (if not, the upstream's bytes can go out as they came).
 pub fn complete_value(v: &mut Value, opts: &Options) -> bool {
     let mut changed = false;
     for c in v.get_mut("choices").and_then(Value::as_array_mut).into_iter().flatten() {

@@ -262,27 +262,15 @@ pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Valu
 }
 
 /// A complete `wire`-dialect answer → the `client` dialect (`elapsed_ns` for Ollama's timings),
-/// for a request that asked for no structured output (see [`response_to`]).
+/// for a request that asked for no structured output (see [`response_value`]).
 pub fn response(client: Dialect, wire: Dialect, body: &[u8], model: &str, elapsed_ns: u64) -> Result<Vec<u8>, Error> {
-    response_to(client, wire, body, model, elapsed_ns, &Value::Null)
-}
-
-/// A complete `wire`-dialect answer to the client's `request` → the `client` dialect: as
-/// [`response`], with the call of the tool that carries a structured answer made its content.
-pub fn response_to(
-    client: Dialect,
-    wire: Dialect,
-    body: &[u8],
-    model: &str,
-    elapsed_ns: u64,
-    request: &Value,
-) -> Result<Vec<u8>, Error> {
-    let (v, translated) = response_value(client, wire, body, model, elapsed_ns, request)?;
+    let (v, translated) = response_value(client, wire, body, model, elapsed_ns, &Value::Null)?;
     Ok(if translated { v.to_string().into_bytes() } else { body.to_vec() })
 }
 
-/// [`response_to`] before it is serialised, and whether it was translated: if not, the value
-/// is the answer as parsed (in the client's dialect already), and its bytes can go as they came.
+/// A complete `wire`-dialect answer to the client's `request` → the `client` dialect, with the
+/// call of the tool that carries a structured answer made its content; and whether it was
+/// translated: if not, the value is the answer as parsed, and its bytes can go as they came.
 pub fn response_value(
     client: Dialect,
     wire: Dialect,

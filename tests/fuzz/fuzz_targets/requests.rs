@@ -21,7 +21,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = translate::count_tokens(&body);
     let opts = gpt_reverse_proxy::repair::Options { drop_null_finish_reason: true, think_tags: true, custom_tools: vec!["f".into()] };
-    let _ = gpt_reverse_proxy::repair::complete(data, &opts);
+    if let Ok(mut v) = serde_json::from_slice(data) {
+        let _ = gpt_reverse_proxy::repair::complete_value(&mut v, &opts);
+    }
     for client in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Ollama, Dialect::Responses] {
         let _ = translate::as_events(client, data, true);
     }
