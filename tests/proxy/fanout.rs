@@ -1,5 +1,6 @@
 //! One client request, or many at once, never fans out without bound to the upstreams: the
-//! merged model list is refreshed by one caller at a time.
+//! merged model list is refreshed by one caller at a time, and one request's attempts across
+//! retries and fallback groups stop at `MAX_ATTEMPTS` (20).
 
 use crate::support::*;
 use std::time::Duration;
@@ -31,4 +32,24 @@ fn concurrent_model_list_requests_share_one_refresh_of_a_slow_upstream() {
     }
     let fetches = up.requests().iter().filter(|r| r.path.ends_with("/models")).count();
     assert_eq!(fetches, ENTRIES, "one refresh for {CALLERS} callers");
+}
+
+#[test]
+fn a_chain_of_failing_fallback_groups_stops_at_the_attempt_cap() {
+    // 50 groups answering 503 with `num_retries: 3` made one request cost 200 upstream calls.
+    const GROUPS: usize = 10;
+    let down = FakeUpstream::replay(|| Script::json(503, br#"{"error":{"message":"overloaded"}}"#));
+    let base = format!("{}/v1", down.url());
+    let names: Vec<String> = (0..GROUPS).map(|i| format!("f{i}")).collect();
+    let entries: Vec<(&str, &str, &str)> = names.iter().map(|n| (n.as_str(), "openai/m", base.as_str())).collect();
+    let chain = names[1..].join(", ");
+    let yaml = format!(
+        "{}litellm_settings:\n  num_retries: 3\nrouter_settings:\n  fallbacks: [{{f0: [{chain}]}}]\n",
+        models_yaml(&entries)
+    );
+    let proxy = Proxy::start(&yaml, &[]);
+    let body = r#"{"model":"f0","messages":[{"role":"user","content":"hi"}]}"#;
+    let r = call("POST", &proxy.url("/v1/chat/completions"), &[], body);
+    assert_eq!(r.status, 503, "the last answer is passed on: {}", r.text());
+    assert_eq!(down.requests().len(), 20, "{GROUPS} groups of 4 tries, capped");
 }
