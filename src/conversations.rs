@@ -26,12 +26,37 @@ pub fn shared() -> &'static Conversations {
     STORE.get_or_init(Conversations::default)
 }
 
-/// One kept conversation.
+/// How many JSON values (each number, string, array and object) a kept conversation may hold.
+/// Each turn that continues it parses them all back, at ~100 bytes a value with the copies a turn
+/// makes: a 109-byte request naming a conversation of 16M zeros cost 1.5 GB. Real conversations
+/// hold a few thousand (a base64 image is one value).
+pub const MAX_VALUES: usize = 200_000;
+
+/// One kept conversation, or the note that it was too large to keep.
 struct Entry {
     id: String,
     at: Instant,
+    /// The items as a JSON array; `None` when they were too large to keep.
+    kept: Option<Kept>,
+}
+
+/// A kept conversation's items.
+#[derive(Clone)]
+pub struct Kept {
     /// The items as a JSON array.
-    json: Arc<str>,
+    pub json: Arc<str>,
+    /// How many JSON values the items hold.
+    pub values: usize,
+}
+
+/// What the store knows of a response id.
+pub enum Found {
+    /// Its conversation.
+    Kept(Kept),
+    /// It was answered, but its conversation was too large to keep.
+    TooLarge,
+    /// Never kept, or gone.
+    Unknown,
 }
 
 /// The store; shared by every worker.
@@ -41,29 +66,66 @@ pub struct Conversations {
 }
 
 impl Conversations {
-    /// Keeps the conversation that led to response `id`: its input and output items in order.
-    pub fn keep(&self, id: &str, items: Vec<Value>) {
-        let json: Arc<str> = Value::Array(items).to_string().into();
-        if json.len() > MAX_BYTES {
-            return;
+    /// Keeps the conversation that led to response `id`: the items of `before` (the kept
+    /// conversation it continues), then those of each part, in order. Refused with a warning past
+    /// [`MAX_VALUES`] or [`MAX_BYTES`]; continuing it then says so.
+    pub fn keep(&self, id: &str, before: Option<&Kept>, parts: &[&[Value]]) {
+        let items = || parts.iter().flat_map(|p| p.iter());
+        let values = before.map_or(0, |b| b.values) + items().map(count_values).sum::<usize>();
+        let json = (values <= MAX_VALUES).then(|| splice(before, items())).filter(|j| j.len() <= MAX_BYTES);
+        if json.is_none() {
+            log::warn!("conversation of response {id} not kept for previous_response_id: {values} JSON values (at most {MAX_VALUES}) or over {MAX_BYTES} bytes");
         }
+        let kept = json.map(|json| Kept { json: json.into(), values });
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.push_back(Entry { id: id.into(), at: Instant::now(), json });
-        let mut total: usize = entries.iter().map(|e| e.json.len()).sum();
+        entries.push_back(Entry { id: id.into(), at: Instant::now(), kept });
+        let size = |e: &Entry| e.kept.as_ref().map_or(0, |k| k.json.len());
+        let mut total: usize = entries.iter().map(size).sum();
         while entries.len() > MAX_CONVERSATIONS || total > MAX_BYTES || entries.front().is_some_and(expired) {
             let Some(old) = entries.pop_front() else { break };
-            total -= old.json.len();
+            total -= size(&old);
         }
     }
 
-    /// The items of the conversation that led to response `id`, if it is still kept.
-    pub fn get(&self, id: &str) -> Option<Vec<Value>> {
-        let json = {
-            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            entries.iter().rev().find(|e| e.id == id && !expired(e)).map(|e| e.json.clone())?
-        };
-        serde_json::from_str(&json).ok()
+    /// What is known of the conversation that led to response `id`.
+    pub fn get(&self, id: &str) -> Found {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match entries.iter().rev().find(|e| e.id == id && !expired(e)) {
+            Some(Entry { kept: Some(k), .. }) => Found::Kept(k.clone()),
+            Some(_) => Found::TooLarge,
+            None => Found::Unknown,
+        }
     }
+}
+
+/// The JSON array of `before`'s items (spliced as text, not parsed again) and then `items`.
+fn splice<'a>(before: Option<&Kept>, items: impl Iterator<Item = &'a Value>) -> String {
+    let mut json = String::from("[");
+    if let Some(b) = before {
+        json.push_str(b.json.trim().trim_start_matches('[').trim_end_matches(']'));
+    }
+    for v in items {
+        if json.len() > 1 {
+            json.push(',');
+        }
+        json.push_str(&v.to_string());
+    }
+    json.push(']');
+    json
+}
+
+/// How many JSON values `v` holds, itself included (without recursion: depth is the caller's).
+fn count_values(v: &Value) -> usize {
+    let (mut n, mut stack) = (0, vec![v]);
+    while let Some(v) = stack.pop() {
+        n += 1;
+        match v {
+            Value::Array(a) => stack.extend(a),
+            Value::Object(o) => stack.extend(o.values()),
+            _ => {}
+        }
+    }
+    n
 }
 
 /// Older than [`MAX_AGE`].
@@ -76,16 +138,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The items kept for `id`, parsed.
+    fn items(c: &Conversations, id: &str) -> Option<Vec<Value>> {
+        match c.get(id) {
+            Found::Kept(k) => Some(serde_json::from_str(&k.json).unwrap()),
+            _ => None,
+        }
+    }
+
     #[test]
     fn keeps_the_newest_within_the_count() {
         let c = Conversations::default();
         for i in 0..MAX_CONVERSATIONS + 5 {
-            c.keep(&format!("resp_{i}"), vec![json!({"n": i})]);
+            c.keep(&format!("resp_{i}"), None, &[&[json!({"n": i})]]);
         }
-        assert!(c.get("resp_0").is_none() && c.get("resp_4").is_none());
-        assert_eq!(c.get("resp_5").unwrap()[0]["n"], 5);
-        assert_eq!(c.get(&format!("resp_{}", MAX_CONVERSATIONS + 4)).unwrap().len(), 1);
-        assert!(c.get("resp_unknown").is_none());
+        assert!(items(&c, "resp_0").is_none() && items(&c, "resp_4").is_none());
+        assert_eq!(items(&c, "resp_5").unwrap()[0]["n"], 5);
+        assert_eq!(items(&c, &format!("resp_{}", MAX_CONVERSATIONS + 4)).unwrap().len(), 1);
+        assert!(matches!(c.get("resp_unknown"), Found::Unknown));
     }
 
     #[test]
@@ -94,9 +164,36 @@ mod tests {
         // 256 MiB cap let 4 GB stay for six hours.
         let c = Conversations::default();
         let zeros = vec![json!(0); 100_000];
-        c.keep("resp_big", vec![json!({"type": "message", "junk": zeros})]);
-        let held = c.entries.lock().unwrap()[0].json.len();
-        assert_eq!(held, r#"[{"junk":[],"type":"message"}]"#.len() + 2 * 100_000 - 1);
-        assert_eq!(c.get("resp_big").unwrap()[0]["junk"].as_array().unwrap().len(), 100_000);
+        c.keep("resp_big", None, &[&[json!({"type": "message", "junk": zeros})]]);
+        let Found::Kept(k) = c.get("resp_big") else { panic!("kept") };
+        assert_eq!(k.json.len(), r#"[{"junk":[],"type":"message"}]"#.len() + 2 * 100_000 - 1);
+        assert_eq!(items(&c, "resp_big").unwrap()[0]["junk"].as_array().unwrap().len(), 100_000);
+    }
+
+    #[test]
+    fn a_conversation_of_too_many_small_values_is_not_kept_and_says_so() {
+        // A 32 MiB array of zeros, kept, cost ~1.5 GB for every 109-byte request continuing it.
+        let c = Conversations::default();
+        let zeros = vec![json!(0); MAX_VALUES];
+        c.keep("resp_zeros", None, &[&[json!({"type": "message", "junk": zeros})]]);
+        assert!(matches!(c.get("resp_zeros"), Found::TooLarge));
+        // Continuing a kept one counts its values too.
+        c.keep("resp_a", None, &[&[json!(vec![json!(0); MAX_VALUES / 2])]]);
+        let Found::Kept(a) = c.get("resp_a") else { panic!("kept") };
+        c.keep("resp_b", Some(&a), &[&[json!(vec![json!(0); MAX_VALUES / 2])]]);
+        assert!(matches!(c.get("resp_b"), Found::TooLarge));
+    }
+
+    #[test]
+    fn a_continued_conversation_is_the_kept_text_then_the_new_items() {
+        let c = Conversations::default();
+        c.keep("resp_1", None, &[&[], &[json!({"n": 1})]]);
+        let Found::Kept(first) = c.get("resp_1") else { panic!("kept") };
+        c.keep("resp_2", Some(&first), &[&[json!({"n": 2})], &[json!({"n": 3})]]);
+        assert_eq!(items(&c, "resp_2").unwrap(), [json!({"n": 1}), json!({"n": 2}), json!({"n": 3})]);
+        c.keep("resp_0", None, &[]);
+        let Found::Kept(empty) = c.get("resp_0") else { panic!("kept") };
+        c.keep("resp_3", Some(&empty), &[&[json!(4)]]);
+        assert_eq!(items(&c, "resp_3").unwrap(), [json!(4)]);
     }
 }

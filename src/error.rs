@@ -34,6 +34,8 @@ pub enum Error {
     ModelUnavailable(String),
     /// A Responses `previous_response_id` this proxy does not hold (or no longer holds).
     UnknownResponse(String),
+    /// A Responses `previous_response_id` whose conversation was too large to keep.
+    ResponseNotKept(String),
     /// Malformed request: bad JSON, a missing `model`, bad framing. The text is shown to the client.
     BadRequest(String),
     /// The request body is larger than the configured limit (in bytes).
@@ -64,6 +66,7 @@ impl Error {
             | Error::UnknownModel(_)
             | Error::ModelUnavailable(_)
             | Error::UnknownResponse(_)
+            | Error::ResponseNotKept(_)
             | Error::BadRequest(_)
             | Error::BodyTooLarge(_)
             | Error::HeadersTooLarge => Fault::Client,
@@ -75,7 +78,10 @@ impl Error {
     /// The HTTP status this error is answered with (SPEC §6).
     pub fn status(&self) -> u16 {
         match self {
-            Error::BadRequest(_) | Error::ModelUnavailable(_) | Error::UnknownResponse(_) => 400,
+            Error::BadRequest(_)
+            | Error::ModelUnavailable(_)
+            | Error::UnknownResponse(_)
+            | Error::ResponseNotKept(_) => 400,
             Error::Unauthorized => 401,
             Error::NotFound | Error::UnknownModel(_) => 404,
             Error::MethodNotAllowed => 405,
@@ -96,7 +102,7 @@ impl Error {
             Error::MethodNotAllowed => "method_not_allowed",
             Error::UnknownModel(_) => "model_not_found",
             Error::ModelUnavailable(_) => "model_not_supported",
-            Error::UnknownResponse(_) => "previous_response_not_found",
+            Error::UnknownResponse(_) | Error::ResponseNotKept(_) => "previous_response_not_found",
             Error::BadRequest(_) => "invalid_request",
             Error::BodyTooLarge(_) => "request_too_large",
             Error::HeadersTooLarge => "headers_too_large",
@@ -124,7 +130,7 @@ impl Error {
     pub fn openai_body(&self) -> serde_json::Value {
         let param = match self {
             Error::UnknownModel(_) | Error::ModelUnavailable(_) => serde_json::Value::from("model"),
-            Error::UnknownResponse(_) => serde_json::Value::from("previous_response_id"),
+            Error::UnknownResponse(_) | Error::ResponseNotKept(_) => serde_json::Value::from("previous_response_id"),
             _ => serde_json::Value::Null,
         };
         serde_json::json!({"error": {
@@ -211,6 +217,13 @@ impl fmt::Display for Error {
             Error::UnknownResponse(id) => write!(
                 f,
                 "Previous response with id '{id}' not found: this proxy keeps recent responses in memory for a while (and only those created with `store` not false)"
+            ),
+            Error::ResponseNotKept(id) => write!(
+                f,
+                "Previous response with id '{id}' not found: its conversation was not kept because it was too large \
+                 (over {} JSON values or {} bytes); send the whole input instead",
+                crate::conversations::MAX_VALUES,
+                crate::conversations::MAX_BYTES
             ),
             Error::BodyTooLarge(n) => write!(f, "Request body is larger than the limit of {n} bytes"),
             Error::HeadersTooLarge => f.write_str("Request headers are too large"),

@@ -12,6 +12,12 @@ pub const CLASSIFY_BYTES: u64 = 64 * 1024;
 /// Most parameters dropped from one request before its error is passed on.
 pub const MAX_DROPPED: usize = 4;
 
+/// Most upstream attempts for one client request, across retries, fallback groups and resends
+/// without a refused parameter; then the last answer (or error) is returned. 50 fallback groups
+/// answering 503 with `num_retries: 3` made one request cost 200 upstream calls; a real chain is a
+/// few groups of a few tries.
+pub const MAX_ATTEMPTS: usize = 20;
+
 /// Why an answer calls for another try.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {

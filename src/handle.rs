@@ -43,6 +43,9 @@ pub struct Shared {
     pub upstream: Upstream,
     /// The merged model list and when it was built.
     models: Mutex<Option<(Instant, Arc<Vec<models::Entry>>)>>,
+    /// Held by the one caller refreshing the model list (50 callers made 50 refreshes of every
+    /// entry's upstream list at once).
+    refreshing: Mutex<()>,
     /// Start time in Unix seconds: the `created` of configured model names.
     started_unix: u64,
     /// What `/metrics` reports (kept across reloads).
@@ -54,7 +57,15 @@ pub struct Shared {
 impl Shared {
     /// Bundles the config with its upstream pool.
     pub fn new(cfg: Config, upstream: Upstream, metrics: Arc<Metrics>, dumps: Option<Arc<Dumper>>) -> Shared {
-        Shared { cfg, upstream, models: Mutex::new(None), started_unix: crate::clock::unix_now(), metrics, dumps }
+        Shared {
+            cfg,
+            upstream,
+            models: Mutex::new(None),
+            refreshing: Mutex::new(()),
+            started_unix: crate::clock::unix_now(),
+            metrics,
+            dumps,
+        }
     }
 }
 
@@ -544,10 +555,23 @@ fn wire_for(client: Dialect, d: &Deployment) -> Dialect {
 /// in parallel without holding the cache lock; failures are logged and leave the list partial.
 fn model_list(sh: &Shared) -> Arc<Vec<models::Entry>> {
     let ttl = sh.cfg.settings.model_list_ttl;
-    if let Some((at, list)) = &*sh.models.lock().unwrap_or_else(|p| p.into_inner()) {
-        if at.elapsed() < ttl {
-            return list.clone();
-        }
+    let cached = || sh.models.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let asked = Instant::now();
+    if let Some((_, list)) = cached().filter(|(at, _)| at.elapsed() < ttl) {
+        return list;
+    }
+    // One refresh at a time: a caller with a stale list to serve serves it; one without waits.
+    let _refreshing = match sh.refreshing.try_lock() {
+        Ok(g) => g,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => match cached() {
+            Some((_, stale)) => return stale,
+            None => sh.refreshing.lock().unwrap_or_else(|p| p.into_inner()),
+        },
+    };
+    // The refresh this caller waited for (or one just before it) is as new as it asked for.
+    if let Some((_, list)) = cached().filter(|(at, _)| at.elapsed() < ttl || *at >= asked) {
+        return list;
     }
     let fetched = sh.upstream.model_lists(&sh.cfg.deployments, sh.cfg.settings.model_list_timeout);
     let mut list = models::merge(&sh.cfg.deployments, &fetched, sh.started_unix);

@@ -9,7 +9,7 @@
 
 use crate::error::Error;
 use crate::sse::Event;
-use crate::translate::{stream_index, Transform, MAX_STREAM_INDEX};
+use crate::translate::{accumulate, stream_index, Transform, MAX_STREAM_INDEX};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
@@ -195,7 +195,7 @@ impl Repair {
                 if let Some(a) =
                     tc.get_mut("function").and_then(|f| f.as_object_mut()).and_then(|f| f.remove("arguments"))
                 {
-                    call.held.push_str(a.as_str().unwrap_or(""));
+                    accumulate("custom tool call's input", &mut call.held, a.as_str().unwrap_or(""))?;
                     *changed = true;
                 }
             }

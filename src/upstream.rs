@@ -199,11 +199,23 @@ impl Upstream {
 
     /// Sends `out` to the group (reached by the name `model`), trying the next deployment on
     /// transport errors, 429 and 5xx as long as nothing has reached the client. The last answer
-    /// (or error) is returned as is.
-    pub fn send(&self, model: &str, group: &[&Deployment], out: &Outgoing, metrics: &Metrics) -> Result<Answer, Error> {
+    /// (or error) is returned as is. `spent` counts the request's attempts, which stop at
+    /// [`fallback::MAX_ATTEMPTS`] (at least one is made).
+    pub fn send(
+        &self,
+        model: &str,
+        group: &[&Deployment],
+        out: &Outgoing,
+        metrics: &Metrics,
+        spent: &mut usize,
+    ) -> Result<Answer, Error> {
         let order = self.balance.order(group);
         let retries = group.iter().filter_map(|d| d.num_retries).max().map_or(self.num_retries, |n| n as usize);
-        let attempts = group.len() + retries;
+        let left = fallback::MAX_ATTEMPTS.saturating_sub(*spent).max(1);
+        if group.len() + retries > left {
+            log::warn!("{model}: at most {left} more upstream attempts for this request (MAX_ATTEMPTS)");
+        }
+        let attempts = (group.len() + retries).min(left);
         let mut last = Err(Error::Internal("empty deployment group".into()));
         for i in 0..attempts {
             let d = order[i % order.len()];
@@ -211,6 +223,7 @@ impl Upstream {
             if i > 0 && !self.retry_after.is_zero() {
                 std::thread::sleep(self.retry_after);
             }
+            *spent += 1;
             last = self.attempt(d, model, out, i + 1).map(|mut a| {
                 a.attempts = i + 1;
                 a
@@ -267,6 +280,7 @@ impl Upstream {
         let router = &cfg.router;
         let first = route::alias(model, router);
         let mut tried = vec![first.to_string()];
+        let mut spent = 0;
         loop {
             let name = tried.last().cloned().unwrap_or_default();
             let fell_back = (tried.len() > 1).then(|| name.clone());
@@ -274,7 +288,7 @@ impl Upstream {
                 Ok(g) => g,
                 Err(e) => return (Err(e), fell_back),
             };
-            let mut answer = self.send(&name, &group, out, metrics);
+            let mut answer = self.send(&name, &group, out, metrics, &mut spent);
             let drop = group.iter().any(|d| d.drop_refused_params) && dropped.borrow().len() < fallback::MAX_DROPPED;
             let failure = match &mut answer {
                 Ok(a) => fallback::by_status(Some(a.status), None).or_else(|| classify_body(a, drop)),
@@ -282,6 +296,13 @@ impl Upstream {
             };
             match failure {
                 None => return (answer, fell_back),
+                Some(f) if spent >= fallback::MAX_ATTEMPTS => {
+                    log::warn!(
+                        "{name}: {} failure after {spent} upstream attempts, the most for one request: passing it on",
+                        f.name()
+                    );
+                    return (answer, fell_back);
+                }
                 Some(Failure::RefusedParam(p)) if !dropped.borrow().contains(&p) => {
                     log::info!(
                         "{name}: the upstream refused the parameter `{p}`; sending again without it (drop_params)"

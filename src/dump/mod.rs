@@ -313,19 +313,23 @@ impl Store {
         found.sort_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
         let bytes = found.iter().map(|f| f.1).sum();
         let mut store = Store { root: root.to_path_buf(), files: found.into(), bytes, max_files, max_bytes };
-        store.trim();
+        store.trim(0);
         store
     }
 
-    /// Records a finished file and removes the oldest while over a limit.
-    fn add(&mut self, path: PathBuf, size: u64) {
+    /// Records a finished file and removes the oldest while over a limit, counting the `open`
+    /// bytes of the files still being written.
+    fn add(&mut self, path: PathBuf, size: u64, open: u64) {
         self.files.push_back((path, size));
         self.bytes += size;
-        self.trim();
+        self.trim(open);
     }
 
-    fn trim(&mut self) {
-        while self.files.len() > self.max_files || (self.bytes > self.max_bytes && !self.files.is_empty()) {
+    /// Removes the oldest finished files while over a limit, with `open` bytes being written.
+    fn trim(&mut self, open: u64) {
+        while self.files.len() > self.max_files
+            || (self.bytes.saturating_add(open) > self.max_bytes && !self.files.is_empty())
+        {
             let Some((path, size)) = self.files.pop_front() else { break };
             self.bytes -= size;
             let _ = fs::remove_file(&path);
@@ -369,12 +373,16 @@ struct Open {
     path: PathBuf,
     w: BufWriter<File>,
     bytes: u64,
+    /// Entries not written since the file was cut at `dump_max_bytes`.
+    cut: u64,
 }
 
 /// Receives entries until every sender is gone; flushes whenever the queue runs dry, so a
 /// stream in progress can be watched.
 fn write_loop(rx: Receiver<Msg>, mut store: Store) {
     let mut open: HashMap<u64, Open> = HashMap::new();
+    // The bytes of the files still being written, which count towards `dump_max_bytes` too.
+    let mut open_bytes: u64 = 0;
     loop {
         let msg = match rx.try_recv() {
             Ok(m) => m,
@@ -399,38 +407,77 @@ fn write_loop(rx: Receiver<Msg>, mut store: Store) {
                 });
                 match created {
                     Ok(f) => {
-                        open.insert(id, Open { path, w: BufWriter::new(f), bytes: 0 });
+                        open.insert(id, Open { path, w: BufWriter::new(f), bytes: 0, cut: 0 });
                     }
                     Err(e) => log::warn!("dump {}: {e}", path.display()),
                 }
             }
             Msg::Entry { id, entry } => {
                 if let Some(f) = open.get_mut(&id) {
-                    write_line(f, &line(entry));
+                    open_bytes += write_within(f, entry, &mut store, open_bytes);
                 }
             }
             Msg::Close { id, lost } => {
                 if let Some(mut f) = open.remove(&id) {
-                    if lost > 0 {
+                    open_bytes -= f.bytes;
+                    let why = match (lost > 0, f.cut > 0) {
+                        (true, true) => Some("the dump writer fell behind, and the dump reached dump_max_bytes"),
+                        (true, false) => Some("the dump writer fell behind"),
+                        (false, true) => Some("the dump reached dump_max_bytes"),
+                        (false, false) => None,
+                    };
+                    if let Some(why) = why {
                         let note = json!({"timestamp": timestamp(SystemTime::now()), "event": "lost",
-                            "payload": {"entries": lost, "why": "the dump writer fell behind"}});
+                            "payload": {"entries": lost + f.cut, "why": why}});
                         write_line(&mut f, &note);
                     }
                     let _ = f.w.flush();
-                    store.add(f.path, f.bytes);
+                    store.add(f.path, f.bytes, open_bytes);
                 }
             }
         }
     }
 }
 
-fn write_line(f: &mut Open, v: &impl serde::Serialize) {
+/// Writes an entry to `f` while the dumps, `open` bytes being written among them, stay within
+/// `dump_max_bytes` once the oldest finished files are gone; past it the file is cut: an error
+/// line says so and the request's later entries are only counted (a 300 MB stream grew the
+/// directory to 506 MiB over a 10 MiB limit while it ran). Returns the bytes written.
+fn write_within(f: &mut Open, entry: Entry, store: &mut Store, open: u64) -> u64 {
+    if f.cut > 0 {
+        f.cut += 1;
+        return 0;
+    }
+    let (at, leg, direction, attempt) = (entry.at, entry.leg, entry.direction, entry.attempt);
+    let bytes = line_bytes(&line(entry));
+    store.trim(open.saturating_add(bytes.len() as u64));
+    if store.bytes.saturating_add(open).saturating_add(bytes.len() as u64) <= store.max_bytes {
+        return write_bytes(f, &bytes);
+    }
+    f.cut = 1;
+    let why = "dump cut: the dumps reached dump_max_bytes; this request's later entries are not written";
+    write_line(f, &line(Entry { at, leg, direction, attempt, data: Data::Error(why.into()) }))
+}
+
+/// Writes one JSON line to `f`; returns its length.
+fn write_line(f: &mut Open, v: &impl serde::Serialize) -> u64 {
+    write_bytes(f, &line_bytes(v))
+}
+
+/// `v` as one JSON line.
+fn line_bytes(v: &impl serde::Serialize) -> Vec<u8> {
     let mut bytes = serde_json::to_vec(v).unwrap_or_default();
     bytes.push(b'\n');
-    if let Err(e) = f.w.write_all(&bytes) {
+    bytes
+}
+
+/// Writes a line's bytes to `f`; returns their length.
+fn write_bytes(f: &mut Open, bytes: &[u8]) -> u64 {
+    if let Err(e) = f.w.write_all(bytes) {
         log::warn!("dump {}: {e}", f.path.display());
     }
     f.bytes += bytes.len() as u64;
+    bytes.len() as u64
 }
 
 /// One line as written: fields in this order, so a file reads well in a terminal too.
@@ -522,7 +569,7 @@ mod tests {
         let mut store = Store::scan(&root, 3, 1000);
         assert!(!paths[0].exists() && paths[1].exists(), "the oldest file goes first");
         store.max_bytes = 15;
-        store.trim();
+        store.trim(0);
         assert!(!paths[1].exists() && !paths[2].exists() && paths[3].exists());
         assert!(!root.join("a").exists(), "emptied directories are removed");
         assert_eq!((store.files.len(), store.bytes), (1, 10));

@@ -26,7 +26,7 @@ pub(super) fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut
         prepare: &prepare,
         dump: facts.dump.as_ref(),
     };
-    let answer = sh.upstream.send(&req.model, &anthropic, &out, &sh.metrics)?;
+    let answer = sh.upstream.send(&req.model, &anthropic, &out, &sh.metrics, &mut 0)?;
     answer_reply(answer, Dialect::Anthropic, &req, sh, facts)
 }
 
@@ -72,7 +72,7 @@ pub(super) fn passthrough(
         prepare: &prepare,
         dump: facts.dump.as_ref(),
     };
-    let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics)?;
+    let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics, &mut 0)?;
     facts.note_upstream(&sh.cfg.deployments[answer.deployment], &answer);
     Ok(Reply::Bytes { answer, dialect: Dialect::OpenAi })
 }

@@ -102,7 +102,7 @@ pub(super) fn embed(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts,
         prepare: &prepare,
         dump: facts.dump.as_ref(),
     };
-    let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics)?;
+    let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics, &mut 0)?;
     let d = &sh.cfg.deployments[answer.deployment];
     facts.note_upstream(d, &answer);
     let status = answer.status;

@@ -8,8 +8,10 @@ use super::*;
 pub(super) struct Turn {
     /// The response's id and the request fields it repeats.
     pub(super) ctx: responses::Context,
-    /// The conversation so far: the earlier turns' items, then this request's input.
-    pub(super) items: Vec<Value>,
+    /// The kept conversation of `previous_response_id`, as its text (not copied again).
+    pub(super) before: Option<conversations::Kept>,
+    /// This request's input items.
+    pub(super) items: Arc<Vec<Value>>,
     /// Keep the answer for `previous_response_id` (`store` is not false).
     pub(super) store: bool,
 }
@@ -28,31 +30,35 @@ pub(super) fn turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn
         )));
     }
     let ctx = responses::Context::new(&req.json, &req.model);
-    let mut items = responses::input_items(&req.json);
+    let items = responses::input_items(&req.json);
+    let mut before = None;
     if let Some(prev) = req.json.get("previous_response_id").and_then(Value::as_str).map(String::from) {
         match conversations::shared().get(&prev) {
-            Some(before) => {
-                items = before.into_iter().chain(items).collect();
-                req.json["input"] = Value::Array(items.clone());
+            conversations::Found::Kept(kept) => {
+                let earlier: Vec<Value> = serde_json::from_str(&kept.json).unwrap_or_default();
+                req.json["input"] = Value::Array(earlier.into_iter().chain(items.iter().cloned()).collect());
                 req.json.as_object_mut().map(|o| o.remove("previous_response_id"));
                 req.raw = req.json.to_string().into_bytes();
+                before = Some(kept);
             }
             // An upstream that serves the Responses API may know it.
-            None if native => {}
-            None => return Err(Error::UnknownResponse(prev)),
+            _ if native => {}
+            conversations::Found::TooLarge => return Err(Error::ResponseNotKept(prev)),
+            conversations::Found::Unknown => return Err(Error::UnknownResponse(prev)),
         }
     }
     let store = req.json.get("store") != Some(&Value::Bool(false));
-    Ok(Turn { ctx, items, store })
+    Ok(Turn { ctx, before, items: Arc::new(items), store })
 }
 
-/// Keeps a translated response's conversation for the next turn, unless the client said not to.
+/// Keeps a translated response's conversation for the next turn, unless the client said not to:
+/// the kept text it continues, this request's input, then the output (nothing copied whole).
 pub(super) fn keeper(t: &Turn) -> Option<OnComplete> {
-    let mut items = t.items.clone();
+    let (before, items) = (t.before.clone(), t.items.clone());
     t.store.then(|| {
         Box::new(move |r: &Value| {
-            items.extend(r["output"].as_array().into_iter().flatten().cloned());
-            conversations::shared().keep(r["id"].as_str().unwrap_or(""), items);
+            let output = r["output"].as_array().map_or(&[][..], Vec::as_slice);
+            conversations::shared().keep(r["id"].as_str().unwrap_or(""), before.as_ref(), &[&items, output]);
         }) as OnComplete
     })
 }

@@ -3,6 +3,7 @@
 //! does I/O. Same dialect in and out is not translation: the body passes through.
 
 pub mod generate;
+mod limits;
 pub mod normalize;
 pub mod ollama;
 pub mod request;
@@ -16,6 +17,8 @@ use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::sse::Event;
 use serde_json::{Map, Value};
+
+pub use limits::{accumulate, stream_index, MAX_ACCUMULATED_BYTES, MAX_STREAM_INDEX};
 
 /// The system text that identifies Claude Code (the original project's `openai2claudecode`).
 pub const CLAUDE_CODE_SYSTEM: &str = "You are Claude Code, Anthropic's official CLI for Claude.";
@@ -56,21 +59,6 @@ impl Target<'_> {
             || self.drop_params.iter().flat_map(|l| l.iter()).any(|k| body.get(k).is_some())
             || self.claude_code
             || (wire == Dialect::OpenAi && self.max_completion_tokens && body.get("max_tokens").is_some())
-    }
-}
-
-/// The highest index a stream may give a choice, a tool call or a content block. Stages keep
-/// state per index, so an upstream's number is checked before it is used (one chunk naming tool
-/// call 1,000,000 made a million empty calls); real APIs count from 0 and stay far below (`n` is
-/// at most 128, parallel tool calls a few dozen).
-pub const MAX_STREAM_INDEX: u64 = 255;
-
-/// `index`, the index of a `what` in an upstream stream, when it is at most
-/// [`MAX_STREAM_INDEX`]; otherwise the error that ends the stream.
-pub fn stream_index(what: &str, index: u64) -> Result<u64, Error> {
-    match index <= MAX_STREAM_INDEX {
-        true => Ok(index),
-        false => Err(Error::UpstreamInvalid(format!("a stream {what} index above {MAX_STREAM_INDEX}"))),
     }
 }
 

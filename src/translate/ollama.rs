@@ -256,8 +256,9 @@ impl Transform for OpenAiToOllama {
                 call["function"]["name"] = name.into();
             }
             if let Some(a) = tc.pointer("/function/arguments").and_then(Value::as_str) {
-                let joined = format!("{}{a}", call["function"]["arguments"].as_str().unwrap_or(""));
-                call["function"]["arguments"] = joined.into();
+                if let Some(Value::String(args)) = call.pointer_mut("/function/arguments") {
+                    super::accumulate("tool call's arguments", args, a)?;
+                }
             }
         }
         if msg["content"] != "" || thinking.is_some() {

@@ -373,3 +373,47 @@ fn an_explicit_ollama_secret_never_reaches_the_disk() {
     assert!(!everything(&dir).contains("s3cret"), "the secret path reached the disk");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_long_stream_is_cut_at_dump_max_bytes_while_it_runs() {
+    // The limit held only when a file closed: a 300 MB stream grew the directory to 506 MiB over
+    // a 10 MiB limit while it ran.
+    const LIMIT: u64 = 64 << 10;
+    let dir = dump_dir("cut");
+    let event = format!(
+        "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
+        "x".repeat(1000)
+    );
+    let up = FakeUpstream::start(move |_| {
+        Script::paced(vec![
+            (Duration::ZERO, event.repeat(1000).into_bytes()),
+            (Duration::from_millis(1500), format!("{event}data: [DONE]\n\n").into_bytes()),
+        ])
+    });
+    let p =
+        proxy(&models_yaml(&[("gpt-*", "openai/*", &format!("{}/v1", up.url()))]), &dir, "  dump_max_bytes: 65536\n");
+    let url = p.url("/v1/chat/completions");
+    let client = std::thread::spawn(move || {
+        let body = r#"{"model":"gpt-x","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+        call("POST", &url, &[("Authorization", &format!("Bearer {TOKEN}"))], body)
+    });
+    std::thread::sleep(Duration::from_millis(900));
+    let size = || files(&dir).iter().map(|f| f.metadata().map_or(0, |m| m.len())).sum::<u64>();
+    let during = size();
+    let r = client.join().unwrap();
+    assert_eq!((r.status, r.body.len() > 1_000_000), (200, true));
+    assert!(during <= 4 * LIMIT, "{during} bytes of dumps during the stream, limit {LIMIT}");
+    let t = Instant::now();
+    let lines = loop {
+        match only_dump(&dir) {
+            Some((_, l)) if l.iter().any(|e| e["event"] == "lost") => break l,
+            _ => assert!(t.elapsed() < Duration::from_secs(10), "a finished dump: {:?}", files(&dir)),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(size() <= 4 * LIMIT, "{} bytes of dumps after the stream", size());
+    let cut = lines.iter().find(|e| e["event"] == "error").expect("the cut is noted");
+    assert!(cut["payload"]["message"].as_str().unwrap().contains("dump_max_bytes"), "{cut}");
+    assert!(lines.last().unwrap()["payload"]["entries"].as_u64().unwrap() > 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -12,6 +12,7 @@ mod cursor; // Cursor streams (fixtures/cursor/, plus the real recordings when p
 mod deploy; // the shipped Caddyfile for real with Caddy's internal CA, the compose file, the systemd unit verified
 mod dumps; // DUMP_HTTP_CONTENT: both legs byte for byte, redaction, rotation, the subcommand, the viewer
 mod errors; // each error status, failover, timeouts, the concurrency cap, mid-stream failures
+mod fanout; // one client request never fans out without bound: the model list's single refresh, the cap on upstream attempts
 mod faults; // upstream faults: streams cut short, non-JSON answers, very large answers
 mod front_proxy; // the shipped nginx site in front, for real: TLS, port 80, huge bodies, slowloris, big heads
 mod headers; // which client headers reach each upstream, per pair of client and upstream dialect

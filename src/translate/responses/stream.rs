@@ -4,7 +4,7 @@
 use super::{custom_input, failure_code, mint_id, status_of, text_part, usage_from_openai, Context, Item, OnComplete};
 use crate::error::Error;
 use crate::sse::Event;
-use crate::translate::{stream_index, Transform};
+use crate::translate::{accumulate, stream_index, Transform};
 use serde_json::{json, Value};
 
 /// Chat Completions chunks → Responses events (Responses clients on Chat Completions
@@ -128,8 +128,10 @@ impl OpenAiToResponses {
         self.emit(out, json!({"type": "response.output_item.done", "output_index": index, "item": done}));
     }
 
-    /// Text or reasoning: into the open item of that kind, or a new one.
-    fn text(&mut self, out: &mut Vec<Event>, reasoning: bool, delta: &str) {
+    /// Text or reasoning: into the open item of that kind, or a new one. A streamed delta
+    /// (`capped`) errs when the item would pass [`crate::translate::MAX_ACCUMULATED_BYTES`]; a
+    /// whole answer replayed is already bounded by the body limit.
+    fn text(&mut self, out: &mut Vec<Event>, reasoning: bool, delta: &str, capped: bool) -> Result<(), Error> {
         let fits = |i: &Item| matches!((i, reasoning), (Item::Reasoning { .. }, true) | (Item::Message { .. }, false));
         if !self.open.is_some_and(|i| fits(&self.items[i])) {
             let n = self.items.len();
@@ -142,7 +144,10 @@ impl OpenAiToResponses {
         let index = self.open.expect("an open item");
         let id = item_id(&self.items[index]).to_string();
         if let Item::Reasoning { text, .. } | Item::Message { text, .. } = &mut self.items[index] {
-            text.push_str(delta);
+            match capped {
+                true => accumulate(if reasoning { "reasoning item" } else { "message item" }, text, delta)?,
+                false => text.push_str(delta),
+            }
         }
         let ev = match reasoning {
             true => json!({"type": "response.reasoning_summary_text.delta", "item_id": id, "output_index": index,
@@ -151,6 +156,7 @@ impl OpenAiToResponses {
                             "content_index": 0, "delta": delta, "logprobs": []}),
         };
         self.emit(out, ev);
+        Ok(())
     }
 
     /// One tool-call fragment: a new call opens an item; arguments stream as deltas (a custom
@@ -177,7 +183,7 @@ impl OpenAiToResponses {
         };
         let fragment = tc.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
         let Item::Call { id, arguments, custom, .. } = &mut self.items[index] else { return Ok(()) };
-        arguments.push_str(fragment);
+        accumulate("tool call's arguments", arguments, fragment)?;
         if !*custom && !fragment.is_empty() {
             let ev = json!({"type": "response.function_call_arguments.delta", "item_id": id, "output_index": index,
                             "delta": fragment});
@@ -248,11 +254,11 @@ impl Transform for OpenAiToResponses {
         let d = &choice["delta"];
         let reasoning = d.get("reasoning_content").or(d.get("reasoning")).and_then(Value::as_str);
         if let Some(r) = reasoning.filter(|r| !r.is_empty()) {
-            self.text(out, true, r);
+            self.text(out, true, r, true)?;
         }
         let text = d.get("content").and_then(Value::as_str).or(d.get("refusal").and_then(Value::as_str));
         if let Some(t) = text.filter(|t| !t.is_empty()) {
-            self.text(out, false, t);
+            self.text(out, false, t, true)?;
         }
         for tc in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
             self.call(out, tc)?;
@@ -309,12 +315,12 @@ impl OpenAiToResponses {
             "reasoning" => {
                 let text: String =
                     item["summary"].as_array().into_iter().flatten().filter_map(|p| p["text"].as_str()).collect();
-                self.text(out, true, &text);
+                self.text(out, true, &text, false).expect("uncapped");
             }
             "message" => {
                 let text: String =
                     item["content"].as_array().into_iter().flatten().filter_map(|p| p["text"].as_str()).collect();
-                self.text(out, false, &text);
+                self.text(out, false, &text, false).expect("uncapped");
             }
             kind @ ("function_call" | "custom_tool_call") => {
                 let custom = kind == "custom_tool_call";
