@@ -48,20 +48,23 @@ pub fn same_site_or_json(headers: &[tiny_http::Header]) -> Result<(), Error> {
 }
 
 /// With no client token configured, refuses requests a web page of another site makes: an
-/// `Origin` that is neither this host nor a loopback one (a local web app). Otherwise any page
+/// http(s) `Origin` that is neither this host nor a loopback one (a local web app). Otherwise any page
 /// the proxy's user opens could spend their upstream keys and read their dumps — a DNS
 /// rebinding page included, since its `Origin` names its own site.
 pub fn local_origin(headers: &[tiny_http::Header]) -> Result<(), Error> {
     let value = |name: &'static str| headers.iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
     let Some(origin) = value("origin") else { return Ok(()) };
-    let site = origin.strip_prefix("http://").or(origin.strip_prefix("https://")).unwrap_or("");
+    let (scheme, site) = origin.split_once("://").unwrap_or(("", ""));
+    // A website's origin is http(s), or `null` (a sandboxed frame, a file); any other scheme is
+    // an installed app's own (`app://`, `vscode-file://`, an extension's), which no site can send.
+    let web = scheme.is_empty() || scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
     let host =
         site.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(site, |(h, _)| h);
     let loopback = host == "localhost"
         || host.ends_with(".localhost")
         || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
         || host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).is_some_and(|h| h == "::1");
-    match loopback || value("host").is_some_and(|h| !site.is_empty() && h == site) {
+    match !web || loopback || value("host").is_some_and(|h| !site.is_empty() && h == site) {
         true => Ok(()),
         false => Err(Error::BadRequest(format!(
             "This proxy has no client token, so it serves no web page of another site (Origin: {}); \
@@ -118,6 +121,9 @@ mod tests {
             assert!(local_origin(&headers(ok, "127.0.0.1:12000")).is_ok(), "{ok}");
         }
         assert!(local_origin(&headers("http://box.lan:12000", "box.lan:12000")).is_ok(), "its own page");
+        for app in ["app://obsidian.md", "vscode-file://vscode-app", "chrome-extension://abc"] {
+            assert!(local_origin(&headers(app, "127.0.0.1:12000")).is_ok(), "{app}: an installed app");
+        }
         assert!(local_origin(&[]).is_ok(), "no Origin: not a browser");
         // A DNS rebinding page names its own site, and so does any other.
         for bad in ["https://evil.example", "http://evil.example:12000", "http://localhost.evil.example", "null", ""] {
