@@ -47,24 +47,29 @@ pub fn same_site_or_json(headers: &[tiny_http::Header]) -> Result<(), Error> {
     }
 }
 
-/// With no client token configured, refuses requests a web page of another site makes: an
-/// http(s) `Origin` that is neither this host nor a loopback one (a local web app). Otherwise any page
-/// the proxy's user opens could spend their upstream keys and read their dumps — a DNS
-/// rebinding page included, since its `Origin` names its own site.
-pub fn local_origin(headers: &[tiny_http::Header]) -> Result<(), Error> {
+/// With no client token configured, refuses what a web page of another site can make a browser
+/// send: an http(s) `Origin` that is not a loopback one (a local web app) — nor, when listening
+/// beyond `loopback`, the proxy's own host — and, for the dump `viewer` on loopback, a `Host` that
+/// is not a loopback name. A DNS-rebinding page names its own site in both `Host` and `Origin`,
+/// and its same-origin `GET`s carry no `Origin`. (`Host` is left alone on the API routes: a front
+/// proxy forwards its public name.) Otherwise any page the proxy's user opens could spend their
+/// upstream keys and read their dumps.
+pub fn local_origin(headers: &[tiny_http::Header], loopback: bool, viewer: bool) -> Result<(), Error> {
     let value = |name: &'static str| headers.iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
+    if let Some(host) = value("host").filter(|h| viewer && loopback && !is_loopback(h)) {
+        return Err(Error::BadRequest(format!(
+            "This proxy has no client token and listens on loopback, so its dumps are shown only at a loopback \
+             name (Host: {}); set LOCAL_AUTH_TOKEN to show them elsewhere",
+            crate::metrics::printable(host, 128)
+        )));
+    }
     let Some(origin) = value("origin") else { return Ok(()) };
     let (scheme, site) = origin.split_once("://").unwrap_or(("", ""));
     // A website's origin is http(s), or `null` (a sandboxed frame, a file); any other scheme is
     // an installed app's own (`app://`, `vscode-file://`, an extension's), which no site can send.
     let web = scheme.is_empty() || scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
-    let host =
-        site.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(site, |(h, _)| h);
-    let loopback = host == "localhost"
-        || host.ends_with(".localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        || host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).is_some_and(|h| h == "::1");
-    match !web || loopback || value("host").is_some_and(|h| !site.is_empty() && h == site) {
+    let own = !loopback && value("host").is_some_and(|h| !site.is_empty() && h == site);
+    match !web || is_loopback(site) || own {
         true => Ok(()),
         false => Err(Error::BadRequest(format!(
             "This proxy has no client token, so it serves no web page of another site (Origin: {}); \
@@ -72,6 +77,17 @@ pub fn local_origin(headers: &[tiny_http::Header]) -> Result<(), Error> {
             crate::metrics::printable(origin, 128)
         ))),
     }
+}
+
+/// Whether `authority` (`host[:port]`) names this machine's loopback: `localhost`, a name under
+/// `.localhost`, or a loopback address.
+fn is_loopback(authority: &str) -> bool {
+    let port = authority.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()));
+    let host = port.map_or(authority, |(h, _)| h).to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).is_some_and(|h| h == "::1")
 }
 
 /// Refuses heads that are too large or framed ambiguously (the shapes of request smuggling):
@@ -118,16 +134,24 @@ mod tests {
             "http://app.localhost",
             "http://127.0.0.1:12000",
         ] {
-            assert!(local_origin(&headers(ok, "127.0.0.1:12000")).is_ok(), "{ok}");
+            assert!(local_origin(&headers(ok, "127.0.0.1:12000"), true, false).is_ok(), "{ok}");
         }
-        assert!(local_origin(&headers("http://box.lan:12000", "box.lan:12000")).is_ok(), "its own page");
+        assert!(local_origin(&headers("http://box.lan:12000", "box.lan:12000"), false, false).is_ok(), "its own page");
         for app in ["app://obsidian.md", "vscode-file://vscode-app", "chrome-extension://abc"] {
-            assert!(local_origin(&headers(app, "127.0.0.1:12000")).is_ok(), "{app}: an installed app");
+            assert!(local_origin(&headers(app, "127.0.0.1:12000"), true, false).is_ok(), "{app}: an installed app");
         }
-        assert!(local_origin(&[]).is_ok(), "no Origin: not a browser");
+        assert!(local_origin(&[], true, false).is_ok(), "no Origin: not a browser");
         // A DNS rebinding page names its own site, and so does any other.
         for bad in ["https://evil.example", "http://evil.example:12000", "http://localhost.evil.example", "null", ""] {
-            assert!(local_origin(&headers(bad, "127.0.0.1:12000")).is_err(), "{bad}");
+            assert!(local_origin(&headers(bad, "127.0.0.1:12000"), true, false).is_err(), "{bad}");
         }
+        // DNS rebinding: the page's own name in Host and Origin (a POST), or in Host alone (the
+        // viewer's same-origin GETs). Behind a front proxy, Host is its public name: served.
+        let rebound = "rebind.evil.example:12000";
+        assert!(local_origin(&headers(&format!("http://{rebound}"), rebound), true, false).is_err());
+        let host = tiny_http::Header::from_bytes(&b"Host"[..], rebound.as_bytes()).unwrap();
+        assert!(local_origin(std::slice::from_ref(&host), true, true).is_err(), "the viewer");
+        assert!(local_origin(std::slice::from_ref(&host), true, false).is_ok(), "the API behind a front proxy");
+        assert!(local_origin(&[host], false, true).is_ok(), "listening beyond loopback, names are the network's");
     }
 }

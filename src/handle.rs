@@ -221,7 +221,7 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
         _ => {}
     }
     if cfg.tokens.is_empty() {
-        admit::local_origin(rq.headers())?;
+        admit::local_origin(rq.headers(), cfg.listen.ip().is_loopback(), matches!(route, Route::Dumps(_)))?;
     }
     // An explicitly set Ollama secret is itself the credential: Copilot cannot send a key.
     if !(mount == Mount::Ollama && cfg.ollama_secret_explicit) {
