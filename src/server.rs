@@ -124,6 +124,11 @@ fn refuse_to_weaken(running: &Config, new: &Config) -> Result<(), String> {
             running.tokens.len()
         ));
     }
+    // A token cut short mid-save is the start of one in force (`sk-master-…` → `s`).
+    let cut = |t: &str| running.tokens.iter().any(|r| r.expose().len() > t.len() && r.expose().starts_with(t));
+    if new.tokens.iter().any(|t| cut(t.expose())) {
+        return Err("a client token in it is the start of one in force (a file caught mid-save?)".into());
+    }
     Ok(())
 }
 

@@ -411,6 +411,9 @@ impl Config {
             let keys = self.unused_keys.join(", ");
             lines.push(format!("keys that change LiteLLM's behaviour but not this proxy's (ignored): {keys}"));
         }
+        if self.tokens.iter().any(|t| t.expose().len() < 16) {
+            lines.push("a client token under 16 characters can be guessed (`openssl rand -hex 24`)".into());
+        }
         lines
     }
 }

@@ -204,7 +204,9 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_invalid()
     hup(&child.0, "lists no model");
     std::fs::write(&file, mock("open", "four")).unwrap();
     hup(&child.0, "sets no client token");
-    assert_eq!((chat("keyed").0, chat("open").0), (401, 401), "still keyed, still the old list");
+    std::fs::write(&file, mock("cut", "five") + "general_settings: {master_key: sk-rel}\n").unwrap();
+    hup(&child.0, "the start of one in force");
+    assert_eq!((chat("keyed").0, chat("open").0, chat("cut").0), (401, 401, 401), "still keyed, still the old list");
 
     let _ = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status();
     assert_eq!(child.0.wait().unwrap().code(), Some(0));
