@@ -20,8 +20,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-/// The model list used when no config file exists: one local `demo` model, so a first `curl`
-/// works offline.
+/// The model list when no config file exists: one local `demo` model, so a first `curl` works.
 pub const DEMO_CONFIG: &str = r#"model_list:
   - model_name: demo
     litellm_params:
@@ -411,9 +410,9 @@ impl Config {
             let keys = self.unused_keys.join(", ");
             lines.push(format!("keys that change LiteLLM's behaviour but not this proxy's (ignored): {keys}"));
         }
-        if self.tokens.iter().any(|t| t.expose().len() < 16) {
-            lines.push("a client token under 16 characters can be guessed (`openssl rand -hex 24`)".into());
-        }
+        let short = self.tokens.iter().any(|t| t.expose().len() < 16);
+        lines
+            .extend(short.then(|| "a client token under 16 characters can be guessed (`openssl rand -hex 24`)".into()));
         lines
     }
 }
