@@ -86,7 +86,9 @@ impl AnthropicToOpenAi {
     /// fragment of the structured answer (the forced tool's input, which is the content).
     fn delta(&mut self, data: &Value, out: &mut Vec<Event>) -> Result<(), Error> {
         let d = &data["delta"];
-        let block = stream_index("content block", data["index"].as_u64().unwrap_or(0))?;
+        // A block's index is only compared, never used to size anything: no limit (answers with
+        // citations come in hundreds of text blocks); tool calls are counted and limited.
+        let block = data["index"].as_u64().unwrap_or(0);
         match d.get("type").and_then(Value::as_str) {
             Some("text_delta") => self.chunk(out, json!({"content": d["text"]}), None),
             Some("thinking_delta") => self.chunk(out, json!({"reasoning_content": d["thinking"]}), None),
@@ -111,7 +113,7 @@ impl AnthropicToOpenAi {
     /// of them), the structured answer's block, or text.
     fn block_start(&mut self, data: &Value, out: &mut Vec<Event>) -> Result<(), Error> {
         self.start(out);
-        let index = stream_index("content block", data["index"].as_u64().unwrap_or(0))?;
+        let index = data["index"].as_u64().unwrap_or(0);
         let b = &data["content_block"];
         match b.get("type").and_then(Value::as_str) {
             Some("tool_use") if self.answer_tool.as_ref().is_some_and(|n| b["name"] == n.as_str()) => {
