@@ -87,7 +87,10 @@ fn is_loopback(authority: &str) -> bool {
     host == "localhost"
         || host.ends_with(".localhost")
         || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        || host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).is_some_and(|h| h == "::1")
+        || host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .is_some_and(|h| h.parse().is_ok_and(|ip: std::net::Ipv6Addr| ip.is_loopback()))
 }
 
 /// Refuses heads that are too large or framed ambiguously (the shapes of request smuggling):

@@ -102,7 +102,9 @@ impl Conversations {
 fn splice<'a>(before: Option<&Kept>, items: impl Iterator<Item = &'a Value>) -> String {
     let mut json = String::from("[");
     if let Some(b) = before {
-        json.push_str(b.json.trim().trim_start_matches('[').trim_end_matches(']'));
+        // The outer brackets only: an item may itself begin or end with one.
+        let inner = b.json.trim().strip_prefix('[').and_then(|j| j.strip_suffix(']'));
+        json.push_str(inner.unwrap_or_default());
     }
     for v in items {
         if json.len() > 1 {
@@ -195,5 +197,10 @@ mod tests {
         let Found::Kept(empty) = c.get("resp_0") else { panic!("kept") };
         c.keep("resp_3", Some(&empty), &[&[json!(4)]]);
         assert_eq!(items(&c, "resp_3").unwrap(), [json!(4)]);
+        // Items that begin or end with a bracket of their own keep it (only the outer pair goes).
+        c.keep("resp_a", None, &[&[json!([1]), json!({"a": [2]})]]);
+        let Found::Kept(a) = c.get("resp_a") else { panic!("kept") };
+        c.keep("resp_b", Some(&a), &[&[json!([3])]]);
+        assert_eq!(items(&c, "resp_b").unwrap(), [json!([1]), json!({"a": [2]}), json!([3])]);
     }
 }

@@ -26,10 +26,20 @@ const READ: usize = 4 * 1024;
 /// Largest error body read whole to be checked; a larger one is replaced by the proxy's own error.
 pub const ERROR_BODY_LIMIT: usize = 1 << 20;
 
-/// Whether a header named `name` carries a credential (see [`CREDENTIAL_HEADER_WORDS`]).
+/// Whether a header named `name` may carry a credential (see [`CREDENTIAL_HEADER_WORDS`]): what
+/// a dump redacts, erring on the side of hiding.
 pub fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     CREDENTIAL_HEADER_WORDS.iter().any(|w| name.contains(w))
+}
+
+/// Whether a header named `name` carries a credential by one of its words (`x-goog-api-key`,
+/// `x-auth-token`, `apikey`): its value is masked in every answer, so a name that only contains
+/// a word (`x-portkey-provider: anthropic`) must not make an ordinary word a secret.
+fn names_credential(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    let word = |w: &str| CREDENTIAL_HEADER_WORDS.contains(&w) || matches!(w, "apikey" | "authorization");
+    name.split(['-', '_']).any(word)
 }
 
 /// Every secret one deployment sends upstream, as an upstream could echo it back: its
@@ -51,7 +61,7 @@ impl fmt::Debug for Secrets {
 impl Secrets {
     /// The secrets of a deployment with this key and these extra headers.
     pub fn new(api_key: Option<&str>, extra_headers: &[(String, String)]) -> Secrets {
-        let headers = extra_headers.iter().filter(|(k, _)| is_credential_header(k));
+        let headers = extra_headers.iter().filter(|(k, _)| names_credential(k));
         let credentials = headers.filter_map(|(_, v)| v.trim().rsplit(' ').next());
         let mut all: Vec<&str> = api_key.map(str::trim).into_iter().chain(credentials).collect();
         all.retain(|s| s.len() >= SHORTEST_SCRUBBED);
@@ -462,13 +472,15 @@ mod tests {
             ("Cookie", "short"),
             ("X-Title", "my-application-name"),
             ("OpenAI-Organization", "org-0123456789"),
+            // "portkey" holds the word "key": its value is a provider's name, which answers contain.
+            ("x-portkey-provider", "anthropic"),
         ];
         let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let s = Secrets::new(Some("sk-key-0123456789"), &headers);
         assert_eq!(format!("{s:?}"), "<3 secret(s)>");
         let text =
-            "goog-SECRET-HDR-123456 tok-SECRET-HDR-98765 sk-key-0123456789 short my-application-name org-0123456789";
-        assert_eq!(s.mask_str(text), "goo…3456 tok…8765 sk-…6789 short my-application-name org-0123456789");
+            "goog-SECRET-HDR-123456 tok-SECRET-HDR-98765 sk-key-0123456789 short my-application-name org-0123456789 anthropic";
+        assert_eq!(s.mask_str(text), "goo…3456 tok…8765 sk-…6789 short my-application-name org-0123456789 anthropic");
         let mut out = String::new();
         super::body(Pieces(text.as_bytes().to_vec(), 7), 401, Dialect::OpenAi, &s).read_to_string(&mut out).unwrap();
         assert_eq!(out, s.mask_str(text));

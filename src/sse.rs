@@ -29,10 +29,11 @@ impl Event {
         Event { name: None, data: String::new(), raw: format!(": {text}\n\n").into_bytes() }
     }
 
-    /// Whether this is only a comment (or lines that dispatch nothing): no data for any stage to
-    /// read, only bytes that keep the connection alive, to be passed on as they came.
+    /// Whether this is only comment lines (`: …`): no data for any stage to read, only bytes that
+    /// keep the connection alive, to be passed on as they came. (An event with an empty `data:`
+    /// is not one: an SDK would parse its empty data.)
     pub fn is_comment(&self) -> bool {
-        self.name.is_none() && self.data.is_empty() && !self.raw.is_empty()
+        self.name.is_none() && self.data.is_empty() && self.raw.first() == Some(&b':')
     }
 }
 
@@ -191,8 +192,11 @@ impl Parser {
             } else {
                 self.event.name = None;
                 // Nothing to dispatch. Comments (keep-alives) go on at once, as an event of their
-                // own; bare blank lines go nowhere. Either way the next event starts from nothing.
-                if self.raw.iter().any(|&b| b != b'\r' && b != b'\n') {
+                // own; blank lines and lone fields (`id:`, `retry:`) go nowhere. Either way the next
+                // event starts from nothing.
+                let lines = self.raw.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+                let mut lines = lines.filter(|l| !l.is_empty()).peekable();
+                if lines.peek().is_some() && lines.all(|l| l.starts_with(b":")) {
                     out.push(Event { raw: std::mem::take(&mut self.raw), ..Event::default() });
                 } else {
                     self.raw.clear();
@@ -338,9 +342,10 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert!(got[0].is_comment() && got[0].raw == b": OPENROUTER PROCESSING\n\n");
         // A comment within an event stays part of it, as do fields that dispatch nothing alone.
-        let got = p.push(b"event: x\n: inside\ndata: 1\n\nid: 7\n\n");
+        let got = p.push(b"event: x\n: inside\ndata: 1\n\nid: 7\n\ndata:\n\n");
         assert_eq!((got.len(), got[0].raw.as_slice()), (2, &b"event: x\n: inside\ndata: 1\n\n"[..]));
-        assert!(got[1].is_comment() && got[1].raw == b"id: 7\n\n");
+        // A lone `id:` dispatches nothing and goes nowhere; an empty `data:` is an event, not a comment.
+        assert!(!got[1].is_comment() && got[1].data.is_empty() && got[1].raw == b"data:\n\n");
         assert!(!Event::data("").is_comment() && Event::comment("ping").is_comment());
     }
 
