@@ -100,7 +100,7 @@ fn body_text(out: &mut String, dir: &str, body: &[u8], content_type: &str, statu
         }
         vs.retain(Value::is_object);
         vs
-    } else if sse::is_media_type(content_type, "application/x-ndjson") {
+    } else if ["application/x-ndjson", "application/ndjson"].iter().any(|t| sse::is_media_type(content_type, t)) {
         body.split(|b| *b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect()
     } else {
         match serde_json::from_slice::<Value>(body) {
