@@ -31,7 +31,7 @@ pub fn acts(route: &Route) -> bool {
 /// `Origin` whose body is not declared JSON (`text/plain`, a form). Clients outside a browser
 /// send no `Origin`; a browser's preflighted request declares `application/json`.
 pub fn same_site_or_json(headers: &[tiny_http::Header]) -> Result<(), Error> {
-    let value = |name: &'static str| headers.iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
+    let value = |name| header(headers, name);
     let media = value("content-type").and_then(|v| v.split(';').next()).unwrap_or("").trim().to_ascii_lowercase();
     let json = media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"));
     let same_site = match (value("origin"), value("host")) {
@@ -55,7 +55,7 @@ pub fn same_site_or_json(headers: &[tiny_http::Header]) -> Result<(), Error> {
 /// proxy forwards its public name.) Otherwise any page the proxy's user opens could spend their
 /// upstream keys and read their dumps.
 pub fn local_origin(headers: &[tiny_http::Header], loopback: bool, viewer: bool) -> Result<(), Error> {
-    let value = |name: &'static str| headers.iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
+    let value = |name| header(headers, name);
     if let Some(host) = value("host").filter(|h| viewer && loopback && !is_loopback(h)) {
         return Err(Error::BadRequest(format!(
             "This proxy has no client token and listens on loopback, so its dumps are shown only at a loopback \
@@ -77,6 +77,11 @@ pub fn local_origin(headers: &[tiny_http::Header], loopback: bool, viewer: bool)
             crate::metrics::printable(origin, 128)
         ))),
     }
+}
+
+/// The trimmed value of the first header named `name`.
+fn header<'h>(headers: &'h [tiny_http::Header], name: &'static str) -> Option<&'h str> {
+    headers.iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().trim())
 }
 
 /// Whether `authority` (`host[:port]`) names this machine's loopback: `localhost`, a name under

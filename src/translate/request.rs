@@ -470,15 +470,21 @@ fn reasoning_effort(body: &Value) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::config::ModelInfo;
     use crate::dialect::Dialect;
 
     fn to_anthropic(body: Value) -> Value {
+        to_anthropic_for("claude", body)
+    }
+
+    /// `body` translated for an Anthropic `model` with no entry settings (shared with
+    /// `structured`'s tests).
+    pub(in crate::translate) fn to_anthropic_for(model: &str, body: Value) -> Value {
         let (info, none) = (ModelInfo::default(), Map::new());
         let t = Target {
-            model: "claude",
+            model,
             info: &info,
             claude_code: false,
             max_completion_tokens: false,

@@ -234,21 +234,7 @@ fn openai_strict(s: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ModelInfo;
-
-    fn to_anthropic_for(model: &str, body: Value) -> Value {
-        let (info, none) = (ModelInfo::default(), Map::new());
-        let t = Target {
-            model,
-            info: &info,
-            claude_code: false,
-            max_completion_tokens: false,
-            default_params: &none,
-            force_params: &none,
-            drop_params: [&[], &[]],
-        };
-        crate::translate::request::openai_to_anthropic(&body, &t)
-    }
+    use crate::translate::request::tests::to_anthropic_for;
 
     fn schema_format(schema: Value) -> Value {
         json!({"type": "json_schema", "json_schema": {"name": "Person", "strict": true, "schema": schema}})
