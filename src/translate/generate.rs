@@ -78,15 +78,12 @@ pub fn from_chat(mut v: Value) -> Value {
 pub fn from_chat_body(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     for line in body.split_inclusive(|&b| b == b'\n') {
-        let (text, newline) = match line.strip_suffix(b"\n") {
-            Some(text) => (text, &b"\n"[..]),
-            None => (line, &b""[..]),
-        };
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
         match serde_json::from_slice::<Value>(text) {
             Ok(v) => out.extend_from_slice(from_chat(v).to_string().as_bytes()),
             Err(_) => out.extend_from_slice(text),
         }
-        out.extend_from_slice(newline);
+        out.extend_from_slice(&line[text.len()..]);
     }
     out
 }

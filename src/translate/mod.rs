@@ -360,22 +360,29 @@ pub fn end_of_chunks(done: bool, finished: bool, complete: impl FnOnce()) -> Res
     }
 }
 
+/// An object of the `fields` that have a value.
+fn object_of<'a>(fields: impl IntoIterator<Item = (&'a str, Option<Value>)>) -> Map<String, Value> {
+    fields.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))).collect()
+}
+
 /// OpenAI `finish_reason` from Anthropic `stop_reason`.
 pub fn finish_from_stop(stop: Option<&str>) -> &'static str {
     match stop {
-        Some("max_tokens") | Some("model_context_window_exceeded") => "length",
+        Some("max_tokens" | "model_context_window_exceeded") => "length",
         Some("tool_use") => "tool_calls",
         Some("refusal") => "content_filter",
         _ => "stop",
     }
 }
 
-/// Anthropic `stop_reason` from OpenAI `finish_reason`.
-pub fn stop_from_finish(finish: Option<&str>) -> &'static str {
+/// Anthropic `stop_reason` from OpenAI `finish_reason`; a turn that `called` tools ends in
+/// `tool_use` even when the upstream said `stop`.
+pub fn stop_from_finish(finish: Option<&str>, called: bool) -> &'static str {
     match finish {
         Some("length") => "max_tokens",
-        Some("tool_calls") | Some("function_call") => "tool_use",
+        Some("tool_calls" | "function_call") => "tool_use",
         Some("content_filter") => "refusal",
+        _ if called => "tool_use",
         _ => "end_turn",
     }
 }

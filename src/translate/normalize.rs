@@ -5,6 +5,7 @@
 //! and client-specific message keys (Copilot's).
 
 use super::request::{anthropic_text, openai_content, source_url};
+use super::response::openai_call;
 use serde_json::{json, Value};
 
 /// What normalisation found out that the answer's way back needs.
@@ -136,18 +137,17 @@ fn messages(msgs: Vec<Value>, changed: &mut bool) -> Vec<Value> {
         for b in &blocks {
             match b.get("type").and_then(Value::as_str) {
                 Some("text") => parts.push(json!({"type": "text", "text": b.get("text").cloned().unwrap_or_default()})),
-                Some("image") | Some("document") => {
+                Some("image" | "document") => {
                     if let Some(url) = b.get("source").and_then(source_url) {
                         parts.push(json!({"type": "image_url", "image_url": {"url": url}}));
                     }
                 }
-                Some("tool_use") => calls.push(json!({"id": b["id"], "type": "function", "function": {
-                    "name": b["name"], "arguments": b.get("input").map_or("{}".into(), Value::to_string)}})),
+                Some("tool_use") => calls.push(openai_call(b)),
                 Some("tool_result") => {
                     let text = anthropic_text(b.get("content").unwrap_or(&Value::Null));
                     out.push(json!({"role": "tool", "tool_call_id": b["tool_use_id"], "content": text}));
                 }
-                Some("thinking") | Some("redacted_thinking") => {}
+                Some("thinking" | "redacted_thinking") => {}
                 // Standard OpenAI parts (image_url, input_audio, file) stay as they are.
                 _ => parts.push(b.clone()),
             }
@@ -228,7 +228,7 @@ fn tool_choice(c: &Value) -> Value {
             Some("any") => json!("required"),
             Some("auto") => json!("auto"),
             Some("none") => json!("none"),
-            Some("tool") | Some("custom") if o.contains_key("name") => named(&o["name"]),
+            Some("tool" | "custom") if o.contains_key("name") => named(&o["name"]),
             Some("function") if o.contains_key("name") && !o.contains_key("function") => named(&o["name"]),
             _ => c.clone(),
         },
@@ -239,13 +239,13 @@ fn tool_choice(c: &Value) -> Value {
 /// Removes `<think>…</think>` blocks that a client sent back inside assistant turns (Cursor
 /// replays the reasoning it was shown); returns whether anything changed.
 pub fn strip_think_tags(body: &mut Value) -> bool {
-    fn strip(s: &str) -> Option<String> {
-        let t = s.trim_start();
-        let rest = t.strip_prefix("<think>")?;
-        Some(match rest.find("</think>") {
+    fn strip(s: &mut String) -> bool {
+        let Some(rest) = s.trim_start().strip_prefix("<think>") else { return false };
+        *s = match rest.find("</think>") {
             Some(end) => rest[end + "</think>".len()..].trim_start().to_string(),
             None => rest.to_string(),
-        })
+        };
+        true
     }
     let mut changed = false;
     for m in body.get_mut("messages").and_then(Value::as_array_mut).into_iter().flatten() {
@@ -253,19 +253,11 @@ pub fn strip_think_tags(body: &mut Value) -> bool {
             continue;
         }
         match m.get_mut("content") {
-            Some(Value::String(s)) => {
-                if let Some(new) = strip(s) {
-                    *s = new;
-                    changed = true;
-                }
-            }
+            Some(Value::String(s)) => changed |= strip(s),
             Some(Value::Array(parts)) => {
                 for p in parts.iter_mut() {
                     if let Some(Value::String(s)) = p.get_mut("text") {
-                        if let Some(new) = strip(s) {
-                            *s = new;
-                            changed = true;
-                        }
+                        changed |= strip(s);
                     }
                 }
             }

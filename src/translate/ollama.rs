@@ -6,7 +6,7 @@ use super::Transform;
 use crate::clock::{rfc3339, unix_now};
 use crate::error::Error;
 use crate::sse::Event;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::time::Instant;
 
 /// The media type of base64 image data, from its first bytes (Ollama sends no type).
@@ -22,13 +22,29 @@ fn image_media_type(b64: &str) -> &'static str {
 /// An Ollama chat request → a Chat Completions request (streaming unless `stream: false`, as
 /// Ollama's default is to stream).
 pub fn request_to_openai(body: &Value) -> Value {
-    let mut out = Map::new();
-    out.insert("model".into(), body.get("model").cloned().unwrap_or_default());
-    out.insert("messages".into(), Value::Array(openai_messages(body)));
-    if let Some(tools) = body.get("tools").and_then(Value::as_array).filter(|t| !t.is_empty()) {
-        out.insert("tools".into(), Value::Array(tools.clone()));
-    }
-    let opts = body.get("options").cloned().unwrap_or_default();
+    let effort = match body.get("think") {
+        Some(Value::Bool(true)) => Some("medium".into()),
+        Some(level @ Value::String(_)) => Some(level.clone()),
+        _ => None,
+    };
+    let format = match body.get("format") {
+        Some(Value::String(f)) if f == "json" => Some(json!({"type": "json_object"})),
+        Some(schema @ Value::Object(_)) => {
+            Some(json!({"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}))
+        }
+        _ => None,
+    };
+    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(true);
+    let mut out = super::object_of([
+        ("model", Some(body["model"].clone())),
+        ("messages", Some(Value::Array(openai_messages(body)))),
+        ("tools", body.get("tools").filter(|t| t.as_array().is_some_and(|t| !t.is_empty())).cloned()),
+        ("reasoning_effort", effort),
+        ("response_format", format),
+        ("stream", Some(stream.into())),
+        ("stream_options", stream.then(|| json!({"include_usage": true}))),
+    ]);
+    let opts = &body["options"];
     for (from, to) in [
         ("temperature", "temperature"),
         ("top_p", "top_p"),
@@ -41,30 +57,6 @@ pub fn request_to_openai(body: &Value) -> Value {
         if let Some(v) = opts.get(from).filter(|v| !v.is_null()) {
             out.insert(to.into(), v.clone());
         }
-    }
-    match body.get("think") {
-        Some(Value::Bool(true)) => {
-            out.insert("reasoning_effort".into(), "medium".into());
-        }
-        Some(Value::String(level)) => {
-            out.insert("reasoning_effort".into(), level.clone().into());
-        }
-        _ => {}
-    }
-    match body.get("format") {
-        Some(Value::String(f)) if f == "json" => {
-            out.insert("response_format".into(), json!({"type": "json_object"}));
-        }
-        Some(schema @ Value::Object(_)) => {
-            let format = json!({"type": "json_schema", "json_schema": {"name": "response", "schema": schema}});
-            out.insert("response_format".into(), format);
-        }
-        _ => {}
-    }
-    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(true);
-    out.insert("stream".into(), stream.into());
-    if stream {
-        out.insert("stream_options".into(), json!({"include_usage": true}));
     }
     Value::Object(out)
 }
@@ -118,14 +110,6 @@ fn openai_messages(body: &Value) -> Vec<Value> {
     messages
 }
 
-/// Ollama's `done_reason` for an OpenAI `finish_reason`.
-fn done_reason(finish: Option<&str>) -> &'static str {
-    match finish {
-        Some("length") => "length",
-        _ => "stop",
-    }
-}
-
 /// OpenAI tool calls (string arguments) → Ollama's (object arguments).
 fn ollama_tool_calls(calls: &[Value]) -> Vec<Value> {
     calls
@@ -140,17 +124,14 @@ fn ollama_tool_calls(calls: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-/// The closing fields of an Ollama answer: reason, token counts and (nanosecond) durations.
-fn done_fields(out: &mut Value, finish: Option<&str>, usage: Option<&Value>, elapsed_ns: u64) {
+/// The last line of an Ollama answer: its `message`, then the reason, token counts and
+/// (nanosecond) durations.
+fn done_line(model: &str, message: Value, finish: Option<&str>, usage: Option<&Value>, elapsed_ns: u64) -> Value {
     let n = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0);
-    out["done"] = true.into();
-    out["done_reason"] = done_reason(finish).into();
-    out["total_duration"] = elapsed_ns.into();
-    out["load_duration"] = 0.into();
-    out["prompt_eval_count"] = n("prompt_tokens").into();
-    out["prompt_eval_duration"] = 0.into();
-    out["eval_count"] = n("completion_tokens").into();
-    out["eval_duration"] = elapsed_ns.into();
+    let reason = if finish == Some("length") { "length" } else { "stop" };
+    json!({"model": model, "created_at": rfc3339(unix_now()), "message": message, "done": true, "done_reason": reason,
+           "total_duration": elapsed_ns, "load_duration": 0, "prompt_eval_count": n("prompt_tokens"),
+           "prompt_eval_duration": 0, "eval_count": n("completion_tokens"), "eval_duration": elapsed_ns})
 }
 
 /// A complete Chat Completions answer → Ollama's chat answer.
@@ -163,10 +144,8 @@ pub fn response_from_openai(resp: &Value, model: &str, elapsed_ns: u64) -> Value
     if let Some(calls) = message.get("tool_calls").and_then(Value::as_array).filter(|c| !c.is_empty()) {
         msg["tool_calls"] = Value::Array(ollama_tool_calls(calls));
     }
-    let mut out = json!({"model": model, "created_at": rfc3339(unix_now()), "message": msg});
     let finish = resp.pointer("/choices/0/finish_reason").and_then(Value::as_str);
-    done_fields(&mut out, finish, resp.get("usage"), elapsed_ns);
-    out
+    done_line(model, msg, finish, resp.get("usage"), elapsed_ns)
 }
 
 /// An error body of either dialect → Ollama's `{"error":"…"}`.
@@ -212,10 +191,8 @@ impl OpenAiToOllama {
         if !self.calls.is_empty() {
             msg["tool_calls"] = Value::Array(ollama_tool_calls(&self.calls));
         }
-        let mut last = self.message(msg);
         let elapsed = self.started.elapsed().as_nanos() as u64;
-        done_fields(&mut last, self.finish.as_deref(), self.usage.as_ref(), elapsed);
-        Self::line(out, &last);
+        Self::line(out, &done_line(&self.model, msg, self.finish.as_deref(), self.usage.as_ref(), elapsed));
         self.done = true;
     }
 }
@@ -245,8 +222,8 @@ impl Transform for OpenAiToOllama {
         }
         for tc in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
             let i = super::stream_index("tool call", tc.get("index").and_then(Value::as_u64).unwrap_or(0))? as usize;
-            while self.calls.len() <= i {
-                self.calls.push(json!({"id": "", "function": {"name": "", "arguments": ""}}));
+            if self.calls.len() <= i {
+                self.calls.resize(i + 1, json!({"id": "", "function": {"name": "", "arguments": ""}}));
             }
             let call = &mut self.calls[i];
             if let Some(id) = tc.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()) {

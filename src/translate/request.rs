@@ -1,6 +1,7 @@
 //! Request bodies across dialects: Chat Completions → Messages (OpenAI clients on Anthropic
 //! deployments) and Messages → Chat Completions (Anthropic clients on OpenAI deployments).
 
+use super::structured::without_meta;
 use super::{Target, MINTED_SIGNATURE};
 use serde_json::{json, Map, Value};
 
@@ -10,15 +11,6 @@ pub const DEFAULT_MAX_TOKENS: u64 = 8192;
 
 /// Anthropic's smallest thinking budget.
 const MIN_THINKING_BUDGET: u64 = 1024;
-
-/// Thinking budgets for OpenAI's `reasoning_effort` levels.
-fn budget_for(effort: &str) -> u64 {
-    match effort {
-        "minimal" | "low" => MIN_THINKING_BUDGET,
-        "high" => 16384,
-        _ => 4096,
-    }
-}
 
 /// The text of OpenAI content: a string, or the `text` of its text parts joined by newlines.
 fn openai_text(content: &Value) -> String {
@@ -90,44 +82,28 @@ fn push_turn(messages: &mut Vec<Value>, role: &str, mut blocks: Vec<Value>) {
 /// Chat Completions request → Messages request for `t`.
 pub fn openai_to_anthropic(body: &Value, t: &Target) -> Value {
     let (system, messages) = anthropic_turns(body);
-    let mut out = Map::new();
-    out.insert("model".into(), t.model.into());
     let (max_tokens, thinking) = anthropic_limits(body, t);
-    out.insert("max_tokens".into(), max_tokens.into());
-    if !system.is_empty() {
-        out.insert("system".into(), Value::Array(system));
-    }
-    out.insert("messages".into(), Value::Array(messages));
-    if let Some(th) = thinking {
-        out.insert("thinking".into(), th);
-    } else {
-        // Extended thinking refuses a custom temperature; without it, OpenAI's 0–2 becomes 0–1.
-        if let Some(temp) = body.get("temperature").and_then(Value::as_f64) {
-            out.insert("temperature".into(), json!(temp.min(1.0)));
-        }
-        if let Some(p) = body.get("top_p").filter(|v| v.is_number()) {
-            out.insert("top_p".into(), p.clone());
-        }
-    }
-    match body.get("stop") {
-        Some(Value::String(s)) => {
-            out.insert("stop_sequences".into(), json!([s]));
-        }
-        Some(Value::Array(a)) if !a.is_empty() => {
-            out.insert("stop_sequences".into(), Value::Array(a.clone()));
-        }
-        _ => {}
-    }
-    if let Some((tools, choice)) = anthropic_tools(body) {
-        out.insert("tools".into(), Value::Array(tools));
-        out.insert("tool_choice".into(), choice);
-    }
-    if let Some(s) = body.get("stream").filter(|v| v.is_boolean()) {
-        out.insert("stream".into(), s.clone());
-    }
-    if let Some(u) = body.get("user").and_then(Value::as_str) {
-        out.insert("metadata".into(), json!({"user_id": u}));
-    }
+    // Extended thinking refuses a custom temperature; without it, OpenAI's 0–2 becomes 0–1.
+    let plain = thinking.is_none();
+    let sampling = |k: &str| body.get(k).filter(|v| plain && v.is_number());
+    let stop = match body.get("stop") {
+        Some(Value::String(s)) => Some(json!([s])),
+        Some(Value::Array(a)) if !a.is_empty() => Some(Value::Array(a.clone())),
+        _ => None,
+    };
+    let mut out = super::object_of([
+        ("model", Some(t.model.into())),
+        ("max_tokens", Some(max_tokens.into())),
+        ("system", (!system.is_empty()).then_some(Value::Array(system))),
+        ("messages", Some(Value::Array(messages))),
+        ("thinking", thinking),
+        ("temperature", sampling("temperature").and_then(Value::as_f64).map(|temp| json!(temp.min(1.0)))),
+        ("top_p", sampling("top_p").cloned()),
+        ("stop_sequences", stop),
+        ("stream", body.get("stream").filter(|v| v.is_boolean()).cloned()),
+        ("metadata", body.get("user").and_then(Value::as_str).map(|u| json!({"user_id": u}))),
+    ]);
+    anthropic_tools(body, &mut out);
     super::structured::to_anthropic(body, t, &mut out);
     Value::Object(out)
 }
@@ -149,16 +125,8 @@ fn anthropic_turns(body: &Value) -> (Vec<Value>, Vec<Value>) {
             "assistant" => {
                 let mut blocks = blocks_from_openai(content);
                 blocks.retain(|b| b["type"] == "text");
-                for call in m.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
-                    let args = call.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
-                    let input = super::response::tool_input(args);
-                    blocks.push(json!({
-                        "type": "tool_use",
-                        "id": call.get("id").cloned().unwrap_or_default(),
-                        "name": call.pointer("/function/name").cloned().unwrap_or_default(),
-                        "input": input,
-                    }));
-                }
+                let calls = m.get("tool_calls").and_then(Value::as_array).into_iter().flatten();
+                blocks.extend(calls.map(super::response::tool_use_block));
                 push_turn(&mut messages, "assistant", blocks);
             }
             "tool" | "function" => {
@@ -179,35 +147,30 @@ fn anthropic_turns(body: &Value) -> (Vec<Value>, Vec<Value>) {
 /// Anthropic's `max_tokens` and `thinking` from OpenAI's caps and reasoning effort.
 fn anthropic_limits(body: &Value, t: &Target) -> (u64, Option<Value>) {
     let asked = body.get("max_completion_tokens").or(body.get("max_tokens")).and_then(Value::as_u64);
-    let ceiling = t.info.max_output_tokens;
-    let mut max_tokens = asked.or(ceiling.map(|c| c.min(DEFAULT_MAX_TOKENS))).unwrap_or(DEFAULT_MAX_TOKENS);
-    if let Some(c) = ceiling {
-        max_tokens = max_tokens.min(c);
-    }
-    let effort = body.get("reasoning_effort").and_then(Value::as_str);
-    let mut thinking = match (body.get("thinking"), effort) {
+    let mut max_tokens = asked.unwrap_or(DEFAULT_MAX_TOKENS).min(t.info.max_output_tokens.unwrap_or(u64::MAX));
+    let enabled = |budget: u64| Some(json!({"type": "enabled", "budget_tokens": budget}));
+    let mut thinking = match (body.get("thinking"), body.get("reasoning_effort").and_then(Value::as_str)) {
         (Some(th @ Value::Object(_)), _) => Some(th.clone()),
-        (_, Some("none")) | (_, None) => None,
-        (_, Some(e)) => Some(json!({"type": "enabled", "budget_tokens": budget_for(e)})),
+        (_, Some("none") | None) => None,
+        (_, Some("minimal" | "low")) => enabled(MIN_THINKING_BUDGET),
+        (_, Some("high")) => enabled(16384),
+        (_, Some(_)) => enabled(4096),
     };
     // Anthropic wants max_tokens above the thinking budget. OpenAI's cap includes reasoning, so
     // an explicit cap shrinks the budget (or leaves no room to think); only the default grows.
-    if let Some(budget) = thinking.as_ref().and_then(|th| th.get("budget_tokens")).and_then(Value::as_u64) {
-        if max_tokens <= budget {
-            match asked {
-                None => max_tokens = budget + DEFAULT_MAX_TOKENS,
-                Some(_) if max_tokens / 2 >= MIN_THINKING_BUDGET => {
-                    thinking = Some(json!({"type": "enabled", "budget_tokens": max_tokens / 2}))
-                }
-                Some(_) => thinking = None,
-            }
+    let budget = thinking.as_ref().and_then(|th| th.get("budget_tokens")).and_then(Value::as_u64);
+    if let Some(budget) = budget.filter(|&b| max_tokens <= b) {
+        match asked {
+            None => max_tokens = budget + DEFAULT_MAX_TOKENS,
+            Some(_) if max_tokens / 2 >= MIN_THINKING_BUDGET => thinking = enabled(max_tokens / 2),
+            Some(_) => thinking = None,
         }
     }
     (max_tokens, thinking)
 }
 
-/// OpenAI function tools as Anthropic tools, and the tool choice; `None` without tools.
-fn anthropic_tools(body: &Value) -> Option<(Vec<Value>, Value)> {
+/// OpenAI function tools as Anthropic tools in `out`, with the tool choice (neither without tools).
+fn anthropic_tools(body: &Value, out: &mut Map<String, Value>) {
     let tools: Vec<Value> = body
         .get("tools")
         .and_then(Value::as_array)
@@ -224,21 +187,19 @@ fn anthropic_tools(body: &Value) -> Option<(Vec<Value>, Value)> {
         })
         .collect();
     if tools.is_empty() {
-        return None;
+        return;
     }
-    let mut choice = match body.get("tool_choice") {
-        Some(Value::String(s)) if s == "required" => json!({"type": "any"}),
-        Some(Value::String(s)) if s == "none" => json!({"type": "none"}),
-        Some(Value::Object(o)) => match o.get("function").and_then(|f| f.get("name")) {
-            Some(n) => json!({"type": "tool", "name": n}),
-            None => json!({"type": "auto"}),
-        },
+    let mut choice = match (body["tool_choice"].as_str(), body.pointer("/tool_choice/function/name")) {
+        (Some("required"), _) => json!({"type": "any"}),
+        (Some("none"), _) => json!({"type": "none"}),
+        (_, Some(n)) => json!({"type": "tool", "name": n}),
         _ => json!({"type": "auto"}),
     };
     if body.get("parallel_tool_calls") == Some(&Value::Bool(false)) && choice["type"] != "none" {
         choice["disable_parallel_tool_use"] = true.into();
     }
-    Some((tools, choice))
+    out.insert("tools".into(), Value::Array(tools));
+    out.insert("tool_choice".into(), choice);
 }
 
 /// Claude Code's client identity on a Messages body: its system block first, once.
@@ -312,34 +273,28 @@ pub(crate) fn openai_content(parts: Vec<Value>) -> Value {
 
 /// Messages request → Chat Completions request for `t`.
 pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
-    let mut out = Map::new();
-    out.insert("model".into(), t.model.into());
-    out.insert("messages".into(), Value::Array(openai_turns(body)));
-    if let Some(n) = body.get("max_tokens").and_then(Value::as_u64) {
-        out.insert("max_tokens".into(), t.info.max_output_tokens.map_or(n, |c| n.min(c)).into());
-    }
-    for key in ["temperature", "top_p"] {
-        if let Some(v) = body.get(key).filter(|v| v.is_number()) {
-            out.insert(key.into(), v.clone());
-        }
-    }
-    if let Some(stops) = body.get("stop_sequences").and_then(Value::as_array).filter(|a| !a.is_empty()) {
+    let max_tokens = body.get("max_tokens").and_then(Value::as_u64);
+    let stops = body.get("stop_sequences").and_then(Value::as_array).filter(|a| !a.is_empty());
+    let stream = body.get("stream") == Some(&Value::Bool(true));
+    let mut out = super::object_of([
+        ("model", Some(t.model.into())),
+        ("messages", Some(Value::Array(openai_turns(body)))),
+        ("max_tokens", max_tokens.map(|n| t.info.max_output_tokens.map_or(n, |c| n.min(c)).into())),
+        ("temperature", body.get("temperature").filter(|v| v.is_number()).cloned()),
+        ("top_p", body.get("top_p").filter(|v| v.is_number()).cloned()),
         // OpenAI takes at most four.
-        out.insert("stop".into(), Value::Array(stops.iter().take(4).cloned().collect()));
-    }
+        ("stop", stops.map(|s| s.iter().take(4).cloned().collect())),
+        // Only models known to reason accept reasoning_effort; others reject the field.
+        (
+            "reasoning_effort",
+            reasoning_effort(body).filter(|_| t.info.supports_reasoning == Some(true)).map(Value::from),
+        ),
+        ("stream", stream.then_some(true.into())),
+        // Asked for always: Anthropic clients need the usage at the end of the stream.
+        ("stream_options", stream.then(|| json!({"include_usage": true}))),
+    ]);
     openai_tools(body, &mut out);
     super::structured::to_openai(body, &mut out);
-    // Only models known to reason accept reasoning_effort; others reject the field.
-    if t.info.supports_reasoning == Some(true) {
-        if let Some(e) = reasoning_effort(body) {
-            out.insert("reasoning_effort".into(), e.into());
-        }
-    }
-    if body.get("stream") == Some(&Value::Bool(true)) {
-        out.insert("stream".into(), true.into());
-        // Asked for always: Anthropic clients need the usage at the end of the stream.
-        out.insert("stream_options".into(), json!({"include_usage": true}));
-    }
     Value::Object(out)
 }
 
@@ -423,10 +378,7 @@ fn openai_tools(body: &Value, out: &mut Map<String, Value>) {
         // Anthropic's server tools (web search, bash, …) have a `type` other than `custom`.
         .filter(|tool| tool.get("type").is_none_or(|ty| ty == "custom") && tool.get("name").is_some())
         .map(|tool| {
-            let mut schema = tool.get("input_schema").cloned().unwrap_or_else(|| json!({"type": "object"}));
-            if let Some(o) = schema.as_object_mut() {
-                o.remove("$schema");
-            }
+            let schema = tool.get("input_schema").map_or_else(|| json!({"type": "object"}), without_meta);
             let mut f = json!({"name": tool["name"], "parameters": schema});
             if let Some(d) = tool.get("description") {
                 f["description"] = d.clone();

@@ -40,14 +40,7 @@ pub fn openai_assistant(blocks: &[Value], reasoning: bool) -> Value {
         blocks.iter().filter(|b| b["type"] == kind).filter_map(|b| b[field].as_str()).collect()
     };
     let text = text_of("text", "text");
-    let calls: Vec<Value> = blocks
-        .iter()
-        .filter(|b| b["type"] == "tool_use")
-        .map(|b| {
-            let arguments = b.get("input").map_or("{}".into(), Value::to_string);
-            json!({"id": b["id"], "type": "function", "function": {"name": b["name"], "arguments": arguments}})
-        })
-        .collect();
+    let calls: Vec<Value> = blocks.iter().filter(|b| b["type"] == "tool_use").map(openai_call).collect();
     let content = if text.is_empty() && !calls.is_empty() { Value::Null } else { text.into() };
     let mut message = json!({"role": "assistant", "content": content});
     let thinking = text_of("thinking", "thinking");
@@ -92,19 +85,8 @@ pub fn openai_to_anthropic(resp: &Value, model: &str) -> Value {
         content.push(json!({"type": "text", "text": t}));
     }
     let calls = message.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    for c in calls {
-        let args = c.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
-        content.push(json!({
-            "type": "tool_use",
-            "id": c.get("id").cloned().unwrap_or_default(),
-            "name": c.pointer("/function/name").cloned().unwrap_or_default(),
-            "input": tool_input(args),
-        }));
-    }
-    let mut stop = stop_from_finish(choice.get("finish_reason").and_then(Value::as_str));
-    if !calls.is_empty() && stop == "end_turn" {
-        stop = "tool_use";
-    }
+    content.extend(calls.iter().map(tool_use_block));
+    let stop = stop_from_finish(choice.get("finish_reason").and_then(Value::as_str), !calls.is_empty());
     let id = resp.get("id").and_then(Value::as_str).unwrap_or("0");
     json!({
         "id": format!("msg_{}", id.trim_start_matches("chatcmpl-")),
@@ -116,6 +98,18 @@ pub fn openai_to_anthropic(resp: &Value, model: &str) -> Value {
         "stop_sequence": null,
         "usage": anthropic_usage(resp.get("usage").unwrap_or(&Value::Null)),
     })
+}
+
+/// An OpenAI tool call → an Anthropic `tool_use` block.
+pub fn tool_use_block(call: &Value) -> Value {
+    let args = call["function"]["arguments"].as_str().unwrap_or("");
+    json!({"type": "tool_use", "id": call["id"], "name": call["function"]["name"], "input": tool_input(args)})
+}
+
+/// An Anthropic `tool_use` block → an OpenAI tool call.
+pub fn openai_call(b: &Value) -> Value {
+    let arguments = b.get("input").map_or("{}".into(), Value::to_string);
+    json!({"id": b["id"], "type": "function", "function": {"name": b["name"], "arguments": arguments}})
 }
 
 /// Tool-call arguments as Anthropic's `input` object; text that is not a JSON object is kept
@@ -214,15 +208,8 @@ pub fn openai_as_events(v: &Value, include_usage: bool) -> Option<Vec<Event>> {
             }
         }
         if let Some(Value::Array(calls)) = m.get("tool_calls") {
-            let calls: Vec<Value> = calls
-                .iter()
-                .enumerate()
-                .map(|(n, c)| {
-                    let mut c = c.clone();
-                    c["index"] = n.into();
-                    c
-                })
-                .collect();
+            let mut calls = calls.clone();
+            calls.iter_mut().enumerate().for_each(|(n, c)| c["index"] = n.into());
             delta["tool_calls"] = Value::Array(calls);
         }
         chunk(json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": null}]), None);

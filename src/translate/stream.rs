@@ -8,14 +8,15 @@ use crate::sse::Event;
 use serde_json::{json, Value};
 
 /// Anthropic events → OpenAI chunks (OpenAI clients on Anthropic deployments).
+#[derive(Default)]
 pub struct AnthropicToOpenAi {
     id: String,
     model: String,
     created: u64,
     include_usage: bool,
     started: bool,
-    /// Anthropic block index → 0-based OpenAI tool-call index.
-    tools: Vec<(u64, usize)>,
+    /// The Anthropic block index of each OpenAI tool call, in call order.
+    tools: Vec<u64>,
     /// The forced tool whose input is the answer (structured output), and its block once open.
     answer_tool: Option<String>,
     answer_block: Option<u64>,
@@ -32,13 +33,8 @@ impl AnthropicToOpenAi {
             model: model.into(),
             created: crate::clock::unix_now(),
             include_usage,
-            started: false,
-            tools: Vec::new(),
-            answer_tool: None,
-            answer_block: None,
             usage: json!({}),
-            finished: false,
-            done: false,
+            ..Default::default()
         }
     }
 
@@ -63,6 +59,7 @@ impl AnthropicToOpenAi {
     }
 
     fn finish(&mut self, out: &mut Vec<Event>, stop: Option<&str>) {
+        self.start(out);
         if !self.finished {
             self.finished = true;
             // The structured answer's call ends the turn like text would.
@@ -79,34 +76,28 @@ impl AnthropicToOpenAi {
             }
         }
     }
-}
 
-impl AnthropicToOpenAi {
     /// One `content_block_delta`: text, reasoning, a tool call's argument fragment, or a
     /// fragment of the structured answer (the forced tool's input, which is the content).
-    fn delta(&mut self, data: &Value, out: &mut Vec<Event>) -> Result<(), Error> {
+    fn delta(&mut self, data: &Value, out: &mut Vec<Event>) {
+        self.start(out);
         let d = &data["delta"];
         // A block's index is only compared, never used to size anything: no limit (answers with
         // citations come in hundreds of text blocks); tool calls are counted and limited.
         let block = data["index"].as_u64().unwrap_or(0);
-        match d.get("type").and_then(Value::as_str) {
-            Some("text_delta") => self.chunk(out, json!({"content": d["text"]}), None),
-            Some("thinking_delta") => self.chunk(out, json!({"reasoning_content": d["thinking"]}), None),
-            Some("input_json_delta") => {
-                let part = d["partial_json"].as_str().unwrap_or("");
-                if part.is_empty() {
-                    return Ok(());
-                }
-                if self.answer_block == Some(block) {
-                    self.chunk(out, json!({"content": part}), None);
-                } else if let Some(k) = self.tools.iter().find(|(b, _)| *b == block).map(|(_, k)| *k) {
-                    let call = json!({"index": k, "function": {"arguments": part}});
-                    self.chunk(out, json!({"tool_calls": [call]}), None);
-                }
-            }
-            _ => {}
-        }
-        Ok(())
+        let part = d["partial_json"].as_str().unwrap_or("");
+        let delta = match d.get("type").and_then(Value::as_str) {
+            Some("text_delta") => json!({"content": d["text"]}),
+            Some("thinking_delta") => json!({"reasoning_content": d["thinking"]}),
+            Some("input_json_delta") if part.is_empty() => return,
+            Some("input_json_delta") if self.answer_block == Some(block) => json!({"content": part}),
+            Some("input_json_delta") => match self.tools.iter().position(|b| *b == block) {
+                Some(k) => json!({"tool_calls": [{"index": k, "function": {"arguments": part}}]}),
+                None => return,
+            },
+            _ => return,
+        };
+        self.chunk(out, delta, None);
     }
 
     /// One `content_block_start`: a tool call (numbered from 0, at most [`super::MAX_STREAM_INDEX`]
@@ -121,7 +112,7 @@ impl AnthropicToOpenAi {
             }
             Some("tool_use") => {
                 let k = stream_index("tool call", self.tools.len() as u64)?;
-                self.tools.push((index, k as usize));
+                self.tools.push(index);
                 let call = json!({"index": k, "id": b["id"], "type": "function",
                                   "function": {"name": b["name"], "arguments": ""}});
                 self.chunk(out, json!({"tool_calls": [call]}), None);
@@ -151,19 +142,14 @@ impl Transform for AnthropicToOpenAi {
                 self.start(out);
             }
             "content_block_start" => return self.block_start(&data, out),
-            "content_block_delta" => {
-                self.start(out);
-                return self.delta(&data, out);
-            }
+            "content_block_delta" => self.delta(&data, out),
             "message_delta" => {
                 self.merge_usage(data.get("usage"));
                 if let Some(stop) = data.pointer("/delta/stop_reason").and_then(Value::as_str) {
-                    self.start(out);
                     self.finish(out, Some(stop));
                 }
             }
             "message_stop" => {
-                self.start(out);
                 self.finish(out, None);
                 if self.include_usage {
                     let usage = super::response::openai_usage(&self.usage);
@@ -208,6 +194,7 @@ enum Block {
 }
 
 /// OpenAI chunks → Anthropic events (Anthropic clients on OpenAI deployments).
+#[derive(Default)]
 pub struct OpenAiToAnthropic {
     id: String,
     model: String,
@@ -230,13 +217,7 @@ impl OpenAiToAnthropic {
             id: format!("msg_proxy{}", crate::clock::unix_now()),
             model: model.into(),
             input_estimate,
-            started: false,
-            open: None,
-            next_index: 0,
-            seen_tools: Vec::new(),
-            stop: None,
-            usage: None,
-            done: false,
+            ..Default::default()
         }
     }
 
@@ -349,11 +330,7 @@ impl Transform for OpenAiToAnthropic {
             }
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
-            let mut stop = stop_from_finish(Some(f));
-            if stop == "end_turn" && !self.seen_tools.is_empty() {
-                stop = "tool_use";
-            }
-            self.stop = Some(stop);
+            self.stop = Some(stop_from_finish(Some(f), !self.seen_tools.is_empty()));
         }
         Ok(())
     }

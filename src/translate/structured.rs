@@ -52,11 +52,6 @@ pub fn tool_name(body: &Value) -> Option<String> {
     Some(name)
 }
 
-/// Whether the model takes `output_config.format`: as `model_info` says, or by its name.
-fn native(t: &Target) -> bool {
-    t.info.supports_response_schema.unwrap_or_else(|| claude_with_json_outputs(t.model))
-}
-
 /// Claude Opus, Sonnet or Haiku 4.5 or later, under any provider's naming
 /// (`claude-sonnet-4-5-20250929`, `anthropic.claude-haiku-4-5-20251001-v1:0`, `claude-opus-4-6`).
 fn claude_with_json_outputs(model: &str) -> bool {
@@ -78,7 +73,9 @@ pub fn to_anthropic(body: &Value, t: &Target, out: &mut Map<String, Value>) {
     let Some(name) = tool_name(body) else { return };
     let given = body.pointer("/response_format/json_schema");
     let schema = given.and_then(|s| s.get("schema")).filter(|s| s.is_object());
-    if let Some(schema) = schema.filter(|_| native(t)).and_then(anthropic_schema) {
+    // Whether the model takes `output_config.format`: as `model_info` says, or by its name.
+    let native = t.info.supports_response_schema.unwrap_or_else(|| claude_with_json_outputs(t.model));
+    if let Some(schema) = schema.filter(|_| native).and_then(anthropic_schema) {
         let config = out.entry("output_config").or_insert_with(|| json!({}));
         if let Some(c) = config.as_object_mut() {
             c.insert("format".into(), json!({"type": "json_schema", "schema": schema}));
@@ -105,18 +102,15 @@ pub fn to_anthropic(body: &Value, t: &Target, out: &mut Map<String, Value>) {
         Some("auto") if client_tools => json!({"type": "any"}),
         _ => forced,
     };
-    match out.get_mut("tools").and_then(Value::as_array_mut) {
-        Some(tools) => tools.push(tool),
-        None => {
-            out.insert("tools".into(), json!([tool]));
-        }
+    if let Some(tools) = out.entry("tools").or_insert_with(|| json!([])).as_array_mut() {
+        tools.push(tool);
     }
     out.insert("tool_choice".into(), choice);
     out.remove("thinking");
 }
 
 /// A JSON schema without `$schema` (tools and formats refuse it).
-fn without_meta(schema: &Value) -> Value {
+pub(super) fn without_meta(schema: &Value) -> Value {
     let mut s = schema.clone();
     if let Some(o) = s.as_object_mut() {
         o.remove("$schema");
@@ -164,18 +158,14 @@ fn close(s: &mut Value) -> bool {
         o.insert("anyOf".into(), one);
     }
     let mut ok = true;
-    for key in ["properties", "$defs", "definitions"] {
-        for v in o.get_mut(key).and_then(Value::as_object_mut).into_iter().flat_map(|m| m.values_mut()) {
-            ok &= close(v);
-        }
-    }
-    for key in ["anyOf", "allOf", "prefixItems"] {
-        for v in o.get_mut(key).and_then(Value::as_array_mut).into_iter().flatten() {
-            ok &= close(v);
-        }
-    }
-    if let Some(items) = o.get_mut("items") {
-        ok &= close(items);
+    for (k, v) in o.iter_mut() {
+        let inner: Vec<&mut Value> = match (k.as_str(), v) {
+            ("properties" | "$defs" | "definitions", Value::Object(m)) => m.values_mut().collect(),
+            ("anyOf" | "allOf" | "prefixItems", Value::Array(a)) => a.iter_mut().collect(),
+            ("items", v) => vec![v],
+            _ => continue,
+        };
+        inner.into_iter().for_each(|s| ok &= close(s));
     }
     ok
 }
