@@ -202,13 +202,16 @@ pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Valu
         // Only objects are requests; anything else is translated as an empty one.
         return request(client, wire, &Value::Object(Map::new()), t);
     }
+    let renamed = || {
+        let mut b = body.clone();
+        b["model"] = t.model.into();
+        b
+    };
     if client == Dialect::Ollama {
         return request(Dialect::OpenAi, wire, &ollama::request_to_openai(body), t);
     }
     if client == Dialect::Responses && wire == Dialect::Responses {
-        let mut b = body.clone();
-        b["model"] = t.model.into();
-        return b;
+        return renamed();
     }
     if client == Dialect::Responses {
         let mut chat = responses::request_to_openai(body);
@@ -220,11 +223,7 @@ pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Valu
     let mut out = match (client, wire) {
         (Dialect::OpenAi, Dialect::Anthropic) => request::openai_to_anthropic(body, t),
         (Dialect::Anthropic, Dialect::OpenAi) => request::anthropic_to_openai(body, t),
-        _ => {
-            let mut b = body.clone();
-            b["model"] = t.model.into();
-            b
-        }
+        _ => renamed(),
     };
     if wire == Dialect::Anthropic {
         request::strip_minted_thinking(&mut out);
@@ -351,13 +350,11 @@ pub fn value_as_events(client: Dialect, v: &Value, include_usage: bool) -> Optio
 /// otherwise the stream was cut short.
 pub fn end_of_chunks(done: bool, finished: bool, complete: impl FnOnce()) -> Result<(), Error> {
     match (done, finished) {
-        (true, _) => Ok(()),
-        (false, true) => {
-            complete();
-            Ok(())
-        }
-        (false, false) => Err(Error::UpstreamInvalid("the stream ended before it finished".into())),
+        (true, _) => {}
+        (false, true) => complete(),
+        (false, false) => return Err(Error::UpstreamInvalid("the stream ended before it finished".into())),
     }
+    Ok(())
 }
 
 /// An object of the `fields` that have a value.
@@ -500,27 +497,19 @@ mod tests {
             Event::named("content_block_start", b.to_string())
         };
         let many_tools: Vec<Event> = (0..=MAX_STREAM_INDEX + 1).map(|i| block(i % 4, "tool_use")).collect();
-        let repair = || vec![Box::new(crate::repair::Repair::new(Default::default())) as Box<dyn Transform>];
         let r = json!({"model": "m"});
+        let repair = || vec![Box::new(crate::repair::Repair::new(Default::default())) as Box<dyn Transform>];
+        let from = |client, wire| (stream(client, wire, "m", &r), client);
+        let (openai, anthropic) = (Dialect::OpenAi, Dialect::Anthropic);
         let cases = [
-            (repair(), Dialect::OpenAi, vec![chunk(256, 0)], "choice"),
-            (repair(), Dialect::OpenAi, vec![chunk(0, 1_000_000)], "tool call"),
-            (
-                stream(Dialect::Anthropic, Dialect::OpenAi, "m", &r),
-                Dialect::Anthropic,
-                vec![chunk(0, 10_000)],
-                "tool call",
-            ),
-            (stream(Dialect::Ollama, Dialect::OpenAi, "m", &r), Dialect::Ollama, vec![chunk(0, 10_000)], "tool call"),
-            (
-                stream(Dialect::Responses, Dialect::OpenAi, "m", &r),
-                Dialect::Responses,
-                vec![chunk(0, 256)],
-                "tool call",
-            ),
-            (stream(Dialect::Ollama, Dialect::Anthropic, "m", &r), Dialect::Ollama, many_tools, "tool call"),
+            ((repair(), openai), vec![chunk(256, 0)], "choice"),
+            ((repair(), openai), vec![chunk(0, 1_000_000)], "tool call"),
+            (from(anthropic, openai), vec![chunk(0, 10_000)], "tool call"),
+            (from(Dialect::Ollama, openai), vec![chunk(0, 10_000)], "tool call"),
+            (from(Dialect::Responses, openai), vec![chunk(0, 256)], "tool call"),
+            (from(Dialect::Ollama, anthropic), many_tools, "tool call"),
         ];
-        for (stages, client, events, what) in cases {
+        for ((stages, client), events, what) in cases {
             let mut p = Pipeline::new(stages, client);
             let mut out = Vec::new();
             events.into_iter().for_each(|ev| p.push(ev, &mut out));

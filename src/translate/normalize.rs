@@ -123,20 +123,24 @@ fn messages(msgs: Vec<Value>, changed: &mut bool) -> Vec<Value> {
                 *changed |= img.len() != before;
             }
         }
-        let blocks = match m.get("content") {
-            Some(Value::Array(b)) if b.iter().any(anthropic_block) => b.clone(),
-            _ => {
-                out.push(m);
+        let mut msg = match m {
+            Value::Object(o) if o.get("content").is_some_and(anthropic_content) => o,
+            other => {
+                out.push(other);
                 continue;
             }
         };
         *changed = true;
-        let role = m.get("role").and_then(Value::as_str).unwrap_or("user").to_string();
+        let role = msg.get("role").and_then(Value::as_str).unwrap_or("user").to_string();
+        let blocks = msg.remove("content").unwrap_or_default();
+        let mut calls = match msg.remove("tool_calls") {
+            Some(Value::Array(calls)) => calls,
+            _ => Vec::new(),
+        };
         let mut parts = Vec::new();
-        let mut calls: Vec<Value> = m.get("tool_calls").and_then(Value::as_array).cloned().unwrap_or_default();
-        for b in &blocks {
+        for b in blocks.as_array().into_iter().flatten() {
             match b.get("type").and_then(Value::as_str) {
-                Some("text") => parts.push(json!({"type": "text", "text": b.get("text").cloned().unwrap_or_default()})),
+                Some("text") => parts.push(json!({"type": "text", "text": b["text"]})),
                 Some("image" | "document") => {
                     if let Some(url) = b.get("source").and_then(source_url) {
                         parts.push(json!({"type": "image_url", "image_url": {"url": url}}));
@@ -152,9 +156,6 @@ fn messages(msgs: Vec<Value>, changed: &mut bool) -> Vec<Value> {
                 _ => parts.push(b.clone()),
             }
         }
-        let mut msg = m.as_object().cloned().unwrap_or_default();
-        msg.remove("content");
-        msg.remove("tool_calls");
         if role == "assistant" {
             let text: String = parts.iter().filter_map(|p| p["text"].as_str()).collect();
             msg.insert("content".into(), if text.is_empty() && !calls.is_empty() { Value::Null } else { text.into() });
@@ -171,14 +172,14 @@ fn messages(msgs: Vec<Value>, changed: &mut bool) -> Vec<Value> {
     out
 }
 
-/// A content block that is Anthropic's, not OpenAI's (a text block carrying `cache_control`
-/// counts: strict upstreams reject the key).
-fn anthropic_block(b: &Value) -> bool {
-    match b.get("type").and_then(Value::as_str) {
+/// Whether message content has a block that is Anthropic's, not OpenAI's (a text block carrying
+/// `cache_control` counts: strict upstreams reject the key).
+fn anthropic_content(content: &Value) -> bool {
+    content.as_array().into_iter().flatten().any(|b| match b.get("type").and_then(Value::as_str) {
         Some("tool_use" | "tool_result" | "image" | "document" | "thinking" | "redacted_thinking") => true,
         Some("text") => b.as_object().is_some_and(|o| o.len() > 2),
         _ => false,
-    }
+    })
 }
 
 /// One tool definition in Chat Completions form, or `None` for tools an OpenAI upstream cannot

@@ -68,15 +68,10 @@ fn push_turn(messages: &mut Vec<Value>, role: &str, mut blocks: Vec<Value>) {
     if blocks.is_empty() {
         return;
     }
-    if let Some(last) = messages.last_mut() {
-        if last["role"] == role {
-            if let Some(existing) = last["content"].as_array_mut() {
-                existing.append(&mut blocks);
-                return;
-            }
-        }
+    match messages.last_mut().filter(|last| last["role"] == role).and_then(|last| last["content"].as_array_mut()) {
+        Some(existing) => existing.append(&mut blocks),
+        None => messages.push(json!({"role": role, "content": blocks})),
     }
-    messages.push(json!({"role": role, "content": blocks}));
 }
 
 /// Chat Completions request → Messages request for `t`.
@@ -431,20 +426,25 @@ pub(super) mod tests {
         to_anthropic_for("claude", body)
     }
 
+    /// A target of `model` with no entry settings.
+    fn target<'a>(model: &'a str, info: &'a ModelInfo, none: &'a Map<String, Value>) -> Target<'a> {
+        let (claude_code, max_completion_tokens, drop_params) = (false, false, [&[][..], &[]]);
+        Target {
+            model,
+            info,
+            claude_code,
+            max_completion_tokens,
+            default_params: none,
+            force_params: none,
+            drop_params,
+        }
+    }
+
     /// `body` translated for an Anthropic `model` with no entry settings (shared with
     /// `structured`'s tests).
     pub(in crate::translate) fn to_anthropic_for(model: &str, body: Value) -> Value {
         let (info, none) = (ModelInfo::default(), Map::new());
-        let t = Target {
-            model,
-            info: &info,
-            claude_code: false,
-            max_completion_tokens: false,
-            default_params: &none,
-            force_params: &none,
-            drop_params: [&[], &[]],
-        };
-        openai_to_anthropic(&body, &t)
+        openai_to_anthropic(&body, &target(model, &info, &none))
     }
 
     #[test]
@@ -466,15 +466,7 @@ pub(super) mod tests {
     fn fuzz_crash_a_body_that_is_not_an_object_does_not_panic() {
         let (info, none) = (ModelInfo::default(), Map::new());
         for claude_code in [false, true] {
-            let t = Target {
-                model: "m",
-                info: &info,
-                claude_code,
-                max_completion_tokens: true,
-                default_params: &none,
-                force_params: &none,
-                drop_params: [&[], &[]],
-            };
+            let t = Target { claude_code, max_completion_tokens: true, ..target("m", &info, &none) };
             for body in [json!(2), json!("x"), json!([1]), json!(null)] {
                 for (c, w) in [
                     (Dialect::OpenAi, Dialect::OpenAi),

@@ -372,24 +372,22 @@ mod tests {
     #[test]
     fn anthropic_text_tool_and_usage_become_openai_chunks_in_order() {
         let mut t = AnthropicToOpenAi::new("gpt-x", true);
+        let start = |i: u64, block: Value| {
+            anthropic(json!({"type": "content_block_start", "index": i, "content_block": block}))
+        };
+        let delta =
+            |i: u64, delta: Value| anthropic(json!({"type": "content_block_delta", "index": i, "delta": delta}));
+        let usage = json!({"output_tokens": 3});
         let out = feed(
             &mut t,
             &[
                 anthropic(json!({"type": "message_start", "message": {"id": "m1", "usage": {"input_tokens": 7}}})),
-                anthropic(
-                    json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-                ),
-                anthropic(
-                    json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}),
-                ),
-                anthropic(json!({"type": "content_block_start", "index": 1,
-                                 "content_block": {"type": "tool_use", "id": "t1", "name": "get", "input": {}}})),
-                anthropic(json!({"type": "content_block_delta", "index": 1,
-                                 "delta": {"type": "input_json_delta", "partial_json": "{\"q\":1}"}})),
+                start(0, json!({"type": "text", "text": ""})),
+                delta(0, json!({"type": "text_delta", "text": "Hi"})),
+                start(1, json!({"type": "tool_use", "id": "t1", "name": "get", "input": {}})),
+                delta(1, json!({"type": "input_json_delta", "partial_json": "{\"q\":1}"})),
                 Event::named("ping", "{\"type\":\"ping\"}"),
-                anthropic(
-                    json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 3}}),
-                ),
+                anthropic(json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": usage})),
                 anthropic(json!({"type": "message_stop"})),
             ],
         );
@@ -430,20 +428,16 @@ mod tests {
     fn openai_chunks_become_anthropic_blocks_with_thinking_signed_and_tool_use_stop() {
         let mut t = OpenAiToAnthropic::new("claude-x", 42);
         let chunk = |delta: Value, finish: Value| {
-            Event::data(
-                json!({"id": "chatcmpl-9", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-                    .to_string(),
-            )
+            let choice = json!({"index": 0, "delta": delta, "finish_reason": finish});
+            Event::data(json!({"id": "chatcmpl-9", "choices": [choice]}).to_string())
         };
+        let call = json!({"index": 0, "id": "c1", "function": {"name": "get", "arguments": "{\"q\""}});
         let mut out = feed(
             &mut t,
             &[
                 chunk(json!({"reasoning_content": "hmm"}), Value::Null),
                 chunk(json!({"content": "Hi"}), Value::Null),
-                chunk(
-                    json!({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "get", "arguments": "{\"q\""}}]}),
-                    Value::Null,
-                ),
+                chunk(json!({"tool_calls": [call]}), Value::Null),
                 chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}), json!("stop")),
                 Event::data(json!({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 6}}).to_string()),
                 Event::data("[DONE]"),
