@@ -225,6 +225,11 @@ pub fn openai_as_events(v: &Value, include_usage: bool) -> Option<Vec<Event>> {
     Some(out)
 }
 
+/// An Anthropic stream event, named by its `type`.
+pub fn anthropic_event(v: Value) -> Event {
+    Event::named(v["type"].as_str().unwrap_or(""), v.to_string())
+}
+
 /// A complete Messages answer as the event stream a client asked for (some upstreams ignore
 /// `stream: true`): `message_start`, each content block whole (start, one delta, stop), then
 /// `message_delta` with the stop reason and output tokens, and `message_stop`.
@@ -233,7 +238,7 @@ pub fn anthropic_as_events(v: &Value) -> Option<Vec<Event>> {
         return None;
     }
     let mut out = Vec::new();
-    let mut event = |name: &str, data: Value| out.push(Event::named(name, data.to_string()));
+    let mut event = |data: Value| out.push(anthropic_event(data));
     let usage = v.get("usage").and_then(Value::as_object).cloned().unwrap_or_default();
     let mut start = v.clone();
     start["content"] = json!([]);
@@ -241,7 +246,7 @@ pub fn anthropic_as_events(v: &Value) -> Option<Vec<Event>> {
     start["stop_sequence"] = Value::Null;
     start["usage"] = Value::Object(usage.clone());
     start["usage"]["output_tokens"] = json!(0);
-    event("message_start", json!({"type": "message_start", "message": start}));
+    event(json!({"type": "message_start", "message": start}));
     for (index, b) in v.get("content").and_then(Value::as_array).into_iter().flatten().enumerate() {
         let (shell, deltas) = match b["type"].as_str() {
             Some("text") => {
@@ -261,17 +266,17 @@ pub fn anthropic_as_events(v: &Value) -> Option<Vec<Event>> {
             // Anything else (redacted thinking, server tools) travels whole in its start event.
             _ => (b.clone(), Vec::new()),
         };
-        event("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": shell}));
+        event(json!({"type": "content_block_start", "index": index, "content_block": shell}));
         for delta in deltas {
-            event("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": delta}));
+            event(json!({"type": "content_block_delta", "index": index, "delta": delta}));
         }
-        event("content_block_stop", json!({"type": "content_block_stop", "index": index}));
+        event(json!({"type": "content_block_stop", "index": index}));
     }
     let stop =
         json!({"stop_reason": v["stop_reason"], "stop_sequence": v.get("stop_sequence").unwrap_or(&Value::Null)});
     let output = json!({"output_tokens": usage.get("output_tokens").and_then(Value::as_u64).unwrap_or(0)});
-    event("message_delta", json!({"type": "message_delta", "delta": stop, "usage": output}));
-    event("message_stop", json!({"type": "message_stop"}));
+    event(json!({"type": "message_delta", "delta": stop, "usage": output}));
+    event(json!({"type": "message_stop"}));
     Some(out)
 }
 

@@ -2,6 +2,7 @@
 //! it arrives: Anthropic events → Chat Completions chunks, and Chat Completions chunks →
 //! Anthropic events. Pure state machines; `respond.rs` feeds them.
 
+use super::response::anthropic_event;
 use super::{finish_from_stop, minted_signature, stop_from_finish, stream_index, Transform};
 use crate::error::Error;
 use crate::sse::Event;
@@ -128,9 +129,7 @@ impl AnthropicToOpenAi {
 
 impl Transform for AnthropicToOpenAi {
     fn event(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<(), Error> {
-        let Ok(data) = serde_json::from_str::<Value>(&ev.data) else {
-            return Ok(());
-        };
+        let Ok(data) = serde_json::from_str::<Value>(&ev.data) else { return Ok(()) };
         let kind = data.get("type").and_then(Value::as_str).or(ev.name.as_deref()).unwrap_or("");
         match kind {
             "message_start" => {
@@ -221,43 +220,43 @@ impl OpenAiToAnthropic {
         }
     }
 
-    fn emit(out: &mut Vec<Event>, v: Value) {
-        let name = v["type"].as_str().unwrap_or("").to_string();
-        out.push(Event::named(&name, v.to_string()));
-    }
-
     fn start(&mut self, out: &mut Vec<Event>) {
         if !self.started {
             self.started = true;
             let usage = json!({"input_tokens": self.input_estimate, "output_tokens": 0});
             let message = json!({"id": self.id, "type": "message", "role": "assistant", "model": self.model,
                                  "content": [], "stop_reason": null, "stop_sequence": null, "usage": usage});
-            Self::emit(out, json!({"type": "message_start", "message": message}));
+            out.push(anthropic_event(json!({"type": "message_start", "message": message})));
         }
     }
 
     /// Closes the open block (a thinking block gets its signature first) and opens `next`.
     fn switch(&mut self, out: &mut Vec<Event>, next: Option<(Block, Value)>) {
         if let Some(open) = self.open.take() {
-            let index = self.next_index - 1;
             if open == Block::Thinking {
-                let delta = json!({"type": "signature_delta", "signature": minted_signature()});
-                Self::emit(out, json!({"type": "content_block_delta", "index": index, "delta": delta}));
+                self.block_delta(out, json!({"type": "signature_delta", "signature": minted_signature()}));
             }
-            Self::emit(out, json!({"type": "content_block_stop", "index": index}));
+            out.push(anthropic_event(json!({"type": "content_block_stop", "index": self.next_index - 1})));
         }
         if let Some((block, start)) = next {
-            Self::emit(out, json!({"type": "content_block_start", "index": self.next_index, "content_block": start}));
+            let index = self.next_index;
+            out.push(anthropic_event(json!({"type": "content_block_start", "index": index, "content_block": start})));
             self.next_index += 1;
             self.open = Some(block);
         }
     }
 
+    /// A delta to the block last opened.
+    fn block_delta(&self, out: &mut Vec<Event>, delta: Value) {
+        out.push(anthropic_event(json!({"type": "content_block_delta", "index": self.next_index - 1, "delta": delta})));
+    }
+
+    /// A delta to a `block`, opened with `start` unless it is the open one.
     fn delta(&mut self, out: &mut Vec<Event>, block: Block, start: Value, delta: Value) {
         if self.open != Some(block) {
             self.switch(out, Some((block, start)));
         }
-        Self::emit(out, json!({"type": "content_block_delta", "index": self.next_index - 1, "delta": delta}));
+        self.block_delta(out, delta);
     }
 
     fn complete(&mut self, out: &mut Vec<Event>) {
@@ -268,8 +267,8 @@ impl OpenAiToAnthropic {
             usage["input_tokens"] = self.input_estimate.into();
         }
         let delta = json!({"stop_reason": self.stop.unwrap_or("end_turn"), "stop_sequence": null});
-        Self::emit(out, json!({"type": "message_delta", "delta": delta, "usage": usage}));
-        Self::emit(out, json!({"type": "message_stop"}));
+        out.push(anthropic_event(json!({"type": "message_delta", "delta": delta, "usage": usage})));
+        out.push(anthropic_event(json!({"type": "message_stop"})));
         self.done = true;
     }
 }
@@ -280,13 +279,10 @@ impl Transform for OpenAiToAnthropic {
             self.complete(out);
             return Ok(());
         }
-        let Ok(chunk) = serde_json::from_str::<Value>(&ev.data) else {
-            return Ok(());
-        };
+        let Ok(chunk) = serde_json::from_str::<Value>(&ev.data) else { return Ok(()) };
         if chunk.get("error").is_some() {
             self.start(out);
-            let body = super::response::error_to_anthropic(500, ev.data.as_bytes(), None);
-            Self::emit(out, body);
+            out.push(anthropic_event(super::response::error_to_anthropic(500, ev.data.as_bytes(), None)));
             self.done = true;
             return Ok(());
         }
@@ -297,9 +293,7 @@ impl Transform for OpenAiToAnthropic {
         if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
             self.usage = Some(u.clone());
         }
-        let Some(choice) = chunk.pointer("/choices/0") else {
-            return Ok(());
-        };
+        let Some(choice) = chunk.pointer("/choices/0") else { return Ok(()) };
         let d = &choice["delta"];
         let reasoning = d.get("reasoning_content").or(d.get("reasoning")).and_then(Value::as_str);
         if let Some(r) = reasoning.filter(|r| !r.is_empty()) {
@@ -325,8 +319,7 @@ impl Transform for OpenAiToAnthropic {
                 self.switch(out, Some((Block::Tool(idx), start)));
             }
             if !args.is_empty() {
-                let delta = json!({"type": "input_json_delta", "partial_json": args});
-                Self::emit(out, json!({"type": "content_block_delta", "index": self.next_index - 1, "delta": delta}));
+                self.block_delta(out, json!({"type": "input_json_delta", "partial_json": args}));
             }
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
