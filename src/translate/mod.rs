@@ -73,10 +73,9 @@ pub trait Transform: Send {
     fn end(&mut self, out: &mut Vec<Event>) -> Result<(), Error>;
     /// The stream is complete: nothing more should be read.
     fn done(&self) -> bool;
-    /// Appends what must come before an error event in this stage's dialect.
-    fn before_error(&mut self, _out: &mut Vec<Event>) {}
     /// Appends `e` as this stage's dialect ends a failed stream, when the stage renders its own
-    /// errors (a Responses stream fails with `response.failed`); `false` leaves it to the pipeline.
+    /// errors (a Responses stream fails with `response.failed`, an Anthropic one opens first);
+    /// `false` leaves it to the pipeline.
     fn fail(&mut self, _e: &Error, _out: &mut Vec<Event>) -> bool {
         false
     }
@@ -166,13 +165,9 @@ impl Pipeline {
             return;
         }
         self.failed = true;
-        if let Some(last) = self.stages.last_mut() {
-            if last.fail(e, out) {
-                return;
-            }
-            last.before_error(out);
+        if !self.stages.last_mut().is_some_and(|last| last.fail(e, out)) {
+            out.push(e.event(self.client));
         }
-        out.push(e.event(self.client));
     }
 
     /// The client's stream is complete.

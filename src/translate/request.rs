@@ -215,14 +215,12 @@ pub fn add_claude_code_system(body: &mut Value) {
 /// Removes thinking blocks whose signature this proxy minted (for OpenAI upstreams): a real
 /// Anthropic upstream would reject them. Returns whether anything was removed.
 pub fn strip_minted_thinking(body: &mut Value) -> bool {
+    let minted = |s: &str| s.starts_with(MINTED_SIGNATURE);
     let mut removed = false;
     for m in body.get_mut("messages").and_then(Value::as_array_mut).into_iter().flatten() {
         if let Some(blocks) = m.get_mut("content").and_then(Value::as_array_mut) {
             let before = blocks.len();
-            blocks.retain(|b| {
-                !(b["type"] == "thinking"
-                    && b.get("signature").and_then(Value::as_str).is_some_and(|s| s.starts_with(MINTED_SIGNATURE)))
-            });
+            blocks.retain(|b| !(b["type"] == "thinking" && b["signature"].as_str().is_some_and(minted)));
             removed |= blocks.len() != before;
         }
     }
@@ -236,7 +234,7 @@ pub(crate) fn anthropic_text(content: &Value) -> String {
         Value::Array(blocks) => blocks
             .iter()
             .filter(|b| b["type"] == "text")
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .filter_map(|b| b["text"].as_str())
             .collect::<Vec<_>>()
             .join("\n"),
         _ => String::new(),
@@ -270,6 +268,8 @@ pub(crate) fn openai_content(parts: Vec<Value>) -> Value {
 pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
     let max_tokens = body.get("max_tokens").and_then(Value::as_u64);
     let stops = body.get("stop_sequences").and_then(Value::as_array).filter(|a| !a.is_empty());
+    // Only models known to reason accept reasoning_effort; others reject the field.
+    let effort = reasoning_effort(body).filter(|_| t.info.supports_reasoning == Some(true));
     let stream = body.get("stream") == Some(&Value::Bool(true));
     let mut out = super::object_of([
         ("model", Some(t.model.into())),
@@ -279,11 +279,7 @@ pub fn anthropic_to_openai(body: &Value, t: &Target) -> Value {
         ("top_p", body.get("top_p").filter(|v| v.is_number()).cloned()),
         // OpenAI takes at most four.
         ("stop", stops.map(|s| s.iter().take(4).cloned().collect())),
-        // Only models known to reason accept reasoning_effort; others reject the field.
-        (
-            "reasoning_effort",
-            reasoning_effort(body).filter(|_| t.info.supports_reasoning == Some(true)).map(Value::from),
-        ),
+        ("reasoning_effort", effort.map(Value::from)),
         ("stream", stream.then_some(true.into())),
         // Asked for always: Anthropic clients need the usage at the end of the stream.
         ("stream_options", stream.then(|| json!({"include_usage": true}))),

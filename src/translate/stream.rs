@@ -4,6 +4,7 @@
 
 use super::response::anthropic_event;
 use super::{finish_from_stop, minted_signature, stop_from_finish, stream_index, Transform};
+use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::sse::Event;
 use serde_json::{json, Value};
@@ -337,8 +338,10 @@ impl Transform for OpenAiToAnthropic {
     }
 
     /// An Anthropic stream opens with `message_start`, error or not.
-    fn before_error(&mut self, out: &mut Vec<Event>) {
+    fn fail(&mut self, e: &Error, out: &mut Vec<Event>) -> bool {
         self.start(out);
+        out.push(e.event(Dialect::Anthropic));
+        true
     }
 }
 
@@ -476,8 +479,9 @@ mod tests {
         let mut cut = OpenAiToAnthropic::new("m", 1);
         feed(&mut cut, &[Event::data(json!({"choices": [{"index": 0, "delta": {"content": "x"}}]}).to_string())]);
         assert!(cut.end(&mut Vec::new()).is_err());
-        let mut before = Vec::new();
-        OpenAiToAnthropic::new("m", 1).before_error(&mut before);
-        assert_eq!(before[0].name.as_deref(), Some("message_start"), "an error event follows message_start");
+        let mut failed = Vec::new();
+        assert!(OpenAiToAnthropic::new("m", 1).fail(&Error::UpstreamTimeout("t".into()), &mut failed));
+        assert_eq!(failed[0].name.as_deref(), Some("message_start"), "an error event follows message_start");
+        assert_eq!(failed[1].name.as_deref(), Some("error"));
     }
 }
