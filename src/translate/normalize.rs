@@ -19,11 +19,8 @@ pub struct Normalized {
 
 /// Message keys some clients add that strict upstreams reject (`name` only on tool results).
 fn nonstandard_key(role: &str, k: &str) -> bool {
-    k.starts_with("copilot_")
-        || k.starts_with("cot_")
-        || k == "reasoning_opaque"
-        || k == "reasoning_text"
-        || (role == "tool" && k == "name")
+    let vendor = k.starts_with("copilot_") || k.starts_with("cot_") || k == "reasoning_opaque" || k == "reasoning_text";
+    vendor || (role == "tool" && k == "name")
 }
 
 /// Top-level Chat Completions parameters that may arrive wrapped in a literal `extra_body`.

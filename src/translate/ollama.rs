@@ -80,29 +80,23 @@ fn openai_messages(body: &Value) -> Vec<Value> {
             out["content"] = Value::Array(parts);
         }
         if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
-            let calls: Vec<Value> = calls
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let name = c.pointer("/function/name").and_then(Value::as_str).unwrap_or("").to_string();
-                    let id = c.get("id").and_then(Value::as_str).map_or_else(|| format!("call_{mi}_{i}"), String::from);
-                    call_ids.push((name.clone(), id.clone()));
-                    let args = c.pointer("/function/arguments").cloned().unwrap_or_else(|| json!({}));
-                    let args = if let Value::String(s) = args { s } else { args.to_string() };
-                    json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}})
-                })
-                .collect();
+            let mut openai_calls = Vec::new();
+            for (i, c) in calls.iter().enumerate() {
+                let name = c.pointer("/function/name").and_then(Value::as_str).unwrap_or("").to_string();
+                let id = c.get("id").and_then(Value::as_str).map_or_else(|| format!("call_{mi}_{i}"), String::from);
+                call_ids.push((name.clone(), id.clone()));
+                let args = c.pointer("/function/arguments").cloned().unwrap_or_else(|| json!({}));
+                let args = if let Value::String(s) = args { s } else { args.to_string() };
+                openai_calls.push(json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}}));
+            }
             if text.is_empty() {
                 out["content"] = Value::Null;
             }
-            out["tool_calls"] = Value::Array(calls);
+            out["tool_calls"] = Value::Array(openai_calls);
         }
         if role == "tool" {
-            let by_name = m
-                .get("tool_name")
-                .and_then(Value::as_str)
-                .and_then(|n| call_ids.iter().rev().find(|(name, _)| name == n).map(|(_, id)| id.clone()));
-            let id = m.get("tool_call_id").and_then(Value::as_str).map(String::from).or(by_name);
+            let by_name = |n: &str| call_ids.iter().rev().find(|(name, _)| name == n).map(|(_, id)| id.clone());
+            let id = m["tool_call_id"].as_str().map(String::from).or_else(|| m["tool_name"].as_str().and_then(by_name));
             out["tool_call_id"] = id.unwrap_or_default().into();
         }
         messages.push(out);
@@ -112,16 +106,11 @@ fn openai_messages(body: &Value) -> Vec<Value> {
 
 /// OpenAI tool calls (string arguments) → Ollama's (object arguments).
 fn ollama_tool_calls(calls: &[Value]) -> Vec<Value> {
-    calls
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let args = c.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
-            json!({"id": c.get("id").cloned().unwrap_or_default(), "function": {
-                "index": i, "name": c.pointer("/function/name").cloned().unwrap_or_default(),
-                "arguments": super::response::tool_input(args)}})
-        })
-        .collect()
+    let call = |(i, c)| {
+        let b = super::response::tool_use_block(c);
+        json!({"id": b["id"], "function": {"index": i, "name": b["name"], "arguments": b["input"]}})
+    };
+    calls.iter().enumerate().map(call).collect()
 }
 
 /// The last line of an Ollama answer: its `message`, then the reason, token counts and
