@@ -400,11 +400,7 @@ pub fn count_tokens(body: &Value) -> u64 {
         }
     }
     let (mut bytes, mut images) = (0, 0);
-    for key in ["system", "messages", "tools"] {
-        if let Some(v) = body.get(key) {
-            walk(v, &mut bytes, &mut images);
-        }
-    }
+    ["system", "messages", "tools"].iter().filter_map(|k| body.get(k)).for_each(|v| walk(v, &mut bytes, &mut images));
     bytes.div_ceil(3) + images * 1600 + 8
 }
 

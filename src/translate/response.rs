@@ -126,12 +126,10 @@ pub fn tool_input(args: &str) -> Value {
 fn error_message(body: &[u8]) -> (String, Option<String>) {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let e = v.get("error").unwrap_or(&v);
-    let msg = match e {
-        Value::String(s) => s.clone(),
-        _ => e.get("message").and_then(Value::as_str).map(String::from).unwrap_or_else(|| {
-            let raw = String::from_utf8_lossy(body);
-            raw.chars().take(500).collect()
-        }),
+    let msg = match (e, e["message"].as_str()) {
+        (Value::String(s), _) => s.clone(),
+        (_, Some(m)) => m.to_string(),
+        _ => String::from_utf8_lossy(body).chars().take(500).collect(),
     };
     let code = e.get("code").or(e.get("type")).and_then(Value::as_str).map(String::from);
     (msg, code)
