@@ -64,6 +64,52 @@ impl Choice {
         let list = if calls.is_empty() { None } else { delta.entry("tool_calls").or_insert(json!([])).as_array_mut() };
         list.map(|a| a.extend(calls)).is_some()
     }
+
+    /// Reasoning moved into the content between `<think>` and `</think>` (opt-in).
+    fn think_tags(&mut self, c: &mut Map<String, Value>, changed: &mut bool) {
+        let finishing = c.get("finish_reason").is_some_and(|f| !f.is_null());
+        let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
+        // Both spellings go (collected first: a lazy search would stop at the first key).
+        let removed: Vec<Value> = ["reasoning_content", "reasoning"].iter().filter_map(|k| delta.remove(*k)).collect();
+        let reasoning = removed.iter().filter_map(Value::as_str).find(|r| !r.is_empty()).map(String::from);
+        let content = delta.get("content").and_then(Value::as_str).unwrap_or("").to_string();
+        if let Some(r) = reasoning {
+            let tag = if self.think_open { "" } else { "<think>" };
+            delta.insert("content".into(), format!("{tag}{r}{content}").into());
+            self.think_open = true;
+            *changed = true;
+        } else if self.think_open && (delta.contains_key("content") || delta.contains_key("tool_calls") || finishing) {
+            delta.insert("content".into(), format!("</think>{content}").into());
+            self.think_open = false;
+            *changed = true;
+        }
+    }
+
+    /// A choice's finish: `tool_calls` when it made calls, held custom arguments released; a
+    /// `"finish_reason": null` dropped when opted in.
+    fn finish(&mut self, c: &mut Map<String, Value>, drop_null: bool, changed: &mut bool) {
+        match c.get("finish_reason").and_then(Value::as_str).map(String::from) {
+            Some(f) => {
+                let fixed = match f.as_str() {
+                    "function_call" => "tool_calls",
+                    "stop" if !self.calls.is_empty() => "tool_calls",
+                    other => other,
+                };
+                if fixed != f {
+                    c.insert("finish_reason".into(), fixed.into());
+                    *changed = true;
+                }
+                let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
+                *changed |= self.flush_custom(delta);
+                self.finished = true;
+            }
+            None if drop_null && c.contains_key("finish_reason") => {
+                c.remove("finish_reason");
+                *changed = true;
+            }
+            None => {}
+        }
+    }
 }
 
 /// The repairing state machine; see the module docs.
@@ -151,9 +197,10 @@ impl Repair {
             }
         }
         if self.opts.think_tags {
-            self.think_tags(index, c, changed);
+            self.choice(index).think_tags(c, changed);
         }
-        self.finish(index, c, changed);
+        let drop_null = self.opts.drop_null_finish_reason;
+        self.choice(index).finish(c, drop_null, changed);
         Ok((true, generates))
     }
 
@@ -201,63 +248,9 @@ impl Repair {
             }
         }
         // A fragment that only carried held arguments says nothing any more.
-        calls.retain(|tc| {
-            tc.as_object().is_some_and(|o| {
-                o.iter().any(|(k, v)| match k.as_str() {
-                    "index" => false,
-                    "function" => v != &json!({}),
-                    _ => true,
-                })
-            })
-        });
+        let says = |(k, v): (&String, &Value)| k != "index" && (k != "function" || v != &json!({}));
+        calls.retain(|tc| tc.as_object().is_some_and(|o| o.iter().any(says)));
         Ok(())
-    }
-
-    /// Reasoning moved into the content between `<think>` and `</think>` (opt-in).
-    fn think_tags(&mut self, index: u64, c: &mut Map<String, Value>, changed: &mut bool) {
-        let finishing = c.get("finish_reason").is_some_and(|f| !f.is_null());
-        let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
-        // Both spellings go (collected first: a lazy search would stop at the first key).
-        let removed: Vec<Value> = ["reasoning_content", "reasoning"].iter().filter_map(|k| delta.remove(*k)).collect();
-        let reasoning = removed.iter().filter_map(Value::as_str).find(|r| !r.is_empty()).map(String::from);
-        let content = delta.get("content").and_then(Value::as_str).unwrap_or("").to_string();
-        let open = self.choice(index).think_open;
-        if let Some(r) = reasoning {
-            delta.insert("content".into(), format!("{}{r}{content}", if open { "" } else { "<think>" }).into());
-            self.choice(index).think_open = true;
-            *changed = true;
-        } else if open && (delta.contains_key("content") || delta.contains_key("tool_calls") || finishing) {
-            delta.insert("content".into(), format!("</think>{content}").into());
-            self.choice(index).think_open = false;
-            *changed = true;
-        }
-    }
-
-    /// A choice's finish: `tool_calls` when it made calls, held custom arguments released; a
-    /// `"finish_reason": null` dropped when opted in.
-    fn finish(&mut self, index: u64, c: &mut Map<String, Value>, changed: &mut bool) {
-        match c.get("finish_reason").and_then(Value::as_str).map(String::from) {
-            Some(f) => {
-                let has_calls = !self.choice(index).calls.is_empty();
-                let fixed = match f.as_str() {
-                    "function_call" => "tool_calls",
-                    "stop" if has_calls => "tool_calls",
-                    other => other,
-                };
-                if fixed != f {
-                    c.insert("finish_reason".into(), fixed.into());
-                    *changed = true;
-                }
-                let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
-                *changed |= self.choice(index).flush_custom(delta);
-                self.choice(index).finished = true;
-            }
-            None if self.opts.drop_null_finish_reason && c.contains_key("finish_reason") => {
-                c.remove("finish_reason");
-                *changed = true;
-            }
-            None => {}
-        }
     }
 }
 
