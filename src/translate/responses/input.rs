@@ -41,8 +41,6 @@ const CHAT_KEYS: &[&str] = &[
 pub fn request_to_openai(body: &Value) -> Value {
     let mut v = body.clone();
     if let Some(o) = v.as_object_mut() {
-        o.entry("input").or_insert_with(|| json!([]));
-        o.remove("messages");
         if let Some(Value::Array(tools)) = o.get_mut("tools") {
             *tools = flat_tools(tools);
         }

@@ -310,33 +310,32 @@ mod tests {
     use crate::dialect::Dialect;
     use crate::translate::Pipeline;
 
-    fn chunk(delta: Value, finish: Value) -> Event {
-        Event::data(
-            json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}).to_string(),
-        )
+    fn chunk(delta: Value, finish: Option<&str>) -> Event {
+        let chunk = json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        Event::data(chunk.to_string())
     }
 
     /// Reasoning, text, a function call in pieces and a freeform call, then usage.
     fn chat_stream() -> Vec<Event> {
         vec![
-            chunk(json!({"role": "assistant", "content": ""}), Value::Null),
-            chunk(json!({"reasoning_content": "Think"}), Value::Null),
-            chunk(json!({"reasoning_content": "ing."}), Value::Null),
-            chunk(json!({"content": "Hel"}), Value::Null),
-            chunk(json!({"content": "lo"}), Value::Null),
+            chunk(json!({"role": "assistant", "content": ""}), None),
+            chunk(json!({"reasoning_content": "Think"}), None),
+            chunk(json!({"reasoning_content": "ing."}), None),
+            chunk(json!({"content": "Hel"}), None),
+            chunk(json!({"content": "lo"}), None),
             chunk(
                 json!({"tool_calls": [{"index": 0, "id": "call_9", "function": {"name": "read", "arguments": ""}}]}),
-                Value::Null,
+                None,
             ),
-            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"pa"}}]}), Value::Null),
-            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "th\":1}"}}]}), Value::Null),
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"pa"}}]}), None),
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "th\":1}"}}]}), None),
             chunk(
                 json!({"tool_calls": [{"index": 1, "id": "call_10", "function": {"name": "apply_patch", "arguments": "{\"input\":"}}]}),
-                Value::Null,
+                None,
             ),
             chunk(
                 json!({"tool_calls": [{"index": 1, "function": {"arguments": "\"*** Begin\"}"}}]}),
-                json!("tool_calls"),
+                Some("tool_calls"),
             ),
             Event::data(
                 json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13,
@@ -433,7 +432,7 @@ mod tests {
     fn upstream_errors_and_cut_streams_end_in_response_failed() {
         let mut t = OpenAiToResponses::new(Context::new(&json!({}), "m"), None);
         let mut out = Vec::new();
-        t.event(chunk(json!({"content": "x"}), Value::Null), &mut out).unwrap();
+        t.event(chunk(json!({"content": "x"}), None), &mut out).unwrap();
         t.event(Event::data(r#"{"error":{"message":"Overloaded","type":"overloaded_error"}}"#), &mut out).unwrap();
         let v = events(&out);
         let last = v.last().unwrap();
@@ -447,7 +446,7 @@ mod tests {
         let stages = super::super::stages(Dialect::OpenAi, Context::new(&json!({}), "m"), None);
         let mut p = Pipeline::new(stages, Dialect::Responses);
         let mut out = Vec::new();
-        p.push(chunk(json!({"content": "x"}), Value::Null), &mut out);
+        p.push(chunk(json!({"content": "x"}), None), &mut out);
         p.end(&mut out);
         let v = events(&out);
         assert_eq!(kinds(&v).last(), Some(&"response.failed"), "{v:?}");
