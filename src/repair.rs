@@ -45,11 +45,78 @@ struct Choice {
     think_open: bool,
 }
 
+impl Choice {
+    /// Adds the held arguments of this choice's custom-tool calls to `delta`, unwrapped; whether
+    /// that changed it.
+    fn flush_custom(&mut self, delta: &mut Map<String, Value>) -> bool {
+        let mut calls = Vec::new();
+        for call in self.calls.iter_mut().filter(|c| c.custom && !c.held.is_empty()) {
+            let held = std::mem::take(&mut call.held);
+            let raw = match serde_json::from_str::<Value>(&held) {
+                Ok(Value::Object(o)) if o.len() == 1 && o.contains_key("input") => match &o["input"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+                _ => held,
+            };
+            calls.push(json!({"index": call.index, "function": {"arguments": raw}}));
+        }
+        let list = if calls.is_empty() { None } else { delta.entry("tool_calls").or_insert(json!([])).as_array_mut() };
+        list.map(|a| a.extend(calls)).is_some()
+    }
+
+    /// Reasoning moved into the content between `<think>` and `</think>` (opt-in).
+    fn think_tags(&mut self, c: &mut Map<String, Value>, changed: &mut bool) {
+        let finishing = c.get("finish_reason").is_some_and(|f| !f.is_null());
+        let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
+        // Both spellings go (collected first: a lazy search would stop at the first key).
+        let removed: Vec<Value> = ["reasoning_content", "reasoning"].iter().filter_map(|k| delta.remove(*k)).collect();
+        let reasoning = removed.iter().filter_map(Value::as_str).find(|r| !r.is_empty()).map(String::from);
+        let content = delta.get("content").and_then(Value::as_str).unwrap_or("").to_string();
+        if let Some(r) = reasoning {
+            let tag = if self.think_open { "" } else { "<think>" };
+            delta.insert("content".into(), format!("{tag}{r}{content}").into());
+            self.think_open = true;
+            *changed = true;
+        } else if self.think_open && (delta.contains_key("content") || delta.contains_key("tool_calls") || finishing) {
+            delta.insert("content".into(), format!("</think>{content}").into());
+            self.think_open = false;
+            *changed = true;
+        }
+    }
+
+    /// A choice's finish: `tool_calls` when it made calls, held custom arguments released; a
+    /// `"finish_reason": null` dropped when opted in.
+    fn finish(&mut self, c: &mut Map<String, Value>, drop_null: bool, changed: &mut bool) {
+        match c.get("finish_reason").and_then(Value::as_str).map(String::from) {
+            Some(f) => {
+                let fixed = match f.as_str() {
+                    "function_call" => "tool_calls",
+                    "stop" if !self.calls.is_empty() => "tool_calls",
+                    other => other,
+                };
+                if fixed != f {
+                    c.insert("finish_reason".into(), fixed.into());
+                    *changed = true;
+                }
+                let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
+                *changed |= self.flush_custom(delta);
+                self.finished = true;
+            }
+            None if drop_null && c.contains_key("finish_reason") => {
+                c.remove("finish_reason");
+                *changed = true;
+            }
+            None => {}
+        }
+    }
+}
+
 /// The repairing state machine; see the module docs.
 pub struct Repair {
     opts: Options,
     choices: Vec<Choice>,
-    /// `id`, `object`, `created`, `model` of the last chunk, for chunks the proxy has to add.
+    /// The [`TEMPLATE`] fields of the last chunk, for chunks the proxy has to add.
     template: Map<String, Value>,
     calls_minted: usize,
     done: bool,
@@ -78,44 +145,22 @@ impl Repair {
 
     /// Finishes every open choice and writes `[DONE]`.
     fn close(&mut self, out: &mut Vec<Event>) {
-        let open: Vec<u64> = self.choices.iter().filter(|c| !c.finished).map(|c| c.index).collect();
-        for index in open {
-            let mut delta = json!({});
-            self.flush_custom(index, &mut delta);
-            if std::mem::take(&mut self.choice(index).think_open) {
-                delta["content"] = "</think>".into();
+        for i in 0..self.choices.len() {
+            let choice = &mut self.choices[i];
+            if std::mem::replace(&mut choice.finished, true) {
+                continue;
             }
-            let has_calls = !self.choice(index).calls.is_empty();
-            let finish = if has_calls { "tool_calls" } else { "stop" };
-            let c = self.chunk(json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": finish}]));
-            out.push(Event::data(c.to_string()));
-            self.choice(index).finished = true;
+            let mut delta = Map::new();
+            choice.flush_custom(&mut delta);
+            if std::mem::take(&mut choice.think_open) {
+                delta.insert("content".into(), "</think>".into());
+            }
+            let finish = if choice.calls.is_empty() { "stop" } else { "tool_calls" };
+            let c = json!([{"index": choice.index, "delta": delta, "logprobs": null, "finish_reason": finish}]);
+            out.push(Event::data(self.chunk(c).to_string()));
         }
         out.push(Event::data("[DONE]"));
         self.done = true;
-    }
-
-    /// Adds the held arguments of this choice's custom-tool calls to `delta`, unwrapped.
-    fn flush_custom(&mut self, index: u64, delta: &mut Value) {
-        let choice = self.choice(index);
-        let mut calls = Vec::new();
-        for call in choice.calls.iter_mut().filter(|c| c.custom && !c.held.is_empty()) {
-            let held = std::mem::take(&mut call.held);
-            let raw = match serde_json::from_str::<Value>(&held) {
-                Ok(Value::Object(o)) if o.len() == 1 && o.contains_key("input") => match &o["input"] {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                },
-                _ => held,
-            };
-            calls.push(json!({"index": call.index, "function": {"arguments": raw}}));
-        }
-        if !calls.is_empty() {
-            let list = delta.as_object_mut().expect("delta is an object").entry("tool_calls").or_insert(json!([]));
-            if let Some(a) = list.as_array_mut() {
-                a.extend(calls);
-            }
-        }
     }
 
     /// Repairs one choice in place; returns `false` when it must be dropped (it comes after its
@@ -152,9 +197,10 @@ impl Repair {
             }
         }
         if self.opts.think_tags {
-            self.think_tags(index, c, changed);
+            self.choice(index).think_tags(c, changed);
         }
-        self.finish(index, c, changed);
+        let drop_null = self.opts.drop_null_finish_reason;
+        self.choice(index).finish(c, drop_null, changed);
         Ok((true, generates))
     }
 
@@ -164,19 +210,19 @@ impl Repair {
     fn repair_calls(&mut self, index: u64, calls: &mut Vec<Value>, changed: &mut bool) -> Result<(), Error> {
         for tc in calls.iter_mut().filter_map(Value::as_object_mut) {
             let ti = stream_index("tool call", tc.get("index").and_then(Value::as_u64).unwrap_or(0))?;
+            let empty = |v: &Value| v == "" || v.is_null();
             for key in ["id", "type"] {
-                if tc.get(key).is_some_and(|v| v == "" || v.is_null()) {
+                if tc.get(key).is_some_and(empty) {
                     tc.remove(key);
                     *changed = true;
                 }
             }
             if let Some(f) = tc.get_mut("function").and_then(Value::as_object_mut) {
-                if f.get("name").is_some_and(|v| v == "" || v.is_null()) {
+                if f.get("name").is_some_and(empty) {
                     f.remove("name");
                     *changed = true;
                 }
             }
-            let name = tc.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).map(String::from);
             if !self.choice(index).calls.iter().any(|k| k.index == ti) {
                 if !tc.contains_key("id") {
                     self.calls_minted += 1;
@@ -187,7 +233,8 @@ impl Repair {
                     tc.insert("type".into(), "function".into());
                     *changed = true;
                 }
-                let custom = name.as_ref().is_some_and(|n| self.opts.custom_tools.contains(n));
+                let name = tc.get("function").and_then(|f| f.get("name")).and_then(Value::as_str);
+                let custom = name.is_some_and(|n| self.opts.custom_tools.iter().any(|t| t == n));
                 self.choice(index).calls.push(Call { index: ti, custom, held: String::new() });
             }
             let call = self.choice(index).calls.iter_mut().find(|k| k.index == ti).expect("call was just recorded");
@@ -201,68 +248,15 @@ impl Repair {
             }
         }
         // A fragment that only carried held arguments says nothing any more.
-        calls.retain(|tc| {
-            tc.as_object().is_some_and(|o| {
-                o.iter().any(|(k, v)| match k.as_str() {
-                    "index" => false,
-                    "function" => v != &json!({}),
-                    _ => true,
-                })
-            })
-        });
+        let says = |(k, v): (&String, &Value)| k != "index" && (k != "function" || v != &json!({}));
+        calls.retain(|tc| tc.as_object().is_some_and(|o| o.iter().any(says)));
         Ok(())
     }
-
-    /// Reasoning moved into the content between `<think>` and `</think>` (opt-in).
-    fn think_tags(&mut self, index: u64, c: &mut Map<String, Value>, changed: &mut bool) {
-        let finishing = !is_null(c.get("finish_reason"));
-        let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
-        // Both spellings go (collected first: a lazy search would stop at the first key).
-        let removed: Vec<Value> = ["reasoning_content", "reasoning"].iter().filter_map(|k| delta.remove(*k)).collect();
-        let reasoning = removed.iter().filter_map(Value::as_str).find(|r| !r.is_empty()).map(String::from);
-        let content = delta.get("content").and_then(Value::as_str).unwrap_or("").to_string();
-        let open = self.choice(index).think_open;
-        if let Some(r) = reasoning {
-            delta.insert("content".into(), format!("{}{r}{content}", if open { "" } else { "<think>" }).into());
-            self.choice(index).think_open = true;
-            *changed = true;
-        } else if open && (delta.contains_key("content") || delta.contains_key("tool_calls") || finishing) {
-            delta.insert("content".into(), format!("</think>{content}").into());
-            self.choice(index).think_open = false;
-            *changed = true;
-        }
-    }
-
-    /// A choice's finish: `tool_calls` when it made calls, held custom arguments released; a
-    /// `"finish_reason": null` dropped when opted in.
-    fn finish(&mut self, index: u64, c: &mut Map<String, Value>, changed: &mut bool) {
-        match c.get("finish_reason").and_then(Value::as_str).map(String::from) {
-            Some(f) => {
-                let has_calls = !self.choice(index).calls.is_empty();
-                let fixed = match f.as_str() {
-                    "function_call" => "tool_calls",
-                    "stop" if has_calls => "tool_calls",
-                    other => other,
-                };
-                if fixed != f {
-                    c.insert("finish_reason".into(), fixed.into());
-                    *changed = true;
-                }
-                let mut delta = c.remove("delta").unwrap_or_else(|| json!({}));
-                let before = delta.clone();
-                self.flush_custom(index, &mut delta);
-                *changed |= delta != before;
-                c.insert("delta".into(), delta);
-                self.choice(index).finished = true;
-            }
-            None if self.opts.drop_null_finish_reason && c.contains_key("finish_reason") => {
-                c.remove("finish_reason");
-                *changed = true;
-            }
-            None => {}
-        }
-    }
 }
+
+/// The fields of the chunks the proxy adds that come from the stream's own; they rarely change
+/// within a stream, so they are copied only when they do.
+const TEMPLATE: [&str; 5] = ["id", "object", "created", "model", "system_fingerprint"];
 
 /// A chunk as most of a stream's chunks are: only what decides that it needs no repair is read.
 #[derive(Deserialize)]
@@ -286,22 +280,20 @@ struct Plain {
 #[derive(Deserialize)]
 struct PlainChoice {
     index: u64,
-    #[serde(rename = "delta")]
-    _delta: PlainDelta,
+    #[allow(dead_code)] // only that it parses counts
+    delta: PlainDelta,
     #[serde(default, deserialize_with = "some")]
     finish_reason: Option<Value>,
 }
 
-/// A delta with nothing the repair touches (any other field: not plain).
+/// A delta with nothing the repair touches (any other field: not plain); only that it parses counts.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 struct PlainDelta {
-    #[serde(rename = "role")]
-    _role: Option<IgnoredAny>,
-    #[serde(rename = "content")]
-    _content: Option<IgnoredAny>,
-    #[serde(rename = "refusal")]
-    _refusal: Option<IgnoredAny>,
+    role: Option<IgnoredAny>,
+    content: Option<IgnoredAny>,
+    refusal: Option<IgnoredAny>,
 }
 
 /// A field that is there, even as `null`.
@@ -333,14 +325,7 @@ impl Repair {
         if p.error || choices.iter().any(|c| c.index > MAX_STREAM_INDEX || finishing(c) || finished(c)) {
             return false;
         }
-        let fields = [
-            ("id", p.id),
-            ("object", p.object),
-            ("created", p.created),
-            ("model", p.model),
-            ("system_fingerprint", p.system_fingerprint),
-        ];
-        for (key, v) in fields {
+        for (key, v) in TEMPLATE.into_iter().zip([p.id, p.object, p.created, p.model, p.system_fingerprint]) {
             if let Some(v) = v.filter(|v| self.template.get(key) != Some(v)) {
                 self.template.insert(key.into(), v);
             }
@@ -350,10 +335,6 @@ impl Repair {
         }
         true
     }
-}
-
-fn is_null(v: Option<&Value>) -> bool {
-    v.is_none_or(Value::is_null)
 }
 
 impl Transform for Repair {
@@ -379,8 +360,7 @@ impl Transform for Repair {
             self.done = true;
             return Ok(());
         }
-        for key in ["id", "object", "created", "model", "system_fingerprint"] {
-            // These rarely change within a stream: copy only when they do.
+        for key in TEMPLATE {
             if let Some(v) = chunk.get(key).filter(|v| self.template.get(key) != Some(*v)) {
                 self.template.insert(key.into(), v.clone());
             }
@@ -412,10 +392,7 @@ impl Transform for Repair {
         if had_choices && empty && !usage {
             return Ok(()); // only a duplicate finish or after-finish output: drop it
         }
-        match changed {
-            false => out.push(ev),
-            true => out.push(Event::data(Value::Object(chunk).to_string())),
-        }
+        out.push(if changed { Event::data(Value::Object(chunk).to_string()) } else { ev });
         Ok(())
     }
 
@@ -447,11 +424,11 @@ pub fn complete_value(v: &mut Value, opts: &Options) -> bool {
                 continue;
             }
             let args = tc.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("");
-            if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(args) {
-                if let Some(Value::String(raw)) = o.get("input") {
-                    tc["function"]["arguments"] = raw.clone().into();
-                    changed = true;
-                }
+            let input =
+                serde_json::from_str::<Value>(args).ok().and_then(|o| Some(o.get("input")?.as_str()?.to_string()));
+            if let Some(raw) = input {
+                tc["function"]["arguments"] = raw.into();
+                changed = true;
             }
         }
         if opts.think_tags {
@@ -487,6 +464,11 @@ mod tests {
         }
         r.end(&mut out).unwrap();
         out.into_iter().map(|e| e.data).collect()
+    }
+
+    /// The string at `pointer` in the chunk `data`.
+    fn field(data: &str, pointer: &str) -> Option<String> {
+        serde_json::from_str::<Value>(data).unwrap().pointer(pointer).and_then(Value::as_str).map(String::from)
     }
 
     const TOOL: &str = r#"{"id":"a","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#;
@@ -564,15 +546,7 @@ mod tests {
         let r2 = r#"{"choices":[{"index":0,"delta":{"reasoning_content":"m."},"finish_reason":null}]}"#;
         let c = r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#;
         let out = run(opts, &[r1, r2, c, "[DONE]"]);
-        let content: String = out[..3]
-            .iter()
-            .map(|e| {
-                serde_json::from_str::<Value>(e).unwrap()["choices"][0]["delta"]["content"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
+        let content: String = out[..3].iter().map(|e| field(e, "/choices/0/delta/content").unwrap()).collect();
         assert_eq!(content, "<think>hmm.</think>Hi");
         assert!(!out[0].contains("finish_reason") && !out[0].contains("reasoning"), "{}", out[0]);
     }
@@ -583,15 +557,8 @@ mod tests {
         let a = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"ApplyPatch","arguments":"{\"inp"}}]}}]}"#;
         let b = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"ut\":\"*** Begin\\n\"}"}}]},"finish_reason":"tool_calls"}]}"#;
         let out = run(opts, &[a, b, "[DONE]"]);
-        let args: String = out[..2]
-            .iter()
-            .filter_map(|e| {
-                serde_json::from_str::<Value>(e).unwrap()["choices"][0]["delta"]["tool_calls"][0]["function"]
-                    ["arguments"]
-                    .as_str()
-                    .map(String::from)
-            })
-            .collect();
+        let args = out[..2].iter().filter_map(|e| field(e, "/choices/0/delta/tool_calls/0/function/arguments"));
+        let args: String = args.collect();
         assert_eq!(args, "*** Begin\n");
     }
 }

@@ -56,17 +56,26 @@ impl Framing {
     }
 
     /// Appends `ev`: an SSE event as the exact bytes it arrived as when it has them, otherwise
-    /// made from its name and data; an NDJSON line of its data (comments have none to write).
+    /// made from its name and data (`event: <name>` the Anthropic way, then `data: <data>`); an
+    /// NDJSON line of its data (comments have none to write).
     pub fn write(self, ev: &Event, out: &mut Vec<u8>) {
-        match (self, &ev.name) {
-            (Framing::Ndjson, _) if ev.data.is_empty() => {}
-            (Framing::Ndjson, _) => {
+        match self {
+            Framing::Ndjson if ev.data.is_empty() => {}
+            Framing::Ndjson => {
                 out.extend_from_slice(ev.data.as_bytes());
                 out.push(b'\n');
             }
-            (Framing::Sse, _) if !ev.raw.is_empty() => out.extend_from_slice(&ev.raw),
-            (Framing::Sse, Some(name)) => write_named(out, name, &ev.data),
-            (Framing::Sse, None) => write_data(out, &ev.data),
+            Framing::Sse if !ev.raw.is_empty() => out.extend_from_slice(&ev.raw),
+            Framing::Sse => {
+                if let Some(name) = &ev.name {
+                    out.extend_from_slice(b"event: ");
+                    out.extend_from_slice(name.as_bytes());
+                    out.push(b'\n');
+                }
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(ev.data.as_bytes());
+                out.extend_from_slice(b"\n\n");
+            }
         }
     }
 }
@@ -171,24 +180,21 @@ impl Parser {
         if !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
             self.raw.extend_from_slice(&rest);
-            let mut out = Vec::new();
-            self.line(String::from_utf8_lossy(&rest).trim_end_matches('\r'), &mut out);
+            self.line(String::from_utf8_lossy(&rest).trim_end_matches('\r'), &mut Vec::new());
         }
-        self.has_data.then(|| {
-            self.has_data = false;
-            let mut ev = std::mem::take(&mut self.event);
-            ev.raw = std::mem::take(&mut self.raw);
-            ev
-        })
+        self.has_data.then(|| self.take_event())
+    }
+
+    /// The event gathered so far, with the bytes it came as; the next one starts from nothing.
+    fn take_event(&mut self) -> Event {
+        self.has_data = false;
+        Event { raw: std::mem::take(&mut self.raw), ..std::mem::take(&mut self.event) }
     }
 
     fn line(&mut self, line: &str, out: &mut Vec<Event>) {
         if line.is_empty() {
             if self.has_data {
-                let mut ev = std::mem::take(&mut self.event);
-                ev.raw = std::mem::take(&mut self.raw);
-                out.push(ev);
-                self.has_data = false;
+                out.push(self.take_event());
             } else {
                 self.event.name = None;
                 // Nothing to dispatch. Comments (keep-alives) go on at once, as an event of their
@@ -204,9 +210,6 @@ impl Parser {
             }
             return;
         }
-        if line.starts_with(':') {
-            return;
-        }
         let (field, value) = line.split_once(':').unwrap_or((line, ""));
         let value = value.strip_prefix(' ').unwrap_or(value);
         match field {
@@ -218,24 +221,9 @@ impl Parser {
                 self.event.data.push_str(value);
                 self.has_data = true;
             }
-            _ => {}
+            _ => {} // a comment (`: …`, no field name) or a field no stage reads
         }
     }
-}
-
-/// Appends `data: <data>\n\n` (the OpenAI way).
-fn write_data(out: &mut Vec<u8>, data: &str) {
-    out.extend_from_slice(b"data: ");
-    out.extend_from_slice(data.as_bytes());
-    out.extend_from_slice(b"\n\n");
-}
-
-/// Appends `event: <name>\ndata: <data>\n\n` (the Anthropic way).
-fn write_named(out: &mut Vec<u8>, name: &str, data: &str) {
-    out.extend_from_slice(b"event: ");
-    out.extend_from_slice(name.as_bytes());
-    out.push(b'\n');
-    write_data(out, data);
 }
 
 #[cfg(test)]

@@ -41,8 +41,6 @@ const CHAT_KEYS: &[&str] = &[
 pub fn request_to_openai(body: &Value) -> Value {
     let mut v = body.clone();
     if let Some(o) = v.as_object_mut() {
-        o.entry("input").or_insert_with(|| json!([]));
-        o.remove("messages");
         if let Some(Value::Array(tools)) = o.get_mut("tools") {
             *tools = flat_tools(tools);
         }
@@ -94,7 +92,7 @@ fn chat_call(item: &Value) -> Value {
 
 /// Responses input items as Chat Completions messages: calls join the assistant turn before
 /// them; reasoning items and references are left out (a chat upstream cannot take them).
-pub fn chat_messages(items: &[Value]) -> Vec<Value> {
+fn chat_messages(items: &[Value]) -> Vec<Value> {
     let mut messages: Vec<Value> = Vec::new();
     for item in items {
         let kind = item.get("type").and_then(Value::as_str).unwrap_or("message");
@@ -135,7 +133,7 @@ pub fn chat_messages(items: &[Value]) -> Vec<Value> {
 
 /// The input of a Responses request as items (a string is one user message).
 pub fn input_items(body: &Value) -> Vec<Value> {
-    items_of(body.get("input").cloned().unwrap_or_default())
+    items_of(body["input"].clone())
 }
 
 /// `input` as items.

@@ -8,8 +8,8 @@
 mod input; // a Responses request as a Chat Completions request
 mod stream; // Chat Completions chunks as Responses events
 
-pub use input::{builtin_tools, chat_messages, input_items, into_chat, request_to_openai};
-pub use stream::{as_events, OpenAiToResponses};
+pub use input::{builtin_tools, input_items, into_chat, request_to_openai};
+pub use stream::as_events;
 
 use crate::dialect::Dialect;
 use crate::error::Error;
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A fresh id with `prefix` (`resp`, `msg`, …): the time and a process-wide counter, mixed so
 /// that ids of one proxy never repeat and do not read as a sequence.
-pub fn mint_id(prefix: &str) -> String {
+fn mint_id(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -27,37 +27,12 @@ pub fn mint_id(prefix: &str) -> String {
     format!("{prefix}_{:016x}{:08x}", mix(nanos ^ n.rotate_left(40)), mix(n) as u32)
 }
 
-/// Request fields a Response object repeats.
-const ECHOED: &[&str] = &[
-    "instructions",
-    "max_output_tokens",
-    "metadata",
-    "parallel_tool_calls",
-    "previous_response_id",
-    "reasoning",
-    "store",
-    "temperature",
-    "text",
-    "tool_choice",
-    "tools",
-    "top_p",
-    "truncation",
-    "user",
-];
-
-/// What OpenAI reports for an [`ECHOED`] field the request left unset.
-fn unset(key: &str) -> Value {
-    match key {
-        "metadata" => json!({}),
-        "parallel_tool_calls" | "store" => Value::Bool(true),
-        "reasoning" => json!({"effort": null, "summary": null}),
-        "temperature" | "top_p" => json!(1.0),
-        "text" => json!({"format": {"type": "text"}}),
-        "tool_choice" => json!("auto"),
-        "tools" => json!([]),
-        "truncation" => json!("disabled"),
-        _ => Value::Null,
-    }
+/// Request fields a Response object repeats, each with what OpenAI reports when the request left it unset.
+fn echoed_defaults() -> Value {
+    json!({"instructions": null, "max_output_tokens": null, "metadata": {}, "parallel_tool_calls": true,
+           "previous_response_id": null, "reasoning": {"effort": null, "summary": null}, "store": true,
+           "temperature": 1.0, "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [], "top_p": 1.0,
+           "truncation": "disabled", "user": null})
 }
 
 /// What a Response needs from its request: its id (minted once, so the stream's events and the
@@ -65,12 +40,12 @@ fn unset(key: &str) -> Value {
 #[derive(Debug, Clone)]
 pub struct Context {
     /// `resp_…`.
-    pub id: String,
+    id: String,
     /// The model name the client asked for.
-    pub model: String,
+    model: String,
     /// Unix seconds.
-    pub created_at: u64,
-    /// The fields of [`ECHOED`], as asked or defaulted.
+    created_at: u64,
+    /// The fields of [`echoed_defaults`], as asked or defaulted.
     echo: Map<String, Value>,
     /// Names of the request's `custom` tools.
     custom_tools: Vec<String>,
@@ -83,10 +58,10 @@ pub struct Context {
 impl Context {
     /// The context of a Responses request for `model`.
     pub fn new(request: &Value, model: &str) -> Context {
-        let echo = ECHOED
-            .iter()
-            .map(|k| (k.to_string(), request.get(*k).filter(|v| !v.is_null()).cloned().unwrap_or_else(|| unset(k))))
-            .collect();
+        let asked = |(k, unset): (&String, &Value)| {
+            (k.clone(), request.get(k).filter(|v| !v.is_null()).unwrap_or(unset).clone())
+        };
+        let echo = echoed_defaults().as_object().into_iter().flatten().map(asked).collect();
         let tools = request.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         let name = |t: &Value| t.get("name").and_then(Value::as_str).map(String::from);
         let custom_tools = input::flat_tools(tools).iter().filter(|t| t["type"] == "custom").filter_map(name).collect();
@@ -117,19 +92,36 @@ impl Context {
         format!("{prefix}_{}{index}", self.id.trim_start_matches("resp_"))
     }
 
-    /// The namespace a tool was declared in.
-    fn namespace(&self, name: &str) -> Option<&str> {
-        self.namespaced.iter().find(|(n, _)| n == name).map(|(_, ns)| ns.as_str())
+    /// A Chat Completions tool call as the output item at `index` (a `custom_tool_call` for a `custom` tool).
+    fn call_item(&self, tc: &Value, index: usize, arguments: String) -> Item {
+        let name = tc.pointer("/function/name").and_then(Value::as_str).unwrap_or("").to_string();
+        let call_id = tc.get("id").and_then(Value::as_str).filter(|s| !s.is_empty());
+        let call_id = call_id.map_or_else(|| mint_id("call"), String::from);
+        let custom = self.custom_tools.contains(&name);
+        let id = self.item_id(if custom { "ctc" } else { "fc" }, index);
+        Item::Call { id, call_id, name, arguments, custom }
     }
 
-    /// Whether `name` is a `custom` tool (its calls come back as raw text).
-    fn is_custom(&self, name: &str) -> bool {
-        self.custom_tools.iter().any(|t| t == name)
+    /// The finished Response of these items, for a Chat Completions `finish_reason` and `usage`.
+    fn finished(&self, items: &[Item], finish: Option<&str>, usage: &Value) -> Value {
+        let incomplete = match finish {
+            Some("length") => json!({"reason": "max_output_tokens"}),
+            Some("content_filter") => json!({"reason": "content_filter"}),
+            _ => Value::Null,
+        };
+        let status = if incomplete.is_null() { "completed" } else { "incomplete" };
+        let output = items.iter().map(|i| i.json(true, status, self)).collect();
+        let mut r = self.response(status, output, usage_from_openai(usage));
+        r["incomplete_details"] = incomplete;
+        if status == "completed" {
+            r["completed_at"] = crate::clock::unix_now().into();
+        }
+        r
     }
 }
 
 /// Chat Completions `usage` → Responses `usage` (cached and reasoning tokens included).
-pub fn usage_from_openai(u: &Value) -> Value {
+fn usage_from_openai(u: &Value) -> Value {
     let n = |p: &str| u.pointer(p).and_then(Value::as_u64).unwrap_or(0);
     let (input, output) = (n("/prompt_tokens"), n("/completion_tokens"));
     json!({"input_tokens": input,
@@ -139,23 +131,17 @@ pub fn usage_from_openai(u: &Value) -> Value {
            "total_tokens": u.get("total_tokens").and_then(Value::as_u64).unwrap_or(input + output)})
 }
 
-/// A response's status and `incomplete_details` for a Chat Completions `finish_reason`.
-fn status_of(finish: Option<&str>) -> (&'static str, Value) {
-    match finish {
-        Some("length") => ("incomplete", json!({"reason": "max_output_tokens"})),
-        Some("content_filter") => ("incomplete", json!({"reason": "content_filter"})),
-        _ => ("completed", Value::Null),
-    }
-}
-
 /// The raw text of a custom tool's call from the `{"input": "…"}` it travelled as.
 fn custom_input(arguments: &str) -> String {
-    match serde_json::from_str::<Value>(arguments) {
-        Ok(Value::Object(o)) if o.get("input").is_some_and(Value::is_string) => {
-            o["input"].as_str().unwrap_or("").into()
-        }
-        _ => arguments.to_string(),
-    }
+    let v: Option<Value> = serde_json::from_str(arguments).ok();
+    v.as_ref().and_then(|v| v.get("input")?.as_str()).unwrap_or(arguments).to_string()
+}
+
+/// The reasoning and the text (or refusal) of a Chat Completions message or delta, each if not empty.
+fn reasoning_and_text(m: &Value) -> (Option<&str>, Option<&str>) {
+    let reasoning = m.get("reasoning_content").or(m.get("reasoning")).and_then(Value::as_str);
+    let text = m.get("content").and_then(Value::as_str).or(m.get("refusal").and_then(Value::as_str));
+    (reasoning.filter(|r| !r.is_empty()), text.filter(|t| !t.is_empty()))
 }
 
 /// One output item of a response being built.
@@ -170,6 +156,13 @@ enum Item {
 }
 
 impl Item {
+    /// The item's id.
+    fn id(&self) -> &str {
+        match self {
+            Item::Reasoning { id, .. } | Item::Message { id, .. } | Item::Call { id, .. } => id,
+        }
+    }
+
     /// The item as JSON; `done` with its content, otherwise as just added.
     fn json(&self, done: bool, status: &str, ctx: &Context) -> Value {
         let status = if done { status } else { "in_progress" };
@@ -190,8 +183,9 @@ impl Item {
                 let arguments = if done { arguments.as_str() } else { "" };
                 let mut call = json!({"id": id, "type": "function_call", "status": status, "call_id": call_id,
                                       "name": name, "arguments": arguments});
-                if let Some(ns) = ctx.namespace(name) {
-                    call["namespace"] = ns.into();
+                // A tool declared in a namespace: its calls say which.
+                if let Some((_, ns)) = ctx.namespaced.iter().find(|(n, _)| n == name) {
+                    call["namespace"] = ns.as_str().into();
                 }
                 call
             }
@@ -204,39 +198,23 @@ fn text_part(text: &str) -> Value {
     json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []})
 }
 
-/// The items of a complete Chat Completions message, in the order a stream gives them.
-fn items_of_message(message: &Value, ctx: &Context) -> Vec<Item> {
+/// A complete Chat Completions answer → a Response object.
+fn response_from_openai(resp: &Value, ctx: &Context) -> Value {
+    let message = resp.pointer("/choices/0/message").unwrap_or(&Value::Null);
     let mut items = Vec::new();
-    let reasoning = message.get("reasoning_content").or(message.get("reasoning")).and_then(Value::as_str);
-    if let Some(r) = reasoning.filter(|r| !r.is_empty()) {
+    let (reasoning, text) = reasoning_and_text(message);
+    if let Some(r) = reasoning {
         items.push(Item::Reasoning { id: ctx.item_id("rs", items.len()), text: r.into() });
     }
-    let text = message.get("content").and_then(Value::as_str).or(message.get("refusal").and_then(Value::as_str));
-    if let Some(t) = text.filter(|t| !t.is_empty()) {
+    if let Some(t) = text {
         items.push(Item::Message { id: ctx.item_id("msg", items.len()), text: t.into() });
     }
     for c in message.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
-        let name = c.pointer("/function/name").and_then(Value::as_str).unwrap_or("").to_string();
-        let call_id = c.get("id").and_then(Value::as_str).filter(|s| !s.is_empty());
-        let call_id = call_id.map_or_else(|| mint_id("call"), String::from);
         let arguments = c.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("").to_string();
-        let (prefix, custom) = if ctx.is_custom(&name) { ("ctc", true) } else { ("fc", false) };
-        items.push(Item::Call { id: ctx.item_id(prefix, items.len()), call_id, name, arguments, custom });
+        items.push(ctx.call_item(c, items.len(), arguments));
     }
-    items
-}
-
-/// A complete Chat Completions answer → a Response object.
-pub fn response_from_openai(resp: &Value, ctx: &Context) -> Value {
-    let message = resp.pointer("/choices/0/message").cloned().unwrap_or_default();
-    let (status, incomplete) = status_of(resp.pointer("/choices/0/finish_reason").and_then(Value::as_str));
-    let output = items_of_message(&message, ctx).iter().map(|i| i.json(true, status, ctx)).collect();
-    let mut r = ctx.response(status, output, usage_from_openai(resp.get("usage").unwrap_or(&Value::Null)));
-    r["incomplete_details"] = incomplete;
-    if status == "completed" {
-        r["completed_at"] = crate::clock::unix_now().into();
-    }
-    r
+    let finish = resp.pointer("/choices/0/finish_reason").and_then(Value::as_str);
+    ctx.finished(&items, finish, resp.get("usage").unwrap_or(&Value::Null))
 }
 
 /// The Responses error `code` for an error body's message and code (the OpenAI SDK accepts only
@@ -272,7 +250,7 @@ pub fn whole(wire: Dialect, body: &[u8], ctx: &Context) -> Result<Value, Error> 
 
 /// The stages that turn a `wire`-dialect stream into the Responses stream of `ctx`.
 pub fn stages(wire: Dialect, ctx: Context, on_complete: Option<OnComplete>) -> Vec<Box<dyn Transform>> {
-    let last: Box<dyn Transform> = Box::new(OpenAiToResponses::new(ctx.clone(), on_complete));
+    let last: Box<dyn Transform> = Box::new(stream::OpenAiToResponses::new(ctx.clone(), on_complete));
     match wire {
         Dialect::Anthropic => {
             let answer_tool = ctx.answer_tool.clone();
@@ -290,11 +268,11 @@ mod tests {
     use super::*;
     use crate::sse::Event;
 
-    fn events(out: &[Event]) -> Vec<Value> {
+    pub(super) fn events(out: &[Event]) -> Vec<Value> {
         out.iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect()
     }
 
-    fn kinds(v: &[Value]) -> Vec<&str> {
+    pub(super) fn kinds(v: &[Value]) -> Vec<&str> {
         v.iter().map(|e| e["type"].as_str().unwrap()).collect()
     }
 

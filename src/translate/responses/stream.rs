@@ -1,7 +1,7 @@
 //! Chat Completions chunks as the Responses event stream: numbered events, one output item open
 //! at a time, and the final Response object (also a whole Response replayed as its stream).
 
-use super::{custom_input, failure_code, mint_id, status_of, text_part, usage_from_openai, Context, Item, OnComplete};
+use super::{custom_input, failure_code, reasoning_and_text, text_part, Context, Item, OnComplete};
 use crate::error::Error;
 use crate::sse::Event;
 use crate::translate::{accumulate, stream_index, Transform};
@@ -12,15 +12,16 @@ use serde_json::{json, Value};
 /// reasoning, then text, then each tool call, as chat upstreams send them.
 pub struct OpenAiToResponses {
     ctx: Context,
+    /// The next event's number (0: nothing emitted yet, not even `response.created`).
     seq: u64,
-    started: bool,
     items: Vec<Item>,
     /// The open item's position in `items`.
     open: Option<usize>,
     /// Chat tool-call index → position in `items`.
     calls: Vec<(u64, usize)>,
     finish: Option<String>,
-    usage: Option<Value>,
+    /// The last `usage` (`null` until one comes).
+    usage: Value,
     done: bool,
     on_complete: Option<OnComplete>,
 }
@@ -31,12 +32,11 @@ impl OpenAiToResponses {
         OpenAiToResponses {
             ctx,
             seq: 0,
-            started: false,
             items: Vec::new(),
             open: None,
             calls: Vec::new(),
             finish: None,
-            usage: None,
+            usage: Value::Null,
             done: false,
             on_complete,
         }
@@ -50,82 +50,73 @@ impl OpenAiToResponses {
         out.push(Event::named(&name, v.to_string()));
     }
 
+    /// The first two events, once (every other event comes after them).
     fn start(&mut self, out: &mut Vec<Event>) {
-        if !self.started {
-            self.started = true;
-            for kind in ["response.created", "response.in_progress"] {
-                let response = self.ctx.response("in_progress", Vec::new(), Value::Null);
-                self.emit(out, json!({"type": kind, "response": response}));
-            }
+        if self.seq > 0 {
+            return;
+        }
+        for kind in ["response.created", "response.in_progress"] {
+            let response = self.ctx.response("in_progress", Vec::new(), Value::Null);
+            self.emit(out, json!({"type": kind, "response": response}));
         }
     }
 
-    /// Adds an item and announces it (its first part too, for reasoning and text).
-    fn open(&mut self, out: &mut Vec<Event>, item: Item) {
+    /// Adds an item and announces it (its first part too, for reasoning and text); returns its position.
+    fn open(&mut self, out: &mut Vec<Event>, item: Item) -> usize {
         self.close(out);
-        let index = self.items.len();
-        let (id, added) = (item_id(&item).to_string(), item.json(false, "", &self.ctx));
+        let (index, id) = (self.items.len(), item.id().to_string());
+        let part = match &item {
+            Item::Reasoning { .. } => Some(json!({"type": "response.reasoning_summary_part.added", "item_id": id,
+                "output_index": index, "summary_index": 0, "part": {"type": "summary_text", "text": ""}})),
+            Item::Message { .. } => Some(json!({"type": "response.content_part.added", "item_id": id,
+                "output_index": index, "content_index": 0, "part": text_part("")})),
+            Item::Call { .. } => None,
+        };
+        let added = item.json(false, "", &self.ctx);
         self.items.push(item);
         self.open = Some(index);
         self.emit(out, json!({"type": "response.output_item.added", "output_index": index, "item": added}));
-        match &self.items[index] {
-            Item::Reasoning { .. } => self.emit(out, json!({"type": "response.reasoning_summary_part.added",
-                "item_id": id, "output_index": index, "summary_index": 0, "part": {"type": "summary_text", "text": ""}})),
-            Item::Message { .. } => self.emit(out, json!({"type": "response.content_part.added",
-                "item_id": id, "output_index": index, "content_index": 0, "part": text_part("")})),
-            Item::Call { .. } => {}
+        if let Some(part) = part {
+            self.emit(out, part);
         }
+        index
     }
 
     /// Finishes the open item: its `.done` events, then `output_item.done`.
     fn close(&mut self, out: &mut Vec<Event>) {
         let Some(index) = self.open.take() else { return };
-        let item = self.items[index].clone();
-        let id = item_id(&item);
-        let at = json!({"item_id": id, "output_index": index});
-        let with = |mut v: Value, more: Value| {
-            for (k, x) in at.as_object().into_iter().flatten().chain(more.as_object().into_iter().flatten()) {
-                v[k] = x.clone();
-            }
-            v
-        };
-        let events = match &item {
+        let item = &self.items[index];
+        let id = item.id();
+        let mut events = match item {
             Item::Reasoning { text, .. } => vec![
-                with(
-                    json!({"type": "response.reasoning_summary_text.done"}),
-                    json!({"summary_index": 0, "text": text}),
-                ),
-                with(
-                    json!({"type": "response.reasoning_summary_part.done"}),
-                    json!({"summary_index": 0, "part": {"type": "summary_text", "text": text}}),
-                ),
+                json!({"type": "response.reasoning_summary_text.done", "item_id": id, "output_index": index,
+                       "summary_index": 0, "text": text}),
+                json!({"type": "response.reasoning_summary_part.done", "item_id": id, "output_index": index,
+                       "summary_index": 0, "part": {"type": "summary_text", "text": text}}),
             ],
             Item::Message { text, .. } => vec![
-                with(
-                    json!({"type": "response.output_text.done"}),
-                    json!({"content_index": 0, "text": text, "logprobs": []}),
-                ),
-                with(
-                    json!({"type": "response.content_part.done"}),
-                    json!({"content_index": 0, "part": text_part(text)}),
-                ),
+                json!({"type": "response.output_text.done", "item_id": id, "output_index": index, "content_index": 0,
+                       "text": text, "logprobs": []}),
+                json!({"type": "response.content_part.done", "item_id": id, "output_index": index, "content_index": 0,
+                       "part": text_part(text)}),
             ],
             Item::Call { arguments, custom: true, .. } => {
                 let input = custom_input(arguments);
                 vec![
-                    with(json!({"type": "response.custom_tool_call_input.delta"}), json!({"delta": input})),
-                    with(json!({"type": "response.custom_tool_call_input.done"}), json!({"input": input})),
+                    json!({"type": "response.custom_tool_call_input.delta", "item_id": id, "output_index": index,
+                           "delta": input}),
+                    json!({"type": "response.custom_tool_call_input.done", "item_id": id, "output_index": index,
+                           "input": input}),
                 ]
             }
-            Item::Call { arguments, .. } => {
-                vec![with(json!({"type": "response.function_call_arguments.done"}), json!({"arguments": arguments}))]
-            }
+            Item::Call { arguments, .. } => vec![json!({"type": "response.function_call_arguments.done",
+                "item_id": id, "output_index": index, "arguments": arguments})],
         };
+        let done = item.json(true, "completed", &self.ctx);
+        events.push(json!({"type": "response.output_item.done", "output_index": index, "item": done}));
         for ev in events {
             self.emit(out, ev);
         }
-        let done = item.json(true, "completed", &self.ctx);
-        self.emit(out, json!({"type": "response.output_item.done", "output_index": index, "item": done}));
     }
 
     /// Text or reasoning: into the open item of that kind, or a new one. A streamed delta
@@ -133,16 +124,18 @@ impl OpenAiToResponses {
     /// whole answer replayed is already bounded by the body limit.
     fn text(&mut self, out: &mut Vec<Event>, reasoning: bool, delta: &str, capped: bool) -> Result<(), Error> {
         let fits = |i: &Item| matches!((i, reasoning), (Item::Reasoning { .. }, true) | (Item::Message { .. }, false));
-        if !self.open.is_some_and(|i| fits(&self.items[i])) {
-            let n = self.items.len();
-            let item = match reasoning {
-                true => Item::Reasoning { id: self.ctx.item_id("rs", n), text: String::new() },
-                false => Item::Message { id: self.ctx.item_id("msg", n), text: String::new() },
-            };
-            self.open(out, item);
-        }
-        let index = self.open.expect("an open item");
-        let id = item_id(&self.items[index]).to_string();
+        let index = match self.open.filter(|&i| fits(&self.items[i])) {
+            Some(i) => i,
+            None => {
+                let n = self.items.len();
+                let item = match reasoning {
+                    true => Item::Reasoning { id: self.ctx.item_id("rs", n), text: String::new() },
+                    false => Item::Message { id: self.ctx.item_id("msg", n), text: String::new() },
+                };
+                self.open(out, item)
+            }
+        };
+        let id = self.items[index].id().to_string();
         if let Item::Reasoning { text, .. } | Item::Message { text, .. } = &mut self.items[index] {
             match capped {
                 true => accumulate(if reasoning { "reasoning item" } else { "message item" }, text, delta)?,
@@ -170,13 +163,8 @@ impl OpenAiToResponses {
                 return Ok(());
             }
             None => {
-                let name = tc.pointer("/function/name").and_then(Value::as_str).unwrap_or("").to_string();
-                let call_id = tc.get("id").and_then(Value::as_str).filter(|s| !s.is_empty());
-                let call_id = call_id.map_or_else(|| mint_id("call"), String::from);
-                let custom = self.ctx.is_custom(&name);
-                let id = self.ctx.item_id(if custom { "ctc" } else { "fc" }, self.items.len());
-                self.open(out, Item::Call { id, call_id, name, arguments: String::new(), custom });
-                let index = self.items.len() - 1;
+                let item = self.ctx.call_item(tc, self.items.len(), String::new());
+                let index = self.open(out, item);
                 self.calls.push((chat_index, index));
                 index
             }
@@ -196,18 +184,11 @@ impl OpenAiToResponses {
     fn complete(&mut self, out: &mut Vec<Event>) {
         self.start(out);
         self.close(out);
-        let (status, incomplete) = status_of(self.finish.as_deref());
-        let output = self.items.iter().map(|i| i.json(true, status, &self.ctx)).collect();
-        let usage = usage_from_openai(self.usage.as_ref().unwrap_or(&Value::Null));
-        let mut r = self.ctx.response(status, output, usage);
-        r["incomplete_details"] = incomplete;
-        if status == "completed" {
-            r["completed_at"] = crate::clock::unix_now().into();
-        }
+        let r = self.ctx.finished(&self.items, self.finish.as_deref(), &self.usage);
         if let Some(f) = self.on_complete.take() {
             f(&r);
         }
-        let kind = if status == "completed" { "response.completed" } else { "response.incomplete" };
+        let kind = if r["status"] == "completed" { "response.completed" } else { "response.incomplete" };
         self.emit(out, json!({"type": kind, "response": r}));
         self.done = true;
     }
@@ -222,12 +203,29 @@ impl OpenAiToResponses {
         self.emit(out, json!({"type": "response.failed", "response": r}));
         self.done = true;
     }
-}
 
-/// An item's id.
-fn item_id(item: &Item) -> &str {
-    match item {
-        Item::Reasoning { id, .. } | Item::Message { id, .. } | Item::Call { id, .. } => id,
+    /// A finished item of a whole response, as the events that would have built it.
+    fn replay(&mut self, out: &mut Vec<Event>, item: &Value) {
+        let s = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        match s("type").as_str() {
+            kind @ ("reasoning" | "message") => {
+                let parts = if kind == "reasoning" { &item["summary"] } else { &item["content"] };
+                let text: String = parts.as_array().into_iter().flatten().filter_map(|p| p["text"].as_str()).collect();
+                self.text(out, kind == "reasoning", &text, false).expect("uncapped");
+            }
+            kind @ ("function_call" | "custom_tool_call") => {
+                let custom = kind == "custom_tool_call";
+                let arguments = if custom { json!({"input": s("input")}).to_string() } else { s("arguments") };
+                let call = Item::Call { id: s("id"), call_id: s("call_id"), name: s("name"), arguments, custom };
+                let index = self.open(out, call);
+                if let Item::Call { id, arguments, custom: false, .. } = &self.items[index] {
+                    let ev = json!({"type": "response.function_call_arguments.delta", "item_id": id,
+                                    "output_index": index, "delta": arguments});
+                    self.emit(out, ev);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -248,19 +246,17 @@ impl Transform for OpenAiToResponses {
         }
         self.start(out);
         if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
-            self.usage = Some(u.clone());
+            self.usage = u.clone();
         }
         let Some(choice) = chunk.pointer("/choices/0") else { return Ok(()) };
-        let d = &choice["delta"];
-        let reasoning = d.get("reasoning_content").or(d.get("reasoning")).and_then(Value::as_str);
-        if let Some(r) = reasoning.filter(|r| !r.is_empty()) {
+        let (reasoning, text) = reasoning_and_text(&choice["delta"]);
+        if let Some(r) = reasoning {
             self.text(out, true, r, true)?;
         }
-        let text = d.get("content").and_then(Value::as_str).or(d.get("refusal").and_then(Value::as_str));
-        if let Some(t) = text.filter(|t| !t.is_empty()) {
+        if let Some(t) = text {
             self.text(out, false, t, true)?;
         }
-        for tc in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+        for tc in choice["delta"].get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
             self.call(out, tc)?;
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
@@ -307,90 +303,39 @@ pub fn as_events(response: &Value) -> Option<Vec<Event>> {
     Some(out)
 }
 
-impl OpenAiToResponses {
-    /// A finished item of a whole response, as the events that would have built it.
-    fn replay(&mut self, out: &mut Vec<Event>, item: &Value) {
-        let s = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        match s("type").as_str() {
-            "reasoning" => {
-                let text: String =
-                    item["summary"].as_array().into_iter().flatten().filter_map(|p| p["text"].as_str()).collect();
-                self.text(out, true, &text, false).expect("uncapped");
-            }
-            "message" => {
-                let text: String =
-                    item["content"].as_array().into_iter().flatten().filter_map(|p| p["text"].as_str()).collect();
-                self.text(out, false, &text, false).expect("uncapped");
-            }
-            kind @ ("function_call" | "custom_tool_call") => {
-                let custom = kind == "custom_tool_call";
-                let arguments = if custom { json!({"input": s("input")}).to_string() } else { s("arguments") };
-                self.open(
-                    out,
-                    Item::Call {
-                        id: s("id"),
-                        call_id: s("call_id"),
-                        name: s("name"),
-                        arguments: String::new(),
-                        custom,
-                    },
-                );
-                let index = self.items.len() - 1;
-                if let Item::Call { arguments: a, .. } = &mut self.items[index] {
-                    a.push_str(&arguments);
-                }
-                if !custom {
-                    let ev = json!({"type": "response.function_call_arguments.delta", "item_id": s("id"),
-                                    "output_index": index, "delta": arguments});
-                    self.emit(out, ev);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{events, kinds};
     use super::*;
     use crate::dialect::Dialect;
     use crate::translate::Pipeline;
 
-    fn chunk(delta: Value, finish: Value) -> Event {
-        Event::data(
-            json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}).to_string(),
-        )
-    }
-
-    fn events(out: &[Event]) -> Vec<Value> {
-        out.iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect()
-    }
-
-    fn kinds(v: &[Value]) -> Vec<&str> {
-        v.iter().map(|e| e["type"].as_str().unwrap()).collect()
+    fn chunk(delta: Value, finish: Option<&str>) -> Event {
+        let chunk = json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        Event::data(chunk.to_string())
     }
 
     /// Reasoning, text, a function call in pieces and a freeform call, then usage.
     fn chat_stream() -> Vec<Event> {
         vec![
-            chunk(json!({"role": "assistant", "content": ""}), Value::Null),
-            chunk(json!({"reasoning_content": "Think"}), Value::Null),
-            chunk(json!({"reasoning_content": "ing."}), Value::Null),
-            chunk(json!({"content": "Hel"}), Value::Null),
-            chunk(json!({"content": "lo"}), Value::Null),
+            chunk(json!({"role": "assistant", "content": ""}), None),
+            chunk(json!({"reasoning_content": "Think"}), None),
+            chunk(json!({"reasoning_content": "ing."}), None),
+            chunk(json!({"content": "Hel"}), None),
+            chunk(json!({"content": "lo"}), None),
             chunk(
                 json!({"tool_calls": [{"index": 0, "id": "call_9", "function": {"name": "read", "arguments": ""}}]}),
-                Value::Null,
+                None,
             ),
-            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"pa"}}]}), Value::Null),
-            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "th\":1}"}}]}), Value::Null),
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"pa"}}]}), None),
+            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "th\":1}"}}]}), None),
             chunk(
                 json!({"tool_calls": [{"index": 1, "id": "call_10", "function": {"name": "apply_patch", "arguments": "{\"input\":"}}]}),
-                Value::Null,
+                None,
             ),
             chunk(
                 json!({"tool_calls": [{"index": 1, "function": {"arguments": "\"*** Begin\"}"}}]}),
-                json!("tool_calls"),
+                Some("tool_calls"),
             ),
             Event::data(
                 json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13,
@@ -487,7 +432,7 @@ mod tests {
     fn upstream_errors_and_cut_streams_end_in_response_failed() {
         let mut t = OpenAiToResponses::new(Context::new(&json!({}), "m"), None);
         let mut out = Vec::new();
-        t.event(chunk(json!({"content": "x"}), Value::Null), &mut out).unwrap();
+        t.event(chunk(json!({"content": "x"}), None), &mut out).unwrap();
         t.event(Event::data(r#"{"error":{"message":"Overloaded","type":"overloaded_error"}}"#), &mut out).unwrap();
         let v = events(&out);
         let last = v.last().unwrap();
@@ -501,7 +446,7 @@ mod tests {
         let stages = super::super::stages(Dialect::OpenAi, Context::new(&json!({}), "m"), None);
         let mut p = Pipeline::new(stages, Dialect::Responses);
         let mut out = Vec::new();
-        p.push(chunk(json!({"content": "x"}), Value::Null), &mut out);
+        p.push(chunk(json!({"content": "x"}), None), &mut out);
         p.end(&mut out);
         let v = events(&out);
         assert_eq!(kinds(&v).last(), Some(&"response.failed"), "{v:?}");
