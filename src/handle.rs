@@ -92,11 +92,6 @@ impl Facts {
     fn elapsed_ns(&self) -> u64 {
         self.started.elapsed().as_nanos() as u64
     }
-
-    /// Which deployment answered, for the access line.
-    fn note_upstream(&mut self, d: &Deployment, answer: &Answer) {
-        self.upstream = Some((d.index, answer.attempts));
-    }
 }
 
 /// Serves one request completely, including its access log line; returns what became of its
@@ -117,10 +112,7 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) -> After {
     };
     sh.metrics.begin();
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
-    let fault = match &reply {
-        Reply::Error(e, _) => Some(e.fault()),
-        _ => None,
-    };
+    let fault = if let Reply::Error(e, _) = &reply { Some(e.fault()) } else { None };
     // A chunked body left unread would be parsed as the next request.
     let close = facts.close || (admit::chunked(rq.headers()) && !facts.body_read);
     let out = respond::send(rq, reply, started, facts.dump.as_ref(), close);
@@ -266,7 +258,6 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
         Route::OllamaTags => Ok(json(200, &models::list(&model_list(sh), Dialect::Ollama))),
         Route::OllamaShow => ollama_api::show(rq, sh, facts),
         Route::OllamaPs => Ok(json(200, &ollama_api::ps(sh))),
-        Route::OllamaChat => chat(rq, sh, facts),
         Route::OllamaGenerate => ollama_api::generate(rq, sh, facts),
         Route::OllamaEmbed => ollama_api::embed(rq, sh, facts, false),
         Route::OllamaEmbeddings => ollama_api::embed(rq, sh, facts, true),
@@ -275,7 +266,7 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
             Some(e) => Ok(json(200, &models::one(e, facts.dialect))),
             None => Err(Error::UnknownModel(id)),
         },
-        Route::ChatCompletions | Route::Messages | Route::Responses => chat(rq, sh, facts),
+        Route::ChatCompletions | Route::Messages | Route::Responses | Route::OllamaChat => chat(rq, sh, facts),
         Route::CountTokens => forward::count_tokens(rq, sh, facts),
         Route::OpenAiPassthrough(path) => forward::passthrough(rq, sh, facts, &path),
         Route::MethodNotAllowed => Err(Error::MethodNotAllowed),
@@ -283,24 +274,17 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
     }
 }
 
-/// Anthropic for the Messages routes, and for model lists asked with `anthropic-version`; Ollama
-/// for Ollama's routes and for any other path under its mount.
+/// Anthropic for the Messages routes, and for model lists asked with `anthropic-version`; under
+/// the Ollama mount, OpenAI for its OpenAI routes and Ollama for all else (its own routes are
+/// only there).
 fn client_dialect(route: &Route, mount: Mount, headers: &[tiny_http::Header]) -> Dialect {
     let anthropic_header = headers.iter().any(|h| h.field.equiv("anthropic-version"));
     match route {
         Route::Messages | Route::CountTokens => Dialect::Anthropic,
         Route::Responses => Dialect::Responses,
-        Route::OllamaRoot
-        | Route::OllamaVersion
-        | Route::OllamaTags
-        | Route::OllamaShow
-        | Route::OllamaChat
-        | Route::OllamaPs
-        | Route::OllamaGenerate
-        | Route::OllamaEmbed
-        | Route::OllamaEmbeddings => Dialect::Ollama,
-        Route::NotFound | Route::MethodNotAllowed if mount == Mount::Ollama => Dialect::Ollama,
         Route::Models | Route::Model(_) if anthropic_header => Dialect::Anthropic,
+        Route::ChatCompletions | Route::Models | Route::Model(_) => Dialect::OpenAi,
+        _ if mount == Mount::Ollama => Dialect::Ollama,
         _ => Dialect::OpenAi,
     }
 }
@@ -460,14 +444,7 @@ fn chat_request(
     }
     let dropped = RefCell::new(Vec::new());
     let prepare = preparer(client, &req, ["/chat/completions", "/messages"], &sh.cfg, &dropped);
-    let out = Outgoing {
-        method: "POST",
-        client_headers: rq.headers(),
-        client,
-        stream,
-        prepare: &prepare,
-        dump: facts.dump.as_ref(),
-    };
+    let out = Outgoing { rq, client, stream, prepare: &prepare, dump: facts.dump.as_ref() };
     let (answer, fell_back) = sh.upstream.call(&sh.cfg, &req.model, &out, &dropped, &sh.metrics);
     facts.fallback = fell_back;
     let mut answer = answer?;
@@ -487,7 +464,7 @@ fn answer_reply(
     facts: &mut Facts,
 ) -> Result<Reply, Error> {
     let d = &sh.cfg.deployments[answer.deployment];
-    facts.note_upstream(d, &answer);
+    facts.upstream = Some((answer.deployment, answer.attempts));
     let ok = (200..300).contains(&answer.status);
     // Every Chat Completions answer leaving the proxy is repaired (and rewritten where opted in).
     let repair = (client == Dialect::OpenAi && ok).then(|| repair::Options {
@@ -514,13 +491,12 @@ fn answer_reply(
         return Ok(Reply::Bytes { answer, dialect: client });
     }
     let (status, wire) = (answer.status, answer.wire);
-    let retry_after = answer.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.clone());
+    let retry_after: Vec<_> = answer.headers.iter().find(|(k, _)| k == "retry-after").cloned().into_iter().collect();
     let mut raw = Vec::new();
     answer.body.take(MAX_TRANSLATED_BODY).read_to_end(&mut raw).map_err(Error::from_upstream_read)?;
     if !ok {
         let body = translate::error(client, status, &raw, d.info.max_input_tokens);
-        let extra = retry_after.map(|v| ("retry-after".to_string(), v)).into_iter().collect();
-        return Ok(Reply::Full { status, content_type: "application/json", body, extra });
+        return Ok(Reply::Full { status, content_type: "application/json", body, extra: retry_after });
     }
     if let Some(t) = &req.turn {
         return responses_api::whole(wire, &raw, t, as_stream);

@@ -94,17 +94,10 @@ pub(super) fn embed(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts,
         body["model"] = model.into();
         Ok(Prepared { model: model.to_string(), path: "/embeddings".into(), body: Cow::Owned(body.to_string().into()) })
     };
-    let out = Outgoing {
-        method: "POST",
-        client_headers: rq.headers(),
-        client: Dialect::Ollama,
-        stream: false,
-        prepare: &prepare,
-        dump: facts.dump.as_ref(),
-    };
+    let out = Outgoing { rq, client: Dialect::Ollama, stream: false, prepare: &prepare, dump: facts.dump.as_ref() };
     let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics, &mut 0)?;
     let d = &sh.cfg.deployments[answer.deployment];
-    facts.note_upstream(d, &answer);
+    facts.upstream = Some((answer.deployment, answer.attempts));
     let status = answer.status;
     let mut raw = Vec::new();
     answer.body.take(MAX_TRANSLATED_BODY).read_to_end(&mut raw).map_err(Error::from_upstream_read)?;
