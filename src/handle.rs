@@ -212,29 +212,28 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
         Route::Health => return Ok(json(200, &json!({"status": "ok"}))),
         _ => {}
     }
+    let dumps = matches!(route, Route::Dumps(_));
     if cfg.tokens.is_empty() {
-        admit::local_origin(rq.headers(), cfg.listen.ip().is_loopback(), matches!(route, Route::Dumps(_)))?;
+        admit::local_origin(rq.headers(), cfg.listen.ip().is_loopback(), dumps)?;
     }
     // An explicitly set Ollama secret is itself the credential: Copilot cannot send a key.
     if !(mount == Mount::Ollama && cfg.ollama_secret_explicit) {
-        let basic = matches!(route, Route::Dumps(_));
-        match (auth::check(rq.headers(), &cfg.tokens, basic), &route) {
-            (Ok(()), _) => {}
+        match auth::check(rq.headers(), &cfg.tokens, dumps) {
+            Ok(()) => {}
             // The viewer is opened in a browser, which asks for the token as a Basic password.
-            (Err(e), Route::Dumps(_)) => {
+            Err(e) if dumps => {
                 let extra = vec![("WWW-Authenticate".into(), "Basic realm=\"gpt-reverse-proxy dumps\"".into())];
                 let body = b"The dump viewer needs the proxy's token as the password.".to_vec();
-                let status = e.status_in(Dialect::OpenAi);
-                return Ok(Reply::Full { status, content_type: "text/plain", body, extra });
+                return Ok(Reply::Full { status: e.status(), content_type: "text/plain", body, extra });
             }
-            (Err(e), _) => return Err(e),
+            Err(e) => return Err(e),
         }
     }
     if admit::acts(&route) {
         admit::same_site_or_json(rq.headers())?;
     }
     // Only authenticated requests are dumped: nobody else may fill the disk.
-    if !matches!(route, Route::Metrics | Route::Dumps(_) | Route::NotFound | Route::MethodNotAllowed) {
+    if !dumps && !matches!(route, Route::Metrics | Route::NotFound | Route::MethodNotAllowed) {
         facts.dump = begin_dump(rq, sh);
     }
     match route {
@@ -426,10 +425,9 @@ fn chat_request(
         // Always translated for the upstream, so the parsed body alone changes.
         normalize::strip_think_tags(&mut req.json);
     }
-    let stream = req.stream;
     if let Some(text) = &group[0].mock_response {
         let usage = client != Dialect::OpenAi || req.include_usage;
-        let (content_type, body) = emulate::mock::chat(text, &req.model, req.raw.len(), stream, usage);
+        let (content_type, body) = emulate::mock::chat(text, &req.model, req.raw.len(), req.stream, usage);
         // The mock speaks OpenAI; its answer travels back like an OpenAI upstream's.
         let answer = Answer {
             status: 200,
@@ -440,29 +438,24 @@ fn chat_request(
             wire: Dialect::OpenAi,
             attempts: 0,
         };
-        return answer_reply(answer, client, &req, sh, facts);
+        return answer_reply(answer, &req, sh, facts);
     }
     let dropped = RefCell::new(Vec::new());
     let prepare = preparer(client, &req, ["/chat/completions", "/messages"], &sh.cfg, &dropped);
-    let out = Outgoing { rq, client, stream, prepare: &prepare, dump: facts.dump.as_ref() };
+    let out = Outgoing { rq, client, stream: req.stream, prepare: &prepare, dump: facts.dump.as_ref() };
     let (answer, fell_back) = sh.upstream.call(&sh.cfg, &req.model, &out, &dropped, &sh.metrics);
     facts.fallback = fell_back;
     let mut answer = answer?;
     answer.wire = wire_for(client, &sh.cfg.deployments[answer.deployment]);
-    answer_reply(answer, client, &req, sh, facts)
+    answer_reply(answer, &req, sh, facts)
 }
 
 /// Turns an upstream answer into the client's dialect, its shape decided once: a stream goes
 /// event by event through translation and repair; a whole answer that needs nothing passes as
 /// its bytes; any other is read whole, translated and repaired (and shown as a stream when the
 /// client asked for one and the upstream answered whole).
-fn answer_reply(
-    answer: Answer,
-    client: Dialect,
-    req: &ModelRequest,
-    sh: &Shared,
-    facts: &mut Facts,
-) -> Result<Reply, Error> {
+fn answer_reply(answer: Answer, req: &ModelRequest, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
+    let client = facts.dialect;
     let d = &sh.cfg.deployments[answer.deployment];
     facts.upstream = Some((answer.deployment, answer.attempts));
     let ok = (200..300).contains(&answer.status);

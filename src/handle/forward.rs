@@ -20,7 +20,7 @@ pub(super) fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut
     let prepare = preparer(Dialect::Anthropic, &req, ["", "/messages/count_tokens"], &sh.cfg, &dropped);
     let out = Outgoing { rq, client: Dialect::Anthropic, stream: false, prepare: &prepare, dump: facts.dump.as_ref() };
     let answer = sh.upstream.send(&req.model, &anthropic, &out, &sh.metrics, &mut 0)?;
-    answer_reply(answer, Dialect::Anthropic, &req, sh, facts)
+    answer_reply(answer, &req, sh, facts)
 }
 
 /// Other `/v1/*` calls (embeddings, images, audio, …): forwarded to the OpenAI deployment the
