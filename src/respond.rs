@@ -133,20 +133,16 @@ fn whole_parts(reply: Reply, out: &mut Outcome) -> (u16, Vec<(String, String)>, 
         }
         Reply::Preflight { allow_headers } => {
             out.status = 204;
-            let headers = [
-                ("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"),
-                ("Access-Control-Allow-Headers", &allow_headers),
-                ("Access-Control-Max-Age", "86400"),
+            let headers = vec![
+                ("Access-Control-Allow-Methods".into(), "GET, POST, PUT, PATCH, DELETE, OPTIONS".into()),
+                ("Access-Control-Allow-Headers".into(), allow_headers),
+                ("Access-Control-Max-Age".into(), "86400".into()),
             ];
-            let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
             (204, headers, Vec::new())
         }
         Reply::Error(e, dialect) => {
             // An upstream call given up because the proxy is shutting down says so.
-            let e = match e {
-                e if e.fault() == Fault::Upstream && crate::connect::abandoned() => Error::ShuttingDown,
-                e => e,
-            };
+            let e = if e.fault() == Fault::Upstream && crate::connect::abandoned() { Error::ShuttingDown } else { e };
             out.status = e.status_in(dialect);
             out.error = Some(e.kind().to_string());
             let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];

@@ -54,13 +54,11 @@ pub(super) fn ps(sh: &Shared) -> Value {
 /// The texts to embed: `/api/embed`'s `input` (a string or a list of strings), or the older
 /// `/api/embeddings`' `prompt`. Empty strings are nothing to embed, as in Ollama.
 fn embed_input(body: &Value, legacy: bool) -> Result<Vec<Value>, Error> {
-    let invalid = || Error::BadRequest("invalid input type: `input` must be a string or a list of strings".into());
-    let input = body.get(if legacy { "prompt" } else { "input" });
-    match input {
+    match body.get(if legacy { "prompt" } else { "input" }) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(if s.is_empty() { Vec::new() } else { vec![s.as_str().into()] }),
         Some(Value::Array(list)) if !legacy && list.iter().all(Value::is_string) => Ok(list.clone()),
-        Some(_) => Err(invalid()),
+        Some(_) => Err(Error::BadRequest("invalid input type: `input` must be a string or a list of strings".into())),
     }
 }
 
