@@ -189,10 +189,8 @@ fn begin_dump(rq: &tiny_http::Request, sh: &Shared) -> Option<Dump> {
 fn request_line(rq: &tiny_http::Request, cfg: &Config) -> (String, String) {
     let path = rq.url().split('?').next().unwrap_or("");
     let secret = format!("/{}", cfg.ollama_secret);
-    let path = match cfg.ollama_secret_explicit && path.contains(&secret) {
-        true => path.replacen(&secret, "/<LOCAL_OLLAMA_SECRET>", 1),
-        false => path.to_string(),
-    };
+    let path =
+        if cfg.ollama_secret_explicit { path.replacen(&secret, "/<LOCAL_OLLAMA_SECRET>", 1) } else { path.to_string() };
     (printable(rq.method().as_str(), LONGEST_LOGGED).into_owned(), printable(&path, LONGEST_LOGGED).into_owned())
 }
 
