@@ -75,8 +75,7 @@ impl Balancer {
         let now = Instant::now();
         let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
         let until = |d: &Deployment| health.get(d.index).and_then(|h| h.cooling_until).filter(|t| *t > now);
-        let mut cooling: Vec<&Deployment> = ready.iter().copied().filter(|d| until(d).is_some()).collect();
-        ready.retain(|d| until(d).is_none());
+        let (mut ready, mut cooling): (Vec<_>, Vec<_>) = ready.into_iter().partition(|d| until(d).is_none());
         cooling.sort_by_key(|d| until(d));
         if self.strategy == Strategy::SimpleShuffle {
             self.weighted_first(&mut ready);

@@ -28,10 +28,7 @@ impl Connector for Connectors {
     fn connect(&self, d: &ConnectionDetails, _: Option<()>) -> Result<Option<Self::Out>, ureq::Error> {
         // A connector's frame is touched whole even when it has nothing to do, so those
         // that would skip are not called.
-        let through_proxy = match d.config.proxy() {
-            Some(_) => step(&self.proxy, d, None::<()>)?,
-            None => None,
-        };
+        let through_proxy = if d.config.proxy().is_some() { step(&self.proxy, d, None::<()>)? } else { None };
         let tcp = step(&self.tcp, d, through_proxy)?;
         if !d.needs_tls() {
             return Ok(tcp.map(Waits::wrap));

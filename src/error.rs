@@ -2,6 +2,8 @@
 //! JSON body a client of each dialect expects. Errors become responses only in `respond.rs`.
 
 use crate::dialect::Dialect;
+use crate::sse::Event;
+use serde_json::{json, Value};
 use std::fmt;
 
 /// Who caused an error; decides the status class and how loudly it is logged.
@@ -57,92 +59,64 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whose fault this is.
+    /// Whose fault this is, as its status class says: a 4xx is the client's, 502 and 504 the
+    /// upstream's, any other 5xx the proxy's.
     pub fn fault(&self) -> Fault {
-        match self {
-            Error::Unauthorized
-            | Error::NotFound
-            | Error::MethodNotAllowed
-            | Error::UnknownModel(_)
-            | Error::ModelUnavailable(_)
-            | Error::UnknownResponse(_)
-            | Error::ResponseNotKept(_)
-            | Error::BadRequest(_)
-            | Error::BodyTooLarge(_)
-            | Error::HeadersTooLarge => Fault::Client,
-            Error::UpstreamUnreachable(_) | Error::UpstreamTimeout(_) | Error::UpstreamInvalid(_) => Fault::Upstream,
-            Error::Overloaded | Error::ShuttingDown | Error::Internal(_) => Fault::Proxy,
+        match self.status() {
+            400..=499 => Fault::Client,
+            502 | 504 => Fault::Upstream,
+            _ => Fault::Proxy,
         }
     }
 
     /// The HTTP status this error is answered with (SPEC §6).
     pub fn status(&self) -> u16 {
-        match self {
-            Error::BadRequest(_)
-            | Error::ModelUnavailable(_)
-            | Error::UnknownResponse(_)
-            | Error::ResponseNotKept(_) => 400,
-            Error::Unauthorized => 401,
-            Error::NotFound | Error::UnknownModel(_) => 404,
-            Error::MethodNotAllowed => 405,
-            Error::BodyTooLarge(_) => 413,
-            Error::HeadersTooLarge => 431,
-            Error::Internal(_) => 500,
-            Error::UpstreamUnreachable(_) | Error::UpstreamInvalid(_) => 502,
-            Error::Overloaded | Error::ShuttingDown => 503,
-            Error::UpstreamTimeout(_) => 504,
-        }
+        self.status_and_kind().0
     }
 
     /// A short stable name for logs and the OpenAI `code` field.
     pub fn kind(&self) -> &'static str {
+        self.status_and_kind().1
+    }
+
+    /// [`Error::status`] and [`Error::kind`], in one table.
+    fn status_and_kind(&self) -> (u16, &'static str) {
         match self {
-            Error::Unauthorized => "invalid_api_key",
-            Error::NotFound => "not_found",
-            Error::MethodNotAllowed => "method_not_allowed",
-            Error::UnknownModel(_) => "model_not_found",
-            Error::ModelUnavailable(_) => "model_not_supported",
-            Error::UnknownResponse(_) | Error::ResponseNotKept(_) => "previous_response_not_found",
-            Error::BadRequest(_) => "invalid_request",
-            Error::BodyTooLarge(_) => "request_too_large",
-            Error::HeadersTooLarge => "headers_too_large",
-            Error::Overloaded => "overloaded",
-            Error::ShuttingDown => "shutting_down",
-            Error::UpstreamUnreachable(_) => "upstream_unreachable",
-            Error::UpstreamTimeout(_) => "upstream_timeout",
-            Error::UpstreamInvalid(_) => "upstream_invalid_response",
-            Error::Internal(_) => "internal_error",
+            Error::Unauthorized => (401, "invalid_api_key"),
+            Error::NotFound => (404, "not_found"),
+            Error::MethodNotAllowed => (405, "method_not_allowed"),
+            Error::UnknownModel(_) => (404, "model_not_found"),
+            Error::ModelUnavailable(_) => (400, "model_not_supported"),
+            Error::UnknownResponse(_) | Error::ResponseNotKept(_) => (400, "previous_response_not_found"),
+            Error::BadRequest(_) => (400, "invalid_request"),
+            Error::BodyTooLarge(_) => (413, "request_too_large"),
+            Error::HeadersTooLarge => (431, "headers_too_large"),
+            Error::Overloaded => (503, "overloaded"),
+            Error::ShuttingDown => (503, "shutting_down"),
+            Error::UpstreamUnreachable(_) => (502, "upstream_unreachable"),
+            Error::UpstreamTimeout(_) => (504, "upstream_timeout"),
+            Error::UpstreamInvalid(_) => (502, "upstream_invalid_response"),
+            Error::Internal(_) => (500, "internal_error"),
         }
     }
 
-    /// The OpenAI error `type` field.
-    fn openai_type(&self) -> &'static str {
-        match self.status() {
+    /// `{"error":{"message","type","param","code"}}`, as the OpenAI SDKs parse it.
+    pub fn openai_body(&self) -> Value {
+        let param = match self {
+            Error::UnknownModel(_) | Error::ModelUnavailable(_) => Value::from("model"),
+            Error::UnknownResponse(_) | Error::ResponseNotKept(_) => Value::from("previous_response_id"),
+            _ => Value::Null,
+        };
+        let kind = match self.status() {
             401 => "authentication_error",
             404 => "not_found_error",
             503 => "overloaded_error",
             s if s >= 500 => "api_error",
             _ => "invalid_request_error",
-        }
-    }
-
-    /// `{"error":{"message","type","param","code"}}`, as the OpenAI SDKs parse it.
-    pub fn openai_body(&self) -> serde_json::Value {
-        let param = match self {
-            Error::UnknownModel(_) | Error::ModelUnavailable(_) => serde_json::Value::from("model"),
-            Error::UnknownResponse(_) | Error::ResponseNotKept(_) => serde_json::Value::from("previous_response_id"),
-            _ => serde_json::Value::Null,
         };
-        serde_json::json!({"error": {
-            "message": self.to_string(),
-            "type": self.openai_type(),
-            "param": param,
-            "code": self.kind(),
-        }})
+        json!({"error": {"message": self.to_string(), "type": kind, "param": param, "code": self.kind()}})
     }
-}
 
-impl Error {
     /// The status in the client's dialect: Anthropic clients (Claude Code) know overload as 529.
     pub fn status_in(&self, d: Dialect) -> u16 {
         match (self, d) {
@@ -152,11 +126,11 @@ impl Error {
     }
 
     /// The error body in the client's dialect.
-    pub fn body(&self, d: Dialect) -> serde_json::Value {
+    pub fn body(&self, d: Dialect) -> Value {
         match d {
             Dialect::OpenAi | Dialect::Responses => self.openai_body(),
-            Dialect::Ollama => serde_json::json!({"error": self.to_string()}),
-            Dialect::Anthropic => serde_json::json!({"type": "error", "error": {
+            Dialect::Ollama => json!({"error": self.to_string()}),
+            Dialect::Anthropic => json!({"type": "error", "error": {
                 "type": anthropic_error_type(self.status_in(d)),
                 "message": self.to_string(),
             }}),
@@ -164,18 +138,18 @@ impl Error {
     }
 
     /// The error as a stream event in the client's dialect (after a stream has begun).
-    pub fn event(&self, d: Dialect) -> crate::sse::Event {
+    pub fn event(&self, d: Dialect) -> Event {
         let body = self.body(d).to_string();
         match d {
-            Dialect::Anthropic => crate::sse::Event::named("error", body),
-            Dialect::OpenAi | Dialect::Ollama => crate::sse::Event::data(body),
+            Dialect::Anthropic => Event::named("error", body),
+            Dialect::OpenAi | Dialect::Ollama => Event::data(body),
             // A Responses stream's `error` event is flat, and numbered; the proxy cannot know
             // the number in a stream it passed through, so it says 0.
             Dialect::Responses => {
                 let e = &self.openai_body()["error"];
-                let flat = serde_json::json!({"type": "error", "code": e["code"], "message": e["message"],
-                                              "param": e["param"], "sequence_number": 0});
-                crate::sse::Event::named("error", flat.to_string())
+                let flat = json!({"type": "error", "code": e["code"], "message": e["message"],
+                                  "param": e["param"], "sequence_number": 0});
+                Event::named("error", flat.to_string())
             }
         }
     }
@@ -185,6 +159,18 @@ impl Error {
         let mut out = Vec::new();
         d.framing().write(&self.event(d), &mut out);
         out
+    }
+
+    /// A failure while reading an upstream body. ureq hands its own errors (a per-read timeout,
+    /// say) through `io::Error`; unwrap them so a stall is reported as a timeout.
+    pub fn from_upstream_read(e: std::io::Error) -> Error {
+        match e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
+            Some(ureq::Error::Timeout(t)) => Error::UpstreamTimeout(format!("no data for too long mid-response ({t})")),
+            _ if e.kind() == std::io::ErrorKind::TimedOut => {
+                Error::UpstreamTimeout(format!("no data for too long mid-response ({e})"))
+            }
+            _ => Error::UpstreamUnreachable(format!("response broke off: {e}")),
+        }
     }
 }
 
@@ -238,20 +224,6 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-impl Error {
-    /// A failure while reading an upstream body. ureq hands its own errors (a per-read timeout,
-    /// say) through `io::Error`; unwrap them so a stall is reported as a timeout.
-    pub fn from_upstream_read(e: std::io::Error) -> Error {
-        match e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
-            Some(ureq::Error::Timeout(t)) => Error::UpstreamTimeout(format!("no data for too long mid-response ({t})")),
-            _ if e.kind() == std::io::ErrorKind::TimedOut => {
-                Error::UpstreamTimeout(format!("no data for too long mid-response ({e})"))
-            }
-            _ => Error::UpstreamUnreachable(format!("response broke off: {e}")),
-        }
-    }
-}
 
 impl From<ureq::Error> for Error {
     fn from(e: ureq::Error) -> Self {

@@ -5,6 +5,7 @@
 use crate::config::{Deployment, Router};
 use crate::error::Fault;
 use crate::route;
+use serde_json::Value;
 
 /// Most of an error body read to classify it (error bodies are small; a stream is never read).
 pub const CLASSIFY_BYTES: u64 = 64 * 1024;
@@ -43,19 +44,14 @@ impl Failure {
     }
 }
 
-/// A failure that a transport error or status alone shows (`None`: look at the body, or fine).
-pub fn by_status(status: Option<u16>, fault: Option<Fault>) -> Option<Failure> {
-    match (status, fault) {
-        (_, Some(Fault::Client)) => None,
-        (None, Some(_)) => Some(Failure::Down),
-        (Some(s), _) if s == 429 || s >= 500 => Some(Failure::Down),
+/// A failure that an answer's status (`Ok`) or a transport error's fault (`Err`) alone shows
+/// (`None`: look at the body, or fine).
+pub fn by_status(answer: Result<u16, Fault>) -> Option<Failure> {
+    match answer {
+        Ok(status) if status == 429 || status >= 500 => Some(Failure::Down),
+        Err(fault) if fault != Fault::Client => Some(Failure::Down),
         _ => None,
     }
-}
-
-/// Whether an answer with this status may be a failure only its body tells apart.
-pub fn worth_reading(status: u16) -> bool {
-    matches!(status, 400 | 413 | 422)
 }
 
 /// The failure an error body describes, if any. `drop` says whether a refused parameter counts.
@@ -78,20 +74,17 @@ pub fn by_body(body: &[u8], drop: bool) -> Option<Failure> {
     if POLICY.iter().any(|p| text.contains(p)) {
         return Some(Failure::ContentPolicy);
     }
-    if drop {
-        return refused_param(body).map(Failure::RefusedParam);
-    }
-    None
+    drop.then(|| refused_param(body).map(Failure::RefusedParam)).flatten()
 }
 
 /// The parameter an upstream names as unsupported: OpenAI's `error.param` with an
 /// `unsupported_parameter`-like code, or the messages vLLM, Groq and OpenAI-compatible servers write.
 fn refused_param(body: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let v: Value = serde_json::from_slice(body).ok()?;
     let err = v.get("error").unwrap_or(&v);
-    let message = err.get("message").and_then(|m| m.as_str()).unwrap_or("");
-    let code = err.get("code").and_then(|c| c.as_str()).unwrap_or("");
-    if let Some(p) = err.get("param").and_then(|p| p.as_str()) {
+    let message = err.get("message").and_then(Value::as_str).unwrap_or("");
+    let code = err.get("code").and_then(Value::as_str).unwrap_or("");
+    if let Some(p) = err.get("param").and_then(Value::as_str) {
         if code.contains("unsupported")
             || code.contains("unknown")
             || message.to_ascii_lowercase().contains("unsupported")
@@ -142,12 +135,12 @@ mod tests {
 
     #[test]
     fn statuses_and_transport_errors() {
-        assert_eq!(by_status(Some(503), None), Some(Failure::Down));
-        assert_eq!(by_status(Some(429), None), Some(Failure::Down));
-        assert_eq!(by_status(None, Some(Fault::Upstream)), Some(Failure::Down));
-        assert_eq!(by_status(None, Some(Fault::Client)), None);
-        assert_eq!(by_status(Some(400), None), None);
-        assert_eq!(by_status(Some(200), None), None);
+        assert_eq!(by_status(Ok(503)), Some(Failure::Down));
+        assert_eq!(by_status(Ok(429)), Some(Failure::Down));
+        assert_eq!(by_status(Err(Fault::Upstream)), Some(Failure::Down));
+        assert_eq!(by_status(Err(Fault::Client)), None);
+        assert_eq!(by_status(Ok(400)), None);
+        assert_eq!(by_status(Ok(200)), None);
     }
 
     #[test]

@@ -92,11 +92,6 @@ impl Facts {
     fn elapsed_ns(&self) -> u64 {
         self.started.elapsed().as_nanos() as u64
     }
-
-    /// Which deployment answered, for the access line.
-    fn note_upstream(&mut self, d: &Deployment, answer: &Answer) {
-        self.upstream = Some((d.index, answer.attempts));
-    }
 }
 
 /// Serves one request completely, including its access log line; returns what became of its
@@ -117,10 +112,7 @@ pub fn handle(mut rq: tiny_http::Request, sh: &Shared) -> After {
     };
     sh.metrics.begin();
     let reply = pipeline(&mut rq, sh, &mut facts).unwrap_or_else(|e| Reply::Error(e, facts.dialect));
-    let fault = match &reply {
-        Reply::Error(e, _) => Some(e.fault()),
-        _ => None,
-    };
+    let fault = if let Reply::Error(e, _) = &reply { Some(e.fault()) } else { None };
     // A chunked body left unread would be parsed as the next request.
     let close = facts.close || (admit::chunked(rq.headers()) && !facts.body_read);
     let out = respond::send(rq, reply, started, facts.dump.as_ref(), close);
@@ -197,10 +189,8 @@ fn begin_dump(rq: &tiny_http::Request, sh: &Shared) -> Option<Dump> {
 fn request_line(rq: &tiny_http::Request, cfg: &Config) -> (String, String) {
     let path = rq.url().split('?').next().unwrap_or("");
     let secret = format!("/{}", cfg.ollama_secret);
-    let path = match cfg.ollama_secret_explicit && path.contains(&secret) {
-        true => path.replacen(&secret, "/<LOCAL_OLLAMA_SECRET>", 1),
-        false => path.to_string(),
-    };
+    let path =
+        if cfg.ollama_secret_explicit { path.replacen(&secret, "/<LOCAL_OLLAMA_SECRET>", 1) } else { path.to_string() };
     (printable(rq.method().as_str(), LONGEST_LOGGED).into_owned(), printable(&path, LONGEST_LOGGED).into_owned())
 }
 
@@ -220,29 +210,28 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
         Route::Health => return Ok(json(200, &json!({"status": "ok"}))),
         _ => {}
     }
+    let dumps = matches!(route, Route::Dumps(_));
     if cfg.tokens.is_empty() {
-        admit::local_origin(rq.headers(), cfg.listen.ip().is_loopback(), matches!(route, Route::Dumps(_)))?;
+        admit::local_origin(rq.headers(), cfg.listen.ip().is_loopback(), dumps)?;
     }
     // An explicitly set Ollama secret is itself the credential: Copilot cannot send a key.
     if !(mount == Mount::Ollama && cfg.ollama_secret_explicit) {
-        let basic = matches!(route, Route::Dumps(_));
-        match (auth::check(rq.headers(), &cfg.tokens, basic), &route) {
-            (Ok(()), _) => {}
+        match auth::check(rq.headers(), &cfg.tokens, dumps) {
+            Ok(()) => {}
             // The viewer is opened in a browser, which asks for the token as a Basic password.
-            (Err(e), Route::Dumps(_)) => {
+            Err(e) if dumps => {
                 let extra = vec![("WWW-Authenticate".into(), "Basic realm=\"gpt-reverse-proxy dumps\"".into())];
                 let body = b"The dump viewer needs the proxy's token as the password.".to_vec();
-                let status = e.status_in(Dialect::OpenAi);
-                return Ok(Reply::Full { status, content_type: "text/plain", body, extra });
+                return Ok(Reply::Full { status: e.status(), content_type: "text/plain", body, extra });
             }
-            (Err(e), _) => return Err(e),
+            Err(e) => return Err(e),
         }
     }
     if admit::acts(&route) {
         admit::same_site_or_json(rq.headers())?;
     }
     // Only authenticated requests are dumped: nobody else may fill the disk.
-    if !matches!(route, Route::Metrics | Route::Dumps(_) | Route::NotFound | Route::MethodNotAllowed) {
+    if !dumps && !matches!(route, Route::Metrics | Route::NotFound | Route::MethodNotAllowed) {
         facts.dump = begin_dump(rq, sh);
     }
     match route {
@@ -266,7 +255,6 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
         Route::OllamaTags => Ok(json(200, &models::list(&model_list(sh), Dialect::Ollama))),
         Route::OllamaShow => ollama_api::show(rq, sh, facts),
         Route::OllamaPs => Ok(json(200, &ollama_api::ps(sh))),
-        Route::OllamaChat => chat(rq, sh, facts),
         Route::OllamaGenerate => ollama_api::generate(rq, sh, facts),
         Route::OllamaEmbed => ollama_api::embed(rq, sh, facts, false),
         Route::OllamaEmbeddings => ollama_api::embed(rq, sh, facts, true),
@@ -275,7 +263,7 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
             Some(e) => Ok(json(200, &models::one(e, facts.dialect))),
             None => Err(Error::UnknownModel(id)),
         },
-        Route::ChatCompletions | Route::Messages | Route::Responses => chat(rq, sh, facts),
+        Route::ChatCompletions | Route::Messages | Route::Responses | Route::OllamaChat => chat(rq, sh, facts),
         Route::CountTokens => forward::count_tokens(rq, sh, facts),
         Route::OpenAiPassthrough(path) => forward::passthrough(rq, sh, facts, &path),
         Route::MethodNotAllowed => Err(Error::MethodNotAllowed),
@@ -283,24 +271,17 @@ fn pipeline(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts) -> Resu
     }
 }
 
-/// Anthropic for the Messages routes, and for model lists asked with `anthropic-version`; Ollama
-/// for Ollama's routes and for any other path under its mount.
+/// Anthropic for the Messages routes, and for model lists asked with `anthropic-version`; under
+/// the Ollama mount, OpenAI for its OpenAI routes and Ollama for all else (its own routes are
+/// only there).
 fn client_dialect(route: &Route, mount: Mount, headers: &[tiny_http::Header]) -> Dialect {
     let anthropic_header = headers.iter().any(|h| h.field.equiv("anthropic-version"));
     match route {
         Route::Messages | Route::CountTokens => Dialect::Anthropic,
         Route::Responses => Dialect::Responses,
-        Route::OllamaRoot
-        | Route::OllamaVersion
-        | Route::OllamaTags
-        | Route::OllamaShow
-        | Route::OllamaChat
-        | Route::OllamaPs
-        | Route::OllamaGenerate
-        | Route::OllamaEmbed
-        | Route::OllamaEmbeddings => Dialect::Ollama,
-        Route::NotFound | Route::MethodNotAllowed if mount == Mount::Ollama => Dialect::Ollama,
         Route::Models | Route::Model(_) if anthropic_header => Dialect::Anthropic,
+        Route::ChatCompletions | Route::Models | Route::Model(_) => Dialect::OpenAi,
+        _ if mount == Mount::Ollama => Dialect::Ollama,
         _ => Dialect::OpenAi,
     }
 }
@@ -442,10 +423,9 @@ fn chat_request(
         // Always translated for the upstream, so the parsed body alone changes.
         normalize::strip_think_tags(&mut req.json);
     }
-    let stream = req.stream;
     if let Some(text) = &group[0].mock_response {
         let usage = client != Dialect::OpenAi || req.include_usage;
-        let (content_type, body) = emulate::mock::chat(text, &req.model, req.raw.len(), stream, usage);
+        let (content_type, body) = emulate::mock::chat(text, &req.model, req.raw.len(), req.stream, usage);
         // The mock speaks OpenAI; its answer travels back like an OpenAI upstream's.
         let answer = Answer {
             status: 200,
@@ -456,38 +436,26 @@ fn chat_request(
             wire: Dialect::OpenAi,
             attempts: 0,
         };
-        return answer_reply(answer, client, &req, sh, facts);
+        return answer_reply(answer, &req, sh, facts);
     }
     let dropped = RefCell::new(Vec::new());
     let prepare = preparer(client, &req, ["/chat/completions", "/messages"], &sh.cfg, &dropped);
-    let out = Outgoing {
-        method: "POST",
-        client_headers: rq.headers(),
-        client,
-        stream,
-        prepare: &prepare,
-        dump: facts.dump.as_ref(),
-    };
+    let out = Outgoing { rq, client, stream: req.stream, prepare: &prepare, dump: facts.dump.as_ref() };
     let (answer, fell_back) = sh.upstream.call(&sh.cfg, &req.model, &out, &dropped, &sh.metrics);
     facts.fallback = fell_back;
     let mut answer = answer?;
     answer.wire = wire_for(client, &sh.cfg.deployments[answer.deployment]);
-    answer_reply(answer, client, &req, sh, facts)
+    answer_reply(answer, &req, sh, facts)
 }
 
 /// Turns an upstream answer into the client's dialect, its shape decided once: a stream goes
 /// event by event through translation and repair; a whole answer that needs nothing passes as
 /// its bytes; any other is read whole, translated and repaired (and shown as a stream when the
 /// client asked for one and the upstream answered whole).
-fn answer_reply(
-    answer: Answer,
-    client: Dialect,
-    req: &ModelRequest,
-    sh: &Shared,
-    facts: &mut Facts,
-) -> Result<Reply, Error> {
+fn answer_reply(answer: Answer, req: &ModelRequest, sh: &Shared, facts: &mut Facts) -> Result<Reply, Error> {
+    let client = facts.dialect;
     let d = &sh.cfg.deployments[answer.deployment];
-    facts.note_upstream(d, &answer);
+    facts.upstream = Some((answer.deployment, answer.attempts));
     let ok = (200..300).contains(&answer.status);
     // Every Chat Completions answer leaving the proxy is repaired (and rewritten where opted in).
     let repair = (client == Dialect::OpenAi && ok).then(|| repair::Options {
@@ -514,13 +482,12 @@ fn answer_reply(
         return Ok(Reply::Bytes { answer, dialect: client });
     }
     let (status, wire) = (answer.status, answer.wire);
-    let retry_after = answer.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.clone());
+    let retry_after: Vec<_> = answer.headers.iter().find(|(k, _)| k == "retry-after").cloned().into_iter().collect();
     let mut raw = Vec::new();
     answer.body.take(MAX_TRANSLATED_BODY).read_to_end(&mut raw).map_err(Error::from_upstream_read)?;
     if !ok {
         let body = translate::error(client, status, &raw, d.info.max_input_tokens);
-        let extra = retry_after.map(|v| ("retry-after".to_string(), v)).into_iter().collect();
-        return Ok(Reply::Full { status, content_type: "application/json", body, extra });
+        return Ok(Reply::Full { status, content_type: "application/json", body, extra: retry_after });
     }
     if let Some(t) = &req.turn {
         return responses_api::whole(wire, &raw, t, as_stream);

@@ -100,20 +100,15 @@ impl Lanes {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let lane = map.get_mut(&addr)?;
         lane.closed |= after == After::Close;
-        let next = match (lane.closed, after) {
-            (false, After::Keep) => lane.parked.pop_front(),
-            _ => None,
-        };
-        if next.is_some() {
-            return next;
+        if !lane.closed && after == After::Keep && !lane.parked.is_empty() {
+            return lane.parked.pop_front();
         }
         let parked = std::mem::take(&mut lane.parked);
-        match lane.closed {
-            true => {
-                lane.running = false;
-                lane.seen = Instant::now();
-            }
-            false => drop(map.remove(&addr)),
+        if lane.closed {
+            lane.running = false;
+            lane.seen = Instant::now();
+        } else {
+            map.remove(&addr);
         }
         drop(map);
         parked.into_iter().for_each(dispose);

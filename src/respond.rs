@@ -133,20 +133,16 @@ fn whole_parts(reply: Reply, out: &mut Outcome) -> (u16, Vec<(String, String)>, 
         }
         Reply::Preflight { allow_headers } => {
             out.status = 204;
-            let headers = [
-                ("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"),
-                ("Access-Control-Allow-Headers", &allow_headers),
-                ("Access-Control-Max-Age", "86400"),
+            let headers = vec![
+                ("Access-Control-Allow-Methods".into(), "GET, POST, PUT, PATCH, DELETE, OPTIONS".into()),
+                ("Access-Control-Allow-Headers".into(), allow_headers),
+                ("Access-Control-Max-Age".into(), "86400".into()),
             ];
-            let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
             (204, headers, Vec::new())
         }
         Reply::Error(e, dialect) => {
             // An upstream call given up because the proxy is shutting down says so.
-            let e = match e {
-                e if e.fault() == Fault::Upstream && crate::connect::abandoned() => Error::ShuttingDown,
-                e => e,
-            };
+            let e = if e.fault() == Fault::Upstream && crate::connect::abandoned() { Error::ShuttingDown } else { e };
             out.status = e.status_in(dialect);
             out.error = Some(e.kind().to_string());
             let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
@@ -313,13 +309,13 @@ fn stream(
         if a.length.is_none_or(|len| len <= WHOLE_ANSWER) {
             // A sized answer is read into a buffer of its size, not one grown read by read.
             prefix.reserve_exact(a.length.unwrap_or(0) as usize);
-            match whole(&mut *a.body, &mut prefix, *dialect, out) {
-                Some(Ok(())) => return full(w, f, a.status, &headers, &prefix, out, started),
-                Some(Err(body)) => {
-                    let headers = [("Content-Type", "application/json")];
-                    return full(w, f, out.status, &headers, body.as_bytes(), out, started);
+            match a.body.by_ref().take(WHOLE_ANSWER + 1).read_to_end(&mut prefix) {
+                Ok(n) if n as u64 <= WHOLE_ANSWER => {
+                    out.tokens = usage::of_whole(&prefix);
+                    return full(w, f, a.status, &headers, &prefix, out, started);
                 }
-                None => {} // larger than we hold whole: stream it, starting with what was read
+                Ok(_) => {} // larger than we hold whole: stream it, starting with what was read
+                Err(e) => return error_full(w, f, Error::from_upstream_read(e), *dialect, out, started),
             }
         }
     }
@@ -346,22 +342,19 @@ fn stream(
     pump(w, f, &mut *a.body, relay, (pending, prefix), out, started)
 }
 
-/// Reads a small complete answer whole into `into`: `Some(Ok)` when it fits, `Some(Err(body))`
-/// with an error body when reading failed, `None` when it is larger than [`WHOLE_ANSWER`].
-fn whole(body: &mut dyn Read, into: &mut Vec<u8>, dialect: Dialect, out: &mut Outcome) -> Option<Result<(), String>> {
-    match body.take(WHOLE_ANSWER + 1).read_to_end(into) {
-        Ok(n) if n as u64 <= WHOLE_ANSWER => {
-            out.tokens = usage::of_whole(into);
-            Some(Ok(()))
-        }
-        Ok(_) => None,
-        Err(e) => {
-            let err = Error::from_upstream_read(e);
-            out.error = Some(err.kind().to_string());
-            out.status = err.status_in(dialect);
-            Some(Err(err.body(dialect).to_string()))
-        }
-    }
+/// `e` as a complete JSON answer in the client's dialect, in place of an upstream answer.
+fn error_full(
+    w: &mut dyn Write,
+    f: &Conn,
+    e: Error,
+    dialect: Dialect,
+    out: &mut Outcome,
+    started: Instant,
+) -> io::Result<()> {
+    out.status = e.status_in(dialect);
+    out.error = Some(e.kind().to_string());
+    let body = e.body(dialect).to_string();
+    full(w, f, out.status, &[("Content-Type", "application/json")], body.as_bytes(), out, started)
 }
 
 /// The pump: each upstream read becomes one chunk and one flush, until the relay says the
@@ -449,13 +442,18 @@ mod tests {
     }
 
     fn run(a: Answer, http10: bool) -> (String, Outcome) {
+        run_on(Conn { http10, whole: false, head_only: false, dump: None, close: false }, a, Dialect::OpenAi)
+    }
+
+    fn run_on(conn: Conn, a: Answer, dialect: Dialect) -> (String, Outcome) {
         let mut w = Vec::new();
         let mut out = Outcome::default();
-        let relay = Relay::Bytes { watch: None, dialect: Dialect::OpenAi };
-        let conn = Conn { http10, whole: false, head_only: false, dump: None, close: false };
-        stream(&mut w, &conn, a, relay, &mut out, Instant::now()).unwrap();
+        stream(&mut w, &conn, a, Relay::Bytes { watch: None, dialect }, &mut out, Instant::now()).unwrap();
         (String::from_utf8(w).unwrap(), out)
     }
+
+    /// An HTTP/1.0 client keeping its connection.
+    const KEPT_HTTP10: Conn = Conn { http10: true, whole: true, head_only: false, dump: None, close: false };
 
     #[test]
     fn sse_is_chunked_with_no_buffering_headers() {
@@ -491,27 +489,17 @@ mod tests {
 
     #[test]
     fn http10_keep_alive_streams_go_out_whole_with_their_length() {
-        let mut w = Vec::new();
-        let mut out = Outcome::default();
-        let conn = Conn { http10: true, whole: true, head_only: false, dump: None, close: false };
-        let relay = Relay::Bytes { watch: None, dialect: Dialect::OpenAi };
         let a = answer(200, "text/event-stream", b"data: {}\n\ndata: [DONE]\n\n");
-        stream(&mut w, &conn, a, relay, &mut out, Instant::now()).unwrap();
-        let wire = String::from_utf8(w).unwrap();
+        let (wire, _) = run_on(KEPT_HTTP10, a, Dialect::OpenAi);
         assert!(wire.contains("Content-Length: 24\r\n") && !wire.contains("Connection: close"), "{wire}");
         assert!(wire.ends_with("\r\n\r\ndata: {}\n\ndata: [DONE]\n\n") && !wire.contains("chunked"), "{wire}");
     }
 
     #[test]
     fn http10_keep_alive_streams_too_large_to_hold_whole_are_a_502_not_gigabytes() {
-        let mut w = Vec::new();
-        let mut out = Outcome::default();
-        let conn = Conn { http10: true, whole: true, head_only: false, dump: None, close: false };
-        let relay = Relay::Bytes { watch: None, dialect: Dialect::Anthropic };
         let events = b"data: {}\n\n".repeat(whole::WHOLE_STREAM / 10 + 1000);
         let a = Answer { body: Box::new(io::Cursor::new(events)), ..answer(200, "text/event-stream", b"") };
-        stream(&mut w, &conn, a, relay, &mut out, Instant::now()).unwrap();
-        let wire = String::from_utf8(w).unwrap();
+        let (wire, _) = run_on(KEPT_HTTP10, a, Dialect::Anthropic);
         assert!(wire.starts_with("HTTP/1.1 502") && wire.contains("use HTTP/1.1"), "{}", &wire[..300.min(wire.len())]);
         assert!(wire.contains(r#""type":"error""#), "in the client's dialect: {wire}");
         assert!(wire.len() < 4096);

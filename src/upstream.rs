@@ -21,19 +21,24 @@ use std::time::{Duration, Instant};
 use ureq::http;
 use ureq::tls::{RootCerts, TlsConfig};
 
-/// Client headers never forwarded: hop-by-hop, framing ureq sets itself, the client's own
-/// credentials, and what would let upstream compress a body we may need to read.
-const DROP_REQUEST_HEADERS: &[&str] = &[
-    "host",
-    "content-length",
-    "transfer-encoding",
+/// Headers never passed on in either direction: hop-by-hop and framing (ureq frames the request
+/// body, we frame the response).
+const HOP_BY_HOP: &[&str] = &[
     "connection",
     "keep-alive",
-    "proxy-authorization",
-    "proxy-connection",
+    "transfer-encoding",
+    "content-length",
     "te",
     "trailer",
     "upgrade",
+    "proxy-connection",
+];
+
+/// Client headers never forwarded besides [`HOP_BY_HOP`]: the rest of what ureq sets itself, the
+/// client's own credentials, and what would let upstream compress a body we may need to read.
+const DROP_REQUEST_HEADERS: &[&str] = &[
+    "host",
+    "proxy-authorization",
     "expect",
     "authorization",
     "x-api-key",
@@ -52,18 +57,6 @@ const DROP_REQUEST_HEADERS: &[&str] = &[
     // never travel with it; a deployment that needs them sets them in `extra_headers`.
     "openai-organization",
     "openai-project",
-];
-
-/// Response headers never copied back: hop-by-hop and framing (we frame the body ourselves).
-const DROP_RESPONSE_HEADERS: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "content-length",
-    "te",
-    "trailer",
-    "upgrade",
-    "proxy-connection",
 ];
 
 /// ureq's per-connection output buffer. A request head must fit in it whole, so a head that
@@ -107,10 +100,8 @@ pub struct Prepared<'a> {
 
 /// One request to send to whichever deployment of a group answers (`'b`: the client's body).
 pub struct Outgoing<'a, 'b> {
-    /// HTTP method.
-    pub method: &'a str,
-    /// The client's headers (filtered before sending).
-    pub client_headers: &'a [tiny_http::Header],
+    /// The client's request: its method, and its headers (filtered before sending).
+    pub rq: &'a tiny_http::Request,
     /// The dialect the client speaks (decides which of its SDK's headers an upstream may get).
     pub client: Dialect,
     /// Whether the client asked for a stream (selects `stream_timeout`).
@@ -157,15 +148,9 @@ pub struct Upstream {
 impl Upstream {
     /// Builds the agent from the validated config.
     pub fn new(cfg: &Config) -> Result<Upstream, String> {
-        let proxy = match &cfg.outbound_proxy {
-            Some((url, no_proxy)) => Some(crate::connect::outbound_proxy(url, no_proxy)?),
-            None => None,
-        };
+        let proxy = cfg.outbound_proxy.as_ref().map(|(url, no)| crate::connect::outbound_proxy(url, no)).transpose()?;
         let workers = cfg.settings.max_concurrent_requests;
-        let roots = match &cfg.ca_file {
-            Some(ca) => RootCerts::Specific(ca.certs.clone()),
-            None => RootCerts::WebPki,
-        };
+        let roots = cfg.ca_file.as_ref().map_or(RootCerts::WebPki, |ca| RootCerts::Specific(ca.certs.clone()));
         let config = |verify: bool| {
             let tls = TlsConfig::builder().root_certs(roots.clone()).disable_verification(!verify).build();
             ureq::Agent::config_builder()
@@ -224,10 +209,7 @@ impl Upstream {
                 std::thread::sleep(self.retry_after);
             }
             *spent += 1;
-            last = self.attempt(d, model, out, i + 1).map(|mut a| {
-                a.attempts = i + 1;
-                a
-            });
+            last = self.attempt(d, model, out, i + 1);
             // The request itself is at fault: no other deployment would take it either.
             if last.as_ref().is_err_and(|e| e.fault() == Fault::Client) {
                 return last;
@@ -291,8 +273,8 @@ impl Upstream {
             let mut answer = self.send(&name, &group, out, metrics, &mut spent);
             let drop = group.iter().any(|d| d.drop_refused_params) && dropped.borrow().len() < fallback::MAX_DROPPED;
             let failure = match &mut answer {
-                Ok(a) => fallback::by_status(Some(a.status), None).or_else(|| classify_body(a, drop)),
-                Err(e) => fallback::by_status(None, Some(e.fault())),
+                Ok(a) => fallback::by_status(Ok(a.status)).or_else(|| classify_body(a, drop)),
+                Err(e) => fallback::by_status(Err(e.fault())),
             };
             match failure {
                 None => return (answer, fell_back),
@@ -328,11 +310,12 @@ impl Upstream {
         }
         let prepared = (out.prepare)(d, model)?;
         let url = route::upstream_url(d, &prepared.path, &prepared.model)?;
-        let mut rq = http::Request::builder().method(out.method).uri(&url);
+        let method = out.rq.method().as_str();
+        let mut rq = http::Request::builder().method(method).uri(&url);
         let wire = Dialect::of(d.provider);
-        for h in out.client_headers {
+        for h in out.rq.headers() {
             let name = h.field.as_str().as_str();
-            if forwarded(name, out.client_headers, out.client, wire) {
+            if forwarded(name, out.rq.headers(), out.client, wire) {
                 rq = rq.header(name, h.value.as_str());
             }
         }
@@ -347,7 +330,7 @@ impl Upstream {
         if let Some(dump) = out.dump {
             let url = crate::dump::redact_url(&url, None);
             let headers = rq.headers().iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap_or("<binary>")));
-            dump.request(Leg::Upstream, Some(n), out.method, &url, headers);
+            dump.request(Leg::Upstream, Some(n), method, &url, headers);
             dump.chunk(Leg::Upstream, Direction::Request, Some(n), &prepared.body);
         }
         let started = Instant::now();
@@ -375,7 +358,7 @@ impl Upstream {
         let mut headers: Vec<(String, String)> = resp
             .headers()
             .iter()
-            .filter(|(k, _)| !DROP_RESPONSE_HEADERS.contains(&k.as_str()))
+            .filter(|(k, _)| !HOP_BY_HOP.contains(&k.as_str()))
             .filter_map(|(k, v)| Some((k.as_str().to_string(), d.secrets.mask_header(v.to_str().ok()?).into_owned())))
             .collect();
         let mut body = crate::scrub::body(resp.into_body().into_reader(), status, wire, &d.secrets);
@@ -391,7 +374,7 @@ impl Upstream {
             None => body,
         };
         let body = self.balance.in_flight(d, body);
-        Ok(Answer { status, headers, body, deployment: d.index, wire, attempts: 1, length })
+        Ok(Answer { status, headers, body, deployment: d.index, wire, attempts: n, length })
     }
 
     /// The items of a deployment's own model list (`data` of `GET /models`), for glob entries.
@@ -406,12 +389,10 @@ impl Upstream {
             return Err(Error::UpstreamInvalid(format!("model list answered {}", resp.status())));
         }
         let bytes = resp.into_body().with_config().limit(8 << 20).read_to_vec()?;
-        match serde_json::from_slice::<Listing>(&bytes) {
-            Ok(list) => Ok(list.data),
-            Err(e) => {
-                Err(Error::UpstreamInvalid(format!("model list is not an object with a `data` array of models: {e}")))
-            }
-        }
+        let list = serde_json::from_slice::<Listing>(&bytes).map_err(|e| {
+            Error::UpstreamInvalid(format!("model list is not an object with a `data` array of models: {e}"))
+        })?;
+        Ok(list.data)
     }
 
     /// The model lists of every glob entry (fetched in parallel, each within `timeout`); a
@@ -447,9 +428,10 @@ impl Upstream {
 }
 
 /// Reads the start of an error answer to tell what failed, then puts it back in front of the
-/// rest of the body, so the client still gets the whole answer if no fallback takes over.
+/// rest of the body, so the client still gets the whole answer if no fallback takes over. Only
+/// these statuses may be a failure that only the body tells apart.
 fn classify_body(a: &mut Answer, drop: bool) -> Option<Failure> {
-    if !fallback::worth_reading(a.status) {
+    if !matches!(a.status, 400 | 413 | 422) {
         return None;
     }
     let mut head = Vec::new();
@@ -472,7 +454,7 @@ fn classify_body(a: &mut Answer, drop: bool) -> Option<Failure> {
 ///   own API; an OpenAI upstream has no use for the anthropic SDK's, nor Anthropic for openai's.
 fn forwarded(name: &str, all: &[tiny_http::Header], client: Dialect, wire: Dialect) -> bool {
     let lower = name.to_ascii_lowercase();
-    if DROP_REQUEST_HEADERS.contains(&lower.as_str()) {
+    if HOP_BY_HOP.contains(&lower.as_str()) || DROP_REQUEST_HEADERS.contains(&lower.as_str()) {
         return false;
     }
     let family = |d: Dialect| if d == Dialect::Anthropic { Dialect::Anthropic } else { Dialect::OpenAi };
@@ -538,10 +520,9 @@ mod tests {
             .map(|s| s.parse().unwrap())
             .collect();
         let f = |name: &str| forwarded(name, &hs, Dialect::OpenAi, Dialect::OpenAi);
-        assert!(!f("Authorization"));
-        assert!(!f("X-API-Key"));
-        assert!(!f("Transfer-Encoding"));
-        assert!(!f("x-secret-hop"));
+        for dropped in ["Authorization", "X-API-Key", "Transfer-Encoding", "x-secret-hop"] {
+            assert!(!f(dropped), "{dropped}");
+        }
         assert!(f("Content-Type"));
         assert!(!f("OpenAI-Organization") && !f("openai-project"), "credential scoping never travels");
     }

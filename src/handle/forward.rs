@@ -18,16 +18,9 @@ pub(super) fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut
     }
     let dropped = RefCell::new(Vec::new());
     let prepare = preparer(Dialect::Anthropic, &req, ["", "/messages/count_tokens"], &sh.cfg, &dropped);
-    let out = Outgoing {
-        method: "POST",
-        client_headers: rq.headers(),
-        client: Dialect::Anthropic,
-        stream: false,
-        prepare: &prepare,
-        dump: facts.dump.as_ref(),
-    };
+    let out = Outgoing { rq, client: Dialect::Anthropic, stream: false, prepare: &prepare, dump: facts.dump.as_ref() };
     let answer = sh.upstream.send(&req.model, &anthropic, &out, &sh.metrics, &mut 0)?;
-    answer_reply(answer, Dialect::Anthropic, &req, sh, facts)
+    answer_reply(answer, &req, sh, facts)
 }
 
 /// Other `/v1/*` calls (embeddings, images, audio, …): forwarded to the OpenAI deployment the
@@ -49,7 +42,6 @@ pub(super) fn passthrough(
             "`/v1{path}` is only forwarded to OpenAI-compatible deployments, and model `{model}` is served by the Anthropic API"
         )));
     }
-    let stream = json.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let req = ModelRequest::new(raw, json, model, Dialect::OpenAi);
     let prepare = |d: &Deployment, group_model: &str| {
         let model = route::upstream_model(d, group_model);
@@ -63,16 +55,9 @@ pub(super) fn passthrough(
         };
         Ok(Prepared { model: model.to_string(), path: path.into(), body })
     };
-    let method = rq.method().to_string();
-    let out = Outgoing {
-        method: &method,
-        client_headers: rq.headers(),
-        client: Dialect::OpenAi,
-        stream,
-        prepare: &prepare,
-        dump: facts.dump.as_ref(),
-    };
+    let out =
+        Outgoing { rq, client: Dialect::OpenAi, stream: req.stream, prepare: &prepare, dump: facts.dump.as_ref() };
     let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics, &mut 0)?;
-    facts.note_upstream(&sh.cfg.deployments[answer.deployment], &answer);
+    facts.upstream = Some((answer.deployment, answer.attempts));
     Ok(Reply::Bytes { answer, dialect: Dialect::OpenAi })
 }

@@ -54,13 +54,11 @@ pub(super) fn ps(sh: &Shared) -> Value {
 /// The texts to embed: `/api/embed`'s `input` (a string or a list of strings), or the older
 /// `/api/embeddings`' `prompt`. Empty strings are nothing to embed, as in Ollama.
 fn embed_input(body: &Value, legacy: bool) -> Result<Vec<Value>, Error> {
-    let invalid = || Error::BadRequest("invalid input type: `input` must be a string or a list of strings".into());
-    let input = body.get(if legacy { "prompt" } else { "input" });
-    match input {
+    match body.get(if legacy { "prompt" } else { "input" }) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(if s.is_empty() { Vec::new() } else { vec![s.as_str().into()] }),
         Some(Value::Array(list)) if !legacy && list.iter().all(Value::is_string) => Ok(list.clone()),
-        Some(_) => Err(invalid()),
+        Some(_) => Err(Error::BadRequest("invalid input type: `input` must be a string or a list of strings".into())),
     }
 }
 
@@ -94,17 +92,10 @@ pub(super) fn embed(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts,
         body["model"] = model.into();
         Ok(Prepared { model: model.to_string(), path: "/embeddings".into(), body: Cow::Owned(body.to_string().into()) })
     };
-    let out = Outgoing {
-        method: "POST",
-        client_headers: rq.headers(),
-        client: Dialect::Ollama,
-        stream: false,
-        prepare: &prepare,
-        dump: facts.dump.as_ref(),
-    };
+    let out = Outgoing { rq, client: Dialect::Ollama, stream: false, prepare: &prepare, dump: facts.dump.as_ref() };
     let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics, &mut 0)?;
     let d = &sh.cfg.deployments[answer.deployment];
-    facts.note_upstream(d, &answer);
+    facts.upstream = Some((answer.deployment, answer.attempts));
     let status = answer.status;
     let mut raw = Vec::new();
     answer.body.take(MAX_TRANSLATED_BODY).read_to_end(&mut raw).map_err(Error::from_upstream_read)?;

@@ -3,7 +3,7 @@
 //! [`WHOLE_STREAM`]; a larger one is an error in the client's dialect.
 
 use super::relay::Relay;
-use super::{full, pump, Conn, Outcome};
+use super::{error_full, full, pump, Conn, Outcome};
 use crate::error::Error;
 use std::io::{self, Read, Write};
 use std::time::Instant;
@@ -39,10 +39,7 @@ pub(super) fn send(
             let e = Error::UpstreamInvalid(format!(
                 "the stream is larger than the {WHOLE_STREAM} bytes an HTTP/1.0 connection kept alive is sent in; use HTTP/1.1"
             ));
-            out.status = e.status_in(dialect);
-            out.error = Some(e.kind().to_string());
-            let headers = [("Content-Type", "application/json")];
-            full(w, f, out.status, &headers, e.body(dialect).to_string().as_bytes(), out, started)
+            error_full(w, f, e, dialect, out, started)
         }
         Err(e) => Err(e),
     }
