@@ -33,11 +33,7 @@ pub fn check(headers: &[tiny_http::Header], tokens: &[Secret], basic: bool) -> R
             ok |= constant_time_eq(candidate.as_bytes(), t.expose().as_bytes());
         }
     }
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Unauthorized)
-    }
+    ok.then_some(()).ok_or(Error::Unauthorized)
 }
 
 /// `Bearer x` → `x` (any case); `Basic base64(user:x)` → `x` when `basic`, nothing otherwise;
@@ -74,14 +70,7 @@ mod tests {
     }
 
     fn tokens() -> Vec<Secret> {
-        let c = crate::config::Config::from_parts(
-            "",
-            "t",
-            &crate::config::Env::from_pairs(&[("LOCAL_AUTH_TOKEN", "tok-a,tok-b")]),
-            &Default::default(),
-        )
-        .unwrap();
-        c.tokens
+        crate::config::tests::cfg("", &[("LOCAL_AUTH_TOKEN", "tok-a,tok-b")]).unwrap().tokens
     }
 
     #[test]
@@ -125,7 +114,7 @@ mod tests {
 
     #[test]
     fn an_empty_credential_never_matches_even_an_empty_token() {
-        let t = vec![crate::config::Secret::for_tests(""), crate::config::Secret::for_tests("tok-a")];
+        let t = vec![Secret::for_tests(""), Secret::for_tests("tok-a")];
         for h in [hdr("x-api-key", ""), hdr("api-key", " "), hdr("Authorization", "Bearer "), hdr("Authorization", "")]
         {
             assert!(matches!(check(std::slice::from_ref(&h), &t, true), Err(Error::Unauthorized)), "{h:?}");
