@@ -15,11 +15,10 @@ pub fn check(headers: &[tiny_http::Header], tokens: &[Secret], basic: bool) -> R
     }
     let mut ok = false;
     for h in headers {
-        let name = h.field.as_str().as_str();
         let value = h.value.as_str().trim();
-        let candidate = if name.eq_ignore_ascii_case("authorization") {
+        let candidate = if h.field.equiv("authorization") {
             strip_scheme(value, basic)
-        } else if name.eq_ignore_ascii_case("x-api-key") || name.eq_ignore_ascii_case("api-key") {
+        } else if h.field.equiv("x-api-key") || h.field.equiv("api-key") {
             value.into()
         } else {
             continue;

@@ -168,11 +168,10 @@ pub fn start(cfg: Config) -> Result<Running, String> {
 }
 
 /// How often the watchdog opens and closes an empty connection. tiny_http's connection thread
-/// pool adds a thread only when none is waiting, and counts waiters before they wake, so some
-/// of a burst of new connections can stay queued behind connections that hold their threads
-/// (idle keep-alive or slow clients) — unanswered for as long as those stay open. An empty
-/// connection arriving when no thread waits adds one, which finishes it at once and then takes
-/// a queued connection: each kick frees one, so queued connections wait a fraction of a second.
+/// pool adds a thread only when none is waiting (counting waiters before they wake), so part of a
+/// burst can stay queued, unanswered, behind connections that hold their threads (idle keep-alive,
+/// slow clients). An empty connection arriving when no thread waits adds one, which finishes it
+/// and takes a queued connection: each kick frees one, so none waits more than a moment.
 const KICK: Duration = Duration::from_millis(25);
 
 /// Kicks tiny_http's connection thread pool every [`KICK`], and checks every `interval` that a
