@@ -34,17 +34,13 @@ pub fn same_site_or_json(headers: &[tiny_http::Header]) -> Result<(), Error> {
     let value = |name| header(headers, name);
     let media = value("content-type").and_then(|v| v.split(';').next()).unwrap_or("").trim().to_ascii_lowercase();
     let json = media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"));
-    let same_site = match (value("origin"), value("host")) {
-        (None, _) => true,
-        (Some(origin), Some(host)) => {
-            origin.strip_prefix("http://").or(origin.strip_prefix("https://")).is_some_and(|o| o == host)
-        }
-        (Some(_), None) => false,
-    };
-    match json || same_site {
-        true => Ok(()),
-        false => Err(Error::BadRequest("A cross-site request must declare Content-Type: application/json".into())),
-    }
+    let same_site = value("origin").is_none_or(|origin| {
+        let site = origin.strip_prefix("http://").or(origin.strip_prefix("https://"));
+        site.is_some_and(|o| Some(o) == value("host"))
+    });
+    (json || same_site)
+        .then_some(())
+        .ok_or_else(|| Error::BadRequest("A cross-site request must declare Content-Type: application/json".into()))
 }
 
 /// With no client token configured, refuses what a web page of another site can make a browser
@@ -107,13 +103,12 @@ pub fn check_head(rq: &tiny_http::Request, cfg: &Config) -> Result<(), Error> {
     if size > cfg.settings.max_header_bytes || headers.len() > 256 {
         return Err(Error::HeadersTooLarge);
     }
-    let count = |name: &str| headers.iter().filter(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).count();
-    let (cl, te) = (count("content-length"), count("transfer-encoding"));
+    let values =
+        |name: &'static str| headers.iter().filter(move |h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
+    let (cl, te) = (values("content-length").count(), values("transfer-encoding").count());
     if cl > 0 && te > 0 {
         return Err(Error::BadRequest("Both Content-Length and Transfer-Encoding are set".into()));
     }
-    let values =
-        |name: &'static str| headers.iter().filter(move |h| h.field.equiv(name)).map(|h| h.value.as_str().trim());
     let digits = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
     if cl > 1 || (cl == 1 && rq.body_length().is_none()) || !values("content-length").all(digits) {
         return Err(Error::BadRequest("Invalid Content-Length".into()));

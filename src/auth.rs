@@ -15,11 +15,10 @@ pub fn check(headers: &[tiny_http::Header], tokens: &[Secret], basic: bool) -> R
     }
     let mut ok = false;
     for h in headers {
-        let name = h.field.as_str().as_str();
         let value = h.value.as_str().trim();
-        let candidate = if name.eq_ignore_ascii_case("authorization") {
+        let candidate = if h.field.equiv("authorization") {
             strip_scheme(value, basic)
-        } else if name.eq_ignore_ascii_case("x-api-key") || name.eq_ignore_ascii_case("api-key") {
+        } else if h.field.equiv("x-api-key") || h.field.equiv("api-key") {
             value.into()
         } else {
             continue;
@@ -33,11 +32,7 @@ pub fn check(headers: &[tiny_http::Header], tokens: &[Secret], basic: bool) -> R
             ok |= constant_time_eq(candidate.as_bytes(), t.expose().as_bytes());
         }
     }
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Unauthorized)
-    }
+    ok.then_some(()).ok_or(Error::Unauthorized)
 }
 
 /// `Bearer x` → `x` (any case); `Basic base64(user:x)` → `x` when `basic`, nothing otherwise;
@@ -74,14 +69,7 @@ mod tests {
     }
 
     fn tokens() -> Vec<Secret> {
-        let c = crate::config::Config::from_parts(
-            "",
-            "t",
-            &crate::config::Env::from_pairs(&[("LOCAL_AUTH_TOKEN", "tok-a,tok-b")]),
-            &Default::default(),
-        )
-        .unwrap();
-        c.tokens
+        crate::config::tests::cfg("", &[("LOCAL_AUTH_TOKEN", "tok-a,tok-b")]).unwrap().tokens
     }
 
     #[test]
@@ -125,7 +113,7 @@ mod tests {
 
     #[test]
     fn an_empty_credential_never_matches_even_an_empty_token() {
-        let t = vec![crate::config::Secret::for_tests(""), crate::config::Secret::for_tests("tok-a")];
+        let t = vec![Secret::for_tests(""), Secret::for_tests("tok-a")];
         for h in [hdr("x-api-key", ""), hdr("api-key", " "), hdr("Authorization", "Bearer "), hdr("Authorization", "")]
         {
             assert!(matches!(check(std::slice::from_ref(&h), &t, true), Err(Error::Unauthorized)), "{h:?}");

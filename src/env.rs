@@ -29,9 +29,7 @@ impl Env {
     /// This environment with `vars` added, replacing variables of the same name (LiteLLM's
     /// `environment_variables` section sets them in the process environment).
     pub fn with(&self, vars: impl IntoIterator<Item = (String, String)>) -> Env {
-        let mut all = self.0.clone();
-        all.extend(vars);
-        Env(all)
+        Env(self.0.clone().into_iter().chain(vars).collect())
     }
 
     /// The value of `name` or its lower-case spelling; empty values count as unset.
@@ -43,25 +41,18 @@ impl Env {
 
 /// Parses `KEY=value` lines (`export`, comments and quotes allowed).
 fn parse_dotenv(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        if line.starts_with('#') {
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
+    let lines = text.lines().map(|line| line.trim()).map(|line| line.strip_prefix("export ").unwrap_or(line));
+    let pairs = lines.filter(|line| !line.starts_with('#')).filter_map(|line| line.split_once('='));
+    (pairs.map(|(k, v)| {
         let v = v.trim();
         let v = match v.as_bytes().first() {
             Some(q @ (b'"' | b'\'')) if v.len() >= 2 && v.as_bytes()[v.len() - 1] == *q => &v[1..v.len() - 1],
             // An unquoted value may carry a trailing comment.
             _ => v.split(" #").next().unwrap_or(v).trim(),
         };
-        out.push((k.trim().to_string(), v.to_string()));
-    }
-    out
+        (k.trim().to_string(), v.to_string())
+    }))
+    .collect()
 }
 
 #[cfg(test)]

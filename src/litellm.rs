@@ -9,15 +9,12 @@ use serde_yaml::{Mapping, Value};
 use std::fmt;
 
 /// The prefix LiteLLM reads as "the environment variable named after it".
-pub const ENV_PREFIX: &str = "os.environ/";
+const ENV_PREFIX: &str = "os.environ/";
 
 /// Parses `text` as LiteLLM would, with every `os.environ/NAME` whose variable is set replaced
 /// by its value (unset ones stay as written, for whoever needs the value to say so).
 pub fn load(text: &str, env: &Env) -> Result<Value, String> {
-    let mut v = match serde_yaml::from_str::<Lenient>(text) {
-        Ok(Lenient(v)) => v,
-        Err(e) => return Err(e.to_string()),
-    };
+    let Lenient(mut v) = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
     merge(&mut v)?;
     let set = match v.get("environment_variables") {
         Some(Value::Mapping(m)) => m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(v)?))).collect(),
@@ -117,9 +114,6 @@ impl<'de> Visitor<'de> for LenientVisitor {
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_string()))
     }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
@@ -157,7 +151,7 @@ pub fn number(v: Option<&Value>) -> Result<Option<f64>, String> {
         Some(Value::String(s)) => {
             s.trim().replace('_', "").parse().map(Some).map_err(|_| format!("{s:?} is not a number"))
         }
-        Some(other) => Err(format!("{} is not a number", crate::litellm::show(other))),
+        Some(other) => Err(format!("{} is not a number", show(other))),
     }
 }
 
@@ -196,13 +190,9 @@ pub fn de_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_pairs(pairs)
-    }
-
     #[test]
     fn a_key_written_twice_keeps_the_last_value() {
-        let v = load("a: 1\nb: {x: 1}\na: 2\nb: {y: 2}\n", &env(&[])).unwrap();
+        let v = load("a: 1\nb: {x: 1}\na: 2\nb: {y: 2}\n", &Env::default()).unwrap();
         assert_eq!(v["a"], Value::from(2));
         assert_eq!(v["b"]["y"], Value::from(2));
         assert!(v["b"].get("x").is_none());
@@ -211,7 +201,7 @@ mod tests {
     #[test]
     fn merge_keys_and_anchors_apply_with_local_keys_winning() {
         let y = "base: &b {api_key: k, timeout: 5}\nmore: &m {rpm: 3, <<: *b}\none:\n  <<: *b\n  timeout: 9\ntwo:\n  <<: [*m]\n";
-        let v = load(y, &env(&[])).unwrap();
+        let v = load(y, &Env::default()).unwrap();
         assert_eq!(v["one"]["api_key"], Value::from("k"));
         assert_eq!(v["one"]["timeout"], Value::from(9));
         assert_eq!(v["two"]["rpm"], Value::from(3));
@@ -223,7 +213,7 @@ mod tests {
     #[test]
     fn environment_references_resolve_anywhere_and_unset_ones_stay() {
         let y = "model: os.environ/MODEL\nlist: [os.environ/A, x]\nkeep: os.environ/UNSET\n";
-        let v = load(y, &env(&[("MODEL", "openai/gpt-4o"), ("A", "a")])).unwrap();
+        let v = load(y, &Env::from_pairs(&[("MODEL", "openai/gpt-4o"), ("A", "a")])).unwrap();
         assert_eq!(v["model"], Value::from("openai/gpt-4o"));
         assert_eq!(v["list"][0], Value::from("a"));
         assert_eq!(unresolved(v["keep"].as_str().unwrap()), Some("UNSET"));
@@ -232,7 +222,7 @@ mod tests {
     #[test]
     fn environment_variables_section_sets_variables_for_the_file() {
         let y = "environment_variables: {KEY: from-file}\nkey: os.environ/KEY\n";
-        assert_eq!(load(y, &env(&[("KEY", "from-env")])).unwrap()["key"], Value::from("from-file"));
+        assert_eq!(load(y, &Env::from_pairs(&[("KEY", "from-env")])).unwrap()["key"], Value::from("from-file"));
     }
 
     #[test]

@@ -167,8 +167,8 @@ fn dump(files: Vec<String>) {
     }
     let mut failed = false;
     for (i, f) in files.iter().enumerate() {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("{f}: {e}"));
-        match text.and_then(|t| gpt_reverse_proxy::dump::show::render(&t).map_err(|e| format!("{f}: {e}"))) {
+        let text = std::fs::read_to_string(f).map_err(|e| e.to_string());
+        match text.and_then(|t| gpt_reverse_proxy::dump::show::render(&t)).map_err(|e| format!("{f}: {e}")) {
             Ok(s) if files.len() == 1 => print!("{s}"),
             Ok(s) => print!("{}══ {f}\n{s}", if i > 0 { "\n" } else { "" }),
             Err(e) => {

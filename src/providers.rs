@@ -62,57 +62,23 @@ const fn openai(name: &'static str, base: Option<&'static str>, key_env: &'stati
     Family { name, wire: Provider::OpenAi, base, auth: Auth::Bearer, layout: Layout::Plain, key_env }
 }
 
+const fn anthropic(name: &'static str, wire: Provider, auth: Auth, key_env: &'static [&'static str]) -> Family {
+    Family { name, wire, base: Some("https://api.anthropic.com"), auth, layout: Layout::Anthropic, key_env }
+}
+
 /// Every provider this proxy calls. Defaults are LiteLLM's (its provider documentation).
 pub static FAMILIES: &[Family] = &[
     openai("openai", Some("https://api.openai.com/v1"), &["OPENAI_API_KEY"]),
+    anthropic("anthropic", Provider::Anthropic, Auth::XApiKey, &["ANTHROPIC_API_KEY"]),
+    anthropic("openai2claudecode", Provider::OpenAi2ClaudeCode, Auth::BearerAndXApiKey, &[]),
     Family {
-        name: "anthropic",
-        wire: Provider::Anthropic,
-        base: Some("https://api.anthropic.com"),
-        auth: Auth::XApiKey,
-        layout: Layout::Anthropic,
-        key_env: &["ANTHROPIC_API_KEY"],
-    },
-    Family {
-        name: "openai2claudecode",
-        wire: Provider::OpenAi2ClaudeCode,
-        base: Some("https://api.anthropic.com"),
-        auth: Auth::BearerAndXApiKey,
-        layout: Layout::Anthropic,
-        key_env: &[],
-    },
-    Family {
-        name: "azure",
-        wire: Provider::OpenAi,
-        base: None,
         auth: Auth::ApiKey,
         layout: Layout::Azure,
-        key_env: &["AZURE_API_KEY", "AZURE_OPENAI_API_KEY"],
+        ..openai("azure", None, &["AZURE_API_KEY", "AZURE_OPENAI_API_KEY"])
     },
-    Family {
-        name: "azure_ai",
-        wire: Provider::OpenAi,
-        base: None,
-        auth: Auth::ApiKey,
-        layout: Layout::Plain,
-        key_env: &["AZURE_AI_API_KEY"],
-    },
-    Family {
-        name: "ollama",
-        wire: Provider::OpenAi,
-        base: Some("http://localhost:11434"),
-        auth: Auth::Bearer,
-        layout: Layout::Root,
-        key_env: &["OLLAMA_API_KEY"],
-    },
-    Family {
-        name: "ollama_chat",
-        wire: Provider::OpenAi,
-        base: Some("http://localhost:11434"),
-        auth: Auth::Bearer,
-        layout: Layout::Root,
-        key_env: &["OLLAMA_API_KEY"],
-    },
+    Family { auth: Auth::ApiKey, ..openai("azure_ai", None, &["AZURE_AI_API_KEY"]) },
+    Family { layout: Layout::Root, ..openai("ollama", Some("http://localhost:11434"), &["OLLAMA_API_KEY"]) },
+    Family { layout: Layout::Root, ..openai("ollama_chat", Some("http://localhost:11434"), &["OLLAMA_API_KEY"]) },
     openai("gemini", Some("https://generativelanguage.googleapis.com/v1beta/openai"), &["GEMINI_API_KEY"]),
     openai("openrouter", Some("https://openrouter.ai/api/v1"), &["OPENROUTER_API_KEY", "OR_API_KEY"]),
     openai("groq", Some("https://api.groq.com/openai/v1"), &["GROQ_API_KEY"]),
@@ -227,9 +193,7 @@ impl Family {
     /// The model name sent upstream: Fireworks' short names get its account path, as LiteLLM does.
     pub fn upstream_model(&self, model: &str) -> String {
         match self.name {
-            "fireworks_ai" if !model.starts_with("accounts/") && model != "*" => {
-                format!("accounts/fireworks/models/{model}")
-            }
+            "fireworks_ai" if !model.starts_with("accounts/") => format!("accounts/fireworks/models/{model}"),
             _ => model.to_string(),
         }
     }

@@ -102,12 +102,10 @@ pub fn classify(method: &Method, target: &str, prefix: Option<&str>, ollama: &st
     }
     let path = target.split(['?', '#']).next().unwrap_or("");
     let inner = prefix.map_or(Some(path), |p| under(path, p));
-    if let Some(rest) = inner.and_then(|p| under(p, &format!("/{ollama}"))) {
-        if is_clean(path) {
-            return (ollama_route(method, rest), Mount::Ollama);
-        }
+    if let Some(rest) = inner.and_then(|p| under(p, &format!("/{ollama}"))).filter(|_| is_clean(path)) {
+        return (ollama_route(method, rest), Mount::Ollama);
     }
-    (main_route(method, target, prefix), Mount::Main)
+    (main_route(method, path, prefix), Mount::Main)
 }
 
 /// The rest of `path` below the segment-aware `mount` (`/` for the mount itself).
@@ -122,8 +120,7 @@ fn under<'a>(path: &'a str, mount: &str) -> Option<&'a str> {
 /// Routes under the Ollama mount: Ollama's own API, plus the OpenAI chat and model routes that
 /// Copilot actually chats through. Nothing else is reachable here.
 fn ollama_route(method: &Method, path: &str) -> Route {
-    let get = matches!(method, Method::Get | Method::Head);
-    let post = *method == Method::Post;
+    let (get, post) = (matches!(method, Method::Get | Method::Head), *method == Method::Post);
     let only = |ok: bool, r: Route| if ok { r } else { Route::MethodNotAllowed };
     match path {
         "/" => only(get, Route::OllamaRoot),
@@ -146,60 +143,48 @@ fn ollama_route(method: &Method, path: &str) -> Route {
 }
 
 /// The OpenAI and Anthropic routes.
-fn main_route(method: &Method, target: &str, prefix: Option<&str>) -> Route {
-    let path = target.split(['?', '#']).next().unwrap_or("");
+fn main_route(method: &Method, path: &str, prefix: Option<&str>) -> Route {
     if !is_clean(path) {
         return Route::NotFound;
     }
-    let get = matches!(method, Method::Get | Method::Head);
+    let (get, post) = (matches!(method, Method::Get | Method::Head), *method == Method::Post);
+    let only = |ok: bool, r: Route| if ok { r } else { Route::MethodNotAllowed };
     // `/` too: clients probe it for reachability (Claude Code sends `HEAD /` without a key).
     if path == "/health" || path == "/" {
-        return if get { Route::Health } else { Route::MethodNotAllowed };
+        return only(get, Route::Health);
     }
-    let path = match prefix {
-        None => path,
-        Some(p) => match under(path, p) {
-            Some(rest) => rest,
-            None => return Route::NotFound,
-        },
-    };
-    let only = |ok: bool, r: Route| if ok { r } else { Route::MethodNotAllowed };
+    let Some(path) = prefix.map_or(Some(path), |p| under(path, p)) else { return Route::NotFound };
+    if let Some(rest) = path.strip_prefix("/dumps").filter(|r| r.is_empty() || r.starts_with('/')) {
+        return only(get, Route::Dumps(rest.to_string()));
+    }
+    if let Some(id) = path.strip_prefix("/v1/models/").or_else(|| path.strip_prefix("/models/")) {
+        return only(get, Route::Model(id.to_string()));
+    }
     match path {
         "/health" => only(get, Route::Health),
-        "/v1/chat/completions" | "/chat/completions" => only(*method == Method::Post, Route::ChatCompletions),
-        "/v1/responses" | "/responses" => only(*method == Method::Post, Route::Responses),
+        "/v1/chat/completions" | "/chat/completions" => only(post, Route::ChatCompletions),
+        "/v1/responses" | "/responses" => only(post, Route::Responses),
         "/v1/models" | "/models" => only(get, Route::Models),
         "/metrics" => only(get, Route::Metrics),
-        _ => {
-            if let Some(rest) = path.strip_prefix("/dumps").filter(|r| r.is_empty() || r.starts_with('/')) {
-                return only(get, Route::Dumps(rest.to_string()));
+        "/v1/messages" => only(post, Route::Messages),
+        "/v1/messages/count_tokens" => only(post, Route::CountTokens),
+        // The rest of the Anthropic surface is not an OpenAI passthrough.
+        _ => match path.strip_prefix("/v1/") {
+            Some(rest) if !rest.is_empty() && !rest.starts_with("messages/") => {
+                Route::OpenAiPassthrough(format!("/{rest}"))
             }
-            if let Some(id) = path.strip_prefix("/v1/models/").or_else(|| path.strip_prefix("/models/")) {
-                return only(get, Route::Model(id.to_string()));
-            }
-            let post = *method == Method::Post;
-            match path.strip_prefix("/v1/") {
-                Some("messages") => only(post, Route::Messages),
-                Some("messages/count_tokens") => only(post, Route::CountTokens),
-                // The rest of the Anthropic surface is not an OpenAI passthrough.
-                Some(rest) if rest.starts_with("messages/") => Route::NotFound,
-                Some(rest) if !rest.is_empty() => Route::OpenAiPassthrough(format!("/{rest}")),
-                _ => Route::NotFound,
-            }
-        }
+            _ => Route::NotFound,
+        },
     }
 }
 
 /// A path we are willing to route: absolute, no empty, `.` or `..` segments, no percent-encoding
 /// or backslashes (nothing an upstream or a prefix check could read differently than we do).
 fn is_clean(path: &str) -> bool {
-    path.starts_with('/')
-        && !path.contains(['%', '\\'])
-        && path[1..].split('/').enumerate().all(|(i, seg)| {
-            // A single trailing slash is harmless; inner empty segments (`//`) are not.
-            let last = i == path[1..].split('/').count() - 1;
-            seg != "." && seg != ".." && (!seg.is_empty() || (last && path.len() > 1) || path == "/")
-        })
+    // A single trailing slash is harmless; inner empty segments (`//`) are not.
+    let segments = || path[1..].strip_suffix('/').unwrap_or(&path[1..]).split('/');
+    path == "/"
+        || (path.starts_with('/') && !path.contains(['%', '\\']) && segments().all(|s| !matches!(s, "" | "." | "..")))
 }
 
 /// The deployments serving `model`: every entry with that exact `model_name`, otherwise the
@@ -278,7 +263,7 @@ pub fn skipped<'c>(model: &str, skipped: &'c [Skipped]) -> Option<&'c Skipped> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, Env, Overrides};
+    use crate::config::tests::cfg;
 
     fn post(p: &str) -> Route {
         classify(&Method::Post, p, None, "ollama").0
@@ -375,7 +360,7 @@ mod tests {
   - {model_name: gpt-4o, litellm_params: {model: anthropic/claude-x}}
   - {model_name: "*", litellm_params: {model: openai/*, api_base: "http://star/v1"}}
 "#;
-        Config::from_parts(y, "t", &Env::default(), &Overrides::default()).unwrap().deployments
+        cfg(y, &[]).unwrap().deployments
     }
 
     #[test]

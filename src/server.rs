@@ -168,11 +168,10 @@ pub fn start(cfg: Config) -> Result<Running, String> {
 }
 
 /// How often the watchdog opens and closes an empty connection. tiny_http's connection thread
-/// pool adds a thread only when none is waiting, and counts waiters before they wake, so some
-/// of a burst of new connections can stay queued behind connections that hold their threads
-/// (idle keep-alive or slow clients) — unanswered for as long as those stay open. An empty
-/// connection arriving when no thread waits adds one, which finishes it at once and then takes
-/// a queued connection: each kick frees one, so queued connections wait a fraction of a second.
+/// pool adds a thread only when none is waiting (counting waiters before they wake), so part of a
+/// burst can stay queued, unanswered, behind connections that hold their threads (idle keep-alive,
+/// slow clients). An empty connection arriving when no thread waits adds one, which finishes it
+/// and takes a queued connection: each kick frees one, so none waits more than a moment.
 const KICK: Duration = Duration::from_millis(25);
 
 /// Kicks tiny_http's connection thread pool every [`KICK`], and checks every `interval` that a
@@ -227,9 +226,7 @@ fn bind(addr: SocketAddr, send_timeout: Duration, read_timeout: Duration) -> io:
     sock.set_reuse_address(true)?;
     sock.set_tcp_nodelay(true)?;
     sock.set_write_timeout(Some(send_timeout))?;
-    // On a listener the receive timeout also bounds each accept(), and tiny_http's accept thread
-    // ends on its error; the watchdog connects every KICK (25 ms), far within it, for as long as
-    // the listener is meant to accept.
+    // It also bounds each accept(), whose error ends tiny_http's accept thread: see [`watchdog`].
     sock.set_read_timeout(Some(read_timeout))?;
     sock.bind(&addr.into())?;
     sock.listen(1024)?;
@@ -360,32 +357,29 @@ impl Pool {
             (false, true) => Some(Error::Overloaded),
             (false, false) => None,
         };
-        let serving = refuse.is_none();
-        if serving {
-            self.serving.fetch_add(1, Ordering::SeqCst);
-        }
-        let rq = match refuse {
-            Some(e) => match self.refuse_aside(rq, e) {
+        if let Some(e) = refuse {
+            return match self.refuse_aside(rq, e) {
+                Some((rq, e)) => self.finish(rq, Some(e)),
                 None => {
                     self.busy.fetch_sub(1, Ordering::SeqCst);
-                    return After::Gone;
+                    After::Gone
                 }
-                Some((rq, e)) => return self.finish(rq, Some(e), false),
-            },
-            None => rq,
-        };
+            };
+        }
+        self.serving.fetch_add(1, Ordering::SeqCst);
         let room = |w: usize| (w <= busy && w <= self.max).then_some(w + 1);
-        if serving && self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, room).is_ok() {
+        if self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, room).is_ok() {
             self.workers.fetch_sub(1, Ordering::SeqCst);
             if let Err(e) = self.spawn() {
                 log::error!("cannot start a worker thread: {e}");
             }
         }
-        self.finish(rq, None, true)
+        self.finish(rq, None)
     }
 
     /// Serves or refuses `rq` in this worker, then counts it out.
-    fn finish(&self, rq: tiny_http::Request, refuse: Option<Error>, serving: bool) -> After {
+    fn finish(&self, rq: tiny_http::Request, refuse: Option<Error>) -> After {
+        let serving = refuse.is_none();
         // A panic drops `rq`, and tiny_http answers a dropped request with a 500 by itself.
         let after = catch_unwind(AssertUnwindSafe(|| (self.serve)(rq, refuse))).unwrap_or_else(|_| {
             log::error!("a request handler panicked; its client got a 500 and the worker goes on");

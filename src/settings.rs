@@ -2,6 +2,7 @@
 //! section of the config file is read straight into [`Settings`] (a typo there is an error),
 //! over defaults that LiteLLM's own keys (`request_timeout`, `num_retries`, …) may have changed.
 
+use serde::de::Error;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -153,14 +154,6 @@ impl Settings {
         }
     }
 
-    /// The rewrites of an entry that does not say.
-    pub fn rewrites(&self) -> Rewrites {
-        Rewrites {
-            drop_null_finish_reason: self.drop_null_finish_reason,
-            reasoning_as_think_tags: self.reasoning_as_think_tags,
-        }
-    }
-
     /// These settings with the keys of `section` (the file's `gpt_reverse_proxy:`) set one at a
     /// time, so that an error names its key.
     pub fn with_section(&self, section: &serde_yaml::Mapping) -> Result<Settings, String> {
@@ -180,6 +173,20 @@ pub fn positive_seconds(v: f64) -> Option<Duration> {
     (v.is_finite() && v > 0.0 && v < 1e9).then(|| Duration::from_secs_f64(v))
 }
 
+/// A duration written as seconds: a positive number, or also 0 (meaning "never") when `zero_ok`.
+fn de_seconds<'de, D: Deserializer<'de>>(d: D, zero_ok: bool) -> Result<Duration, D::Error> {
+    let v = crate::litellm::de_number(d)?.ok_or_else(|| Error::custom("a number of seconds is needed"))?;
+    match v {
+        0.0 if zero_ok => Ok(Duration::ZERO),
+        _ => positive_seconds(v).ok_or_else(|| {
+            Error::custom(format!(
+                "must be {}a positive number of seconds, got {v}",
+                if zero_ok { "0 or " } else { "" }
+            ))
+        }),
+    }
+}
+
 /// Durations as seconds: positive numbers.
 mod seconds {
     use super::*;
@@ -189,45 +196,29 @@ mod seconds {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let v =
-            crate::litellm::de_number(d)?.ok_or_else(|| serde::de::Error::custom("a number of seconds is needed"))?;
-        positive_seconds(v)
-            .ok_or_else(|| serde::de::Error::custom(format!("must be a positive number of seconds, got {v}")))
+        de_seconds(d, false)
     }
 }
 
 /// Durations as seconds where 0 means "never".
 mod seconds_or_zero {
-    use super::*;
-
     pub use super::seconds::serialize;
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        match crate::litellm::de_number(d)? {
-            Some(0.0) => Ok(Duration::ZERO),
-            Some(v) => positive_seconds(v)
-                .ok_or_else(|| serde::de::Error::custom(format!("must be 0 or a positive number of seconds, got {v}"))),
-            None => Err(serde::de::Error::custom("a number of seconds is needed")),
-        }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+        super::de_seconds(d, true)
     }
 }
 
 /// A count that must be at least 1.
 fn at_least_one<'de, D: Deserializer<'de>, T: Deserialize<'de> + PartialOrd + From<u8>>(d: D) -> Result<T, D::Error> {
     let n = T::deserialize(d)?;
-    match n >= T::from(1) {
-        true => Ok(n),
-        false => Err(serde::de::Error::custom("must be at least 1")),
-    }
+    (n >= T::from(1)).then_some(n).ok_or_else(|| Error::custom("must be at least 1"))
 }
 
 /// A path that must not be empty.
 fn not_empty<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
     let p = String::deserialize(d)?;
-    match p.trim().is_empty() {
-        true => Err(serde::de::Error::custom("is empty")),
-        false => Ok(p.into()),
-    }
+    (!p.trim().is_empty()).then(|| p.into()).ok_or_else(|| Error::custom("is empty"))
 }
 
 #[cfg(test)]
@@ -242,7 +233,7 @@ mod tests {
     fn each_key_overrides_its_default_and_errors_name_the_key() {
         let s = section("connect_timeout: 2\nmax_body_bytes: 10\nreasoning_as_think_tags: true\n").unwrap();
         assert_eq!((s.connect_timeout, s.max_body_bytes), (Duration::from_secs(2), 10));
-        assert!(s.rewrites().reasoning_as_think_tags && s.timeouts().idle == Duration::from_secs(300));
+        assert!(s.reasoning_as_think_tags && s.timeouts().idle == Duration::from_secs(300));
         for (yaml, key) in [
             ("conect_timeout: 2", "conect_timeout"),
             ("connect_timeout: -1", "connect_timeout"),

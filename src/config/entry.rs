@@ -97,14 +97,10 @@ pub(super) fn deployment(
 /// Where an entry's requests go and with which key: `(api_base, Azure api-version, key)`, or
 /// why the entry cannot be served (an unset variable, no base for a provider without a default).
 fn address(family: &Family, lp: &RawParams, env: &Env) -> Result<(String, Option<String>, Option<String>), String> {
-    let unset = |key: &str, v: &Option<String>| {
-        let name = v.as_deref().and_then(litellm::unresolved)?;
-        Some(format!("environment variable {name} is not set (litellm_params.{key})"))
-    };
-    let unset =
-        unset("api_key", &lp.api_key).or(unset("api_base", &lp.api_base)).or(unset("api_version", &lp.api_version));
-    if let Some(reason) = unset {
-        return Err(reason);
+    for (key, v) in [("api_key", &lp.api_key), ("api_base", &lp.api_base), ("api_version", &lp.api_version)] {
+        if let Some(name) = v.as_deref().and_then(litellm::unresolved) {
+            return Err(format!("environment variable {name} is not set (litellm_params.{key})"));
+        }
     }
     let base_env = env.get(&family.base_env()).map(String::from);
     let Some(base) = family.base(lp.api_base.as_deref().or(base_env.as_deref())) else {

@@ -180,14 +180,6 @@ pub enum Strategy {
     LatencyBased,
 }
 
-impl Config {
-    /// Whether `upstream_model` on `d` wants `max_completion_tokens` (o-series, gpt-5 family).
-    pub fn wants_completion_tokens(&self, d: &Deployment, upstream_model: &str) -> bool {
-        d.max_completion_tokens
-            .unwrap_or_else(|| self.settings.max_completion_tokens_models.iter().any(|g| glob_match(g, upstream_model)))
-    }
-}
-
 impl Deployment {
     /// Whether `model_name` is a glob (contains `*`).
     pub fn is_glob(&self) -> bool {
@@ -313,34 +305,30 @@ impl Config {
             }
         }
         notices.extend(file_notices(&raw.general_settings, &deployments, &skipped));
-
-        let master_key = match &raw.general_settings.master_key {
-            Some(k) => match litellm::unresolved(k) {
-                Some(name) => {
-                    Err(format!("{source}: general_settings.master_key: environment variable {name} is not set"))?
-                }
-                // Like an empty LOCAL_AUTH_TOKEN entry: an empty token would let an empty header in.
-                None if k.trim().is_empty() => {
-                    notices.push(format!("{source}: general_settings.master_key is empty: ignored (it is no token)"));
-                    None
-                }
-                None => Some(Secret(k.trim().to_string())),
-            },
-            None => None,
-        };
-        let e = environment(env, ov, master_key)?;
-        notices.extend(e.notices);
+        let tokens = tokens(env, raw.general_settings.master_key.as_deref(), source, &mut notices)?;
+        let (listen, host_explicit) = listen(env, ov, tokens.is_empty())?;
+        let ollama = ollama_secret(env, &mut notices)?;
+        let outbound_proxy = outbound_proxy(env)?;
+        let level = env.get("RUST_LOG").or(env.get("LOG_LEVEL")).unwrap_or("info");
+        let log_level = level
+            .trim()
+            .parse()
+            .map_err(|_| format!("RUST_LOG/LOG_LEVEL: {level:?} is not one of off, error, warn, info, debug, trace"))?;
         Ok(Config {
-            listen: e.listen,
-            host_explicit: e.host_explicit,
-            tokens: e.tokens,
-            path_prefix: e.path_prefix,
-            ollama_secret: e.ollama_secret.clone().unwrap_or_else(|| "ollama".into()),
-            ollama_secret_explicit: e.ollama_secret.is_some(),
-            dump: e.dump,
-            outbound_proxy: e.outbound_proxy,
-            ca_file: e.ca_file,
-            log_level: e.log_level,
+            listen,
+            host_explicit,
+            tokens,
+            path_prefix: env
+                .get("LOCAL_PATH_PREFIX")
+                .map(|p| p.trim().trim_matches('/'))
+                .filter(|p| !p.is_empty())
+                .map(|p| format!("/{p}")),
+            ollama_secret: ollama.clone().unwrap_or_else(|| "ollama".into()),
+            ollama_secret_explicit: ollama.is_some(),
+            dump: flag(env, "DUMP_HTTP_CONTENT"),
+            outbound_proxy,
+            ca_file: env.get("SSL_CERT_FILE").map(CaFile::load).transpose()?,
+            log_level,
             deployments,
             settings,
             source: source.to_string(),
@@ -386,13 +374,10 @@ impl Config {
             ));
         }
         for d in &self.deployments {
-            let key = match &d.api_key {
-                Some(k) => format!("key {:?}", k),
-                None => "no key".into(),
-            };
-            let target = match &d.mock_response {
-                Some(_) => "answered locally (mock_response)".to_string(),
-                None => format!("at {} ({key})", mask_url(&d.api_base)),
+            let target = match (&d.mock_response, &d.api_key) {
+                (Some(_), _) => "answered locally (mock_response)".to_string(),
+                (None, Some(k)) => format!("at {} (key {k:?})", mask_url(&d.api_base)),
+                (None, None) => format!("at {} (no key)", mask_url(&d.api_base)),
             };
             lines.push(format!("model {:?} -> {} {target}", d.model_name, d.label()));
         }
@@ -415,32 +400,48 @@ impl Config {
             .extend(short.then(|| "a client token under 16 characters can be guessed (`openssl rand -hex 24`)".into()));
         lines
     }
-}
 
-/// What the environment (and the command line) says, read in one place.
-struct Environment {
-    listen: SocketAddr,
-    host_explicit: bool,
-    tokens: Vec<Secret>,
-    path_prefix: Option<String>,
-    ollama_secret: Option<String>,
-    dump: bool,
-    outbound_proxy: Option<(String, String)>,
-    ca_file: Option<CaFile>,
-    log_level: log::LevelFilter,
-    notices: Vec<String>,
+    /// Whether `upstream_model` on `d` wants `max_completion_tokens` (o-series, gpt-5 family).
+    pub fn wants_completion_tokens(&self, d: &Deployment, upstream_model: &str) -> bool {
+        d.max_completion_tokens
+            .unwrap_or_else(|| self.settings.max_completion_tokens_models.iter().any(|g| glob_match(g, upstream_model)))
+    }
 }
 
 /// The shortest `LOCAL_OLLAMA_SECRET` accepted: the path is the only credential under it.
 const SHORTEST_OLLAMA_SECRET: usize = 16;
 
+/// The client tokens: `LOCAL_AUTH_TOKEN`'s (comma-separated), then the file's `master_key`.
+fn tokens(env: &Env, master_key: Option<&str>, source: &str, notices: &mut Vec<String>) -> Result<Vec<Secret>, String> {
+    let mut tokens: Vec<Secret> = env
+        .get("LOCAL_AUTH_TOKEN")
+        .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| Secret(t.into())).collect())
+        .unwrap_or_default();
+    let Some(k) = master_key else { return Ok(tokens) };
+    if let Some(name) = litellm::unresolved(k) {
+        return Err(format!("{source}: general_settings.master_key: environment variable {name} is not set"));
+    }
+    // Like an empty LOCAL_AUTH_TOKEN entry: an empty token would let an empty header in.
+    if k.trim().is_empty() {
+        notices.push(format!("{source}: general_settings.master_key is empty: ignored (it is no token)"));
+    } else {
+        tokens.push(Secret(k.trim().to_string()));
+    }
+    Ok(tokens)
+}
+
+/// Whether the environment variable `name` is on (`1`, `true`, `yes` or `on`).
+fn flag(env: &Env, name: &str) -> bool {
+    env.get(name).is_some_and(|v| ["1", "true", "yes", "on"].contains(&v.trim().to_ascii_lowercase().as_str()))
+}
+
 /// `LOCAL_OLLAMA_SECRET` without slashes, refused when it would hide other routes, is not a plain
 /// path, or is short or guessable (an open chat surface at a guessable path) unless
 /// `LOCAL_OLLAMA_SECRET_WEAK_OK` says to accept it, which is then warned about.
-fn ollama_secret(env: &Env) -> Result<(Option<String>, Option<String>), String> {
+fn ollama_secret(env: &Env, notices: &mut Vec<String>) -> Result<Option<String>, String> {
     let Some(secret) = env.get("LOCAL_OLLAMA_SECRET").map(|s| s.trim().trim_matches('/')).filter(|s| !s.is_empty())
     else {
-        return Ok((None, None));
+        return Ok(None);
     };
     let first = secret.split('/').next().unwrap_or("");
     if ["v1", "chat", "models", "health", "metrics", "dumps", "api"].contains(&first)
@@ -450,67 +451,42 @@ fn ollama_secret(env: &Env) -> Result<(Option<String>, Option<String>), String> 
             "LOCAL_OLLAMA_SECRET: {first:?} would hide other routes or is not a plain path; choose a random value"
         ));
     }
-    let guessable =
-        secret.chars().count() < SHORTEST_OLLAMA_SECRET || ["ollama", "secret", "copilot"].contains(&secret);
-    if !guessable {
-        return Ok((Some(secret.to_string()), None));
+    if secret.chars().count() >= SHORTEST_OLLAMA_SECRET && !["ollama", "secret", "copilot"].contains(&secret) {
+        return Ok(Some(secret.to_string()));
     }
     let problem = format!(
         "LOCAL_OLLAMA_SECRET is guessable (shorter than {SHORTEST_OLLAMA_SECRET} characters or a common word), and the path is the only credential of the chat surface under it"
     );
-    match env.get("LOCAL_OLLAMA_SECRET_WEAK_OK").map(|v| v.trim().to_ascii_lowercase()) {
-        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => {
-            Ok((Some(secret.to_string()), Some(format!("{problem}: accepted because LOCAL_OLLAMA_SECRET_WEAK_OK is set"))))
-        }
-        _ => Err(format!("{problem}; use a random value (openssl rand -hex 16), or set LOCAL_OLLAMA_SECRET_WEAK_OK=true to accept it")),
+    if !flag(env, "LOCAL_OLLAMA_SECRET_WEAK_OK") {
+        return Err(format!("{problem}; use a random value (openssl rand -hex 16), or set LOCAL_OLLAMA_SECRET_WEAK_OK=true to accept it"));
     }
+    notices.push(format!("{problem}: accepted because LOCAL_OLLAMA_SECRET_WEAK_OK is set"));
+    Ok(Some(secret.to_string()))
 }
 
-/// Reads the environment: tokens (plus the file's `master_key`), where to listen, the path
-/// prefix and Ollama mount, dumps, the outbound proxy, the CA bundle and the log level.
-fn environment(env: &Env, ov: &Overrides, master_key: Option<Secret>) -> Result<Environment, String> {
-    let mut tokens: Vec<Secret> = env
-        .get("LOCAL_AUTH_TOKEN")
-        .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| Secret(t.into())).collect())
-        .unwrap_or_default();
-    tokens.extend(master_key);
+/// Where to listen, and whether `HOST`/`--host` said so.
+fn listen(env: &Env, ov: &Overrides, no_token: bool) -> Result<(SocketAddr, bool), String> {
     let host_arg = ov.host.as_deref().or(env.get("HOST"));
     let host: IpAddr = match host_arg {
         Some(h) => h.trim().parse().map_err(|_| format!("HOST: {h:?} is not an IP address"))?,
         // Without a token nobody but this machine may use the proxy unless the user says so.
-        None if tokens.is_empty() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        None if no_token => IpAddr::V4(Ipv4Addr::LOCALHOST),
         None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
     };
     let port_arg = ov.port.as_deref().or(env.get("PORT")).unwrap_or("12000");
     let port: u16 = port_arg.trim().parse().map_err(|_| format!("PORT: {port_arg:?} is not a port number"))?;
-    let path_prefix = env.get("LOCAL_PATH_PREFIX").and_then(|p| {
-        let p = p.trim().trim_matches('/');
-        (!p.is_empty()).then(|| format!("/{p}"))
-    });
-    let (ollama, weak_secret) = ollama_secret(env)?;
-    let dump = env.get("DUMP_HTTP_CONTENT").map(|v| v.trim().to_ascii_lowercase());
-    let proxy_url = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].iter().find_map(|k| env.get(k));
-    let outbound_proxy = proxy_url.map(|u| (u.to_string(), env.get("NO_PROXY").unwrap_or("").to_string()));
-    if let Some((url, no_proxy)) = &outbound_proxy {
-        crate::connect::outbound_proxy(url, no_proxy)?; // so that --check sees a bad one
-    }
-    let level = env.get("RUST_LOG").or(env.get("LOG_LEVEL")).unwrap_or("info");
-    let log_level = level
-        .trim()
-        .parse()
-        .map_err(|_| format!("RUST_LOG/LOG_LEVEL: {level:?} is not one of off, error, warn, info, debug, trace"))?;
-    Ok(Environment {
-        listen: SocketAddr::new(host, port),
-        host_explicit: host_arg.is_some(),
-        tokens,
-        path_prefix,
-        ollama_secret: ollama,
-        notices: weak_secret.into_iter().collect(),
-        dump: matches!(dump.as_deref(), Some("true" | "1" | "yes" | "on")),
-        outbound_proxy,
-        ca_file: env.get("SSL_CERT_FILE").map(CaFile::load).transpose()?,
-        log_level,
-    })
+    Ok((SocketAddr::new(host, port), host_arg.is_some()))
+}
+
+/// The outbound proxy URL (`HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY`) and `NO_PROXY`, checked
+/// here so that `--check` sees a bad one.
+fn outbound_proxy(env: &Env) -> Result<Option<(String, String)>, String> {
+    let Some(url) = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].iter().find_map(|k| env.get(k)) else {
+        return Ok(None);
+    };
+    let no_proxy = env.get("NO_PROXY").unwrap_or("");
+    crate::connect::outbound_proxy(url, no_proxy)?;
+    Ok(Some((url.to_string(), no_proxy.to_string())))
 }
 
 #[cfg(test)]

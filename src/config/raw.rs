@@ -201,10 +201,8 @@ pub(super) fn settings(raw: &RawFile, source: &str) -> Result<Settings, String> 
     s.num_retries = r.num_retries.or(l.num_retries).unwrap_or(s.num_retries);
     s.allowed_fails = r.allowed_fails.or(l.allowed_fails).unwrap_or(s.allowed_fails).max(1);
     // 0 (or `disable_cooldowns`) means a failing deployment is never set aside.
-    match r.cooldown_time.or(l.cooldown_time) {
-        Some(0.0) => s.cooldown_time = Duration::ZERO,
-        Some(v) => s.cooldown_time = secs("router_settings.cooldown_time", v)?,
-        None => {}
+    if let Some(v) = r.cooldown_time.or(l.cooldown_time) {
+        s.cooldown_time = if v == 0.0 { Duration::ZERO } else { secs("router_settings.cooldown_time", v)? };
     }
     if r.disable_cooldowns == Some(true) {
         s.cooldown_time = Duration::ZERO;

@@ -28,22 +28,21 @@ pub(super) fn parse(raw: &RawFile, source: &str, notices: &mut Vec<String>) -> R
     if let Some(serde_yaml::Value::Mapping(m)) = &r.model_group_alias {
         for (k, v) in m {
             let alias = k.as_str().ok_or_else(|| format!("{source}: model_group_alias: keys must be names"))?;
+            let needs_model = || format!("{source}: model_group_alias.{alias}: needs a model name");
             let (target, hidden) = match v {
                 serde_yaml::Value::String(s) => (s.clone(), false),
                 // A list reads as "this group, then these": the rest become the alias's fallbacks.
                 serde_yaml::Value::Sequence(_) => {
-                    let mut all = names(v).map_err(|e| format!("{source}: model_group_alias.{alias}: {e}"))?;
-                    if all.is_empty() {
-                        return Err(format!("{source}: model_group_alias.{alias}: needs a model name"));
-                    }
-                    let first = all.remove(0);
-                    router.fallbacks.entry(alias.to_string()).or_insert(all);
+                    let mut all =
+                        names(v).map_err(|e| format!("{source}: model_group_alias.{alias}: {e}"))?.into_iter();
+                    let first = all.next().ok_or_else(needs_model)?;
+                    router.fallbacks.entry(alias.to_string()).or_insert(all.collect());
                     (first, false)
                 }
-                v => match v.get("model").and_then(|m| m.as_str()) {
-                    Some(m) => (m.to_string(), v.get("hidden").and_then(|h| h.as_bool()).unwrap_or(false)),
-                    None => return Err(format!("{source}: model_group_alias.{alias}: needs a model name")),
-                },
+                v => {
+                    let model = v.get("model").and_then(|m| m.as_str()).ok_or_else(needs_model)?;
+                    (model.to_string(), v.get("hidden").and_then(|h| h.as_bool()).unwrap_or(false))
+                }
             };
             router.aliases.insert(alias.to_string(), (target, hidden));
         }
