@@ -264,13 +264,12 @@ fn mask_value(v: &mut Value, secrets: &Secrets) -> bool {
         },
         Value::Array(items) => items.iter_mut().fold(false, |any, item| mask_value(item, secrets) | any),
         Value::Object(map) => {
-            let mut any = map.values_mut().fold(false, |any, item| mask_value(item, secrets) | any);
-            if map.keys().any(|k| matches!(secrets.mask_str(k), Cow::Owned(_))) {
-                let entries = std::mem::take(map);
-                map.extend(entries.into_iter().map(|(k, v)| (secrets.mask_str(&k).into_owned(), v)));
-                any = true;
+            let in_values = map.values_mut().fold(false, |any, item| mask_value(item, secrets) | any);
+            let in_keys = map.keys().any(|k| matches!(secrets.mask_str(k), Cow::Owned(_)));
+            if in_keys {
+                *map = std::mem::take(map).into_iter().map(|(k, v)| (secrets.mask_str(&k).into_owned(), v)).collect();
             }
-            any
+            in_values || in_keys
         }
         _ => false,
     }
@@ -333,21 +332,13 @@ impl<R: Read> Read for Streamed<R> {
 impl<R: Read> Streamed<R> {
     /// One read for a caller's buffer too small to read into: through `out`.
     fn read_aside(&mut self) -> io::Result<()> {
-        let mut data = std::mem::take(&mut self.held);
-        let h = data.len();
-        data.resize(h + READ, 0);
-        let n = match self.inner.read(&mut data[h..]) {
-            Ok(n) => n,
-            Err(e) => {
-                data.truncate(h);
-                self.held = data;
-                return Err(e);
-            }
-        };
-        data.truncate(h + n);
-        self.eof = n == 0;
-        let passed = self.secrets.scan(&data, self.eof, &mut self.out);
-        self.held = data.split_off(passed);
+        let h = self.held.len();
+        self.held.resize(h + READ, 0);
+        let read = self.inner.read(&mut self.held[h..]);
+        self.held.truncate(h + read.as_ref().map_or(0, |n| *n));
+        self.eof = read? == 0;
+        let passed = self.secrets.scan(&self.held, self.eof, &mut self.out);
+        self.held.drain(..passed);
         Ok(())
     }
 }

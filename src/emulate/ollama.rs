@@ -47,10 +47,8 @@ pub fn show(model: &str, d: &Deployment, modified_unix: u64) -> Value {
         .filter_map(|(has, cap)| has.then_some(cap))
         .collect(),
     };
-    let mut model_info = serde_json::Map::new();
-    model_info.insert("general.architecture".into(), ARCHITECTURE.into());
-    model_info.insert("general.basename".into(), model.into());
-    model_info.insert(format!("{ARCHITECTURE}.context_length"), context_length(d).into());
+    let model_info = json!({"general.architecture": ARCHITECTURE, "general.basename": model,
+                            format!("{ARCHITECTURE}.context_length"): context_length(d)});
     json!({"license": "", "modelfile": "", "parameters": "", "template": "{{ .Prompt }}", "details": details(),
            "model_info": model_info, "capabilities": caps, "modified_at": crate::clock::rfc3339(modified_unix)})
 }
