@@ -7,11 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Distinguishes the ids of successive mock completions.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// A rough token count (≈ 4 bytes per token, rounded up), the same estimate for prompt and answer.
-fn tokens(bytes: usize) -> u64 {
-    bytes.div_ceil(4) as u64
-}
-
 /// The mock answer to a chat request: `(content type, body)`.
 pub fn chat(
     text: &str,
@@ -22,7 +17,8 @@ pub fn chat(
 ) -> (&'static str, Vec<u8>) {
     let id = format!("chatcmpl-mock-{}", NEXT_ID.fetch_add(1, Ordering::Relaxed));
     let created = crate::clock::unix_now();
-    let (prompt, completion) = (tokens(request_bytes), tokens(text.len()));
+    // A rough token count (≈ 4 bytes per token, rounded up), the same estimate for prompt and answer.
+    let (prompt, completion) = (request_bytes.div_ceil(4) as u64, text.len().div_ceil(4) as u64);
     let usage = json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion});
     if !stream {
         let body = json!({

@@ -21,15 +21,13 @@ pub struct Entry {
 /// One item of an upstream's model list, only the fields the merged list reads (the others are
 /// skipped while parsing: 150,000 items held as whole JSON values took about 100 MB).
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct Listed {
     /// The model's id (a string, when the item is usable).
-    #[serde(default)]
     pub id: Value,
     /// Unix seconds.
-    #[serde(default)]
     pub created: Value,
     /// Who serves it.
-    #[serde(default)]
     pub owned_by: Value,
 }
 
