@@ -227,12 +227,12 @@ fn unescaped(body: Vec<u8>, secrets: &Secrets) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     for line in body.split_inclusive(|&b| b == b'\n') {
         let start = line.iter().position(|&b| b == b'{' || b == b'[').unwrap_or(line.len());
-        let end = line.len() - line.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
-        match masked_json(&line[start..end.max(start)], secrets) {
+        let end = (line.len() - line.iter().rev().take_while(|b| b.is_ascii_whitespace()).count()).max(start);
+        match masked_json(&line[start..end], secrets) {
             Some(json) => {
                 out.extend_from_slice(&line[..start]);
                 out.extend_from_slice(&json);
-                out.extend_from_slice(&line[end.max(start)..]);
+                out.extend_from_slice(&line[end..]);
             }
             None => out.extend_from_slice(line),
         }
