@@ -24,11 +24,8 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
         if group.len() == 1 {
             return None;
         }
-        let mut n = 0u32;
-        for (i, c) in group.iter().enumerate() {
-            let v = ALPHABET.iter().position(|a| a == c)? as u32;
-            n |= v << (18 - 6 * i);
-        }
+        let sextet = |c: &u8| ALPHABET.iter().position(|a| a == c).map(|v| v as u32);
+        let n = group.iter().enumerate().try_fold(0u32, |n, (i, c)| Some(n | sextet(c)? << (18 - 6 * i)))?;
         out.extend_from_slice(&n.to_be_bytes()[1..group.len()]);
     }
     Some(out)

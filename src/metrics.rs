@@ -50,21 +50,13 @@ pub const OTHER_MODEL: &str = "other";
 /// `s` as a label value in Prometheus' text format: `\`, `"` and line feeds escaped, other
 /// control characters replaced (the format has no escape for them), cut at [`LONGEST_LABEL`].
 fn label(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(LONGEST_LABEL) + 2);
-    for (i, c) in s.chars().enumerate() {
-        match c {
-            _ if i == LONGEST_LABEL => {
-                out.push('…');
-                break;
-            }
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+    cut(s, LONGEST_LABEL, |out, c| match c {
+        '\\' => out.push_str("\\\\"),
+        '"' => out.push_str("\\\""),
+        '\n' => out.push_str("\\n"),
+        c if c.is_control() => out.push('\u{fffd}'),
+        c => out.push(c),
+    })
 }
 
 /// `s` fit for one log line: control characters escaped (a line feed cannot forge a line), at
@@ -73,18 +65,20 @@ pub fn printable(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     if s.len() <= max && !s.chars().any(char::is_control) {
         return s.into();
     }
-    let mut out = String::new();
+    cut(s, max, |out, c| if c.is_control() { out.extend(c.escape_default()) } else { out.push(c) }).into()
+}
+
+/// `s`'s first `max` characters, each written by `push`, and `…` when there were more.
+fn cut(s: &str, max: usize, push: impl Fn(&mut String, char)) -> String {
+    let mut out = String::with_capacity(s.len().min(max) + 2);
     for (i, c) in s.chars().enumerate() {
         if i == max {
             out.push('…');
             break;
         }
-        match c.is_control() {
-            true => out.extend(c.escape_default()),
-            false => out.push(c),
-        }
+        push(&mut out, c);
     }
-    out.into()
+    out
 }
 
 /// The proxy's metrics, shared by all workers.
@@ -95,6 +89,11 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// The counters; a worker that panicked holding them left them whole (each update is one step).
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// A request started.
     pub fn begin(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -110,7 +109,7 @@ impl Metrics {
         ttfb: Option<Duration>,
     ) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = self.lock();
         *m.requests.entry((route, dialect, status)).or_default() += 1;
         m.duration.entry(route).or_default().observe(total);
         if let Some(t) = ttfb {
@@ -121,34 +120,31 @@ impl Metrics {
     /// One upstream attempt: `ok`, `retried` (a 429/5xx answer that led to the next
     /// deployment), `failed` (transport error) or `http_error` (a final 4xx/5xx answer).
     pub fn attempt(&self, deployment: &str, outcome: &'static str) {
-        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        *m.attempts.entry((deployment.to_string(), outcome)).or_default() += 1;
+        *self.lock().attempts.entry((deployment.to_string(), outcome)).or_default() += 1;
     }
 
     /// A deployment started cooling down.
     pub fn cooldown(&self, deployment: &str) {
-        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        *m.cooldowns.entry(deployment.to_string()).or_default() += 1;
+        *self.lock().cooldowns.entry(deployment.to_string()).or_default() += 1;
     }
 
     /// A request whose model group `from` failed (`why`) was sent to the group `to`; both are
     /// configured names.
     pub fn fallback(&self, from: &str, to: &str, why: &'static str) {
-        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        *m.fallbacks.entry((from.to_string(), to.to_string(), why)).or_default() += 1;
+        *self.lock().fallbacks.entry((from.to_string(), to.to_string(), why)).or_default() += 1;
     }
 
     /// Tokens an answer for `model` reported using. `model` is a configured model name (or
     /// glob) or [`OTHER_MODEL`], never a client's: each distinct one is kept for good.
     pub fn tokens(&self, model: &str, (prompt, completion): (u64, u64)) {
-        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = self.lock();
         *m.tokens.entry((model.to_string(), "prompt")).or_default() += prompt;
         *m.tokens.entry((model.to_string(), "completion")).or_default() += completion;
     }
 
     /// Everything in Prometheus' text exposition format.
     pub fn render(&self) -> String {
-        let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let m = self.lock();
         let mut out = String::new();
         let head = |out: &mut String, name: &str, kind: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

@@ -70,11 +70,6 @@ impl Secrets {
         Secrets(all.into_iter().map(|s| (s.as_bytes().into(), mask(s).into_bytes().into())).collect())
     }
 
-    /// Whether there is nothing to hide.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// `text` with every secret masked (a header value, a decoded JSON string).
     pub fn mask_str<'t>(&self, text: &'t str) -> Cow<'t, str> {
         if self.find(text.as_bytes()).is_none() {
@@ -163,7 +158,7 @@ fn mask(key: &str) -> String {
 /// an error of the proxy's own in the `wire` dialect), masked, and also checked through JSON's
 /// string escapes.
 pub fn body<R: Read + Send + 'static>(body: R, status: u16, wire: Dialect, secrets: &Secrets) -> Box<dyn Read + Send> {
-    if secrets.is_empty() {
+    if secrets.0.is_empty() {
         return Box::new(body);
     }
     let secrets = secrets.clone();
@@ -232,12 +227,12 @@ fn unescaped(body: Vec<u8>, secrets: &Secrets) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     for line in body.split_inclusive(|&b| b == b'\n') {
         let start = line.iter().position(|&b| b == b'{' || b == b'[').unwrap_or(line.len());
-        let end = line.len() - line.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
-        match masked_json(&line[start..end.max(start)], secrets) {
+        let end = (line.len() - line.iter().rev().take_while(|b| b.is_ascii_whitespace()).count()).max(start);
+        match masked_json(&line[start..end], secrets) {
             Some(json) => {
                 out.extend_from_slice(&line[..start]);
                 out.extend_from_slice(&json);
-                out.extend_from_slice(&line[end.max(start)..]);
+                out.extend_from_slice(&line[end..]);
             }
             None => out.extend_from_slice(line),
         }
@@ -264,13 +259,12 @@ fn mask_value(v: &mut Value, secrets: &Secrets) -> bool {
         },
         Value::Array(items) => items.iter_mut().fold(false, |any, item| mask_value(item, secrets) | any),
         Value::Object(map) => {
-            let mut any = map.values_mut().fold(false, |any, item| mask_value(item, secrets) | any);
-            if map.keys().any(|k| matches!(secrets.mask_str(k), Cow::Owned(_))) {
-                let entries = std::mem::take(map);
-                map.extend(entries.into_iter().map(|(k, v)| (secrets.mask_str(&k).into_owned(), v)));
-                any = true;
+            let in_values = map.values_mut().fold(false, |any, item| mask_value(item, secrets) | any);
+            let in_keys = map.keys().any(|k| matches!(secrets.mask_str(k), Cow::Owned(_)));
+            if in_keys {
+                *map = std::mem::take(map).into_iter().map(|(k, v)| (secrets.mask_str(&k).into_owned(), v)).collect();
             }
-            any
+            in_values || in_keys
         }
         _ => false,
     }
@@ -333,21 +327,13 @@ impl<R: Read> Read for Streamed<R> {
 impl<R: Read> Streamed<R> {
     /// One read for a caller's buffer too small to read into: through `out`.
     fn read_aside(&mut self) -> io::Result<()> {
-        let mut data = std::mem::take(&mut self.held);
-        let h = data.len();
-        data.resize(h + READ, 0);
-        let n = match self.inner.read(&mut data[h..]) {
-            Ok(n) => n,
-            Err(e) => {
-                data.truncate(h);
-                self.held = data;
-                return Err(e);
-            }
-        };
-        data.truncate(h + n);
-        self.eof = n == 0;
-        let passed = self.secrets.scan(&data, self.eof, &mut self.out);
-        self.held = data.split_off(passed);
+        let h = self.held.len();
+        self.held.resize(h + READ, 0);
+        let read = self.inner.read(&mut self.held[h..]);
+        self.held.truncate(h + read.as_ref().map_or(0, |n| *n));
+        self.eof = read? == 0;
+        let passed = self.secrets.scan(&self.held, self.eof, &mut self.out);
+        self.held.drain(..passed);
         Ok(())
     }
 }

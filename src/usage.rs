@@ -31,12 +31,19 @@ impl Meter {
     pub fn tokens(&self) -> Option<(u64, u64)> {
         tokens_in(&self.usage)
     }
+
+    /// A line of a stream: a `data:` line is one event's data.
+    fn line(&mut self, line: &[u8]) {
+        if let Some(data) = line.strip_prefix(b"data:") {
+            self.data(data);
+        }
+    }
 }
 
 /// `(prompt, completion)` tokens from a usage object of either dialect (Anthropic's cache reads
 /// and writes count as prompt tokens).
-pub fn tokens_in(usage: &serde_json::Value) -> Option<(u64, u64)> {
-    let n = |k: &str| usage.get(k).and_then(serde_json::Value::as_u64);
+pub fn tokens_in(usage: &Value) -> Option<(u64, u64)> {
+    let n = |k: &str| usage.get(k).and_then(Value::as_u64);
     match (n("prompt_tokens"), n("completion_tokens"), n("input_tokens"), n("output_tokens")) {
         (Some(p), Some(c), _, _) => Some((p, c)),
         (_, _, Some(i), Some(o)) => {
@@ -48,8 +55,9 @@ pub fn tokens_in(usage: &serde_json::Value) -> Option<(u64, u64)> {
 }
 
 /// Reads the usage out of a stream that passes through untranslated (Anthropic to Anthropic,
-/// `/v1/*` passthrough), without touching its bytes. It also measures lines and events against the parser's limits ([`sse::MAX_LINE_BYTES`],
-/// [`sse::MAX_EVENT_BYTES`]), so a passed-through stream is held to them too.
+/// `/v1/*` passthrough), without touching its bytes. It also measures lines and events against the
+/// parser's limits ([`sse::MAX_LINE_BYTES`], [`sse::MAX_EVENT_BYTES`]), so a passed-through stream
+/// is held to them too.
 #[derive(Default)]
 pub struct StreamUsage {
     /// The start of a line that has not ended yet in the reads so far.
@@ -77,13 +85,11 @@ impl StreamUsage {
                 self.line_bytes + line.len() <= 2 && self.partial.iter().chain(line).all(|&b| b == b'\r' || b == b'\n');
             self.measure(line.len(), Some(blank))?;
             if self.partial.is_empty() {
-                self.line(line);
+                self.meter.line(line);
             } else {
-                let mut whole = std::mem::take(&mut self.partial);
-                whole.extend_from_slice(line);
-                self.line(&whole);
-                whole.clear();
-                self.partial = whole;
+                self.partial.extend_from_slice(line);
+                self.meter.line(&self.partial);
+                self.partial.clear();
             }
             rest = tail;
         }
@@ -117,13 +123,6 @@ impl StreamUsage {
         Ok(())
     }
 
-    /// A `data:` line goes to the meter.
-    fn line(&mut self, line: &[u8]) {
-        if let Some(data) = line.strip_prefix(b"data:") {
-            self.meter.data(data);
-        }
-    }
-
     /// `(prompt, completion)` tokens, once the stream has reported both.
     pub fn tokens(&self) -> Option<(u64, u64)> {
         self.meter.tokens()
@@ -140,7 +139,7 @@ pub fn of_whole(body: &[u8]) -> Option<(u64, u64)> {
         let rest = &body[at + KEY.len()..];
         let colon = rest.iter().position(|b| !b.is_ascii_whitespace());
         if let Some(i) = colon.filter(|&i| rest[i] == b':') {
-            let mut values = serde_json::Deserializer::from_slice(&rest[i + 1..]).into_iter::<serde_json::Value>();
+            let mut values = serde_json::Deserializer::from_slice(&rest[i + 1..]).into_iter::<Value>();
             return values.next()?.ok().as_ref().and_then(tokens_in);
         }
         end = at;

@@ -17,7 +17,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -235,13 +235,11 @@ fn redact<'h>(headers: impl Iterator<Item = (&'h str, &'h str)>) -> Vec<(String,
 /// and `secret` (the Ollama path secret, when it is a credential) masked.
 pub fn redact_url(url: &str, secret: Option<&str>) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let mut out = match base.split_once("://") {
-        Some((scheme, rest)) => match rest.split('/').next().and_then(|auth| auth.rsplit_once('@')) {
-            Some((_, host)) => format!("{scheme}://{REDACTED}@{host}{}", &rest[rest.find('/').unwrap_or(rest.len())..]),
-            None => base.to_string(),
-        },
-        None => base.to_string(),
-    };
+    let without_user = base.split_once("://").and_then(|(scheme, rest)| {
+        let (_, host) = rest.split('/').next()?.rsplit_once('@')?;
+        Some(format!("{scheme}://{REDACTED}@{host}{}", &rest[rest.find('/').unwrap_or(rest.len())..]))
+    });
+    let mut out = without_user.unwrap_or_else(|| base.to_string());
     if let Some(s) = secret {
         out = out.replacen(&format!("/{s}"), "/<LOCAL_OLLAMA_SECRET>", 1);
     }
@@ -249,9 +247,7 @@ pub fn redact_url(url: &str, secret: Option<&str>) -> String {
         let pairs: Vec<String> = q
             .split('&')
             .map(|p| match p.split_once('=') {
-                Some((k, _)) if crate::scrub::is_credential_header(k) => {
-                    format!("{k}={REDACTED}")
-                }
+                Some((k, _)) if crate::scrub::is_credential_header(k) => format!("{k}={REDACTED}"),
                 _ => p.to_string(),
             })
             .collect();
@@ -262,28 +258,22 @@ pub fn redact_url(url: &str, secret: Option<&str>) -> String {
 
 /// The directory of a request path: its segments made safe for any file system, `root` for `/`.
 fn dir_of(path: &str) -> PathBuf {
+    let segment = |s: &str| {
+        let safe: String =
+            s.chars().take(64).map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+        if safe.chars().all(|c| c == '.') {
+            safe.replace('.', "_")
+        } else {
+            safe
+        }
+    };
     let path = path.split('?').next().unwrap_or("");
-    let segments: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .take(8)
-        .map(|s| {
-            let safe: String = s
-                .chars()
-                .take(64)
-                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
-                .collect();
-            if safe.chars().all(|c| c == '.') {
-                "_".repeat(safe.len())
-            } else {
-                safe
-            }
-        })
-        .collect();
-    if segments.is_empty() {
-        return PathBuf::from("root");
+    let dir: PathBuf = path.split('/').filter(|s| !s.is_empty()).take(8).map(segment).collect();
+    if dir.as_os_str().is_empty() {
+        PathBuf::from("root")
+    } else {
+        dir
     }
-    segments.iter().collect()
 }
 
 /// UTC with microseconds: `2026-11-24T07:45:46.123456Z`.
@@ -317,19 +307,9 @@ impl Store {
         store
     }
 
-    /// Records a finished file and removes the oldest while over a limit, counting the `open`
-    /// bytes of the files still being written.
-    fn add(&mut self, path: PathBuf, size: u64, open: u64) {
-        self.files.push_back((path, size));
-        self.bytes += size;
-        self.trim(open);
-    }
-
     /// Removes the oldest finished files while over a limit, with `open` bytes being written.
     fn trim(&mut self, open: u64) {
-        while self.files.len() > self.max_files
-            || (self.bytes.saturating_add(open) > self.max_bytes && !self.files.is_empty())
-        {
+        while self.files.len() > self.max_files || self.bytes.saturating_add(open) > self.max_bytes {
             let Some((path, size)) = self.files.pop_front() else { break };
             self.bytes -= size;
             let _ = fs::remove_file(&path);
@@ -383,20 +363,13 @@ fn write_loop(rx: Receiver<Msg>, mut store: Store) {
     let mut open: HashMap<u64, Open> = HashMap::new();
     // The bytes of the files still being written, which count towards `dump_max_bytes` too.
     let mut open_bytes: u64 = 0;
-    loop {
-        let msg = match rx.try_recv() {
-            Ok(m) => m,
-            Err(TryRecvError::Empty) => {
-                for f in open.values_mut() {
-                    let _ = f.w.flush();
-                }
-                match rx.recv() {
-                    Ok(m) => m,
-                    Err(_) => break,
-                }
-            }
-            Err(TryRecvError::Disconnected) => break,
-        };
+    let flush_and_wait = |open: &mut HashMap<u64, Open>| {
+        for f in open.values_mut() {
+            let _ = f.w.flush();
+        }
+        rx.recv()
+    };
+    while let Ok(msg) = rx.try_recv().or_else(|_| flush_and_wait(&mut open)) {
         match msg {
             Msg::Open { id, path } => {
                 let created = path.parent().map_or(Ok(()), private_dir).and_then(|()| {
@@ -418,22 +391,21 @@ fn write_loop(rx: Receiver<Msg>, mut store: Store) {
                 }
             }
             Msg::Close { id, lost } => {
-                if let Some(mut f) = open.remove(&id) {
-                    open_bytes -= f.bytes;
-                    let why = match (lost > 0, f.cut > 0) {
-                        (true, true) => Some("the dump writer fell behind, and the dump reached dump_max_bytes"),
-                        (true, false) => Some("the dump writer fell behind"),
-                        (false, true) => Some("the dump reached dump_max_bytes"),
-                        (false, false) => None,
-                    };
-                    if let Some(why) = why {
-                        let note = json!({"timestamp": timestamp(SystemTime::now()), "event": "lost",
-                            "payload": {"entries": lost + f.cut, "why": why}});
-                        write_line(&mut f, &note);
-                    }
-                    let _ = f.w.flush();
-                    store.add(f.path, f.bytes, open_bytes);
+                let Some(mut f) = open.remove(&id) else { continue };
+                open_bytes -= f.bytes;
+                let behind = (lost > 0).then_some("the dump writer fell behind");
+                let cut = (f.cut > 0).then_some("the dump reached dump_max_bytes");
+                let why = [behind, cut].into_iter().flatten().collect::<Vec<_>>().join(", and ");
+                if !why.is_empty() {
+                    let note = json!({"timestamp": timestamp(SystemTime::now()), "event": "lost",
+                        "payload": {"entries": lost + f.cut, "why": why}});
+                    write_bytes(&mut f, &line_bytes(&note));
                 }
+                let _ = f.w.flush();
+                // Finished: it counts among the files kept within the limits.
+                store.files.push_back((f.path, f.bytes));
+                store.bytes += f.bytes;
+                store.trim(open_bytes);
             }
         }
     }
@@ -456,12 +428,7 @@ fn write_within(f: &mut Open, entry: Entry, store: &mut Store, open: u64) -> u64
     }
     f.cut = 1;
     let why = "dump cut: the dumps reached dump_max_bytes; this request's later entries are not written";
-    write_line(f, &line(Entry { at, leg, direction, attempt, data: Data::Error(why.into()) }))
-}
-
-/// Writes one JSON line to `f`; returns its length.
-fn write_line(f: &mut Open, v: &impl serde::Serialize) -> u64 {
-    write_bytes(f, &line_bytes(v))
+    write_bytes(f, &line_bytes(&line(Entry { at, leg, direction, attempt, data: Data::Error(why.into()) })))
 }
 
 /// `v` as one JSON line.

@@ -10,11 +10,10 @@ use std::fmt::Write;
 
 /// Renders the JSONL text of a dump.
 pub fn render(text: &str) -> Result<String, String> {
-    let mut entries = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let v: Value = serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
-        entries.push(v);
-    }
+    let lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let entries = lines
+        .map(|(i, line)| serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", i + 1)))
+        .collect::<Result<Vec<Value>, _>>()?;
     let t0 = entries.first().and_then(|e| micros(e.get("timestamp")?.as_str()?));
     // Legs in order of appearance, the client's first.
     let mut legs: Vec<(String, Vec<&Value>)> = vec![("client ⇄ proxy".into(), Vec::new())];
@@ -103,15 +102,13 @@ fn body_text(out: &mut String, dir: &str, body: &[u8], content_type: &str, statu
     } else if ["application/x-ndjson", "application/ndjson"].iter().any(|t| sse::is_media_type(content_type, t)) {
         body.split(|b| *b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect()
     } else {
-        match serde_json::from_slice::<Value>(body) {
+        let parsed = serde_json::from_slice::<Value>(body);
+        match parsed {
             Ok(v) if dir == "response" && ok => vec![v],
-            Ok(v) => {
-                let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
-                let _ = writeln!(out, "{}", indent(&pretty));
-                return;
-            }
-            Err(_) => {
-                let _ = writeln!(out, "{}", indent(&String::from_utf8_lossy(body)));
+            _ => {
+                let pretty = |v: Value| serde_json::to_string_pretty(&v).unwrap_or_default();
+                let shown = parsed.map_or_else(|_| String::from_utf8_lossy(body).into_owned(), pretty);
+                let _ = writeln!(out, "{}", indent(&shown));
                 return;
             }
         }
@@ -149,13 +146,10 @@ impl Reply {
     }
 
     fn tool(&mut self, key: u64) -> &mut (u64, String, String, String) {
-        let i = match self.tools.iter().position(|t| t.0 == key) {
-            Some(i) => i,
-            None => {
-                self.tools.push((key, String::new(), String::new(), String::new()));
-                self.tools.len() - 1
-            }
-        };
+        let i = self.tools.iter().position(|t| t.0 == key).unwrap_or_else(|| {
+            self.tools.push((key, String::new(), String::new(), String::new()));
+            self.tools.len() - 1
+        });
         &mut self.tools[i]
     }
 
@@ -163,11 +157,9 @@ impl Reply {
         // The latest report wins (a translated stream starts with an estimate); Anthropic's
         // closing report may carry only the output.
         if let Some(u) = v.get("usage").or(v.pointer("/message/usage")) {
-            match (crate::usage::tokens_in(u), u["output_tokens"].as_u64()) {
-                (Some(t), _) => self.tokens = Some(t),
-                (None, Some(out)) => self.tokens = Some((self.tokens.unwrap_or_default().0, out)),
-                (None, None) => {}
-            }
+            let prompt = self.tokens.unwrap_or_default().0;
+            let output_only = || Some((prompt, u["output_tokens"].as_u64()?));
+            self.tokens = crate::usage::tokens_in(u).or_else(output_only).or(self.tokens);
         }
         if let (Some(p), Some(c)) = (v["prompt_eval_count"].as_u64(), v["eval_count"].as_u64()) {
             self.tokens = Some((p, c));
@@ -261,13 +253,9 @@ impl Reply {
         for e in &self.errors {
             let _ = writeln!(out, "  error: {e}");
         }
-        let mut tail = Vec::new();
-        if let Some(f) = &self.finish {
-            tail.push(format!("finish: {f}"));
-        }
-        if let Some((p, c)) = self.tokens {
-            tail.push(format!("tokens: {p} in, {c} out"));
-        }
+        let finish = self.finish.as_ref().map(|f| format!("finish: {f}"));
+        let tokens = self.tokens.map(|(p, c)| format!("tokens: {p} in, {c} out"));
+        let tail: Vec<String> = [finish, tokens].into_iter().flatten().collect();
         if !tail.is_empty() {
             let _ = writeln!(out, "  {}", tail.join(" · "));
         }
@@ -277,16 +265,12 @@ impl Reply {
 /// The body bytes of a direction, in order: our `chunk`s (text or base64), or the original's
 /// `body` (a JSON value or `{"text"}`).
 fn join_body(parts: &[&&Value]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for e in parts {
-        let p = &e["payload"];
-        match (p["text"].as_str(), p["base64"].as_str()) {
-            (Some(t), _) => body.extend_from_slice(t.as_bytes()),
-            (_, Some(b)) => body.extend(crate::base64::decode(b).unwrap_or_default()),
-            _ => body.extend(p.to_string().into_bytes()),
-        }
-    }
-    body
+    let bytes = |p: &Value| match (p["text"].as_str(), p["base64"].as_str()) {
+        (Some(t), _) => t.as_bytes().to_vec(),
+        (_, Some(b)) => crate::base64::decode(b).unwrap_or_default(),
+        _ => p.to_string().into_bytes(),
+    };
+    parts.iter().flat_map(|e| bytes(&e["payload"])).collect()
 }
 
 /// Headers as pairs, from our `[[k, v]]` or the original's `{k: v}`.
@@ -319,7 +303,7 @@ fn micros(ts: &str) -> Option<i64> {
     let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
     let (h, min, s) = (t.next()??, t.next()??, t.next()??);
     let frac_us = format!("{frac:0<6}").chars().take(6).collect::<String>().parse::<i64>().ok()?;
-    // Days from civil (Howard Hinnant), the inverse of `emulate::rfc3339`.
+    // Days from civil (Howard Hinnant), the inverse of `clock::rfc3339`.
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

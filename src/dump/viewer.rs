@@ -5,7 +5,7 @@
 use crate::error::Error;
 use serde_json::json;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The page: HTML, CSS and JS in one file, no external assets.
 pub const PAGE: &str = include_str!("viewer.html");
@@ -45,17 +45,13 @@ fn index(root: &Path) -> serde_json::Value {
     let mut files = Vec::new();
     super::list(root, &mut files);
     files.sort_by(|a, b| b.0.file_name().cmp(&a.0.file_name()));
-    let items: Vec<_> = files
-        .iter()
-        .take(LISTED)
-        .filter_map(|(p, bytes)| {
-            let rel = p.strip_prefix(root).ok()?.to_str()?.replace('\\', "/");
-            let name = p.file_stem()?.to_str()?;
-            let (method, agent) = first_request(p).unwrap_or_default();
-            Some(json!({"path": rel, "bytes": bytes, "time": readable_time(name), "method": method, "agent": agent}))
-        })
-        .collect();
-    json!(items)
+    let item = |(p, bytes): &(PathBuf, u64)| {
+        let rel = p.strip_prefix(root).ok()?.to_str()?.replace('\\', "/");
+        let name = p.file_stem()?.to_str()?;
+        let (method, agent) = first_request(p).unwrap_or_default();
+        Some(json!({"path": rel, "bytes": bytes, "time": readable_time(name), "method": method, "agent": agent}))
+    };
+    files.iter().take(LISTED).filter_map(item).collect()
 }
 
 /// The method and `User-Agent` of a dump's client request (its first line, read alone), which

@@ -1,16 +1,11 @@
 //! LiteLLM's `mock_response`: a deployment that answers every chat with a fixed text, as a
 //! Chat Completions JSON body or as an SSE stream, so the proxy works offline out of the box.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Distinguishes the ids of successive mock completions.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A rough token count (≈ 4 bytes per token, rounded up), the same estimate for prompt and answer.
-fn tokens(bytes: usize) -> u64 {
-    bytes.div_ceil(4) as u64
-}
 
 /// The mock answer to a chat request: `(content type, body)`.
 pub fn chat(
@@ -22,11 +17,9 @@ pub fn chat(
 ) -> (&'static str, Vec<u8>) {
     let id = format!("chatcmpl-mock-{}", NEXT_ID.fetch_add(1, Ordering::Relaxed));
     let created = crate::clock::unix_now();
-    let usage = json!({
-        "prompt_tokens": tokens(request_bytes),
-        "completion_tokens": tokens(text.len()),
-        "total_tokens": tokens(request_bytes) + tokens(text.len()),
-    });
+    // A rough token count (≈ 4 bytes per token, rounded up), the same estimate for prompt and answer.
+    let (prompt, completion) = (request_bytes.div_ceil(4) as u64, text.len().div_ceil(4) as u64);
+    let usage = json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion});
     if !stream {
         let body = json!({
             "id": id, "object": "chat.completion", "created": created, "model": model,
@@ -35,27 +28,21 @@ pub fn chat(
         });
         return ("application/json", body.to_string().into_bytes());
     }
-    let chunk = |delta: serde_json::Value, finish: serde_json::Value| {
-        json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-               "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
+    let chunk = |choices: Value| json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": choices});
+    let choice = |delta: Value, finish: Value| {
+        chunk(json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]))
     };
-    let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), json!(null))];
-    events.extend(words(text).map(|w| chunk(json!({"content": w}), json!(null))));
-    events.push(chunk(json!({}), json!("stop")));
+    let mut events = vec![choice(json!({"role": "assistant", "content": ""}), json!(null))];
+    // Word-sized pieces that concatenate back to the text.
+    events.extend(text.split_inclusive(' ').map(|w| choice(json!({"content": w}), json!(null))));
+    events.push(choice(json!({}), json!("stop")));
     if include_usage {
-        events.push(json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [], "usage": usage}));
+        let mut last = chunk(json!([]));
+        last["usage"] = usage;
+        events.push(last);
     }
-    let mut body = Vec::new();
-    for e in events {
-        body.extend_from_slice(format!("data: {e}\n\n").as_bytes());
-    }
-    body.extend_from_slice(b"data: [DONE]\n\n");
-    ("text/event-stream", body)
-}
-
-/// Splits text into word-sized pieces that concatenate back to the original.
-fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split_inclusive(' ')
+    let body: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+    ("text/event-stream", (body + "data: [DONE]\n\n").into_bytes())
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! The merged model list (SPEC §4.1): every exact `model_name`, plus, for each glob entry, the
 //! upstream's own list filtered by the glob; de-duplicated, first wins, in file order.
 
-use crate::config::glob_match;
-use crate::config::{Deployment, Router};
+use crate::config::{glob_match, Deployment, Router};
 use crate::dialect::Dialect;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,15 +21,13 @@ pub struct Entry {
 /// One item of an upstream's model list, only the fields the merged list reads (the others are
 /// skipped while parsing: 150,000 items held as whole JSON values took about 100 MB).
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct Listed {
     /// The model's id (a string, when the item is usable).
-    #[serde(default)]
     pub id: Value,
     /// Unix seconds.
-    #[serde(default)]
     pub created: Value,
     /// Who serves it.
-    #[serde(default)]
     pub owned_by: Value,
 }
 
@@ -61,12 +58,7 @@ pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Listed>)], now: 
         let items = fetched.iter().filter(|(i, _)| *i == d.index).flat_map(|(_, v)| v);
         let mut taken = 0;
         for item in items {
-            let Some(id) = item.id.as_str() else {
-                continue;
-            };
-            if !glob_match(&d.model_name, id) {
-                continue;
-            }
+            let Some(id) = item.id.as_str().filter(|id| glob_match(&d.model_name, id)) else { continue };
             if taken == MAX_LISTED {
                 log::warn!(
                     "{}: its model list has more than {MAX_LISTED} matching ids; the rest are left out",
@@ -75,12 +67,11 @@ pub fn merge(deployments: &[Deployment], fetched: &[(usize, Vec<Listed>)], now: 
                 break;
             }
             taken += 1;
-            if !seen.insert(id.to_string()) {
-                continue;
+            if seen.insert(id.to_string()) {
+                let created = item.created.as_u64().unwrap_or(now);
+                let owned_by = item.owned_by.as_str().unwrap_or(d.family.name).to_string();
+                out.push(Entry { id: id.to_string(), created, owned_by });
             }
-            let created = item.created.as_u64().unwrap_or(now);
-            let owned_by = item.owned_by.as_str().unwrap_or(d.family.name);
-            out.push(Entry { id: id.to_string(), created, owned_by: owned_by.to_string() });
         }
     }
     out
@@ -166,17 +157,9 @@ mod tests {
   - {model_name: "*", litellm_params: {model: openai/*, api_base: "http://b/v1"}}
 "#;
         let c = Config::from_parts(y, "t", &Env::default(), &Overrides::default()).unwrap();
-        let fetched = vec![
-            (
-                1,
-                vec![
-                    listed(json!({"id": "gpt-4o", "created": 5, "owned_by": "openai"})),
-                    listed(json!({"id": "o3"})),
-                    listed(json!({"no": "id"})),
-                ],
-            ),
-            (2, [json!({"id": "gpt-4o"}), json!({"id": "llama"}), json!({"id": "claude-sonnet-4"})].map(listed).into()),
-        ];
+        let a = [json!({"id": "gpt-4o", "created": 5, "owned_by": "openai"}), json!({"id": "o3"}), json!({"no": "id"})];
+        let b = [json!({"id": "gpt-4o"}), json!({"id": "llama"}), json!({"id": "claude-sonnet-4"})];
+        let fetched = vec![(1, a.map(listed).into()), (2, b.map(listed).into())];
         let got = merge(&c.deployments, &fetched, 7);
         let ids: Vec<_> = got.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["claude-sonnet-4", "gpt-4o", "llama"]);

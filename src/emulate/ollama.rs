@@ -47,17 +47,10 @@ pub fn show(model: &str, d: &Deployment, modified_unix: u64) -> Value {
         .filter_map(|(has, cap)| has.then_some(cap))
         .collect(),
     };
-    let mut model_info = serde_json::Map::new();
-    model_info.insert("general.architecture".into(), ARCHITECTURE.into());
-    model_info.insert("general.basename".into(), model.into());
-    model_info.insert(format!("{ARCHITECTURE}.context_length"), context_length(d).into());
+    let model_info = json!({"general.architecture": ARCHITECTURE, "general.basename": model,
+                            format!("{ARCHITECTURE}.context_length"): d.info.max_input_tokens.unwrap_or(DEFAULT_CONTEXT)});
     json!({"license": "", "modelfile": "", "parameters": "", "template": "{{ .Prompt }}", "details": details(),
            "model_info": model_info, "capabilities": caps, "modified_at": crate::clock::rfc3339(modified_unix)})
-}
-
-/// The context window reported for a deployment's models.
-fn context_length(d: &Deployment) -> u64 {
-    d.info.max_input_tokens.unwrap_or(DEFAULT_CONTEXT)
 }
 
 /// How long Ollama keeps a model loaded after its last use, unless told otherwise.
@@ -69,6 +62,6 @@ const KEEP_ALIVE_SECS: u64 = 300;
 pub fn running(mut tag: Value, d: Option<&Deployment>, now_unix: u64) -> Value {
     tag["expires_at"] = crate::clock::rfc3339(now_unix + KEEP_ALIVE_SECS).into();
     tag["size_vram"] = 0.into();
-    tag["context_length"] = d.map_or(DEFAULT_CONTEXT, context_length).into();
+    tag["context_length"] = d.and_then(|d| d.info.max_input_tokens).unwrap_or(DEFAULT_CONTEXT).into();
     tag
 }
