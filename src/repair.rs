@@ -71,6 +71,7 @@ impl Choice {
         let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
         // Both spellings go (collected first: a lazy search would stop at the first key).
         let removed: Vec<Value> = ["reasoning_content", "reasoning"].iter().filter_map(|k| delta.remove(*k)).collect();
+        *changed |= !removed.is_empty();
         let reasoning = removed.iter().filter_map(Value::as_str).find(|r| !r.is_empty()).map(String::from);
         let content = delta.get("content").and_then(Value::as_str).unwrap_or("").to_string();
         if let Some(r) = reasoning {
@@ -167,11 +168,12 @@ impl Repair {
     /// own finish) and whether it generated anything. Errs on an index past the limit.
     fn repair_choice(&mut self, c: &mut Map<String, Value>, changed: &mut bool) -> Result<(bool, bool), Error> {
         let index = stream_index("choice", c.get("index").and_then(Value::as_u64).unwrap_or(0))?;
-        if !c.contains_key("delta") {
+        // A missing delta, or one that is not an object (`"delta": null`), is an empty one.
+        if !c.get("delta").is_some_and(Value::is_object) {
             c.insert("delta".into(), json!({}));
             *changed = true;
         }
-        let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta was just ensured");
+        let delta = c.get_mut("delta").and_then(Value::as_object_mut).expect("delta is an object");
         let generates = ["content", "reasoning_content", "reasoning", "tool_calls", "function_call"]
             .iter()
             .any(|k| delta.get(*k).is_some_and(|v| !v.is_null() && v != "" && v != &json!([])));
@@ -372,7 +374,10 @@ impl Transform for Repair {
         if let Some(Value::Array(choices)) = chunk.remove("choices") {
             let mut kept = Vec::new();
             for mut c in choices {
-                let Value::Object(ref mut obj) = c else { continue };
+                let Value::Object(ref mut obj) = c else {
+                    changed = true; // a choice that is not an object is dropped
+                    continue;
+                };
                 let (keep, generates) = self.repair_choice(obj, &mut changed)?;
                 runaway |= !keep && generates;
                 if keep {
@@ -549,6 +554,24 @@ mod tests {
         let content: String = out[..3].iter().map(|e| field(e, "/choices/0/delta/content").unwrap()).collect();
         assert_eq!(content, "<think>hmm.</think>Hi");
         assert!(!out[0].contains("finish_reason") && !out[0].contains("reasoning"), "{}", out[0]);
+    }
+
+    #[test]
+    fn a_null_delta_is_an_empty_one_and_odd_choices_or_empty_reasoning_leave_the_chunk() {
+        // `"delta": null` panicked the worker.
+        let null = r#"{"id":"a","choices":[{"index":0,"delta":null,"finish_reason":"stop"}]}"#;
+        let out = run(Options::default(), &[null, "[DONE]"]);
+        assert_eq!(field(&out[0], "/choices/0/finish_reason").as_deref(), Some("stop"), "{}", out[0]);
+        assert!(out[0].contains(r#""delta":{}"#), "{}", out[0]);
+        // A choice that is not an object is dropped from what goes out, not only from the parse.
+        let odd = r#"{"id":"a","choices":[7],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#;
+        let out = run(Options::default(), &[odd, "[DONE]"]);
+        assert!(out[0].contains(r#""choices":[]"#), "{}", out[0]);
+        // An empty reasoning is removed from what goes out when think tags are on.
+        let opts = Options { think_tags: true, ..Options::default() };
+        let empty = r#"{"choices":[{"index":0,"delta":{"reasoning_content":""},"finish_reason":null}]}"#;
+        let out = run(opts, &[empty, "[DONE]"]);
+        assert!(!out[0].contains("reasoning"), "{}", out[0]);
     }
 
     #[test]
