@@ -294,8 +294,13 @@ impl Pool {
 
     /// Starts one more worker.
     fn spawn(self: &Arc<Self>) -> io::Result<()> {
-        let pool = self.clone();
         self.workers.fetch_add(1, Ordering::SeqCst);
+        self.start_counted()
+    }
+
+    /// Starts a worker already counted in `workers` (uncounted again if its thread cannot start).
+    fn start_counted(self: &Arc<Self>) -> io::Result<()> {
+        let pool = self.clone();
         let spawned = thread::Builder::new().name("worker".into()).stack_size(WORKER_STACK).spawn(move || pool.work());
         spawned.map(drop).inspect_err(|_| {
             self.workers.fetch_sub(1, Ordering::SeqCst);
@@ -368,9 +373,9 @@ impl Pool {
         }
         self.serving.fetch_add(1, Ordering::SeqCst);
         let room = |w: usize| (w <= busy && w <= self.max).then_some(w + 1);
+        // Counted as it is checked, so that two workers cannot both take the last room.
         if self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, room).is_ok() {
-            self.workers.fetch_sub(1, Ordering::SeqCst);
-            if let Err(e) = self.spawn() {
+            if let Err(e) = self.start_counted() {
                 log::error!("cannot start a worker thread: {e}");
             }
         }

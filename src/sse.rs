@@ -177,12 +177,14 @@ impl Parser {
         if self.too_large.is_some() {
             return None;
         }
+        // The last line may end the event itself (`data: x\n\r`: the `\r` is its blank line).
+        let mut out = Vec::new();
         if !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
             self.raw.extend_from_slice(&rest);
-            self.line(String::from_utf8_lossy(&rest).trim_end_matches('\r'), &mut Vec::new());
+            self.line(String::from_utf8_lossy(&rest).trim_end_matches('\r'), &mut out);
         }
-        self.has_data.then(|| self.take_event())
+        out.pop().or_else(|| self.has_data.then(|| self.take_event()))
     }
 
     /// The event gathered so far, with the bytes it came as; the next one starts from nothing.
@@ -261,6 +263,11 @@ mod tests {
         let mut p = Parser::default();
         assert!(p.push(b"data: {\"a\":1}").is_empty());
         assert_eq!(p.finish().map(without_raw), Some(ev(None, "{\"a\":1}")));
+        // A last blank line of a lone `\r` ended the event and then lost it.
+        let mut p = Parser::default();
+        assert!(p.push(b"data: x\n\r").is_empty());
+        let last = p.finish().expect("the event closed by the last `\\r`");
+        assert_eq!((last.data.as_str(), last.raw.as_slice()), ("x", &b"data: x\n\r"[..]));
     }
 
     #[test]

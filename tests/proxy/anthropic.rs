@@ -107,6 +107,19 @@ fn count_tokens_is_forwarded_to_anthropic_and_estimated_generously_otherwise() {
 }
 
 #[test]
+fn count_tokens_through_an_alias_sends_the_aliased_name() {
+    // The alias itself was sent to a glob deployment, which forwards the name it is given.
+    let up = FakeUpstream::replay(|| Script::json(200, br#"{"input_tokens":42}"#));
+    let models = models_yaml(&[("claude-*", "anthropic/*", &up.url())]);
+    let proxy =
+        Proxy::start(&format!("{models}router_settings:\n  model_group_alias: {{fast: claude-haiku-4}}\n"), &[]);
+    let hs = [("Authorization", "Bearer x"), ("anthropic-version", "2023-06-01")];
+    let body = r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#;
+    assert_eq!(call("POST", &proxy.url("/v1/messages/count_tokens"), &hs, body).status, 200);
+    assert_eq!(up.requests()[0].json()["model"], "claude-haiku-4");
+}
+
+#[test]
 fn model_list_is_anthropic_shaped_when_asked_with_anthropic_version() {
     let proxy = Proxy::start(gpt_reverse_proxy::config::DEMO_CONFIG, &[]);
     let hs = [("x-api-key", "x"), ("anthropic-version", "2026-10-21")];
