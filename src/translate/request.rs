@@ -462,7 +462,10 @@ pub(super) mod tests {
         let msgs = json!([{"role": "user", "content": "x"}]);
         for budget in [u64::MAX - 1, u64::MAX] {
             let v = to_anthropic(json!({"messages": msgs, "thinking": {"type": "enabled", "budget_tokens": budget}}));
-            assert_eq!((v["max_tokens"].as_u64(), v["thinking"]["budget_tokens"].as_u64()), (Some(u64::MAX), Some(budget)));
+            assert_eq!(
+                (v["max_tokens"].as_u64(), v["thinking"]["budget_tokens"].as_u64()),
+                (Some(u64::MAX), Some(budget))
+            );
         }
     }
 
