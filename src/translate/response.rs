@@ -287,6 +287,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_tool_call_that_is_not_an_object_is_left_out_of_the_stream_shown() {
+        let call = json!({"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}});
+        let chat = json!({"choices": [{"message": {"content": null, "tool_calls": [7, call, null]}}]});
+        let first: Value = serde_json::from_str(&openai_as_events(&chat, false).unwrap()[0].data).unwrap();
+        assert_eq!(
+            first["choices"][0]["delta"]["tool_calls"],
+            json!([{"index": 0, "id": "c", "type": "function",
+            "function": {"name": "f", "arguments": "{}"}}])
+        );
+    }
+
+    #[test]
     fn a_messages_answer_becomes_a_chat_completion_with_usage_and_tools() {
         let msg = json!({"id": "m1", "type": "message", "stop_reason": "tool_use",
             "content": [{"type": "thinking", "thinking": "hmm", "signature": "s"}, {"type": "text", "text": "Hi"},
