@@ -118,6 +118,14 @@ fn serve(cfg: Config, ov: &Overrides) {
         Ok(n) => log::info!("open-file limit: {n} (about {} connections)", n / 2),
         Err(e) => log::warn!("cannot raise the open-file limit: {e}"),
     }
+    // Handled before the first request can be served: a signal sent once "listening" is logged
+    // must not meet the default action (which ends the process, SIGHUP included).
+    let (stop, reload) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    for (signal, flag) in [(SIGTERM, &stop), (SIGINT, &stop), (SIGHUP, &reload)] {
+        if let Err(e) = signal_hook::flag::register(signal, flag.clone()) {
+            log::warn!("cannot handle signal {signal}: {e}");
+        }
+    }
     let running = server::start(cfg).unwrap_or_else(|e| fail(&e));
     log::info!("listening on http://{}", running.addr);
     if demo {
@@ -125,12 +133,6 @@ fn serve(cfg: Config, ov: &Overrides) {
             "no litellm_config.yaml here, so the built-in `demo` model answers locally. Try:\n  curl http://{}/v1/chat/completions -H 'Content-Type: application/json' -d '{{\"model\":\"demo\",\"messages\":[{{\"role\":\"user\",\"content\":\"hi\"}}]}}'\nTo use a real provider, create litellm_config.yaml (see README.md), e.g.\n  model_list:\n    - model_name: \"*\"\n      litellm_params: {{model: openai/*, api_base: https://api.openai.com/v1, api_key: os.environ/OPENAI_API_KEY}}",
             running.addr
         );
-    }
-    let (stop, reload) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
-    for (signal, flag) in [(SIGTERM, &stop), (SIGINT, &stop), (SIGHUP, &reload)] {
-        if let Err(e) = signal_hook::flag::register(signal, flag.clone()) {
-            log::warn!("cannot handle signal {signal}: {e}");
-        }
     }
     loop {
         if let Err(e) = running.wait_until(&[&stop, &reload]) {

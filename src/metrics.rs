@@ -138,8 +138,11 @@ impl Metrics {
     /// glob) or [`OTHER_MODEL`], never a client's: each distinct one is kept for good.
     pub fn tokens(&self, model: &str, (prompt, completion): (u64, u64)) {
         let mut m = self.lock();
-        *m.tokens.entry((model.to_string(), "prompt")).or_default() += prompt;
-        *m.tokens.entry((model.to_string(), "completion")).or_default() += completion;
+        // Saturating: the counts are the upstream's, and any number may come.
+        for (kind, n) in [("prompt", prompt), ("completion", completion)] {
+            let total = m.tokens.entry((model.to_string(), kind)).or_default();
+            *total = total.saturating_add(n);
+        }
     }
 
     /// Everything in Prometheus' text exposition format.
@@ -241,5 +244,8 @@ mod tests {
         assert!(text.contains("grp_requests_in_flight 0"));
         m.tokens("m\"x", (3, 4));
         assert!(m.render().contains("grp_tokens_total{model=\"m\\\"x\",kind=\"completion\"} 4"));
+        // An upstream's absurd count saturates the total instead of overflowing it.
+        m.tokens("m\"x", (u64::MAX, u64::MAX));
+        assert!(m.render().contains(&format!("grp_tokens_total{{model=\"m\\\"x\",kind=\"prompt\"}} {}", u64::MAX)));
     }
 }

@@ -47,8 +47,9 @@ pub fn tokens_in(usage: &Value) -> Option<(u64, u64)> {
     match (n("prompt_tokens"), n("completion_tokens"), n("input_tokens"), n("output_tokens")) {
         (Some(p), Some(c), _, _) => Some((p, c)),
         (_, _, Some(i), Some(o)) => {
-            let cache = n("cache_read_input_tokens").unwrap_or(0) + n("cache_creation_input_tokens").unwrap_or(0);
-            Some((i + cache, o))
+            let cache =
+                n("cache_read_input_tokens").unwrap_or(0).saturating_add(n("cache_creation_input_tokens").unwrap_or(0));
+            Some((i.saturating_add(cache), o))
         }
         _ => None,
     }

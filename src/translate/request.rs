@@ -156,7 +156,7 @@ fn anthropic_limits(body: &Value, t: &Target) -> (u64, Option<Value>) {
     let budget = thinking.as_ref().and_then(|th| th.get("budget_tokens")).and_then(Value::as_u64);
     if let Some(budget) = budget.filter(|&b| max_tokens <= b) {
         match asked {
-            None => max_tokens = budget + DEFAULT_MAX_TOKENS,
+            None => max_tokens = budget.saturating_add(DEFAULT_MAX_TOKENS),
             Some(_) if max_tokens / 2 >= MIN_THINKING_BUDGET => thinking = enabled(max_tokens / 2),
             Some(_) => thinking = None,
         }
@@ -455,6 +455,18 @@ pub(super) mod tests {
         assert_eq!((v["max_tokens"].as_u64(), v["thinking"]["budget_tokens"].as_u64()), (Some(8192), Some(4096)));
         let v = to_anthropic(json!({"messages": msgs, "reasoning_effort": "high"}));
         assert_eq!(v["max_tokens"].as_u64(), Some(16384 + 8192));
+    }
+
+    #[test]
+    fn a_thinking_budget_near_the_largest_number_without_a_cap_saturates() {
+        let msgs = json!([{"role": "user", "content": "x"}]);
+        for budget in [u64::MAX - 1, u64::MAX] {
+            let v = to_anthropic(json!({"messages": msgs, "thinking": {"type": "enabled", "budget_tokens": budget}}));
+            assert_eq!(
+                (v["max_tokens"].as_u64(), v["thinking"]["budget_tokens"].as_u64()),
+                (Some(u64::MAX), Some(budget))
+            );
+        }
     }
 
     /// Found by `make fuzz` (target `requests`, input `2`): indexing a number panicked.

@@ -12,11 +12,11 @@ use serde_json::{json, Value};
 pub fn openai_usage(u: &Value) -> Value {
     let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
     let cached = n("cache_read_input_tokens");
-    let prompt = n("input_tokens") + cached + n("cache_creation_input_tokens");
+    let prompt = n("input_tokens").saturating_add(cached).saturating_add(n("cache_creation_input_tokens"));
     json!({
         "prompt_tokens": prompt,
         "completion_tokens": n("output_tokens"),
-        "total_tokens": prompt + n("output_tokens"),
+        "total_tokens": prompt.saturating_add(n("output_tokens")),
         "prompt_tokens_details": {"cached_tokens": cached},
     })
 }
@@ -154,7 +154,7 @@ pub fn error_to_anthropic(status: u16, body: &[u8], max_input: Option<u64>) -> V
     let message = match too_long.then(|| context_numbers(&message)) {
         Some((tokens, max)) => {
             let max = max.or(max_input).unwrap_or(0);
-            let tokens = tokens.unwrap_or(max + 1).max(max + 1);
+            let tokens = tokens.unwrap_or(0).max(max.saturating_add(1));
             format!("prompt is too long: {tokens} tokens > {max} maximum")
         }
         None => message,
@@ -206,9 +206,13 @@ pub fn openai_as_events(v: &Value, include_usage: bool) -> Option<Vec<Event>> {
             }
         }
         if let Some(Value::Array(calls)) = m.get("tool_calls") {
-            let mut calls = calls.clone();
-            calls.iter_mut().enumerate().for_each(|(n, c)| c["index"] = n.into());
-            delta["tool_calls"] = Value::Array(calls);
+            // A call that is not an object is no call (the stream repair drops it too).
+            let calls = calls.iter().filter_map(Value::as_object).enumerate().map(|(n, c)| {
+                let mut c = c.clone();
+                c.insert("index".into(), n.into());
+                Value::Object(c)
+            });
+            delta["tool_calls"] = Value::Array(calls.collect());
         }
         chunk(json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": null}]), None);
         let finish = ch.get("finish_reason").filter(|f| f.is_string()).cloned().unwrap_or("stop".into());
@@ -281,6 +285,18 @@ pub fn anthropic_as_events(v: &Value) -> Option<Vec<Event>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tool_call_that_is_not_an_object_is_left_out_of_the_stream_shown() {
+        let call = json!({"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}});
+        let chat = json!({"choices": [{"message": {"content": null, "tool_calls": [7, call, null]}}]});
+        let first: Value = serde_json::from_str(&openai_as_events(&chat, false).unwrap()[0].data).unwrap();
+        assert_eq!(
+            first["choices"][0]["delta"]["tool_calls"],
+            json!([{"index": 0, "id": "c", "type": "function",
+            "function": {"name": "f", "arguments": "{}"}}])
+        );
+    }
 
     #[test]
     fn a_messages_answer_becomes_a_chat_completion_with_usage_and_tools() {

@@ -7,6 +7,7 @@ mod support;
 mod anthropic; // /v1/messages passthrough, count_tokens, Anthropic model lists and errors
 mod attacks; // issue 13 against the bare binary: pipelining, unsent bodies, idle connections, framing, Expect, cross-site
 mod auth; // every way to present a token, wrong and missing ones, loopback-only mode
+mod confusion; // upstream answers and events, and client requests, with a node of a wrong JSON type: nothing panics
 mod cli; // the binary: --check on the original example config, --version, bad configs
 mod cursor; // Cursor streams (fixtures/cursor/, plus the real recordings when present) through the stream repair; request normalisation
 mod deploy; // the shipped Caddyfile for real with Caddy's internal CA, the compose file, the systemd unit verified

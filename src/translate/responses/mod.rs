@@ -128,7 +128,7 @@ fn usage_from_openai(u: &Value) -> Value {
            "input_tokens_details": {"cached_tokens": n("/prompt_tokens_details/cached_tokens"), "cache_write_tokens": 0},
            "output_tokens": output,
            "output_tokens_details": {"reasoning_tokens": n("/completion_tokens_details/reasoning_tokens")},
-           "total_tokens": u.get("total_tokens").and_then(Value::as_u64).unwrap_or(input + output)})
+           "total_tokens": u.get("total_tokens").and_then(Value::as_u64).unwrap_or(input.saturating_add(output))})
 }
 
 /// The raw text of a custom tool's call from the `{"input": "…"}` it travelled as.
