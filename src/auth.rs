@@ -32,7 +32,11 @@ pub fn check(headers: &[tiny_http::Header], tokens: &[Secret], basic: bool) -> R
             ok |= constant_time_eq(candidate.as_bytes(), t.expose().as_bytes());
         }
     }
-    ok.then_some(()).ok_or(Error::Unauthorized)
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Unauthorized)
+    }
 }
 
 /// `Bearer x` → `x` (any case); `Basic base64(user:x)` → `x` when `basic`, nothing otherwise;

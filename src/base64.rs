@@ -25,7 +25,10 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
             return None;
         }
         let sextet = |c: &u8| ALPHABET.iter().position(|a| a == c).map(|v| v as u32);
-        let n = group.iter().enumerate().try_fold(0u32, |n, (i, c)| Some(n | sextet(c)? << (18 - 6 * i)))?;
+        let mut n = 0u32;
+        for (i, c) in group.iter().enumerate() {
+            n |= sextet(c)? << (18 - 6 * i);
+        }
         out.extend_from_slice(&n.to_be_bytes()[1..group.len()]);
     }
     Some(out)

@@ -482,7 +482,7 @@ fn answer_reply(answer: Answer, req: &ModelRequest, sh: &Shared, facts: &mut Fac
         return Ok(Reply::Bytes { answer, dialect: client });
     }
     let (status, wire) = (answer.status, answer.wire);
-    let retry_after: Vec<_> = answer.headers.iter().find(|(k, _)| k == "retry-after").cloned().into_iter().collect();
+    let retry_after = answer.headers.iter().filter(|(k, _)| k == "retry-after").take(1).cloned().collect();
     let mut raw = Vec::new();
     answer.body.take(MAX_TRANSLATED_BODY).read_to_end(&mut raw).map_err(Error::from_upstream_read)?;
     if !ok {

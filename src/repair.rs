@@ -61,8 +61,16 @@ impl Choice {
             };
             calls.push(json!({"index": call.index, "function": {"arguments": raw}}));
         }
-        let list = if calls.is_empty() { None } else { delta.entry("tool_calls").or_insert(json!([])).as_array_mut() };
-        list.map(|a| a.extend(calls)).is_some()
+        if calls.is_empty() {
+            return false;
+        }
+        match delta.entry("tool_calls").or_insert(json!([])).as_array_mut() {
+            Some(list) => {
+                list.extend(calls);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Reasoning moved into the content between `<think>` and `</think>` (opt-in).
