@@ -139,6 +139,14 @@ fn the_shipped_caddyfile_with_its_internal_ca_streams_buffers_bodies_refuses_hug
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut caddy = Caddy::start(&shipped_caddyfile(&proxy, port, version), port);
     let root = caddy.root().display().to_string();
+    // Caddy listens, and has its root, before its site certificate is issued: until then a
+    // handshake fails (curl's exit code 35; seen under load).
+    let health = format!("https://127.0.0.1:{port}/health");
+    let t = Instant::now();
+    while curl(&["-o", "/dev/null", "--cacert", &root, &health]).unwrap().0 == 35 {
+        assert!(t.elapsed() < Duration::from_secs(10), "no TLS handshake with caddy:\n{}", caddy.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let chat_url = format!("https://127.0.0.1:{port}/v1/chat/completions");
     let chat = r#"{"model":"demo","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
     let json = "Content-Type: application/json";
