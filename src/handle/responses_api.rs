@@ -25,7 +25,7 @@ pub(super) fn turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn
         return Err(Error::BadRequest(format!(
             "The tool type `{tool}` is run by OpenAI's Responses API itself, and model `{}` is served here through \
              Chat Completions or Anthropic Messages, which cannot run it: remove the tool, or use a deployment that \
-             serves /v1/responses (`responses_api: true`); in Codex, `web_search = \"disabled\"` in config.toml",
+             serves /v1/responses (`responses_api: true`)",
             req.model
         )));
     }

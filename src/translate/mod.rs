@@ -213,6 +213,11 @@ pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Valu
         if t.info.supports_reasoning == Some(false) {
             chat.as_object_mut().map(|o| o.remove("reasoning_effort"));
         }
+        // Web search is Anthropic's own tool for Claude; a chat deployment answers without it
+        // (Codex offers it on every turn by default, and most chat models have no such option).
+        if wire != Dialect::Anthropic {
+            chat.as_object_mut().map(|o| o.remove("web_search_options"));
+        }
         return request(Dialect::OpenAi, wire, &chat, t);
     }
     let mut out = match (client, wire) {

@@ -164,9 +164,10 @@ fn anthropic_limits(body: &Value, t: &Target) -> (u64, Option<Value>) {
     (max_tokens, thinking)
 }
 
-/// OpenAI function tools as Anthropic tools in `out`, with the tool choice (neither without tools).
+/// OpenAI function tools as Anthropic tools in `out` (and `web_search_options` as Anthropic's
+/// web search tool), with the tool choice (neither without tools).
 fn anthropic_tools(body: &Value, out: &mut Map<String, Value>) {
-    let tools: Vec<Value> = body
+    let mut tools: Vec<Value> = body
         .get("tools")
         .and_then(Value::as_array)
         .into_iter()
@@ -181,6 +182,9 @@ fn anthropic_tools(body: &Value, out: &mut Map<String, Value>) {
             Some(a)
         })
         .collect();
+    if let Some(search) = body.get("web_search_options").filter(|_| !tools.iter().any(|t| t["name"] == "web_search")) {
+        tools.push(web_search_tool(search));
+    }
     if tools.is_empty() {
         return;
     }
@@ -195,6 +199,25 @@ fn anthropic_tools(body: &Value, out: &mut Map<String, Value>) {
     }
     out.insert("tools".into(), Value::Array(tools));
     out.insert("tool_choice".into(), choice);
+}
+
+/// Chat Completions' `web_search_options` as Anthropic's web search tool: the user's
+/// approximate location, and the domain filter a Responses `web_search` tool carried.
+fn web_search_tool(options: &Value) -> Value {
+    let mut tool = json!({"type": "web_search_20250305", "name": "web_search"});
+    if let Some(Value::Object(loc)) = options.pointer("/user_location/approximate") {
+        let keys = ["city", "region", "country", "timezone"];
+        tool["user_location"] = json!({"type": "approximate"});
+        loc.iter().filter(|(k, v)| keys.contains(&k.as_str()) && v.is_string()).for_each(|(k, v)| {
+            tool["user_location"][k] = v.clone();
+        });
+    }
+    if let Some(domains) =
+        options.pointer("/filters/allowed_domains").filter(|d| d.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        tool["allowed_domains"] = domains.clone();
+    }
+    tool
 }
 
 /// Claude Code's client identity on a Messages body: its system block first, once.

@@ -50,7 +50,26 @@ pub fn openai_assistant(blocks: &[Value], reasoning: bool) -> Value {
     if !calls.is_empty() {
         message["tool_calls"] = Value::Array(calls);
     }
+    let mut at = 0;
+    let mut annotations = Vec::new();
+    for b in blocks.iter().filter(|b| b["type"] == "text") {
+        let end = at + b["text"].as_str().map_or(0, |t| t.chars().count());
+        annotations.extend(b["citations"].as_array().into_iter().flatten().filter_map(|c| url_citation(c, at, end)));
+        at = end;
+    }
+    if !annotations.is_empty() {
+        message["annotations"] = Value::Array(annotations);
+    }
     message
+}
+
+/// An Anthropic web search citation of the text from character `start` to `end` as a Chat
+/// Completions `url_citation` annotation (other citations point at no URL: `None`).
+pub fn url_citation(c: &Value, start: usize, end: usize) -> Option<Value> {
+    let url = c.get("url").and_then(Value::as_str)?;
+    let title = c.get("title").and_then(Value::as_str).unwrap_or(url);
+    Some(json!({"type": "url_citation",
+                "url_citation": {"start_index": start, "end_index": end, "url": url, "title": title}}))
 }
 
 /// A Messages response → a Chat Completions response.

@@ -22,6 +22,12 @@ pub struct AnthropicToOpenAi {
     /// The forced tool whose input is the answer (structured output), and its block once open.
     answer_tool: Option<String>,
     answer_block: Option<u64>,
+    /// Whether to report web searches, and the open web search block (index, id, input so far).
+    web_searches: bool,
+    search: Option<(u64, Value, String)>,
+    /// Characters of text sent so far, and the open text block (index, start, citations).
+    chars: usize,
+    cited: Option<(u64, usize, Vec<Value>)>,
     usage: Value,
     finished: bool,
     done: bool,
@@ -44,6 +50,13 @@ impl AnthropicToOpenAi {
     /// structured answer a client asked for, which the request asked for as that tool's call.
     pub fn answer_tool(mut self, name: Option<String>) -> Self {
         self.answer_tool = name;
+        self
+    }
+
+    /// Reports each web search Anthropic ran as a `web_search_call` delta (`id`, `query`): not a
+    /// Chat Completions field, only the Responses translation reads it.
+    pub fn web_searches(mut self) -> Self {
+        self.web_searches = true;
         self
     }
 
@@ -89,7 +102,19 @@ impl AnthropicToOpenAi {
         let block = data["index"].as_u64().unwrap_or(0);
         let part = d["partial_json"].as_str().unwrap_or("");
         let delta = match d.get("type").and_then(Value::as_str) {
-            Some("text_delta") => json!({"content": d["text"]}),
+            // Both kept within bounds an upstream cannot stretch: a query, a block's citations.
+            Some("citations_delta") => {
+                let open = self.cited.as_mut().filter(|c| c.0 == block && c.2.len() < 1024);
+                return open.into_iter().for_each(|c| c.2.push(d["citation"].clone()));
+            }
+            Some("input_json_delta") if self.search.as_ref().is_some_and(|s| s.0 == block) => {
+                let open = self.search.as_mut().filter(|s| s.2.len() + part.len() <= 65536);
+                return open.into_iter().for_each(|s| s.2.push_str(part));
+            }
+            Some("text_delta") => {
+                self.chars += d["text"].as_str().map_or(0, |t| t.chars().count());
+                json!({"content": d["text"]})
+            }
             Some("thinking_delta") => json!({"reasoning_content": d["thinking"]}),
             Some("input_json_delta") if part.is_empty() => return,
             Some("input_json_delta") if self.answer_block == Some(block) => json!({"content": part}),
@@ -119,12 +144,36 @@ impl AnthropicToOpenAi {
                                   "function": {"name": b["name"], "arguments": ""}});
                 self.chunk(out, json!({"tool_calls": [call]}), None);
             }
-            Some("text") if b["text"].as_str().is_some_and(|t| !t.is_empty()) => {
-                self.chunk(out, json!({"content": b["text"]}), None)
+            Some("server_tool_use") if b["name"] == "web_search" => {
+                self.search = Some((index, b["id"].clone(), String::new()))
+            }
+            Some("text") => {
+                self.cited = Some((index, self.chars, Vec::new()));
+                if let Some(t) = b["text"].as_str().filter(|t| !t.is_empty()) {
+                    self.chars += t.chars().count();
+                    self.chunk(out, json!({"content": t}), None);
+                }
             }
             _ => {}
         }
         Ok(())
+    }
+
+    /// One `content_block_stop`: a web search's call (when reported), or a text block's citations
+    /// as `url_citation` annotations of the text it spans.
+    fn block_stop(&mut self, data: &Value, out: &mut Vec<Event>) {
+        let index = data["index"].as_u64().unwrap_or(0);
+        if let Some((_, id, input)) = self.search.take_if(|s| s.0 == index).filter(|_| self.web_searches) {
+            let query = serde_json::from_str::<Value>(&input).ok().and_then(|i| i.get("query").cloned());
+            self.chunk(out, json!({"web_search_call": {"id": id, "query": query.unwrap_or_default()}}), None);
+        }
+        if let Some((_, start, citations)) = self.cited.take_if(|c| c.0 == index) {
+            let annotations: Vec<Value> =
+                citations.iter().filter_map(|c| super::response::url_citation(c, start, self.chars)).collect();
+            if !annotations.is_empty() {
+                self.chunk(out, json!({"annotations": annotations}), None);
+            }
+        }
     }
 }
 
@@ -143,6 +192,7 @@ impl Transform for AnthropicToOpenAi {
             }
             "content_block_start" => return self.block_start(&data, out),
             "content_block_delta" => self.delta(&data, out),
+            "content_block_stop" => self.block_stop(&data, out),
             "message_delta" => {
                 self.merge_usage(data.get("usage"));
                 if let Some(stop) = data.pointer("/delta/stop_reason").and_then(Value::as_str) {

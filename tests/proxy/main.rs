@@ -30,3 +30,4 @@ mod routing; // exact / glob / alias / wildcard models, prefixes, /v1/* passthro
 mod tls; // upstreams over TLS: a private CA via SSL_CERT_FILE, the built-in roots refusing it
 mod translate; // golden files for OpenAI ⇄ Anthropic in both directions
 mod untrusted_upstream; // issue 13: huge lines and events, huge stream indexes, odd statuses, echoed keys, forged names, SIGTERM
+mod web_search; // web search on Claude: Anthropic's searches and citations for Responses and chat clients, over event lists

@@ -70,6 +70,9 @@ fn anthropic_answer(body: &Value) -> Script {
     let result =
         body["messages"].as_array().unwrap().iter().flat_map(|m| m["content"].as_array().cloned().unwrap_or_default());
     let result = result.filter(|b| b["type"] == "tool_result").map(|b| b["content"].clone()).next();
+    if body["tools"][0]["type"] == "web_search_20250305" {
+        return Script::json(200, web_search_answer(body).to_string().as_bytes());
+    }
     let content = match (&result, body["tools"][0]["name"].as_str()) {
         (None, Some(name)) => json!([{"type": "tool_use", "id": "toolu_1", "name": name, "input": {"path": "a.txt"}}]),
         (Some(r), _) => json!([{"type": "text", "text": format!("The file says: {}", r.as_str().unwrap_or(""))}]),
@@ -80,6 +83,20 @@ fn anthropic_answer(body: &Value) -> Script {
                      "stop_reason": stop, "stop_sequence": null,
                      "usage": {"input_tokens": 11, "output_tokens": 7, "cache_read_input_tokens": 3}});
     Script::json(200, msg.to_string().as_bytes())
+}
+
+/// Claude's answer with its web search tool: the search, its results, then text citing one.
+fn web_search_answer(body: &Value) -> Value {
+    let hit = json!({"type": "web_search_result", "url": "https://example.org/news", "title": "News",
+                     "encrypted_content": "EqgfCioIARgB", "page_age": "1 day ago"});
+    let cite = json!({"type": "web_search_result_location", "url": "https://example.org/news", "title": "News",
+                      "encrypted_index": "Eo8BCioIAhgB", "cited_text": "Rain is due."});
+    json!({"id": "msg_ws", "type": "message", "role": "assistant", "model": body["model"], "stop_reason": "end_turn",
+           "stop_sequence": null, "usage": {"input_tokens": 20, "output_tokens": 9, "server_tool_use": {"web_search_requests": 1}},
+           "content": [{"type": "text", "text": "Let me look."},
+                       {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "weather news"}},
+                       {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": [hit]},
+                       {"type": "text", "text": "Rain", "citations": [cite]}, {"type": "text", "text": " tomorrow."}]})
 }
 
 /// A chat-only upstream (`gpt-*`), an Anthropic one (`claude-*`) and a Responses one (`native-*`).
@@ -305,10 +322,10 @@ fn json_schema_output_on_claude_comes_back_as_text() {
 #[test]
 fn built_in_tools_and_unknown_previous_ids_are_refused_in_the_responses_shape() {
     let (chat, _, native, proxy) = setup();
-    let r = responses(&proxy, json!({"model": "gpt-4o", "input": "news?", "tools": [{"type": "web_search"}]}));
+    let r = responses(&proxy, json!({"model": "gpt-4o", "input": "x", "tools": [{"type": "code_interpreter"}]}));
     assert_eq!(r.status, 400);
     let e = &r.json()["error"];
-    assert!(e["message"].as_str().unwrap().contains("web_search") && e["type"] == "invalid_request_error", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("code_interpreter") && e["type"] == "invalid_request_error", "{e}");
     let r = responses(&proxy, json!({"model": "claude-x", "input": "x", "previous_response_id": "resp_gone"}));
     assert_eq!(r.status, 400);
     let e = &r.json()["error"];
@@ -324,6 +341,49 @@ fn built_in_tools_and_unknown_previous_ids_are_refused_in_the_responses_shape() 
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(native.requests()[0].json()["previous_response_id"], "resp_up");
+}
+
+/// Codex's default `web_search` tool: Anthropic's own web search tool for Claude, its searches
+/// and citations back as `web_search_call` items and `url_citation`s, which the next turn's
+/// history may carry; a chat deployment answers without the tool.
+#[test]
+fn web_search_runs_on_claude_and_is_left_out_for_chat_deployments() {
+    let (chat, anthropic, _, proxy) = setup();
+    let tool = json!({"type": "web_search", "external_web_access": false, "filters": {"allowed_domains": ["example.org"]},
+                      "user_location": {"type": "approximate", "country": "GB", "city": "London"}});
+    let r = responses(&proxy, json!({"model": "gpt-4o", "input": "news?", "tools": [tool]}));
+    assert_eq!(r.json()["output"][0]["content"][0]["text"], "Hello there");
+    let up = chat.requests()[0].json();
+    assert!(up.get("tools").is_none() && up.get("web_search_options").is_none(), "{up}");
+
+    let r = responses(&proxy, json!({"model": "claude-x", "input": "news?", "tools": [tool]})).json();
+    let up = anthropic.requests()[0].json();
+    assert_eq!(
+        up["tools"],
+        json!([{"type": "web_search_20250305", "name": "web_search", "allowed_domains": ["example.org"],
+                "user_location": {"type": "approximate", "country": "GB", "city": "London"}}])
+    );
+    let output = r["output"].as_array().unwrap();
+    assert_eq!(output[0]["type"], "web_search_call");
+    assert_eq!(
+        (output[0]["status"].as_str(), &output[0]["action"]),
+        (Some("completed"), &json!({"type": "search", "query": "weather news"}))
+    );
+    let text = &output[1]["content"][0];
+    assert_eq!(text["text"], "Let me look.Rain tomorrow.");
+    assert_eq!(
+        text["annotations"],
+        json!([{"type": "url_citation", "start_index": 12, "end_index": 16, "url": "https://example.org/news", "title": "News"}])
+    );
+    // Codex sends the whole conversation back, the search call included.
+    let history = json!([{"type": "message", "role": "user", "content": "news?"}, output[0], output[1],
+                         {"type": "message", "role": "user", "content": "thanks"}]);
+    let r = responses(&proxy, json!({"model": "claude-x", "input": history, "tools": [tool], "stream": true}));
+    let last = last_response(&events(&r));
+    assert_eq!(last["output"][0]["type"], "web_search_call", "{last}");
+    let up = anthropic.requests()[1].json();
+    assert!(!up["messages"].to_string().contains("server_tool_use"), "{up}");
+    assert_eq!(up["messages"][1]["content"][0]["text"], "Let me look.Rain tomorrow.");
 }
 
 #[test]

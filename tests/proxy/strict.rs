@@ -368,6 +368,16 @@ fn tool_pairing(messages: &[Value], p: &mut Problems) {
             bs.iter().filter(|b| type_of(b) == t).filter_map(|b| b[key].as_str().map(String::from)).collect()
         };
         if *role == "assistant" {
+            // A server tool's result comes in the same turn, right after its use.
+            let served = ids(blocks, "web_search_tool_result", "tool_use_id");
+            let unserved: Vec<String> =
+                ids(blocks, "server_tool_use", "id").into_iter().filter(|u| !served.contains(u)).collect();
+            if !unserved.is_empty() {
+                p.add(
+                    "anthropic/server-tool-result",
+                    format!("messages.{i}: server_tool_use ids were found without a corresponding result block: {unserved:?}"),
+                );
+            }
             let uses = ids(blocks, "tool_use", "id");
             if uses.is_empty() {
                 continue;
@@ -440,6 +450,9 @@ fn anthropic_tools(o: &Map<String, Value>, p: &mut Problems) {
             } else if !names.insert(t["name"].as_str().unwrap()) {
                 p.add("anthropic/tool-shape", format!("tools: tool names must be unique ({})", t["name"]));
             }
+            if ty.is_some_and(|ty| ty.starts_with("web_search_")) {
+                web_search_tool(i, t, p);
+            }
             if custom {
                 if !t["input_schema"].is_object() {
                     p.add("anthropic/tool-shape", format!("tools.{i}.input_schema: Field required (an object)"));
@@ -461,6 +474,49 @@ fn anthropic_tools(o: &Map<String, Value>, p: &mut Problems) {
         if !ok {
             p.add("anthropic/tool-choice", format!("tool_choice: an object of type auto|any|tool|none, got {c}"));
         }
+    }
+}
+
+/// Anthropic's web search tool (`web_search_20250305`, `web_search_20260209`) as the API takes it.
+fn web_search_tool(i: usize, t: &Value, p: &mut Problems) {
+    const KEYS: &[&str] = &[
+        "type",
+        "name",
+        "max_uses",
+        "allowed_domains",
+        "blocked_domains",
+        "user_location",
+        "cache_control",
+        "defer_loading",
+        "strict",
+        "allowed_callers",
+    ];
+    let mut bad: Vec<String> =
+        t.as_object().into_iter().flatten().map(|(k, _)| k.clone()).filter(|k| !KEYS.contains(&k.as_str())).collect();
+    if t["name"] != "web_search" {
+        bad.push("name (must be web_search)".into());
+    }
+    if t.get("allowed_domains").is_some() && t.get("blocked_domains").is_some() {
+        bad.push("allowed_domains with blocked_domains".into());
+    }
+    if let Some(loc) = t.get("user_location") {
+        let fields = ["type", "city", "region", "country", "timezone"];
+        let ok = loc["type"] == "approximate"
+            && loc.as_object().is_some_and(|o| o.iter().all(|(k, v)| fields.contains(&k.as_str()) && v.is_string()));
+        if !ok {
+            bad.push(format!("user_location {loc}"));
+        }
+    }
+    if t.get("max_uses").is_some_and(|n| n.as_u64().is_none_or(|n| n == 0)) {
+        bad.push("max_uses".into());
+    }
+    for d in ["allowed_domains", "blocked_domains"] {
+        if t.get(d).is_some_and(|l| !l.as_array().is_some_and(|l| l.iter().all(Value::is_string))) {
+            bad.push(d.into());
+        }
+    }
+    if !bad.is_empty() {
+        p.add("anthropic/web-search-tool", format!("tools.{i}: web search tool: {}", bad.join(", ")));
     }
 }
 
@@ -815,7 +871,8 @@ fn the_oracle_accepts_well_formed_bodies() {
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "hello"},
                 {"type": "text", "text": "go on"}]}],
         "tools": [{"name": "Read", "input_schema": {"type": "object"}, "defer_loading": true},
-            {"type": "web_search_20250305", "name": "web_search"}],
+            {"type": "web_search_20250305", "name": "web_search", "max_uses": 5, "allowed_domains": ["a.org"],
+             "user_location": {"type": "approximate", "city": "Oslo", "country": "NO"}}],
         "metadata": {"user_id": "u"}, "thinking": {"type": "adaptive"},
         "context_management": {"edits": []}, "output_config": {"effort": "medium"}});
     assert_eq!(problems(Api::AnthropicMessages, claude_code), Vec::<String>::new());
@@ -883,6 +940,21 @@ fn the_oracle_refuses_what_the_real_apis_refuse() {
     assert_eq!(
         a(json!({"model": "m", "max_tokens": 1, "messages": [user], "tool_choice": "required"})),
         ["anthropic/tool-choice"]
+    );
+    let search = |t: Value| a(json!({"model": "m", "max_tokens": 1, "messages": [user], "tools": [t]}));
+    for bad in [
+        json!({"type": "web_search_20250305", "name": "search"}),
+        json!({"type": "web_search_20250305", "name": "web_search", "external_web_access": false}),
+        json!({"type": "web_search_20250305", "name": "web_search", "allowed_domains": ["a"], "blocked_domains": ["b"]}),
+        json!({"type": "web_search_20250305", "name": "web_search", "user_location": {"type": "approximate", "approximate": {}}}),
+    ] {
+        assert_eq!(search(bad.clone()), ["anthropic/web-search-tool"], "{bad}");
+    }
+    let searched = json!({"role": "assistant", "content": [
+        {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "q"}}, {"type": "text", "text": "a"}]});
+    assert_eq!(
+        a(json!({"model": "m", "max_tokens": 1, "messages": [user, searched, user]})),
+        ["anthropic/server-tool-result"]
     );
     assert_eq!(
         rules(Api::AnthropicCount, json!({"model": "m", "max_tokens": 1, "messages": [user]})),

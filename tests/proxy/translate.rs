@@ -109,6 +109,11 @@ fn responses_client_anthropic_stream_thinking() {
 }
 
 #[test]
+fn responses_client_anthropic_stream_web_search() {
+    case("responses-client-anthropic-stream-web-search");
+}
+
+#[test]
 fn openai_to_anthropic_stream_tools() {
     case("openai-to-anthropic-stream-tools");
 }

@@ -421,7 +421,7 @@ def responses_checks(base):
                 assert "scripted" in str(e), e
             else:
                 raise AssertionError(f"{model}: no {exc.__name__}")
-        for kw in ({"tools": [{"type": "web_search"}]}, {"previous_response_id": "resp_unknown"}):
+        for kw in ({"tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]}, {"previous_response_id": "resp_unknown"}):
             try:
                 client.responses.create(model="claude-x", input="x", **kw)
             except openai.BadRequestError as e:

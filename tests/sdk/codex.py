@@ -7,7 +7,9 @@ Each fake upstream is scripted like a model: offered a shell tool and no tool re
 `codex exec` runs with a custom provider (`wire_api = "responses"`) pointed at the proxy, and in
 `--oss` mode against the proxy's Ollama mount. A text
 turn and a tool round trip pass on each upstream when Codex's last message quotes the file, which
-only happens if the call and its output crossed the translation both ways.
+only happens if the call and its output crossed the translation both ways. Codex runs with its
+default web search on: the Anthropic fake answers a search request with Anthropic's web search
+blocks, which must come back as text Codex shows.
 
 Usage: codex.py PROXY_BINARY CODEX_BINARY
 """
@@ -23,6 +25,7 @@ import tempfile
 import threading
 
 FILE_TEXT = "hello from the codex test file"
+SEARCH_TEXT = "The web says Rust shipped a release."
 seen = []  # (path, body) of every upstream request
 
 
@@ -83,8 +86,10 @@ def anthropic_stream(body):
                 result = c if isinstance(c, str) else "".join(x.get("text", "") for x in c)
             elif b.get("type") == "text" and m["role"] == "user":
                 user.append(b["text"])
-    tools = [{"name": t["name"], "parameters": t.get("input_schema")} for t in body.get("tools") or []]
+    tools = [{"name": t["name"], "parameters": t.get("input_schema")} for t in body.get("tools") or [] if "input_schema" in t]
     text, call = script(tools, result, " ".join(user))
+    # Codex's default web search reaches Claude as Anthropic's own web search tool.
+    search = "search" in " ".join(user).lower() and any(t.get("type") == "web_search_20250305" for t in body.get("tools") or [])
 
     def ev(kind, data):
         return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
@@ -92,7 +97,21 @@ def anthropic_stream(body):
     msg = {"id": "msg_cx", "type": "message", "role": "assistant", "model": body["model"], "content": [],
            "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 50, "output_tokens": 1}}
     out = [ev("message_start", {"message": msg})]
-    if call:
+    if search:
+        cite = {"type": "web_search_result_location", "url": "https://example.org/rust", "title": "Rust",
+                "cited_text": SEARCH_TEXT, "encrypted_index": "Eo8BCioIAhgB"}
+        hit = {"type": "web_search_result", "url": "https://example.org/rust", "title": "Rust", "encrypted_content": "EqgfCioI"}
+        out += [ev("content_block_start", {"index": 0, "content_block": {"type": "server_tool_use", "id": "srvtoolu_cx", "name": "web_search", "input": {}}}),
+                ev("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"query": "rust release"}'}}),
+                ev("content_block_stop", {"index": 0}),
+                ev("content_block_start", {"index": 1, "content_block": {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_cx", "content": [hit]}}),
+                ev("content_block_stop", {"index": 1}),
+                ev("content_block_start", {"index": 2, "content_block": {"type": "text", "text": "", "citations": []}}),
+                ev("content_block_delta", {"index": 2, "delta": {"type": "citations_delta", "citation": cite}}),
+                ev("content_block_delta", {"index": 2, "delta": {"type": "text_delta", "text": SEARCH_TEXT}}),
+                ev("content_block_stop", {"index": 2})]
+        stop = "end_turn"
+    elif call:
         args = json.dumps(call[1])
         out += [ev("content_block_start", {"index": 0, "content_block": {"type": "tool_use", "id": "toolu_cx1", "name": call[0], "input": {}}}),
                 ev("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta", "partial_json": args[:9]}}),
@@ -161,8 +180,9 @@ def codex(binary, work, port, model, prompt):
     `gpt-oss:*` runs in `--oss` mode, through the Ollama mount (version check, tags, responses)."""
     home = work / f"codex-home-{model}"
     home.mkdir(exist_ok=True)
-    # Web search is run by OpenAI's Responses API only; the proxy refuses it for other models.
-    config = 'web_search = "disabled"\n'
+    # No `web_search = "disabled"`: Codex offers its web search tool on every turn, which Claude
+    # runs as Anthropic's web search tool and chat deployments answer without.
+    config = ""
     oss = model.startswith("gpt-oss")
     if not oss:
         config += (f'model = "{model}"\nmodel_provider = "proxy"\n\n[model_providers.proxy]\nname = "gpt-reverse-proxy"\n'
@@ -195,14 +215,18 @@ def main():
     try:
         for model, path in [("relay-model", "/v1/chat/completions"), ("claude-sonnet-4", "/v1/messages"),
                             ("gpt-oss:20b", "/v1/chat/completions")]:
-            for name, prompt, want in [("text turn", "Say hello.", "Hello from the fake model"),
-                                       ("tool round trip", "Run `cat hello.txt` and tell me what it says.", FILE_TEXT)]:
+            turns = [("text turn", "Say hello.", "Hello from the fake model"),
+                     ("tool round trip", "Run `cat hello.txt` and tell me what it says.", FILE_TEXT)]
+            if path == "/v1/messages":
+                turns.append(("web search", "Search the web for the latest Rust release.", SEARCH_TEXT))
+            for name, prompt, want in turns:
                 before = len(seen)
                 text = codex(codex_bin, work, port, model, prompt)
                 reached = [p for p, _ in seen[before:]]
                 tool_turns = sum(1 for _, b in seen[before:] if "tool" in json.dumps(b.get("messages", []))
                                  and any(m.get("role") == "tool" or "tool_result" in json.dumps(m) for m in b.get("messages", [])))
-                ok = want in text and path in reached and (name == "text turn" or tool_turns >= 1)
+                searched = any(t.get("type") == "web_search_20250305" for _, b in seen[before:] for t in b.get("tools") or [])
+                ok = want in text and path in reached and (name == "text turn" or tool_turns >= 1 or searched)
                 print(f"{'ok  ' if ok else 'FAIL'} {model} {name}: {text.strip()[:200]!r} (upstream paths {sorted(set(reached))})")
                 passed, failed = passed + ok, failed + (not ok)
     finally:

@@ -63,7 +63,7 @@ const checks = {
   },
   async js_responses_errors() {
     await assert.rejects(client.responses.create({ model: 'gpt-status-429', input: 'x' }), OpenAI.RateLimitError);
-    await assert.rejects(client.responses.create({ model: 'claude-x', input: 'x', tools: [{ type: 'web_search' }] }),
+    await assert.rejects(client.responses.create({ model: 'claude-x', input: 'x', tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }] }),
       OpenAI.BadRequestError);
   },
 };

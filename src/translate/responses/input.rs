@@ -5,11 +5,40 @@
 use crate::translate::request::openai_content;
 use serde_json::{json, Map, Value};
 
-/// Tool types a Responses client may declare that only OpenAI's Responses API itself can run.
+/// Tool types a Responses client may declare that only OpenAI's Responses API itself can run
+/// (web search is not among them: see [`web_search_options`]).
 pub fn builtin_tools(body: &Value) -> Vec<String> {
     let tools = body.get("tools").and_then(Value::as_array).into_iter().flatten();
     let kinds = tools.filter_map(|t| t.get("type").and_then(Value::as_str));
-    kinds.filter(|k| !matches!(*k, "function" | "custom" | "namespace")).map(String::from).collect()
+    let ours = |k: &str| matches!(k, "function" | "custom" | "namespace") || is_web_search(k);
+    kinds.filter(|k| !ours(k)).map(String::from).collect()
+}
+
+/// `web_search`, `web_search_preview` and their dated names.
+fn is_web_search(kind: &str) -> bool {
+    kind.starts_with("web_search")
+}
+
+/// A Responses `web_search` tool out of the tools, as Chat Completions' `web_search_options`
+/// (plus its domain `filters`, for Anthropic's web search tool); a tool choice naming it becomes
+/// `auto`. Chat deployments get neither (see `translate::request`).
+fn web_search_options(o: &mut Map<String, Value>) {
+    let kind = |t: &Value| t.get("type").and_then(Value::as_str).is_some_and(is_web_search);
+    let Some(Value::Array(tools)) = o.get_mut("tools") else { return };
+    let Some(at) = tools.iter().position(kind) else { return };
+    let tool = tools.remove(at);
+    tools.retain(|t| !kind(t));
+    let mut options: Map<String, Value> = ["search_context_size", "filters"]
+        .into_iter()
+        .filter_map(|k| Some((k.to_string(), tool.get(k).filter(|v| !v.is_null())?.clone())))
+        .collect();
+    if let Some(loc) = tool.get("user_location").filter(|l| l.is_object()) {
+        options.insert("user_location".into(), json!({"type": "approximate", "approximate": loc}));
+    }
+    o.insert("web_search_options".into(), options.into());
+    if o.get("tool_choice").is_some_and(kind) {
+        o.insert("tool_choice".into(), "auto".into());
+    }
 }
 
 /// `namespace` tools (Codex groups its sub-agent tools so) as the tools inside them; the model
@@ -35,6 +64,7 @@ const CHAT_KEYS: &[&str] = &[
     "stream",
     "stream_options",
     "user",
+    "web_search_options",
 ];
 
 /// A Responses request → a Chat Completions request (streamed with usage when it streams).
@@ -44,6 +74,7 @@ pub fn request_to_openai(body: &Value) -> Value {
         if let Some(Value::Array(tools)) = o.get_mut("tools") {
             *tools = flat_tools(tools);
         }
+        web_search_options(o);
         into_chat(o);
     }
     crate::translate::normalize::chat(&mut v);
@@ -243,6 +274,9 @@ mod tests {
             request_to_openai(&json!({"model": "m", "input": "hello", "text": {"format": {"type": "json_object"}}}));
         assert_eq!(plain["messages"], json!([{"role": "user", "content": "hello"}]));
         assert_eq!(plain["response_format"], json!({"type": "json_object"}));
-        assert_eq!(builtin_tools(&json!({"tools": [{"type": "web_search"}, {"type": "function"}]})), ["web_search"]);
+        let tools = json!([{"type": "web_search"}, {"type": "file_search"}, {"type": "function", "name": "f"}]);
+        assert_eq!(builtin_tools(&json!({"tools": tools})), ["file_search"]);
+        let v = request_to_openai(&json!({"input": "x", "tools": tools, "tool_choice": {"type": "web_search"}}));
+        assert_eq!((&v["web_search_options"], &v["tool_choice"]), (&json!({}), &json!("auto")));
     }
 }

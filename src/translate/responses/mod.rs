@@ -149,8 +149,10 @@ fn reasoning_and_text(m: &Value) -> (Option<&str>, Option<&str>) {
 enum Item {
     /// Reasoning, shown as its summary.
     Reasoning { id: String, text: String },
-    /// The assistant's text.
-    Message { id: String, text: String },
+    /// The assistant's text, with its `url_citation` annotations (Responses-shaped).
+    Message { id: String, text: String, annotations: Vec<Value> },
+    /// A web search the upstream ran (Anthropic's web search tool), and its query.
+    Search { id: String, query: String },
     /// A tool call; `custom` for a freeform tool, whose `arguments` hold `{"input": "…"}`.
     Call { id: String, call_id: String, name: String, arguments: String, custom: bool },
 }
@@ -159,7 +161,9 @@ impl Item {
     /// The item's id.
     fn id(&self) -> &str {
         match self {
-            Item::Reasoning { id, .. } | Item::Message { id, .. } | Item::Call { id, .. } => id,
+            Item::Reasoning { id, .. } | Item::Message { id, .. } | Item::Search { id, .. } | Item::Call { id, .. } => {
+                id
+            }
         }
     }
 
@@ -171,9 +175,13 @@ impl Item {
                 let summary = if done { json!([{"type": "summary_text", "text": text}]) } else { json!([]) };
                 json!({"id": id, "type": "reasoning", "summary": summary})
             }
-            Item::Message { id, text } => {
-                let content = if done { json!([text_part(text)]) } else { json!([]) };
+            Item::Message { id, text, annotations } => {
+                let content = if done { json!([text_part(text, annotations)]) } else { json!([]) };
                 json!({"id": id, "type": "message", "role": "assistant", "status": status, "content": content})
+            }
+            Item::Search { id, query } => {
+                let status = if done { "completed" } else { "in_progress" };
+                json!({"id": id, "type": "web_search_call", "status": status, "action": {"type": "search", "query": query}})
             }
             Item::Call { id, call_id, name, arguments, custom: true } => {
                 let input = if done { custom_input(arguments) } else { String::new() };
@@ -194,8 +202,24 @@ impl Item {
 }
 
 /// An `output_text` content part.
-fn text_part(text: &str) -> Value {
-    json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []})
+fn text_part(text: &str, annotations: &[Value]) -> Value {
+    json!({"type": "output_text", "text": text, "annotations": annotations, "logprobs": []})
+}
+
+/// A Chat Completions `url_citation` annotation in the Responses shape, for a message item whose
+/// text starts `shift` characters into the chat message's.
+fn annotation(a: &Value, shift: u64) -> Option<Value> {
+    let c = a.get("url_citation")?;
+    let at = |k: &str| c[k].as_u64().unwrap_or(0).saturating_sub(shift);
+    Some(json!({"type": "url_citation", "start_index": at("start_index"), "end_index": at("end_index"),
+                "url": c["url"], "title": c["title"]}))
+}
+
+/// The web searches (`{"id", "query"}`) an Anthropic message ran with its web search tool.
+fn web_searches(msg: &Value) -> Vec<Value> {
+    let blocks = msg.get("content").and_then(Value::as_array).into_iter().flatten();
+    let searches = blocks.filter(|b| b["type"] == "server_tool_use" && b["name"] == "web_search");
+    searches.map(|b| json!({"id": b["id"], "query": b.pointer("/input/query").cloned().unwrap_or_default()})).collect()
 }
 
 /// A complete Chat Completions answer → a Response object.
@@ -206,8 +230,14 @@ fn response_from_openai(resp: &Value, ctx: &Context) -> Value {
     if let Some(r) = reasoning {
         items.push(Item::Reasoning { id: ctx.item_id("rs", items.len()), text: r.into() });
     }
+    for s in message.get("web_search_calls").and_then(Value::as_array).into_iter().flatten() {
+        let query = s["query"].as_str().unwrap_or("").to_string();
+        items.push(Item::Search { id: ctx.item_id("ws", items.len()), query });
+    }
     if let Some(t) = text {
-        items.push(Item::Message { id: ctx.item_id("msg", items.len()), text: t.into() });
+        let annotations =
+            message["annotations"].as_array().into_iter().flatten().filter_map(|a| annotation(a, 0)).collect();
+        items.push(Item::Message { id: ctx.item_id("msg", items.len()), text: t.into(), annotations });
     }
     for c in message.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
         let arguments = c.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("").to_string();
@@ -241,7 +271,11 @@ pub fn whole(wire: Dialect, body: &[u8], ctx: &Context) -> Result<Value, Error> 
             if let Some(name) = &ctx.answer_tool {
                 super::structured::tool_as_text(&mut v, name);
             }
-            super::response::anthropic_to_openai(&v, &ctx.model)
+            let mut chat = super::response::anthropic_to_openai(&v, &ctx.model);
+            if let (Some(m), searches @ [_, ..]) = (chat.pointer_mut("/choices/0/message"), &web_searches(&v)[..]) {
+                m["web_search_calls"] = searches.into();
+            }
+            chat
         }
         _ => v,
     };
@@ -254,7 +288,8 @@ pub fn stages(wire: Dialect, ctx: Context, on_complete: Option<OnComplete>) -> V
     match wire {
         Dialect::Anthropic => {
             let answer_tool = ctx.answer_tool.clone();
-            vec![Box::new(super::stream::AnthropicToOpenAi::new(&ctx.model, true).answer_tool(answer_tool)), last]
+            let first = super::stream::AnthropicToOpenAi::new(&ctx.model, true).answer_tool(answer_tool).web_searches();
+            vec![Box::new(first), last]
         }
         Dialect::Responses => Vec::new(),
         // Not after the Chat Completions repair: it would close a stream cut short as if it had

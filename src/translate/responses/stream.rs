@@ -69,8 +69,8 @@ impl OpenAiToResponses {
             Item::Reasoning { .. } => Some(json!({"type": "response.reasoning_summary_part.added", "item_id": id,
                 "output_index": index, "summary_index": 0, "part": {"type": "summary_text", "text": ""}})),
             Item::Message { .. } => Some(json!({"type": "response.content_part.added", "item_id": id,
-                "output_index": index, "content_index": 0, "part": text_part("")})),
-            Item::Call { .. } => None,
+                "output_index": index, "content_index": 0, "part": text_part("", &[])})),
+            Item::Search { .. } | Item::Call { .. } => None,
         };
         let added = item.json(false, "", &self.ctx);
         self.items.push(item);
@@ -78,6 +78,11 @@ impl OpenAiToResponses {
         self.emit(out, json!({"type": "response.output_item.added", "output_index": index, "item": added}));
         if let Some(part) = part {
             self.emit(out, part);
+        }
+        if matches!(self.items[index], Item::Search { .. }) {
+            for kind in ["response.web_search_call.in_progress", "response.web_search_call.searching"] {
+                self.emit(out, json!({"type": kind, "item_id": id, "output_index": index}));
+            }
         }
         index
     }
@@ -94,12 +99,15 @@ impl OpenAiToResponses {
                 json!({"type": "response.reasoning_summary_part.done", "item_id": id, "output_index": index,
                        "summary_index": 0, "part": {"type": "summary_text", "text": text}}),
             ],
-            Item::Message { text, .. } => vec![
+            Item::Message { text, annotations, .. } => vec![
                 json!({"type": "response.output_text.done", "item_id": id, "output_index": index, "content_index": 0,
                        "text": text, "logprobs": []}),
                 json!({"type": "response.content_part.done", "item_id": id, "output_index": index, "content_index": 0,
-                       "part": text_part(text)}),
+                       "part": text_part(text, annotations)}),
             ],
+            Item::Search { .. } => {
+                vec![json!({"type": "response.web_search_call.completed", "item_id": id, "output_index": index})]
+            }
             Item::Call { arguments, custom: true, .. } => {
                 let input = custom_input(arguments);
                 vec![
@@ -130,7 +138,9 @@ impl OpenAiToResponses {
                 let n = self.items.len();
                 let item = match reasoning {
                     true => Item::Reasoning { id: self.ctx.item_id("rs", n), text: String::new() },
-                    false => Item::Message { id: self.ctx.item_id("msg", n), text: String::new() },
+                    false => {
+                        Item::Message { id: self.ctx.item_id("msg", n), text: String::new(), annotations: Vec::new() }
+                    }
                 };
                 self.open(out, item)
             }
@@ -180,6 +190,22 @@ impl OpenAiToResponses {
         Ok(())
     }
 
+    /// Citations of the open message's text (Chat Completions `url_citation`s), each announced.
+    fn annotate(&mut self, out: &mut Vec<Event>, chat: &[Value]) {
+        let Some(index) = self.open else { return };
+        // The chat message's text is split into message items around other items.
+        let chars = |i: &Item| if let Item::Message { text, .. } = i { text.chars().count() as u64 } else { 0 };
+        let shift = self.items[..index].iter().map(chars).sum();
+        let Item::Message { id, annotations, .. } = &mut self.items[index] else { return };
+        let (id, mut events) = (id.clone(), Vec::new());
+        for a in chat.iter().filter_map(|a| super::annotation(a, shift)) {
+            events.push(json!({"type": "response.output_text.annotation.added", "item_id": id, "output_index": index,
+                               "content_index": 0, "annotation_index": annotations.len(), "annotation": a}));
+            annotations.push(a);
+        }
+        events.into_iter().for_each(|ev| self.emit(out, ev));
+    }
+
     /// The end: the open item closed, then `response.completed` (or `.incomplete`).
     fn complete(&mut self, out: &mut Vec<Event>) {
         self.start(out);
@@ -212,6 +238,15 @@ impl OpenAiToResponses {
                 let parts = if kind == "reasoning" { &item["summary"] } else { &item["content"] };
                 let text: String = parts.as_array().into_iter().flatten().filter_map(|p| p["text"].as_str()).collect();
                 self.text(out, kind == "reasoning", &text, false).expect("uncapped");
+                if let (Some(i), Some(Value::Array(a))) = (self.open, item.pointer("/content/0/annotations")) {
+                    if let Item::Message { annotations, .. } = &mut self.items[i] {
+                        annotations.clone_from(a);
+                    }
+                }
+            }
+            "web_search_call" => {
+                let query = item.pointer("/action/query").and_then(Value::as_str).unwrap_or("").to_string();
+                self.open(out, Item::Search { id: s("id"), query });
             }
             kind @ ("function_call" | "custom_tool_call") => {
                 let custom = kind == "custom_tool_call";
@@ -258,6 +293,13 @@ impl Transform for OpenAiToResponses {
         }
         for tc in choice["delta"].get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
             self.call(out, tc)?;
+        }
+        if let Some(search) = choice["delta"].get("web_search_call") {
+            let query = search["query"].as_str().unwrap_or("").to_string();
+            self.open(out, Item::Search { id: self.ctx.item_id("ws", self.items.len()), query });
+        }
+        if let Some(Value::Array(a)) = choice["delta"].get("annotations") {
+            self.annotate(out, a);
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
             self.finish = Some(f.to_string());

@@ -1,0 +1,133 @@
+//! Web search on Claude (Codex's default `web_search` tool, a chat client's `web_search_options`)
+//! over event lists: Anthropic's `server_tool_use` and citations as Responses `web_search_call`
+//! items and `url_citation`s, and as Chat Completions annotations.
+
+use crate::support::*;
+use gpt_reverse_proxy::dialect::Dialect;
+use gpt_reverse_proxy::sse::Event;
+use gpt_reverse_proxy::translate::{self, Pipeline};
+use serde_json::{json, Value};
+
+fn ev(data: Value) -> Event {
+    Event::named(data["type"].as_str().unwrap(), data.to_string())
+}
+
+/// Two searches (the second's query never streamed), text between them, one cited text block.
+fn anthropic_events() -> Vec<Event> {
+    let cite = json!({"type": "web_search_result_location", "url": "https://a.org/x", "title": "A", "cited_text": "c",
+                      "encrypted_index": "Eo8B"});
+    let result = |id: &str| json!({"type": "web_search_tool_result", "tool_use_id": id, "content": []});
+    let mut v = vec![json!({"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 5}}})];
+    for (i, id) in [(0, "srvtoolu_1"), (4, "srvtoolu_2")] {
+        v.push(json!({"type": "content_block_start", "index": i,
+                      "content_block": {"type": "server_tool_use", "id": id, "name": "web_search", "input": {}}}));
+        if i == 0 {
+            for part in ["{\"query\":", " \"héllo\"}"] {
+                v.push(json!({"type": "content_block_delta", "index": i,
+                              "delta": {"type": "input_json_delta", "partial_json": part}}));
+            }
+        }
+        v.push(json!({"type": "content_block_stop", "index": i}));
+        v.push(json!({"type": "content_block_start", "index": i + 1, "content_block": result(id)}));
+        v.push(json!({"type": "content_block_stop", "index": i + 1}));
+        for (k, text, cited) in [(i + 2, "Héllo ", false), (i + 3, "wörld", i == 0)] {
+            v.push(json!({"type": "content_block_start", "index": k, "content_block": {"type": "text", "text": ""}}));
+            if cited {
+                v.push(json!({"type": "content_block_delta", "index": k, "delta": {"type": "citations_delta", "citation": cite}}));
+            }
+            v.push(json!({"type": "content_block_delta", "index": k, "delta": {"type": "text_delta", "text": text}}));
+            v.push(json!({"type": "content_block_stop", "index": k}));
+        }
+    }
+    v.push(json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 9}}));
+    v.push(json!({"type": "message_stop"}));
+    v.into_iter().map(ev).collect()
+}
+
+fn run(client: Dialect, request: &Value) -> Vec<Value> {
+    let stages = translate::stream(client, Dialect::Anthropic, "claude-x", request);
+    let out = Pipeline::new(stages, client).run_whole(anthropic_events());
+    out.iter()
+        .filter(|e| !e.is_comment() && e.data != "[DONE]")
+        .map(|e| serde_json::from_str(&e.data).unwrap())
+        .collect()
+}
+
+#[test]
+fn searches_and_citations_become_web_search_calls_and_url_citations_in_a_responses_stream() {
+    let v = run(Dialect::Responses, &json!({"stream": true, "tools": [{"type": "web_search"}]}));
+    let kinds: Vec<&str> = v.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let search = [
+        "response.output_item.added",
+        "response.web_search_call.in_progress",
+        "response.web_search_call.searching",
+        "response.web_search_call.completed",
+        "response.output_item.done",
+    ];
+    assert_eq!(kinds[2..7], search, "{kinds:?}");
+    let at = kinds.iter().position(|k| *k == "response.output_text.annotation.added").unwrap();
+    assert_eq!(
+        v[at]["annotation"],
+        json!({"type": "url_citation", "start_index": 6, "end_index": 11, "url": "https://a.org/x", "title": "A"}),
+        "offsets in characters of the message item's own text"
+    );
+    let done = &v.last().unwrap()["response"];
+    assert_eq!(done["status"], "completed");
+    let output = done["output"].as_array().unwrap();
+    let types: Vec<&str> = output.iter().map(|i| i["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["web_search_call", "message", "web_search_call", "message"]);
+    assert_eq!(output[0]["action"], json!({"type": "search", "query": "héllo"}));
+    assert_eq!((output[0]["status"].as_str(), output[2]["action"]["query"].as_str()), (Some("completed"), Some("")));
+    assert_eq!(output[1]["content"][0]["text"], "Héllo wörld");
+    assert_eq!(output[1]["content"][0]["annotations"][0]["start_index"], 6);
+    assert_eq!(output[3]["content"][0]["annotations"], json!([]));
+    // The same response replayed as its stream (an upstream that ignored `stream: true`).
+    let replay = translate::value_as_events(Dialect::Responses, done, false).unwrap();
+    let again: Vec<Value> = replay.iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect();
+    let again_kinds: Vec<&str> = again.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(again_kinds[2..7], search);
+    assert_eq!(again.last().unwrap()["response"]["output"], done["output"]);
+}
+
+#[test]
+fn a_chat_client_gets_annotations_and_no_search_calls() {
+    let v = run(Dialect::OpenAi, &json!({"stream": true, "web_search_options": {}}));
+    let deltas: Vec<&Value> = v.iter().filter_map(|c| c.pointer("/choices/0/delta")).collect();
+    assert!(deltas.iter().all(|d| d.get("web_search_call").is_none() && d.get("tool_calls").is_none()), "{deltas:?}");
+    let notes: Vec<&Value> = deltas.iter().filter_map(|d| d.get("annotations")).collect();
+    assert_eq!(
+        notes,
+        [&json!([{"type": "url_citation",
+                  "url_citation": {"start_index": 6, "end_index": 11, "url": "https://a.org/x", "title": "A"}}])]
+    );
+    let text: String = deltas.iter().filter_map(|d| d["content"].as_str()).collect();
+    assert_eq!(text, "Héllo wörldHéllo wörld");
+}
+
+/// A Chat Completions client's `web_search_options` on Claude: Anthropic's web search tool with
+/// the user's location; the answer's citations as the message's annotations.
+#[test]
+fn chat_web_search_options_become_the_anthropic_web_search_tool() {
+    let up = FakeUpstream::start(|_| {
+        let cite =
+            json!({"type": "web_search_result_location", "url": "https://a.org/x", "title": "A", "cited_text": "c"});
+        let msg = json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x", "stop_reason": "end_turn",
+            "stop_sequence": null, "usage": {"input_tokens": 3, "output_tokens": 2},
+            "content": [{"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "q"}},
+                        {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
+                        {"type": "text", "text": "Sunny", "citations": [cite]}]});
+        Script::json(200, msg.to_string().as_bytes())
+    });
+    let proxy = Proxy::start(&models_yaml(&[("claude-*", "anthropic/*", &up.url())]), &[("LOCAL_AUTH_TOKEN", "tok")]);
+    let ask = json!({"model": "claude-x", "messages": [{"role": "user", "content": "weather?"}],
+                     "web_search_options": {"user_location": {"type": "approximate", "approximate": {"city": "Oslo", "x": 1}}}});
+    let r = post(&proxy, "/v1/chat/completions", "tok", &ask.to_string());
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        up.requests()[0].json()["tools"],
+        json!([{"type": "web_search_20250305", "name": "web_search", "user_location": {"type": "approximate", "city": "Oslo"}}])
+    );
+    let m = &r.json()["choices"][0]["message"];
+    assert_eq!((m["content"].as_str(), m.get("tool_calls")), (Some("Sunny"), None));
+    assert_eq!(m["annotations"][0]["url_citation"]["end_index"], 5);
+}
