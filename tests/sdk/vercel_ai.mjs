@@ -57,7 +57,7 @@ async function everyModel(check) {
     try {
       await check(model, label);
     } catch (e) {
-      failures.push(`[${label}] ${e.message.split('\n')[0]}`);
+      failures.push(`[${label}] ${e.message.replace(/\s+/g, ' ').slice(0, 300)}`);
     }
   }
   assert.equal(failures.length, 0, failures.join('; '));
