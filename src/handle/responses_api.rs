@@ -3,6 +3,7 @@
 //! next turn; whole answers in the Responses shape.
 
 use super::*;
+use std::collections::{BTreeSet, HashMap};
 
 /// What a Responses request's answer is built from, and kept for the next turn.
 pub(super) struct Turn {
@@ -30,6 +31,9 @@ pub(super) fn turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn
         )));
     }
     let ctx = responses::Context::new(&req.json, &req.model);
+    if resolve_references(&mut req.json) {
+        req.raw = req.json.to_string().into_bytes();
+    }
     let items = responses::input_items(&req.json);
     let mut before = None;
     if let Some(prev) = req.json.get("previous_response_id").and_then(Value::as_str).map(String::from) {
@@ -49,6 +53,35 @@ pub(super) fn turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn
     }
     let store = req.json.get("store") != Some(&Value::Bool(false));
     Ok(Turn { ctx, before, items: Arc::new(items), store })
+}
+
+/// `item_reference` input items (the Vercel AI SDK's openai provider sends one in place of each
+/// earlier output item while `store` is on) as the items this proxy kept for the responses that
+/// made them; one it does not know stays (an upstream that serves the Responses API may know it;
+/// a translation leaves it out). Each kept conversation is parsed once. True when one was replaced.
+fn resolve_references(body: &mut Value) -> bool {
+    let Some(input) = body.get_mut("input").and_then(Value::as_array_mut) else { return false };
+    let reference = |i: &Value| if i["type"] == "item_reference" { i["id"].as_str().map(String::from) } else { None };
+    let ids: BTreeSet<String> = input.iter().filter_map(reference).collect();
+    let mut found: HashMap<String, Value> = HashMap::new();
+    for resp in ids.iter().filter_map(|id| responses::response_of_item(id)).collect::<BTreeSet<_>>() {
+        let conversations::Found::Kept(kept) = conversations::shared().get(&resp) else { continue };
+        let items: Vec<Value> = serde_json::from_str(&kept.json).unwrap_or_default();
+        for item in items {
+            let id = item["id"].as_str().filter(|id| ids.contains(*id) && item["type"] != "item_reference");
+            if let Some(id) = id {
+                found.insert(id.to_string(), item);
+            }
+        }
+    }
+    let mut replaced = false;
+    for item in input.iter_mut() {
+        if let Some(known) = reference(item).and_then(|id| found.get(&id)) {
+            *item = known.clone();
+            replaced = true;
+        }
+    }
+    replaced
 }
 
 /// Keeps a translated response's conversation for the next turn, unless the client said not to:

@@ -386,6 +386,42 @@ fn web_search_runs_on_claude_and_is_left_out_for_chat_deployments() {
     assert_eq!(up["messages"][1]["content"][0]["text"], "Let me look.Rain tomorrow.");
 }
 
+/// The Vercel AI SDK's openai provider (its default, Responses mode) sends each earlier output
+/// item back as `{"type": "item_reference", "id": …}` while `store` is on; translated upstreams
+/// lost the earlier answers (the next request reached them as two user turns in a row).
+#[test]
+fn item_references_to_kept_output_items_reach_the_upstream_as_those_items() {
+    let (chat, anthropic, _, proxy) = setup();
+    for (model, up) in [("gpt-4o", &chat), ("claude-sonnet-4", &anthropic)] {
+        let first = responses(&proxy, json!({"model": model, "input": "hi"})).json();
+        let answer = first["output"][0]["id"].as_str().unwrap();
+        assert!(answer.starts_with("msg_"), "{first}");
+        let input = json!([{"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+                           {"type": "item_reference", "id": answer},
+                           {"type": "item_reference", "id": "msg_unknown"},
+                           {"role": "user", "content": [{"type": "input_text", "text": "again"}]}]);
+        let second = responses(&proxy, json!({"model": model, "input": input}));
+        assert_eq!(second.status, 200, "{}", second.text());
+        let sent = up.requests().last().unwrap().json();
+        let turns: Vec<(String, String)> = (sent["messages"].as_array().unwrap().iter())
+            .map(|m| {
+                let text = m["content"].as_str().map(String::from);
+                (
+                    m["role"].as_str().unwrap().into(),
+                    text.unwrap_or_else(|| m["content"][0]["text"].as_str().unwrap().into()),
+                )
+            })
+            .collect();
+        let want = [("user", "hi"), ("assistant", "Hello there"), ("user", "again")];
+        assert_eq!(turns, want.map(|(r, t)| (r.to_string(), t.to_string())), "{model}: {sent}");
+        // The next turn's kept conversation holds the item itself, not the reference.
+        let next = json!({"model": model, "previous_response_id": second.json()["id"], "input": "more"});
+        assert_eq!(responses(&proxy, next).status, 200);
+        let sent = up.requests().last().unwrap().json();
+        assert_eq!(sent["messages"].as_array().unwrap().len(), 5, "{model}: {sent}");
+    }
+}
+
 #[test]
 fn store_false_answers_are_not_kept() {
     let (_, _, _, proxy) = setup();

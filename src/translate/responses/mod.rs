@@ -27,6 +27,17 @@ fn mint_id(prefix: &str) -> String {
     format!("{prefix}_{:016x}{:08x}", mix(nanos ^ n.rotate_left(40)), mix(n) as u32)
 }
 
+/// How many hex digits follow `resp_` in a minted response id ([`mint_id`]: 16 and 8).
+const ID_DIGITS: usize = 24;
+
+/// The id of the response an output item of this proxy's belongs to: [`Context::item_id`] the
+/// other way (`msg_` + the response id's digits + the item's position → `resp_` + those digits).
+pub fn response_of_item(item_id: &str) -> Option<String> {
+    let (_, rest) = item_id.split_once('_')?;
+    let digits = rest.get(..ID_DIGITS).filter(|_| rest.len() > ID_DIGITS)?;
+    Some(format!("resp_{digits}"))
+}
+
 /// Request fields a Response object repeats, each with what OpenAI reports when the request left it unset.
 fn echoed_defaults() -> Value {
     json!({"instructions": null, "max_output_tokens": null, "metadata": {}, "parallel_tool_calls": true,
@@ -309,6 +320,16 @@ mod tests {
 
     pub(super) fn kinds(v: &[Value]) -> Vec<&str> {
         v.iter().map(|e| e["type"].as_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn an_output_items_id_names_its_response() {
+        let ctx = Context::new(&json!({"input": "hi"}), "m");
+        for (prefix, index) in [("msg", 0), ("rs", 3), ("fc", 12)] {
+            assert_eq!(response_of_item(&ctx.item_id(prefix, index)).as_deref(), Some(ctx.id.as_str()));
+        }
+        assert_eq!(response_of_item("msg_unknown"), None);
+        assert_eq!(response_of_item(&ctx.id), None);
     }
 
     #[test]
