@@ -15,16 +15,21 @@ use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::translate::Transform;
 use serde_json::{json, Map, Value};
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
-/// A fresh id with `prefix` (`resp`, `msg`, …): the time and a process-wide counter, mixed so
-/// that ids of one proxy never repeat and do not read as a sequence.
+/// A fresh id with `prefix` (`resp`, `msg`, …): a process-wide counter hashed with keys drawn
+/// from the system's randomness once per process (std's `RandomState`), so that ids never repeat
+/// and cannot be guessed: a `previous_response_id` or an `item_reference` is the only thing that
+/// reaches a kept conversation, whichever client token sends it.
 fn mint_id(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mix = |x: u64| (x ^ (x >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (x >> 29);
-    format!("{prefix}_{:016x}{:08x}", mix(nanos ^ n.rotate_left(40)), mix(n) as u32)
+    let word = |lane: u64| KEYS.get_or_init(RandomState::new).hash_one((n, lane));
+    format!("{prefix}_{:016x}{:08x}", word(0), word(1) as u32)
 }
 
 /// How many hex digits follow `resp_` in a minted response id ([`mint_id`]: 16 and 8).
@@ -329,6 +334,11 @@ mod tests {
             assert_eq!(response_of_item(&ctx.item_id(prefix, index)).as_deref(), Some(ctx.id.as_str()));
         }
         assert_eq!(response_of_item("msg_unknown"), None);
+        // Ids were the time and a counter mixed by a fixed function: an id told its counter, and
+        // the time of another client's request was all that was left to guess.
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| mint_id("resp")).collect();
+        assert_eq!(ids.len(), 10_000);
+        assert!(ids.iter().all(|id| id.len() == 5 + ID_DIGITS && id[5..].bytes().all(|b| b.is_ascii_hexdigit())));
         assert_eq!(response_of_item(&ctx.id), None);
     }
 
