@@ -98,7 +98,9 @@ pub fn openai_to_anthropic(body: &Value, t: &Target) -> Value {
         ("stream", body.get("stream").filter(|v| v.is_boolean()).cloned()),
         ("metadata", body.get("user").and_then(Value::as_str).map(|u| json!({"user_id": u}))),
     ]);
-    anthropic_tools(body, &mut out);
+    // Web search can be turned off for a deployment (a model or organisation without it).
+    let search = !t.drop_params.iter().flat_map(|l| l.iter()).any(|k| k == "web_search_options");
+    anthropic_tools(body, &mut out, search);
     super::structured::to_anthropic(body, t, &mut out);
     Value::Object(out)
 }
@@ -164,9 +166,9 @@ fn anthropic_limits(body: &Value, t: &Target) -> (u64, Option<Value>) {
     (max_tokens, thinking)
 }
 
-/// OpenAI function tools as Anthropic tools in `out` (and `web_search_options` as Anthropic's
-/// web search tool), with the tool choice (neither without tools).
-fn anthropic_tools(body: &Value, out: &mut Map<String, Value>) {
+/// OpenAI function tools as Anthropic tools in `out` (and, with `search`, `web_search_options` as
+/// Anthropic's web search tool), with the tool choice (neither without tools).
+fn anthropic_tools(body: &Value, out: &mut Map<String, Value>, search: bool) {
     let mut tools: Vec<Value> = body
         .get("tools")
         .and_then(Value::as_array)
@@ -182,8 +184,9 @@ fn anthropic_tools(body: &Value, out: &mut Map<String, Value>) {
             Some(a)
         })
         .collect();
-    if let Some(search) = body.get("web_search_options").filter(|_| !tools.iter().any(|t| t["name"] == "web_search")) {
-        tools.push(web_search_tool(search));
+    let options = body.get("web_search_options").filter(|_| search && !tools.iter().any(|t| t["name"] == "web_search"));
+    if let Some(options) = options {
+        tools.push(web_search_tool(options));
     }
     if tools.is_empty() {
         return;

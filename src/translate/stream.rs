@@ -22,9 +22,9 @@ pub struct AnthropicToOpenAi {
     /// The forced tool whose input is the answer (structured output), and its block once open.
     answer_tool: Option<String>,
     answer_block: Option<u64>,
-    /// Whether to report web searches, and the open web search block (index, id, input so far).
+    /// Whether to report web searches, and the open web search block (index, input so far).
     web_searches: bool,
-    search: Option<(u64, Value, String)>,
+    search: Option<(u64, String)>,
     /// Characters of text sent so far, and the open text block (index, start, citations).
     chars: usize,
     cited: Option<(u64, usize, Vec<Value>)>,
@@ -53,7 +53,7 @@ impl AnthropicToOpenAi {
         self
     }
 
-    /// Reports each web search Anthropic ran as a `web_search_call` delta (`id`, `query`): not a
+    /// Reports each web search Anthropic ran as a `web_search_call` delta (`query`): not a
     /// Chat Completions field, only the Responses translation reads it.
     pub fn web_searches(mut self) -> Self {
         self.web_searches = true;
@@ -75,6 +75,7 @@ impl AnthropicToOpenAi {
 
     fn finish(&mut self, out: &mut Vec<Event>, stop: Option<&str>) {
         self.start(out);
+        self.report_search(out, true);
         if !self.finished {
             self.finished = true;
             // The structured answer's call ends the turn like text would.
@@ -108,8 +109,8 @@ impl AnthropicToOpenAi {
                 return open.into_iter().for_each(|c| c.2.push(d["citation"].clone()));
             }
             Some("input_json_delta") if self.search.as_ref().is_some_and(|s| s.0 == block) => {
-                let open = self.search.as_mut().filter(|s| s.2.len() + part.len() <= 65536);
-                return open.into_iter().for_each(|s| s.2.push_str(part));
+                let open = self.search.as_mut().filter(|s| s.1.len() + part.len() <= 65536);
+                return open.into_iter().for_each(|s| s.1.push_str(part));
             }
             Some("text_delta") => {
                 self.chars += d["text"].as_str().map_or(0, |t| t.chars().count());
@@ -145,7 +146,12 @@ impl AnthropicToOpenAi {
                 self.chunk(out, json!({"tool_calls": [call]}), None);
             }
             Some("server_tool_use") if b["name"] == "web_search" => {
-                self.search = Some((index, b["id"].clone(), String::new()))
+                // Streamed, the query comes in deltas; a whole answer shown as a stream has it here.
+                let input = b["input"].as_object().filter(|i| !i.is_empty()).map(|_| b["input"].to_string());
+                self.search = Some((index, input.unwrap_or_default()));
+            }
+            Some("web_search_tool_result") => {
+                self.report_search(out, b["content"]["type"] == "web_search_tool_result_error")
             }
             Some("text") => {
                 self.cited = Some((index, self.chars, Vec::new()));
@@ -159,14 +165,19 @@ impl AnthropicToOpenAi {
         Ok(())
     }
 
-    /// One `content_block_stop`: a web search's call (when reported), or a text block's citations
-    /// as `url_citation` annotations of the text it spans.
+    /// A web search once its result (or the end) is there, when reported: `failed` when Anthropic
+    /// answered with an error (`max_uses_exceeded`, `unavailable`, …) or never ran it.
+    fn report_search(&mut self, out: &mut Vec<Event>, failed: bool) {
+        if let Some((_, input)) = self.search.take().filter(|_| self.web_searches) {
+            let query = serde_json::from_str::<Value>(&input).ok().and_then(|i| i.get("query").cloned());
+            self.chunk(out, json!({"web_search_call": {"query": query.unwrap_or_default(), "failed": failed}}), None);
+        }
+    }
+
+    /// One `content_block_stop`: a text block's citations as `url_citation` annotations of the
+    /// text it spans.
     fn block_stop(&mut self, data: &Value, out: &mut Vec<Event>) {
         let index = data["index"].as_u64().unwrap_or(0);
-        if let Some((_, id, input)) = self.search.take_if(|s| s.0 == index).filter(|_| self.web_searches) {
-            let query = serde_json::from_str::<Value>(&input).ok().and_then(|i| i.get("query").cloned());
-            self.chunk(out, json!({"web_search_call": {"id": id, "query": query.unwrap_or_default()}}), None);
-        }
         if let Some((_, start, citations)) = self.cited.take_if(|c| c.0 == index) {
             let annotations: Vec<Value> =
                 citations.iter().filter_map(|c| super::response::url_citation(c, start, self.chars)).collect();

@@ -131,3 +131,62 @@ fn chat_web_search_options_become_the_anthropic_web_search_tool() {
     assert_eq!((m["content"].as_str(), m.get("tool_calls")), (Some("Sunny"), None));
     assert_eq!(m["annotations"][0]["url_citation"]["end_index"], 5);
 }
+
+#[test]
+fn a_search_anthropic_could_not_run_is_a_failed_web_search_call_streamed_and_whole() {
+    // Reported as completed before: an error result (`max_uses_exceeded`), or no result at all.
+    let search = |id: &str| json!({"type": "server_tool_use", "id": id, "name": "web_search", "input": {"query": "q"}});
+    let error = json!({"type": "web_search_tool_result", "tool_use_id": "s1",
+                       "content": {"type": "web_search_tool_result_error", "error_code": "max_uses_exceeded"}});
+    let text = json!({"type": "text", "text": "Sorry."});
+    let blocks = [search("s1"), error, search("s2"), text];
+    let mut events = vec![json!({"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 5}}})];
+    for (i, b) in blocks.iter().enumerate() {
+        events.push(json!({"type": "content_block_start", "index": i, "content_block": b}));
+        events.push(json!({"type": "content_block_stop", "index": i}));
+    }
+    events.push(json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}));
+    events.push(json!({"type": "message_stop"}));
+    let request = json!({"stream": true, "tools": [{"type": "web_search"}]});
+    let stages = translate::stream(Dialect::Responses, Dialect::Anthropic, "claude-x", &request);
+    let out = Pipeline::new(stages, Dialect::Responses).run_whole(events.into_iter().map(ev).collect());
+    let v: Vec<Value> =
+        out.iter().filter(|e| !e.is_comment()).map(|e| serde_json::from_str(&e.data).unwrap()).collect();
+    assert!(v.iter().all(|e| e["type"] != "response.web_search_call.completed"), "{v:?}");
+    let streamed = &v.last().unwrap()["response"]["output"];
+
+    let message = json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x", "content": blocks,
+                         "stop_reason": "end_turn", "usage": {"input_tokens": 5, "output_tokens": 2}});
+    let ctx = translate::responses::Context::new(&request, "claude-x");
+    let whole = translate::responses::whole(Dialect::Anthropic, message.to_string().as_bytes(), &ctx).unwrap();
+    for output in [streamed, &whole["output"]] {
+        let searches: Vec<(&str, &str)> = output
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["type"] == "web_search_call")
+            .map(|i| (i["status"].as_str().unwrap(), i["action"]["query"].as_str().unwrap()))
+            .collect();
+        assert_eq!(searches, [("failed", "q"), ("failed", "q")], "{output}");
+    }
+}
+
+#[test]
+fn a_deployment_that_drops_web_search_options_gets_no_web_search_tool() {
+    // A Claude model or organisation without web search refused every default Codex turn, with
+    // no way to turn the tool off for that deployment.
+    let up = FakeUpstream::replay(|| {
+        let msg = json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x", "stop_reason": "end_turn",
+            "stop_sequence": null, "usage": {"input_tokens": 3, "output_tokens": 1}, "content": [{"type": "text", "text": "Hi"}]});
+        Script::json(200, msg.to_string().as_bytes())
+    });
+    let yaml = format!(
+        "model_list:\n  - {{model_name: claude-x, litellm_params: {{model: anthropic/claude-x, api_base: \"{}\", additional_drop_params: [web_search_options]}}}}\n",
+        up.url()
+    );
+    let proxy = Proxy::start(&yaml, &[("LOCAL_AUTH_TOKEN", "tok")]);
+    let ask = json!({"model": "claude-x", "input": "news?", "tools": [{"type": "web_search"}]});
+    let r = post(&proxy, "/v1/responses", "tok", &ask.to_string());
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(up.requests()[0].json().get("tools").is_none(), "{}", up.requests()[0].json());
+}

@@ -25,17 +25,16 @@ fn is_web_search(kind: &str) -> bool {
 fn web_search_options(o: &mut Map<String, Value>) {
     let kind = |t: &Value| t.get("type").and_then(Value::as_str).is_some_and(is_web_search);
     let Some(Value::Array(tools)) = o.get_mut("tools") else { return };
-    let Some(at) = tools.iter().position(kind) else { return };
-    let tool = tools.remove(at);
+    let Some(tool) = tools.iter().find(|t| kind(t)).cloned() else { return };
     tools.retain(|t| !kind(t));
-    let mut options: Map<String, Value> = ["search_context_size", "filters"]
-        .into_iter()
-        .filter_map(|k| Some((k.to_string(), tool.get(k).filter(|v| !v.is_null())?.clone())))
-        .collect();
-    if let Some(loc) = tool.get("user_location").filter(|l| l.is_object()) {
-        options.insert("user_location".into(), json!({"type": "approximate", "approximate": loc}));
+    let mut options = json!({});
+    if let Some(filters) = tool.get("filters").filter(|f| f.is_object()) {
+        options["filters"] = filters.clone();
     }
-    o.insert("web_search_options".into(), options.into());
+    if let Some(loc) = tool.get("user_location").filter(|l| l.is_object()) {
+        options["user_location"] = json!({"type": "approximate", "approximate": loc});
+    }
+    o.insert("web_search_options".into(), options);
     if o.get("tool_choice").is_some_and(kind) {
         o.insert("tool_choice".into(), "auto".into());
     }

@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::translate::Transform;
 use serde_json::{json, Map, Value};
 use std::collections::hash_map::RandomState;
+use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -167,8 +168,8 @@ enum Item {
     Reasoning { id: String, text: String },
     /// The assistant's text, with its `url_citation` annotations (Responses-shaped).
     Message { id: String, text: String, annotations: Vec<Value> },
-    /// A web search the upstream ran (Anthropic's web search tool), and its query.
-    Search { id: String, query: String },
+    /// A web search the upstream ran (Anthropic's web search tool): its query, and whether it failed.
+    Search { id: String, query: String, failed: bool },
     /// A tool call; `custom` for a freeform tool, whose `arguments` hold `{"input": "…"}`.
     Call { id: String, call_id: String, name: String, arguments: String, custom: bool },
 }
@@ -195,8 +196,12 @@ impl Item {
                 let content = if done { json!([text_part(text, annotations)]) } else { json!([]) };
                 json!({"id": id, "type": "message", "role": "assistant", "status": status, "content": content})
             }
-            Item::Search { id, query } => {
-                let status = if done { "completed" } else { "in_progress" };
+            Item::Search { id, query, failed } => {
+                let status = match (done, failed) {
+                    (false, _) => "in_progress",
+                    (true, true) => "failed",
+                    (true, false) => "completed",
+                };
                 json!({"id": id, "type": "web_search_call", "status": status, "action": {"type": "search", "query": query}})
             }
             Item::Call { id, call_id, name, arguments, custom: true } => {
@@ -231,24 +236,30 @@ fn annotation(a: &Value, shift: u64) -> Option<Value> {
                 "url": c["url"], "title": c["title"]}))
 }
 
-/// The web searches (`{"id", "query"}`) an Anthropic message ran with its web search tool.
-fn web_searches(msg: &Value) -> Vec<Value> {
-    let blocks = msg.get("content").and_then(Value::as_array).into_iter().flatten();
-    let searches = blocks.filter(|b| b["type"] == "server_tool_use" && b["name"] == "web_search");
-    searches.map(|b| json!({"id": b["id"], "query": b.pointer("/input/query").cloned().unwrap_or_default()})).collect()
+/// The web searches an Anthropic message ran with its web search tool: each query, and whether
+/// it failed (its result is an error, or missing).
+fn searches(msg: &Value) -> Vec<(String, bool)> {
+    let blocks = msg["content"].as_array().map_or(&[][..], Vec::as_slice);
+    let results = blocks.iter().filter(|r| r["type"] == "web_search_tool_result");
+    let ran: HashSet<&str> = results
+        .filter(|r| r["content"]["type"] != "web_search_tool_result_error")
+        .filter_map(|r| r["tool_use_id"].as_str())
+        .collect();
+    let searches = blocks.iter().filter(|b| b["type"] == "server_tool_use" && b["name"] == "web_search");
+    let query = |b: &Value| b.pointer("/input/query").and_then(Value::as_str).unwrap_or("").to_string();
+    searches.map(|b| (query(b), !b["id"].as_str().is_some_and(|id| ran.contains(id)))).collect()
 }
 
 /// A complete Chat Completions answer → a Response object.
-fn response_from_openai(resp: &Value, ctx: &Context) -> Value {
+fn response_from_openai(resp: &Value, searches: Vec<(String, bool)>, ctx: &Context) -> Value {
     let message = resp.pointer("/choices/0/message").unwrap_or(&Value::Null);
     let mut items = Vec::new();
     let (reasoning, text) = reasoning_and_text(message);
     if let Some(r) = reasoning {
         items.push(Item::Reasoning { id: ctx.item_id("rs", items.len()), text: r.into() });
     }
-    for s in message.get("web_search_calls").and_then(Value::as_array).into_iter().flatten() {
-        let query = s["query"].as_str().unwrap_or("").to_string();
-        items.push(Item::Search { id: ctx.item_id("ws", items.len()), query });
+    for (query, failed) in searches {
+        items.push(Item::Search { id: ctx.item_id("ws", items.len()), query, failed });
     }
     if let Some(t) = text {
         let annotations =
@@ -282,20 +293,16 @@ pub type OnComplete = Box<dyn FnOnce(&Value) + Send>;
 /// A complete answer from a `wire`-dialect deployment → the Response object for `ctx`.
 pub fn whole(wire: Dialect, body: &[u8], ctx: &Context) -> Result<Value, Error> {
     let mut v = super::response::parse(body)?;
-    let chat = match wire {
+    let (chat, searches) = match wire {
         Dialect::Anthropic => {
             if let Some(name) = &ctx.answer_tool {
                 super::structured::tool_as_text(&mut v, name);
             }
-            let mut chat = super::response::anthropic_to_openai(&v, &ctx.model);
-            if let (Some(m), searches @ [_, ..]) = (chat.pointer_mut("/choices/0/message"), &web_searches(&v)[..]) {
-                m["web_search_calls"] = searches.into();
-            }
-            chat
+            (super::response::anthropic_to_openai(&v, &ctx.model), searches(&v))
         }
-        _ => v,
+        _ => (v, Vec::new()),
     };
-    Ok(response_from_openai(&chat, ctx))
+    Ok(response_from_openai(&chat, searches, ctx))
 }
 
 /// The stages that turn a `wire`-dialect stream into the Responses stream of `ctx`.
@@ -349,7 +356,7 @@ mod tests {
             "content": "Hi", "reasoning_content": "Hmm",
             "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "apply_patch", "arguments": "{\"input\":\"raw\"}"}}]}}],
             "usage": {"prompt_tokens": 3, "completion_tokens": 2}});
-        let r = response_from_openai(&chat, &ctx);
+        let r = response_from_openai(&chat, Vec::new(), &ctx);
         assert_eq!(
             (r["status"].as_str(), r["incomplete_details"]["reason"].as_str()),
             (Some("incomplete"), Some("max_output_tokens"))
@@ -375,7 +382,7 @@ mod tests {
         assert!(builtin_tools(&request).is_empty());
         let answer = json!({"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant",
             "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "spawn_agent", "arguments": "{}"}}]}}]});
-        let r = response_from_openai(&answer, &Context::new(&request, "m"));
+        let r = response_from_openai(&answer, Vec::new(), &Context::new(&request, "m"));
         assert_eq!(
             (r["output"][0]["name"].as_str(), r["output"][0]["namespace"].as_str()),
             (Some("spawn_agent"), Some("multi_agent_v1"))

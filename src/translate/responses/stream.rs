@@ -65,25 +65,21 @@ impl OpenAiToResponses {
     fn open(&mut self, out: &mut Vec<Event>, item: Item) -> usize {
         self.close(out);
         let (index, id) = (self.items.len(), item.id().to_string());
-        let part = match &item {
-            Item::Reasoning { .. } => Some(json!({"type": "response.reasoning_summary_part.added", "item_id": id,
-                "output_index": index, "summary_index": 0, "part": {"type": "summary_text", "text": ""}})),
-            Item::Message { .. } => Some(json!({"type": "response.content_part.added", "item_id": id,
-                "output_index": index, "content_index": 0, "part": text_part("", &[])})),
-            Item::Search { .. } | Item::Call { .. } => None,
+        let follow = match &item {
+            Item::Reasoning { .. } => vec![json!({"type": "response.reasoning_summary_part.added", "item_id": id,
+                "output_index": index, "summary_index": 0, "part": {"type": "summary_text", "text": ""}})],
+            Item::Message { .. } => vec![json!({"type": "response.content_part.added", "item_id": id,
+                "output_index": index, "content_index": 0, "part": text_part("", &[])})],
+            Item::Search { .. } => ["in_progress", "searching"]
+                .map(|s| json!({"type": format!("response.web_search_call.{s}"), "item_id": id, "output_index": index}))
+                .into(),
+            Item::Call { .. } => Vec::new(),
         };
         let added = item.json(false, "", &self.ctx);
         self.items.push(item);
         self.open = Some(index);
         self.emit(out, json!({"type": "response.output_item.added", "output_index": index, "item": added}));
-        if let Some(part) = part {
-            self.emit(out, part);
-        }
-        if matches!(self.items[index], Item::Search { .. }) {
-            for kind in ["response.web_search_call.in_progress", "response.web_search_call.searching"] {
-                self.emit(out, json!({"type": kind, "item_id": id, "output_index": index}));
-            }
-        }
+        follow.into_iter().for_each(|ev| self.emit(out, ev));
         index
     }
 
@@ -105,6 +101,7 @@ impl OpenAiToResponses {
                 json!({"type": "response.content_part.done", "item_id": id, "output_index": index, "content_index": 0,
                        "part": text_part(text, annotations)}),
             ],
+            Item::Search { failed: true, .. } => Vec::new(),
             Item::Search { .. } => {
                 vec![json!({"type": "response.web_search_call.completed", "item_id": id, "output_index": index})]
             }
@@ -190,20 +187,19 @@ impl OpenAiToResponses {
         Ok(())
     }
 
-    /// Citations of the open message's text (Chat Completions `url_citation`s), each announced.
-    fn annotate(&mut self, out: &mut Vec<Event>, chat: &[Value]) {
+    /// Responses `url_citation`s of the open message, kept and each announced.
+    fn annotate(&mut self, out: &mut Vec<Event>, new: Vec<Value>) {
         let Some(index) = self.open else { return };
-        // The chat message's text is split into message items around other items.
-        let chars = |i: &Item| if let Item::Message { text, .. } = i { text.chars().count() as u64 } else { 0 };
-        let shift = self.items[..index].iter().map(chars).sum();
         let Item::Message { id, annotations, .. } = &mut self.items[index] else { return };
-        let (id, mut events) = (id.clone(), Vec::new());
-        for a in chat.iter().filter_map(|a| super::annotation(a, shift)) {
-            events.push(json!({"type": "response.output_text.annotation.added", "item_id": id, "output_index": index,
-                               "content_index": 0, "annotation_index": annotations.len(), "annotation": a}));
-            annotations.push(a);
+        let (id, first) = (id.clone(), annotations.len());
+        annotations.extend(new.iter().cloned());
+        for (k, a) in new.into_iter().enumerate() {
+            self.emit(
+                out,
+                json!({"type": "response.output_text.annotation.added", "item_id": id, "output_index": index,
+                                  "content_index": 0, "annotation_index": first + k, "annotation": a}),
+            );
         }
-        events.into_iter().for_each(|ev| self.emit(out, ev));
     }
 
     /// The end: the open item closed, then `response.completed` (or `.incomplete`).
@@ -238,15 +234,14 @@ impl OpenAiToResponses {
                 let parts = if kind == "reasoning" { &item["summary"] } else { &item["content"] };
                 let text: String = parts.as_array().into_iter().flatten().filter_map(|p| p["text"].as_str()).collect();
                 self.text(out, kind == "reasoning", &text, false).expect("uncapped");
-                if let (Some(i), Some(Value::Array(a))) = (self.open, item.pointer("/content/0/annotations")) {
-                    if let Item::Message { annotations, .. } = &mut self.items[i] {
-                        annotations.clone_from(a);
-                    }
-                }
+                self.annotate(
+                    out,
+                    item.pointer("/content/0/annotations").and_then(Value::as_array).cloned().unwrap_or_default(),
+                );
             }
             "web_search_call" => {
                 let query = item.pointer("/action/query").and_then(Value::as_str).unwrap_or("").to_string();
-                self.open(out, Item::Search { id: s("id"), query });
+                self.open(out, Item::Search { id: s("id"), query, failed: item["status"] == "failed" });
             }
             kind @ ("function_call" | "custom_tool_call") => {
                 let custom = kind == "custom_tool_call";
@@ -295,11 +290,14 @@ impl Transform for OpenAiToResponses {
             self.call(out, tc)?;
         }
         if let Some(search) = choice["delta"].get("web_search_call") {
-            let query = search["query"].as_str().unwrap_or("").to_string();
-            self.open(out, Item::Search { id: self.ctx.item_id("ws", self.items.len()), query });
+            let (query, failed) = (search["query"].as_str().unwrap_or("").to_string(), search["failed"] == true);
+            self.open(out, Item::Search { id: self.ctx.item_id("ws", self.items.len()), query, failed });
         }
         if let Some(Value::Array(a)) = choice["delta"].get("annotations") {
-            self.annotate(out, a);
+            // Chat offsets count the whole message, which is split into items around the others.
+            let chars = |i: &Item| if let Item::Message { text, .. } = i { text.chars().count() as u64 } else { 0 };
+            let shift = self.items[..self.open.unwrap_or(0)].iter().map(chars).sum();
+            self.annotate(out, a.iter().filter_map(|a| super::annotation(a, shift)).collect());
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
             self.finish = Some(f.to_string());
