@@ -56,9 +56,12 @@ pub(super) fn turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn
 }
 
 /// `item_reference` input items (the Vercel AI SDK's openai provider sends one in place of each
-/// earlier output item while `store` is on) as the items this proxy kept for the responses that
-/// made them; one it does not know stays (an upstream that serves the Responses API may know it;
-/// a translation leaves it out). Each kept conversation is parsed once. True when one was replaced.
+/// earlier output item while `store` is on) as the output items this proxy kept for the responses
+/// that made them; one it does not know stays (an upstream that serves the Responses API may know
+/// it; a translation leaves it out). Only each named response's output is parsed, once, and each
+/// kept item stands for one reference at most: 2,000 references to one 256 KB answer made 512 MB
+/// of copies, and 640 references to responses of long conversations parsed 256 MiB.
+/// True when one was replaced.
 fn resolve_references(body: &mut Value) -> bool {
     let Some(input) = body.get_mut("input").and_then(Value::as_array_mut) else { return false };
     let reference = |i: &Value| if i["type"] == "item_reference" { i["id"].as_str().map(String::from) } else { None };
@@ -66,7 +69,7 @@ fn resolve_references(body: &mut Value) -> bool {
     let mut found: HashMap<String, Value> = HashMap::new();
     for resp in ids.iter().filter_map(|id| responses::response_of_item(id)).collect::<BTreeSet<_>>() {
         let conversations::Found::Kept(kept) = conversations::shared().get(&resp) else { continue };
-        let items: Vec<Value> = serde_json::from_str(&kept.json).unwrap_or_default();
+        let items: Vec<Value> = serde_json::from_str(&kept.output()).unwrap_or_default();
         for item in items {
             let id = item["id"].as_str().filter(|id| ids.contains(*id) && item["type"] != "item_reference");
             if let Some(id) = id {
@@ -76,8 +79,8 @@ fn resolve_references(body: &mut Value) -> bool {
     }
     let mut replaced = false;
     for item in input.iter_mut() {
-        if let Some(known) = reference(item).and_then(|id| found.get(&id)) {
-            *item = known.clone();
+        if let Some(known) = reference(item).and_then(|id| found.remove(&id)) {
+            *item = known;
             replaced = true;
         }
     }
