@@ -25,6 +25,8 @@ pub struct AnthropicToOpenAi {
     /// Whether to report web searches, and the open web search block (index, id, input so far).
     web_searches: bool,
     search: Option<(u64, Value, String)>,
+    /// How many web searches have started (each an output item of a Responses stream).
+    searched: u64,
     /// Characters of text sent so far, and the open text block (index, start, citations).
     chars: usize,
     cited: Option<(u64, usize, Vec<Value>)>,
@@ -145,6 +147,7 @@ impl AnthropicToOpenAi {
                 self.chunk(out, json!({"tool_calls": [call]}), None);
             }
             Some("server_tool_use") if b["name"] == "web_search" => {
+                self.searched = stream_index("web search", self.searched)? + 1;
                 self.search = Some((index, b["id"].clone(), String::new()))
             }
             Some("text") => {
