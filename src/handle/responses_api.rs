@@ -3,7 +3,7 @@
 //! next turn; whole answers in the Responses shape.
 
 use super::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// What a Responses request's answer is built from, and kept for the next turn.
 pub(super) struct Turn {
@@ -56,28 +56,31 @@ pub(super) fn turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn
 }
 
 /// `item_reference` input items (the Vercel AI SDK's openai provider sends one in place of each
-/// earlier output item while `store` is on) as the items this proxy kept for the responses that
-/// made them; one it does not know stays (an upstream that serves the Responses API may know it;
-/// a translation leaves it out). True when one was replaced.
+/// earlier output item while `store` is on) as the output items this proxy kept for the responses
+/// that made them; one it does not know stays (an upstream that serves the Responses API may know
+/// it; a translation leaves it out). Only each named response's output is parsed, once, and each
+/// kept item stands for one reference at most: 2,000 references to one 256 KB answer made 512 MB
+/// of copies, and 640 references to responses of long conversations parsed 256 MiB.
+/// True when one was replaced.
 fn resolve_references(body: &mut Value) -> bool {
     let Some(input) = body.get_mut("input").and_then(Value::as_array_mut) else { return false };
     let reference = |i: &Value| if i["type"] == "item_reference" { i["id"].as_str().map(String::from) } else { None };
-    let ids: HashSet<String> = input.iter().filter_map(reference).collect();
-    let (mut found, mut tried) = (HashMap::new(), HashSet::new());
-    // A response's kept conversation holds the items of those before it: from the last reference
-    // back, one parse usually finds them all.
-    for id in input.iter().rev().filter_map(reference).collect::<Vec<_>>() {
-        let fresh = |r: &String| !found.contains_key(&id) && tried.insert(r.clone());
-        let Some(resp) = responses::response_of_item(&id).filter(fresh) else { continue };
+    let ids: BTreeSet<String> = input.iter().filter_map(reference).collect();
+    let mut found: HashMap<String, Value> = HashMap::new();
+    for resp in ids.iter().filter_map(|id| responses::response_of_item(id)).collect::<BTreeSet<_>>() {
         let conversations::Found::Kept(kept) = conversations::shared().get(&resp) else { continue };
-        let items: Vec<Value> = serde_json::from_str(&kept.json).unwrap_or_default();
-        let known = items.into_iter().filter(|i| i["type"] != "item_reference");
-        found.extend(known.filter_map(|i| Some((i["id"].as_str().filter(|id| ids.contains(*id))?.to_string(), i))));
+        let items: Vec<Value> = serde_json::from_str(&kept.output()).unwrap_or_default();
+        for item in items {
+            let id = item["id"].as_str().filter(|id| ids.contains(*id) && item["type"] != "item_reference");
+            if let Some(id) = id {
+                found.insert(id.to_string(), item);
+            }
+        }
     }
     let mut replaced = false;
     for item in input.iter_mut() {
-        if let Some(known) = reference(item).and_then(|id| found.get(&id)) {
-            *item = known.clone();
+        if let Some(known) = reference(item).and_then(|id| found.remove(&id)) {
+            *item = known;
             replaced = true;
         }
     }

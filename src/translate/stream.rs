@@ -25,6 +25,8 @@ pub struct AnthropicToOpenAi {
     /// Whether to report web searches, and the open web search block (index, input so far).
     web_searches: bool,
     search: Option<(u64, String)>,
+    /// How many web searches have started (each an output item of a Responses stream).
+    searched: u64,
     /// Characters of text sent so far, and the open text block (index, start, citations).
     chars: usize,
     cited: Option<(u64, usize, Vec<Value>)>,
@@ -146,7 +148,9 @@ impl AnthropicToOpenAi {
                 self.chunk(out, json!({"tool_calls": [call]}), None);
             }
             Some("server_tool_use") if b["name"] == "web_search" => {
-                // Streamed, the query comes in deltas; a whole answer shown as a stream has it here.
+                self.searched = stream_index("web search", self.searched)? + 1;
+                self.report_search(out, true); // one that never got its result
+                                               // Streamed, the query comes in deltas; a whole answer shown as a stream has it here.
                 let input = b["input"].as_object().filter(|i| !i.is_empty()).map(|_| b["input"].to_string());
                 self.search = Some((index, input.unwrap_or_default()));
             }

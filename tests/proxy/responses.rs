@@ -422,6 +422,22 @@ fn item_references_to_kept_output_items_reach_the_upstream_as_those_items() {
     }
 }
 
+/// 2,000 references to one kept 256 KB answer in a 134 KB request made 512 MB of copies (3 GB
+/// peak, 8.6 s CPU); 1,000,000 fit in the body limit. Each kept item stands for one reference.
+#[test]
+fn an_item_referenced_many_times_is_substituted_once_not_copied_per_reference() {
+    let (chat, _, _, proxy) = setup();
+    let first = responses(&proxy, json!({"model": "gpt-4o", "input": "hi"})).json();
+    let answer = &first["output"][0]["id"];
+    let mut input = vec![json!({"type": "item_reference", "id": answer}); 500];
+    input.push(json!({"role": "user", "content": "again"}));
+    let r = responses(&proxy, json!({"model": "gpt-4o", "input": input}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let sent = chat.requests().last().unwrap().json();
+    let roles: Vec<&str> = sent["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["assistant", "user"], "{sent}");
+}
+
 #[test]
 fn store_false_answers_are_not_kept() {
     let (_, _, _, proxy) = setup();

@@ -17,6 +17,9 @@ pub struct OpenAiToResponses {
     items: Vec<Item>,
     /// The open item's position in `items`.
     open: Option<usize>,
+    /// Characters of the message items closed so far (a citation's offsets are the chat
+    /// message's; each message item's start from here, not summed again per citation).
+    closed_chars: u64,
     /// Chat tool-call index → position in `items`.
     calls: Vec<(u64, usize)>,
     finish: Option<String>,
@@ -34,6 +37,7 @@ impl OpenAiToResponses {
             seq: 0,
             items: Vec::new(),
             open: None,
+            closed_chars: 0,
             calls: Vec::new(),
             finish: None,
             usage: Value::Null,
@@ -87,6 +91,9 @@ impl OpenAiToResponses {
     fn close(&mut self, out: &mut Vec<Event>) {
         let Some(index) = self.open.take() else { return };
         let item = &self.items[index];
+        if let Item::Message { text, .. } = item {
+            self.closed_chars += text.chars().count() as u64;
+        }
         let id = item.id();
         let mut events = match item {
             Item::Reasoning { text, .. } => vec![
@@ -295,8 +302,7 @@ impl Transform for OpenAiToResponses {
         }
         if let Some(Value::Array(a)) = choice["delta"].get("annotations") {
             // Chat offsets count the whole message, which is split into items around the others.
-            let chars = |i: &Item| if let Item::Message { text, .. } = i { text.chars().count() as u64 } else { 0 };
-            let shift = self.items[..self.open.unwrap_or(0)].iter().map(chars).sum();
+            let shift = self.closed_chars;
             self.annotate(out, a.iter().filter_map(|a| super::annotation(a, shift)).collect());
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
