@@ -31,7 +31,7 @@ pub(super) fn turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn
         )));
     }
     let ctx = responses::Context::new(&req.json, &req.model);
-    if resolve_references(&mut req.json) {
+    if resolve_references(&mut req.json, native)? {
         req.raw = req.json.to_string().into_bytes();
     }
     let items = responses::input_items(&req.json);
@@ -61,9 +61,11 @@ pub(super) fn turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn
 /// it; a translation leaves it out). Only each named response's output is parsed, once, and each
 /// kept item stands for one reference at most: 2,000 references to one 256 KB answer made 512 MB
 /// of copies, and 640 references to responses of long conversations parsed 256 MiB.
-/// True when one was replaced.
-fn resolve_references(body: &mut Value) -> bool {
-    let Some(input) = body.get_mut("input").and_then(Value::as_array_mut) else { return false };
+/// True when one was replaced. Without a `native` deployment, a reference left is a 400, as an
+/// unknown `previous_response_id` is: dropped, the conversation lost a turn without a word (or
+/// kept a tool result whose call was gone, which the upstream refuses).
+fn resolve_references(body: &mut Value, native: bool) -> Result<bool, Error> {
+    let Some(input) = body.get_mut("input").and_then(Value::as_array_mut) else { return Ok(false) };
     let reference = |i: &Value| if i["type"] == "item_reference" { i["id"].as_str().map(String::from) } else { None };
     let ids: BTreeSet<String> = input.iter().filter_map(reference).collect();
     let mut found: HashMap<String, Value> = HashMap::new();
@@ -84,7 +86,15 @@ fn resolve_references(body: &mut Value) -> bool {
             replaced = true;
         }
     }
-    replaced
+    match input.iter().find_map(reference) {
+        Some(id) if !native => Err(Error::BadRequest(format!(
+            "Input item `item_reference` `{}` names an item this proxy does not hold, or names it twice (the items \
+             of translated responses are kept in memory, for 6 hours, by the instance that made them): send the item \
+             itself, or start the conversation again",
+            printable(&id, 64)
+        ))),
+        _ => Ok(replaced),
+    }
 }
 
 /// Keeps a translated response's conversation for the next turn, unless the client said not to:
