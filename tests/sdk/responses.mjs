@@ -7,6 +7,7 @@
 
 import { pathToFileURL } from 'node:url';
 import assert from 'node:assert/strict';
+import { run } from './harness.mjs';
 
 const [base, token, pkg] = process.argv.slice(2);
 const { default: OpenAI } = await import(pathToFileURL(`${pkg}/index.mjs`).href);
@@ -68,16 +69,4 @@ const checks = {
   },
 };
 
-let passed = 0;
-let failed = 0;
-for (const [name, check] of Object.entries(checks)) {
-  try {
-    await check();
-    passed += 1;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed += 1;
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
-console.log(`${passed} passed, ${failed} failed`);
+await run(checks);
