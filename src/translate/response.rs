@@ -63,6 +63,11 @@ pub fn openai_assistant(blocks: &[Value], reasoning: bool) -> Value {
     message
 }
 
+/// Whether an Anthropic `web_search_tool_result` block says its search failed.
+pub fn search_failed(result: &Value) -> bool {
+    result["content"]["type"] == "web_search_tool_result_error"
+}
+
 /// An Anthropic web search citation of the text from character `start` to `end` as a Chat
 /// Completions `url_citation` annotation (other citations point at no URL: `None`).
 pub fn url_citation(c: &Value, start: usize, end: usize) -> Option<Value> {

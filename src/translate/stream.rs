@@ -22,17 +22,27 @@ pub struct AnthropicToOpenAi {
     /// The forced tool whose input is the answer (structured output), and its block once open.
     answer_tool: Option<String>,
     answer_block: Option<u64>,
-    /// Whether to report web searches, and the open web search block (index, input so far).
+    /// Whether to report web searches.
     web_searches: bool,
-    search: Option<(u64, String)>,
+    /// The web searches started and not answered yet (when reported).
+    searches: Vec<Search>,
     /// How many web searches have started (each an output item of a Responses stream).
     searched: u64,
-    /// Characters of text sent so far, and the open text block (index, start, citations).
+    /// Characters of text sent so far.
     chars: usize,
+    /// The open text block: its index, where its text starts, its citations.
     cited: Option<(u64, usize, Vec<Value>)>,
     usage: Value,
     finished: bool,
     done: bool,
+}
+
+/// A web search Anthropic started: its block, its id, its input so far.
+#[derive(Debug)]
+struct Search {
+    block: u64,
+    id: Value,
+    input: String,
 }
 
 impl AnthropicToOpenAi {
@@ -77,7 +87,9 @@ impl AnthropicToOpenAi {
 
     fn finish(&mut self, out: &mut Vec<Event>, stop: Option<&str>) {
         self.start(out);
-        self.report_search(out, true);
+        for search in std::mem::take(&mut self.searches) {
+            self.report_search(out, search, true);
+        }
         if !self.finished {
             self.finished = true;
             // The structured answer's call ends the turn like text would.
@@ -110,9 +122,9 @@ impl AnthropicToOpenAi {
                 let open = self.cited.as_mut().filter(|c| c.0 == block && c.2.len() < 1024);
                 return open.into_iter().for_each(|c| c.2.push(d["citation"].clone()));
             }
-            Some("input_json_delta") if self.search.as_ref().is_some_and(|s| s.0 == block) => {
-                let open = self.search.as_mut().filter(|s| s.1.len() + part.len() <= 65536);
-                return open.into_iter().for_each(|s| s.1.push_str(part));
+            Some("input_json_delta") if self.searches.iter().any(|s| s.block == block) => {
+                let open = self.searches.iter_mut().find(|s| s.block == block && s.input.len() + part.len() <= 65536);
+                return open.into_iter().for_each(|s| s.input.push_str(part));
             }
             Some("text_delta") => {
                 self.chars += d["text"].as_str().map_or(0, |t| t.chars().count());
@@ -147,15 +159,17 @@ impl AnthropicToOpenAi {
                                   "function": {"name": b["name"], "arguments": ""}});
                 self.chunk(out, json!({"tool_calls": [call]}), None);
             }
-            Some("server_tool_use") if b["name"] == "web_search" => {
+            Some("server_tool_use") if self.web_searches && b["name"] == "web_search" => {
                 self.searched = stream_index("web search", self.searched)? + 1;
-                self.report_search(out, true); // one that never got its result
-                                               // Streamed, the query comes in deltas; a whole answer shown as a stream has it here.
+                // Streamed, the query comes in deltas; a whole answer shown as a stream has it here.
                 let input = b["input"].as_object().filter(|i| !i.is_empty()).map(|_| b["input"].to_string());
-                self.search = Some((index, input.unwrap_or_default()));
+                self.searches.push(Search { block: index, id: b["id"].clone(), input: input.unwrap_or_default() });
             }
             Some("web_search_tool_result") => {
-                self.report_search(out, b["content"]["type"] == "web_search_tool_result_error")
+                if let Some(at) = self.searches.iter().position(|s| s.id == b["tool_use_id"]) {
+                    let search = self.searches.remove(at);
+                    self.report_search(out, search, super::response::search_failed(b));
+                }
             }
             Some("text") => {
                 self.cited = Some((index, self.chars, Vec::new()));
@@ -169,13 +183,11 @@ impl AnthropicToOpenAi {
         Ok(())
     }
 
-    /// A web search once its result (or the end) is there, when reported: `failed` when Anthropic
-    /// answered with an error (`max_uses_exceeded`, `unavailable`, …) or never ran it.
-    fn report_search(&mut self, out: &mut Vec<Event>, failed: bool) {
-        if let Some((_, input)) = self.search.take().filter(|_| self.web_searches) {
-            let query = serde_json::from_str::<Value>(&input).ok().and_then(|i| i.get("query").cloned());
-            self.chunk(out, json!({"web_search_call": {"query": query.unwrap_or_default(), "failed": failed}}), None);
-        }
+    /// A web search once its result (or the end) is there: `failed` when Anthropic answered with
+    /// an error (`max_uses_exceeded`, `unavailable`, …) or never ran it.
+    fn report_search(&mut self, out: &mut Vec<Event>, search: Search, failed: bool) {
+        let query = serde_json::from_str::<Value>(&search.input).ok().and_then(|i| i.get("query").cloned());
+        self.chunk(out, json!({"web_search_call": {"query": query.unwrap_or_default(), "failed": failed}}), None);
     }
 
     /// One `content_block_stop`: a text block's citations as `url_citation` annotations of the

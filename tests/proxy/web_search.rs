@@ -256,3 +256,33 @@ fn citation_offsets_are_not_recounted_over_earlier_message_items() {
     let added = v.iter().rfind(|e| e["type"] == "response.output_text.annotation.added").unwrap();
     assert_eq!((&added["output_index"], &added["annotation"]), (&json!(7), &notes[1_999]));
 }
+
+#[test]
+fn each_search_gets_the_status_of_its_own_result_when_results_come_later_or_out_of_order() {
+    // One open search was kept: the first was reported failed when the second began, and the
+    // second took the first's result.
+    let search =
+        |id: &str, q: &str| json!({"type": "server_tool_use", "id": id, "name": "web_search", "input": {"query": q}});
+    let result = |id: &str, ok: bool| {
+        let content =
+            if ok { json!([]) } else { json!({"type": "web_search_tool_result_error", "error_code": "unavailable"}) };
+        json!({"type": "web_search_tool_result", "tool_use_id": id, "content": content})
+    };
+    let blocks = [search("s1", "a"), search("s2", "b"), result("s2", false), result("s1", true)];
+    let mut events = vec![json!({"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 5}}})];
+    for (i, b) in blocks.iter().enumerate() {
+        events.push(json!({"type": "content_block_start", "index": i, "content_block": b}));
+        events.push(json!({"type": "content_block_stop", "index": i}));
+    }
+    events.push(json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}));
+    events.push(json!({"type": "message_stop"}));
+    let done = responses_stream(events.into_iter().map(ev).collect());
+    let mut got: Vec<(String, String)> = done.last().unwrap()["response"]["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["action"]["query"].as_str().unwrap().into(), i["status"].as_str().unwrap().into()))
+        .collect();
+    got.sort();
+    assert_eq!(got, [("a".to_string(), "completed".to_string()), ("b".into(), "failed".into())]);
+}

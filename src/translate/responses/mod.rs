@@ -238,13 +238,11 @@ fn annotation(a: &Value, shift: u64) -> Option<Value> {
 
 /// The web searches an Anthropic message ran with its web search tool: each query, and whether
 /// it failed (its result is an error, or missing).
-fn searches(msg: &Value) -> Vec<(String, bool)> {
+fn web_searches_of(msg: &Value) -> Vec<(String, bool)> {
     let blocks = msg["content"].as_array().map_or(&[][..], Vec::as_slice);
     let results = blocks.iter().filter(|r| r["type"] == "web_search_tool_result");
-    let ran: HashSet<&str> = results
-        .filter(|r| r["content"]["type"] != "web_search_tool_result_error")
-        .filter_map(|r| r["tool_use_id"].as_str())
-        .collect();
+    let ran: HashSet<&str> =
+        results.filter(|r| !super::response::search_failed(r)).filter_map(|r| r["tool_use_id"].as_str()).collect();
     let searches = blocks.iter().filter(|b| b["type"] == "server_tool_use" && b["name"] == "web_search");
     let query = |b: &Value| b.pointer("/input/query").and_then(Value::as_str).unwrap_or("").to_string();
     searches.map(|b| (query(b), !b["id"].as_str().is_some_and(|id| ran.contains(id)))).collect()
@@ -298,7 +296,7 @@ pub fn whole(wire: Dialect, body: &[u8], ctx: &Context) -> Result<Value, Error> 
             if let Some(name) = &ctx.answer_tool {
                 super::structured::tool_as_text(&mut v, name);
             }
-            (super::response::anthropic_to_openai(&v, &ctx.model), searches(&v))
+            (super::response::anthropic_to_openai(&v, &ctx.model), web_searches_of(&v))
         }
         _ => (v, Vec::new()),
     };
