@@ -74,6 +74,12 @@ pub fn by_body(body: &[u8], drop: bool) -> Option<Failure> {
     if POLICY.iter().any(|p| text.contains(p)) {
         return Some(Failure::ContentPolicy);
     }
+    // The web search tool the proxy sends Claude for Codex, which offers it on every turn: an
+    // upstream without it (a relay, a cloud, a model or organisation without search) is asked
+    // again without it, whatever `drop_params` says.
+    if text.contains("web_search") || text.contains("web search") {
+        return Some(Failure::RefusedParam("web_search_options".into()));
+    }
     drop.then(|| refused_param(body).map(Failure::RefusedParam)).flatten()
 }
 

@@ -286,3 +286,25 @@ fn each_search_gets_the_status_of_its_own_result_when_results_come_later_or_out_
     got.sort();
     assert_eq!(got, [("a".to_string(), "completed".to_string()), ("b".into(), "failed".into())]);
 }
+
+#[test]
+fn an_upstream_that_refuses_the_web_search_tool_is_asked_again_without_it() {
+    // Codex offers web search on every turn: a Claude relay, cloud or organisation without it
+    // answered every turn with its 400.
+    const REFUSED: &str = r#"{"type":"error","error":{"type":"invalid_request_error","message":"tools.0: Input tag 'web_search_20250305' found using 'type' does not match any of the expected tags: 'custom'"}}"#;
+    let up = FakeUpstream::start(|r| match r.json().get("tools") {
+        Some(_) => Script::json(400, REFUSED.as_bytes()),
+        None => {
+            let msg = json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x", "stop_reason": "end_turn",
+                "stop_sequence": null, "usage": {"input_tokens": 3, "output_tokens": 1}, "content": [{"type": "text", "text": "Hi"}]});
+            Script::json(200, msg.to_string().as_bytes())
+        }
+    });
+    let proxy = Proxy::start(&models_yaml(&[("claude-*", "anthropic/*", &up.url())]), &[("LOCAL_AUTH_TOKEN", "tok")]);
+    let ask = json!({"model": "claude-x", "input": "news?", "tools": [{"type": "web_search"}]});
+    let r = post(&proxy, "/v1/responses", "tok", &ask.to_string());
+    assert_eq!((r.status, r.json()["output"][0]["content"][0]["text"].as_str()), (200, Some("Hi")), "{}", r.text());
+    let sent = up.requests();
+    assert_eq!(sent.len(), 2);
+    assert!(sent[0].json().get("tools").is_some() && sent[1].json().get("tools").is_none());
+}
