@@ -49,6 +49,8 @@ pub struct Kept {
     pub values: usize,
     /// Where the last part's items (the response's output) begin in `json`.
     output_at: usize,
+    /// The whole conversation, or only the output of a conversation too large to keep.
+    whole: bool,
 }
 
 impl Kept {
@@ -81,11 +83,19 @@ impl Conversations {
     pub fn keep(&self, id: &str, before: Option<&Kept>, parts: &[&[Value]]) {
         let items = || parts.iter().flat_map(|p| p.iter());
         let values = before.map_or(0, |b| b.values) + items().map(count_values).sum::<usize>();
-        let json = (values <= MAX_VALUES).then(|| splice(before, parts)).filter(|(j, _)| j.len() <= MAX_BYTES);
-        if json.is_none() {
-            log::warn!("conversation of response {id} not kept for previous_response_id: {values} JSON values (at most {MAX_VALUES}) or over {MAX_BYTES} bytes");
-        }
-        let kept = json.map(|(json, output_at)| Kept { json: json.into(), values, output_at });
+        let fits = |values: usize, (json, _): &(String, usize)| values <= MAX_VALUES && json.len() <= MAX_BYTES;
+        let whole = (values <= MAX_VALUES).then(|| splice(before, parts)).filter(|j| fits(values, j));
+        let kept = match whole {
+            Some((json, output_at)) => Some(Kept { json: json.into(), values, output_at, whole: true }),
+            None => {
+                log::warn!("conversation of response {id} not kept for previous_response_id: {values} JSON values (at most {MAX_VALUES}) or over {MAX_BYTES} bytes");
+                // Its output alone still answers the item references a client sends instead.
+                let output = parts.last().copied().unwrap_or_default();
+                let values = output.iter().map(count_values).sum::<usize>();
+                let json = (values <= MAX_VALUES).then(|| splice(None, &[output])).filter(|j| fits(values, j));
+                json.map(|(json, output_at)| Kept { json: json.into(), values, output_at, whole: false })
+            }
+        };
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.push_back(Entry { id: id.into(), at: Instant::now(), kept });
         let size = |e: &Entry| e.kept.as_ref().map_or(0, |k| k.json.len());
@@ -100,10 +110,18 @@ impl Conversations {
     pub fn get(&self, id: &str) -> Found {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         match entries.iter().rev().find(|e| e.id == id && !expired(e)) {
-            Some(Entry { kept: Some(k), .. }) => Found::Kept(k.clone()),
+            Some(Entry { kept: Some(k), .. }) if k.whole => Found::Kept(k.clone()),
             Some(_) => Found::TooLarge,
             None => Found::Unknown,
         }
+    }
+
+    /// The output items of response `id` as a JSON array, kept even when its whole conversation
+    /// was too large to keep.
+    pub fn output(&self, id: &str) -> Option<String> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.iter().rev().find(|e| e.id == id && !expired(e))?;
+        entry.kept.as_ref().map(Kept::output)
     }
 }
 
@@ -200,6 +218,12 @@ mod tests {
         let Found::Kept(a) = c.get("resp_a") else { panic!("kept") };
         c.keep("resp_b", Some(&a), &[&[json!(vec![json!(0); MAX_VALUES / 2])]]);
         assert!(matches!(c.get("resp_b"), Found::TooLarge));
+        assert_eq!(c.output("resp_zeros"), None, "an output too large is not kept either");
+        // The output of one too large to keep still answers item references (a Vercel AI SDK
+        // session past the limit could not go on: every earlier answer is sent as a reference).
+        c.keep("resp_c", Some(&a), &[&[json!(vec![json!(0); MAX_VALUES / 2])], &[json!({"id": "msg_c"})]]);
+        assert!(matches!(c.get("resp_c"), Found::TooLarge));
+        assert_eq!(c.output("resp_c").as_deref(), Some(r#"[{"id":"msg_c"}]"#));
     }
 
     #[test]

@@ -70,8 +70,8 @@ fn resolve_references(body: &mut Value, native: bool) -> Result<bool, Error> {
     let ids: BTreeSet<String> = input.iter().filter_map(reference).collect();
     let mut found: HashMap<String, Value> = HashMap::new();
     for resp in ids.iter().filter_map(|id| responses::response_of_item(id)).collect::<BTreeSet<_>>() {
-        let conversations::Found::Kept(kept) = conversations::shared().get(&resp) else { continue };
-        let items: Vec<Value> = serde_json::from_str(&kept.output()).unwrap_or_default();
+        let Some(output) = conversations::shared().output(&resp) else { continue };
+        let items: Vec<Value> = serde_json::from_str(&output).unwrap_or_default();
         for item in items {
             let id = item["id"].as_str().filter(|id| ids.contains(*id) && item["type"] != "item_reference");
             if let Some(id) = id {
