@@ -518,6 +518,12 @@ fn wire_for(client: Dialect, d: &Deployment) -> Dialect {
     }
 }
 
+/// One group's deployments tried in turn for `model` (named by its alias's group), without the
+/// fallbacks and resends of chat: the routes that forward a request as it is.
+fn send_once(sh: &Shared, model: &str, group: &[&Deployment], out: &Outgoing) -> Result<Answer, Error> {
+    sh.upstream.send(route::alias(model, &sh.cfg.router), group, out, &sh.metrics, &mut 0)
+}
+
 /// The merged model list, rebuilt at most once per `model_list_ttl`. Upstream lists are fetched
 /// in parallel without holding the cache lock; failures are logged and leave the list partial.
 fn model_list(sh: &Shared) -> Arc<Vec<models::Entry>> {

@@ -64,13 +64,9 @@ impl Choice {
         if calls.is_empty() {
             return false;
         }
-        match delta.entry("tool_calls").or_insert(json!([])).as_array_mut() {
-            Some(list) => {
-                list.extend(calls);
-                true
-            }
-            None => false,
-        }
+        let Some(list) = delta.entry("tool_calls").or_insert(json!([])).as_array_mut() else { return false };
+        list.extend(calls);
+        true
     }
 
     /// Reasoning moved into the content between `<think>` and `</think>` (opt-in).

@@ -40,17 +40,19 @@ impl Meter {
     }
 }
 
+/// The prompt tokens of an Anthropic usage object: its input, cache reads and cache writes.
+pub fn anthropic_prompt_tokens(usage: &Value) -> u64 {
+    let n = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
+    n("input_tokens").saturating_add(n("cache_read_input_tokens")).saturating_add(n("cache_creation_input_tokens"))
+}
+
 /// `(prompt, completion)` tokens from a usage object of either dialect (Anthropic's cache reads
 /// and writes count as prompt tokens).
 pub fn tokens_in(usage: &Value) -> Option<(u64, u64)> {
     let n = |k: &str| usage.get(k).and_then(Value::as_u64);
     match (n("prompt_tokens"), n("completion_tokens"), n("input_tokens"), n("output_tokens")) {
         (Some(p), Some(c), _, _) => Some((p, c)),
-        (_, _, Some(i), Some(o)) => {
-            let cache =
-                n("cache_read_input_tokens").unwrap_or(0).saturating_add(n("cache_creation_input_tokens").unwrap_or(0));
-            Some((i.saturating_add(cache), o))
-        }
+        (_, _, Some(_), Some(o)) => Some((anthropic_prompt_tokens(usage), o)),
         _ => None,
     }
 }

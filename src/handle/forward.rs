@@ -19,7 +19,7 @@ pub(super) fn count_tokens(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut
     let dropped = RefCell::new(Vec::new());
     let prepare = preparer(Dialect::Anthropic, &req, ["", "/messages/count_tokens"], &sh.cfg, &dropped);
     let out = Outgoing { rq, client: Dialect::Anthropic, stream: false, prepare: &prepare, dump: facts.dump.as_ref() };
-    let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &anthropic, &out, &sh.metrics, &mut 0)?;
+    let answer = send_once(sh, &req.model, &anthropic, &out)?;
     answer_reply(answer, &req, sh, facts)
 }
 
@@ -57,7 +57,7 @@ pub(super) fn passthrough(
     };
     let out =
         Outgoing { rq, client: Dialect::OpenAi, stream: req.stream, prepare: &prepare, dump: facts.dump.as_ref() };
-    let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics, &mut 0)?;
+    let answer = send_once(sh, &req.model, &group, &out)?;
     facts.upstream = Some((answer.deployment, answer.attempts));
     Ok(Reply::Bytes { answer, dialect: Dialect::OpenAi })
 }

@@ -2,7 +2,7 @@
 //! path as a one-turn chat and comes back in generate's shape; `/api/embed` and the older
 //! `/api/embeddings` go to the deployment's OpenAI `/embeddings`; `/api/ps` lists the models.
 
-use super::{json, model_list, read_body, read_model_request, Facts, Shared, MAX_TRANSLATED_BODY};
+use super::{json, model_list, read_body, read_model_request, send_once, Facts, Shared, MAX_TRANSLATED_BODY};
 use crate::config::{Deployment, Provider};
 use crate::dialect::Dialect;
 use crate::emulate::{models, ollama};
@@ -93,7 +93,7 @@ pub(super) fn embed(rq: &mut tiny_http::Request, sh: &Shared, facts: &mut Facts,
         Ok(Prepared { model: model.to_string(), path: "/embeddings".into(), body: Cow::Owned(body.to_string().into()) })
     };
     let out = Outgoing { rq, client: Dialect::Ollama, stream: false, prepare: &prepare, dump: facts.dump.as_ref() };
-    let answer = sh.upstream.send(route::alias(&req.model, &sh.cfg.router), &group, &out, &sh.metrics, &mut 0)?;
+    let answer = send_once(sh, &req.model, &group, &out)?;
     let d = &sh.cfg.deployments[answer.deployment];
     facts.upstream = Some((answer.deployment, answer.attempts));
     let status = answer.status;

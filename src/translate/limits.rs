@@ -16,6 +16,12 @@ pub const MAX_STREAM_INDEX: u64 = 255;
 /// without it, an upstream dripping arguments forever grew memory without end.
 pub const MAX_ACCUMULATED_BYTES: usize = 16 << 20;
 
+/// The most citations one text block keeps (web search answers cite a handful).
+pub const MAX_BLOCK_CITATIONS: usize = 1024;
+
+/// The most bytes a web search's input (its query) may gather across deltas.
+pub const MAX_SEARCH_INPUT_BYTES: usize = 64 << 10;
+
 /// `index`, the index of a `what` in an upstream stream, when it is at most
 /// [`MAX_STREAM_INDEX`]; otherwise the error that ends the stream.
 pub fn stream_index(what: &str, index: u64) -> Result<u64, Error> {

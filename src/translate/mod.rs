@@ -52,11 +52,16 @@ pub struct Target<'a> {
 }
 
 impl Target<'_> {
+    /// Every parameter to remove, from both lists.
+    pub fn dropped(&self) -> impl Iterator<Item = &String> {
+        self.drop_params.iter().flat_map(|l| l.iter())
+    }
+
     /// Whether a body in the wire's dialect would change beyond its model name.
     pub fn rewrites(&self, body: &Value, wire: Dialect) -> bool {
         !self.default_params.is_empty()
             || !self.force_params.is_empty()
-            || self.drop_params.iter().flat_map(|l| l.iter()).any(|k| body.get(k).is_some())
+            || self.dropped().any(|k| body.get(k).is_some())
             || self.claude_code
             || (wire == Dialect::OpenAi && self.max_completion_tokens && body.get("max_tokens").is_some())
     }
@@ -236,7 +241,7 @@ pub fn request(client: Dialect, wire: Dialect, body: &Value, t: &Target) -> Valu
             o.entry(k.clone()).or_insert_with(|| v.clone());
         }
         o.extend(t.force_params.iter().map(|(k, v)| (k.clone(), v.clone())));
-        for k in t.drop_params.iter().flat_map(|l| l.iter()) {
+        for k in t.dropped() {
             o.remove(k);
         }
         if wire == Dialect::OpenAi && t.max_completion_tokens {

@@ -99,7 +99,7 @@ pub fn openai_to_anthropic(body: &Value, t: &Target) -> Value {
         ("metadata", body.get("user").and_then(Value::as_str).map(|u| json!({"user_id": u}))),
     ]);
     // Web search can be turned off for a deployment (a model or organisation without it).
-    let search = !t.drop_params.iter().flat_map(|l| l.iter()).any(|k| k == "web_search_options");
+    let search = !t.dropped().any(|k| k == "web_search_options");
     anthropic_tools(body, &mut out, search);
     super::structured::to_anthropic(body, t, &mut out);
     Value::Object(out)

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 pub fn openai_usage(u: &Value) -> Value {
     let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
     let cached = n("cache_read_input_tokens");
-    let prompt = n("input_tokens").saturating_add(cached).saturating_add(n("cache_creation_input_tokens"));
+    let prompt = crate::usage::anthropic_prompt_tokens(u);
     json!({
         "prompt_tokens": prompt,
         "completion_tokens": n("output_tokens"),

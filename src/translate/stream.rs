@@ -2,6 +2,7 @@
 //! it arrives: Anthropic events → Chat Completions chunks, and Chat Completions chunks →
 //! Anthropic events. Pure state machines; `respond.rs` feeds them.
 
+use super::limits::{MAX_BLOCK_CITATIONS, MAX_SEARCH_INPUT_BYTES};
 use super::response::anthropic_event;
 use super::{finish_from_stop, minted_signature, stop_from_finish, stream_index, Transform};
 use crate::dialect::Dialect;
@@ -119,11 +120,14 @@ impl AnthropicToOpenAi {
         let delta = match d.get("type").and_then(Value::as_str) {
             // Both kept within bounds an upstream cannot stretch: a query, a block's citations.
             Some("citations_delta") => {
-                let open = self.cited.as_mut().filter(|c| c.0 == block && c.2.len() < 1024);
+                let open = self.cited.as_mut().filter(|c| c.0 == block && c.2.len() < MAX_BLOCK_CITATIONS);
                 return open.into_iter().for_each(|c| c.2.push(d["citation"].clone()));
             }
             Some("input_json_delta") if self.searches.iter().any(|s| s.block == block) => {
-                let open = self.searches.iter_mut().find(|s| s.block == block && s.input.len() + part.len() <= 65536);
+                let open = self
+                    .searches
+                    .iter_mut()
+                    .find(|s| s.block == block && s.input.len() + part.len() <= MAX_SEARCH_INPUT_BYTES);
                 return open.into_iter().for_each(|s| s.input.push_str(part));
             }
             Some("text_delta") => {
