@@ -66,7 +66,10 @@ pub(super) fn turn(req: &mut ModelRequest, group: &[&Deployment]) -> Result<Turn
 /// kept a tool result whose call was gone, which the upstream refuses).
 fn resolve_references(body: &mut Value, native: bool) -> Result<bool, Error> {
     let Some(input) = body.get_mut("input").and_then(Value::as_array_mut) else { return Ok(false) };
-    let reference = |i: &Value| if i["type"] == "item_reference" { i["id"].as_str().map(String::from) } else { None };
+    // Its `type` may be left out: then an item with an id and nothing else a message has.
+    let untyped = |i: &Value| i.get("type").is_none() && i.get("role").is_none() && i.get("content").is_none();
+    let is_reference = |i: &Value| i["type"] == "item_reference" || untyped(i);
+    let reference = |i: &Value| if is_reference(i) { i["id"].as_str().map(String::from) } else { None };
     let ids: BTreeSet<String> = input.iter().filter_map(reference).collect();
     let mut found: HashMap<String, Value> = HashMap::new();
     for resp in ids.iter().filter_map(|id| responses::response_of_item(id)).collect::<BTreeSet<_>>() {
