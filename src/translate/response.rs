@@ -276,7 +276,11 @@ pub fn anthropic_as_events(v: &Value) -> Option<Vec<Event>> {
     for (index, b) in v.get("content").and_then(Value::as_array).into_iter().flatten().enumerate() {
         let (shell, deltas) = match b["type"].as_str() {
             Some("text") => {
-                (json!({"type": "text", "text": ""}), vec![json!({"type": "text_delta", "text": b["text"]})])
+                // Citations (web search) come as deltas of their own, as Anthropic streams them.
+                let cited = b["citations"].as_array().into_iter().flatten();
+                let mut deltas: Vec<Value> = cited.map(|c| json!({"type": "citations_delta", "citation": c})).collect();
+                deltas.push(json!({"type": "text_delta", "text": b["text"]}));
+                (json!({"type": "text", "text": ""}), deltas)
             }
             Some("thinking") => (
                 json!({"type": "thinking", "thinking": "", "signature": ""}),
@@ -382,6 +386,18 @@ mod tests {
             ]
         );
         assert!(events[4].data.contains("\"output_tokens\":5"));
+        // A cited text block kept its text and lost its citations.
+        let cite =
+            json!({"type": "web_search_result_location", "url": "https://a.org", "title": "A", "cited_text": "c"});
+        let msg = json!({"type": "message", "content": [{"type": "text", "text": "Hi", "citations": [cite]}]});
+        let deltas: Vec<Value> = (anthropic_as_events(&msg).unwrap().iter())
+            .filter(|e| e.name.as_deref() == Some("content_block_delta"))
+            .map(|e| serde_json::from_str::<Value>(&e.data).unwrap()["delta"].clone())
+            .collect();
+        assert_eq!(
+            deltas,
+            [json!({"type": "citations_delta", "citation": cite}), json!({"type": "text_delta", "text": "Hi"})]
+        );
     }
 
     #[test]
