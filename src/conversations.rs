@@ -47,14 +47,14 @@ pub struct Kept {
     pub json: Arc<str>,
     /// How many JSON values the items hold.
     pub values: usize,
-    /// Where the last part's items (the response's output) begin in `json`.
+    /// Where the response's output items begin in `json`.
     output_at: usize,
     /// The whole conversation, or only the output of a conversation too large to keep.
     whole: bool,
 }
 
 impl Kept {
-    /// The last part's items (the response's output) as a JSON array, without the earlier turns.
+    /// The response's output items as a JSON array, without the earlier turns.
     pub fn output(&self) -> String {
         format!("[{}", self.json[self.output_at..].trim_start_matches(','))
     }
@@ -78,21 +78,20 @@ pub struct Conversations {
 
 impl Conversations {
     /// Keeps the conversation that led to response `id`: the items of `before` (the kept
-    /// conversation it continues), then those of each part, in order. Refused with a warning past
+    /// conversation it continues), then this request's `input`, then the response's `output`. Refused with a warning past
     /// [`MAX_VALUES`] or [`MAX_BYTES`]; continuing it then says so.
-    pub fn keep(&self, id: &str, before: Option<&Kept>, parts: &[&[Value]]) {
-        let items = || parts.iter().flat_map(|p| p.iter());
+    pub fn keep(&self, id: &str, before: Option<&Kept>, input: &[Value], output: &[Value]) {
+        let items = || input.iter().chain(output);
         let values = before.map_or(0, |b| b.values) + items().map(count_values).sum::<usize>();
         let fits = |values: usize, (json, _): &(String, usize)| values <= MAX_VALUES && json.len() <= MAX_BYTES;
-        let whole = (values <= MAX_VALUES).then(|| splice(before, parts)).filter(|j| fits(values, j));
+        let whole = (values <= MAX_VALUES).then(|| splice(before, input, output)).filter(|j| fits(values, j));
         let kept = match whole {
             Some((json, output_at)) => Some(Kept { json: json.into(), values, output_at, whole: true }),
             None => {
                 log::warn!("conversation of response {id} not kept for previous_response_id: {values} JSON values (at most {MAX_VALUES}) or over {MAX_BYTES} bytes");
                 // Its output alone still answers the item references a client sends instead.
-                let output = parts.last().copied().unwrap_or_default();
                 let values = output.iter().map(count_values).sum::<usize>();
-                let json = (values <= MAX_VALUES).then(|| splice(None, &[output])).filter(|j| fits(values, j));
+                let json = (values <= MAX_VALUES).then(|| splice(None, &[], output)).filter(|j| fits(values, j));
                 json.map(|(json, output_at)| Kept { json: json.into(), values, output_at, whole: false })
             }
         };
@@ -125,27 +124,26 @@ impl Conversations {
     }
 }
 
-/// The JSON array of `before`'s items (spliced as text, not parsed again) and then those of each
-/// part; and where the last part's begin.
-fn splice(before: Option<&Kept>, parts: &[&[Value]]) -> (String, usize) {
+/// The JSON array of `before`'s items (spliced as text, not parsed again), then `input`'s, then
+/// `output`'s; and where `output`'s begin.
+fn splice(before: Option<&Kept>, input: &[Value], output: &[Value]) -> (String, usize) {
     let mut json = String::from("[");
     if let Some(b) = before {
         // The outer brackets only: an item may itself begin or end with one.
         let inner = b.json.trim().strip_prefix('[').and_then(|j| j.strip_suffix(']'));
         json.push_str(inner.unwrap_or_default());
     }
-    let mut output_at = json.len();
-    for (i, part) in parts.iter().enumerate() {
-        if i + 1 == parts.len() {
-            output_at = json.len();
-        }
-        for v in part.iter() {
+    let push = |json: &mut String, items: &[Value]| {
+        for v in items {
             if json.len() > 1 {
                 json.push(',');
             }
             json.push_str(&v.to_string());
         }
-    }
+    };
+    push(&mut json, input);
+    let output_at = json.len();
+    push(&mut json, output);
     json.push(']');
     (json, output_at)
 }
@@ -186,7 +184,7 @@ mod tests {
     fn keeps_the_newest_within_the_count() {
         let c = Conversations::default();
         for i in 0..MAX_CONVERSATIONS + 5 {
-            c.keep(&format!("resp_{i}"), None, &[&[json!({"n": i})]]);
+            c.keep(&format!("resp_{i}"), None, &[], &[json!({"n": i})]);
         }
         assert!(items(&c, "resp_0").is_none() && items(&c, "resp_4").is_none());
         assert_eq!(items(&c, "resp_5").unwrap()[0]["n"], 5);
@@ -200,7 +198,7 @@ mod tests {
         // 256 MiB cap let 4 GB stay for six hours.
         let c = Conversations::default();
         let zeros = vec![json!(0); 100_000];
-        c.keep("resp_big", None, &[&[json!({"type": "message", "junk": zeros})]]);
+        c.keep("resp_big", None, &[], &[json!({"type": "message", "junk": zeros})]);
         let Found::Kept(k) = c.get("resp_big") else { panic!("kept") };
         assert_eq!(k.json.len(), r#"[{"junk":[],"type":"message"}]"#.len() + 2 * 100_000 - 1);
         assert_eq!(items(&c, "resp_big").unwrap()[0]["junk"].as_array().unwrap().len(), 100_000);
@@ -211,17 +209,17 @@ mod tests {
         // A 32 MiB array of zeros, kept, cost ~1.5 GB for every 109-byte request continuing it.
         let c = Conversations::default();
         let zeros = vec![json!(0); MAX_VALUES];
-        c.keep("resp_zeros", None, &[&[json!({"type": "message", "junk": zeros})]]);
+        c.keep("resp_zeros", None, &[], &[json!({"type": "message", "junk": zeros})]);
         assert!(matches!(c.get("resp_zeros"), Found::TooLarge));
         // Continuing a kept one counts its values too.
-        c.keep("resp_a", None, &[&[json!(vec![json!(0); MAX_VALUES / 2])]]);
+        c.keep("resp_a", None, &[], &[json!(vec![json!(0); MAX_VALUES / 2])]);
         let Found::Kept(a) = c.get("resp_a") else { panic!("kept") };
-        c.keep("resp_b", Some(&a), &[&[json!(vec![json!(0); MAX_VALUES / 2])]]);
+        c.keep("resp_b", Some(&a), &[], &[json!(vec![json!(0); MAX_VALUES / 2])]);
         assert!(matches!(c.get("resp_b"), Found::TooLarge));
         assert_eq!(c.output("resp_zeros"), None, "an output too large is not kept either");
         // The output of one too large to keep still answers item references (a Vercel AI SDK
         // session past the limit could not go on: every earlier answer is sent as a reference).
-        c.keep("resp_c", Some(&a), &[&[json!(vec![json!(0); MAX_VALUES / 2])], &[json!({"id": "msg_c"})]]);
+        c.keep("resp_c", Some(&a), &[json!(vec![json!(0); MAX_VALUES / 2])], &[json!({"id": "msg_c"})]);
         assert!(matches!(c.get("resp_c"), Found::TooLarge));
         assert_eq!(c.output("resp_c").as_deref(), Some(r#"[{"id":"msg_c"}]"#));
     }
@@ -231,15 +229,15 @@ mod tests {
         // item_reference parsed each named response's whole conversation: 640 references to
         // responses of 200,000 values each took 1.9 s of CPU per 43 KB request.
         let c = Conversations::default();
-        c.keep("resp_1", None, &[&[json!({"n": 1})], &[json!({"n": 2})]]);
+        c.keep("resp_1", None, &[json!({"n": 1})], &[json!({"n": 2})]);
         let Found::Kept(first) = c.get("resp_1") else { panic!("kept") };
-        c.keep("resp_2", Some(&first), &[&[json!([3])], &[json!({"n": 4}), json!([5])]]);
+        c.keep("resp_2", Some(&first), &[json!([3])], &[json!({"n": 4}), json!([5])]);
         let Found::Kept(second) = c.get("resp_2") else { panic!("kept") };
         let output = |k: &Kept| serde_json::from_str::<Value>(&k.output()).unwrap();
         assert_eq!((output(&first), output(&second)), (json!([{"n": 2}]), json!([{"n": 4}, [5]])));
-        c.keep("resp_3", Some(&second), &[&[json!(6)], &[]]);
+        c.keep("resp_3", Some(&second), &[json!(6)], &[]);
         let Found::Kept(third) = c.get("resp_3") else { panic!("kept") };
-        c.keep("resp_4", None, &[&[], &[json!(7)]]);
+        c.keep("resp_4", None, &[], &[json!(7)]);
         let Found::Kept(fourth) = c.get("resp_4") else { panic!("kept") };
         assert_eq!((output(&third), output(&fourth)), (json!([]), json!([7])));
     }
@@ -247,18 +245,18 @@ mod tests {
     #[test]
     fn a_continued_conversation_is_the_kept_text_then_the_new_items() {
         let c = Conversations::default();
-        c.keep("resp_1", None, &[&[], &[json!({"n": 1})]]);
+        c.keep("resp_1", None, &[], &[json!({"n": 1})]);
         let Found::Kept(first) = c.get("resp_1") else { panic!("kept") };
-        c.keep("resp_2", Some(&first), &[&[json!({"n": 2})], &[json!({"n": 3})]]);
+        c.keep("resp_2", Some(&first), &[json!({"n": 2})], &[json!({"n": 3})]);
         assert_eq!(items(&c, "resp_2").unwrap(), [json!({"n": 1}), json!({"n": 2}), json!({"n": 3})]);
-        c.keep("resp_0", None, &[]);
+        c.keep("resp_0", None, &[], &[]);
         let Found::Kept(empty) = c.get("resp_0") else { panic!("kept") };
-        c.keep("resp_3", Some(&empty), &[&[json!(4)]]);
+        c.keep("resp_3", Some(&empty), &[], &[json!(4)]);
         assert_eq!(items(&c, "resp_3").unwrap(), [json!(4)]);
         // Items that begin or end with a bracket of their own keep it (only the outer pair goes).
-        c.keep("resp_a", None, &[&[json!([1]), json!({"a": [2]})]]);
+        c.keep("resp_a", None, &[], &[json!([1]), json!({"a": [2]})]);
         let Found::Kept(a) = c.get("resp_a") else { panic!("kept") };
-        c.keep("resp_b", Some(&a), &[&[json!([3])]]);
+        c.keep("resp_b", Some(&a), &[], &[json!([3])]);
         assert_eq!(items(&c, "resp_b").unwrap(), [json!([1]), json!({"a": [2]}), json!([3])]);
     }
 }

@@ -107,7 +107,7 @@ pub(super) fn keeper(t: &Turn) -> Option<OnComplete> {
     t.store.then(|| {
         Box::new(move |r: &Value| {
             let output = r["output"].as_array().map_or(&[][..], Vec::as_slice);
-            conversations::shared().keep(r["id"].as_str().unwrap_or(""), before.as_ref(), &[&items, output]);
+            conversations::shared().keep(r["id"].as_str().unwrap_or(""), before.as_ref(), &items, output);
         }) as OnComplete
     })
 }
