@@ -109,7 +109,7 @@ sdk-test:
 	  echo "the JS SDKs could not be installed: their checks skip"
 	$(VENV)/bin/python tests/sdk/clients.py target/release/$(BIN)
 
-## Claude Code itself, headless and offline, through the proxy to a fake OpenAI upstream
+## Claude Code itself, headless and offline, through the proxy to a fake OpenAI and a fake Anthropic upstream
 ## (installs @anthropic-ai/claude-code from npm into .cc, about 250 MB).
 claude-code-test:
 	cargo build --release --locked
