@@ -44,6 +44,18 @@ fn anthropic_events() -> Vec<Event> {
     v.into_iter().map(ev).collect()
 }
 
+/// A stream of `blocks`, each started whole and stopped, ending the turn.
+fn whole_blocks(blocks: &[Value]) -> Vec<Event> {
+    let mut events = vec![json!({"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 5}}})];
+    for (i, b) in blocks.iter().enumerate() {
+        events.push(json!({"type": "content_block_start", "index": i, "content_block": b}));
+        events.push(json!({"type": "content_block_stop", "index": i}));
+    }
+    events.push(json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}));
+    events.push(json!({"type": "message_stop"}));
+    events.into_iter().map(ev).collect()
+}
+
 fn run(client: Dialect, request: &Value) -> Vec<Value> {
     let stages = translate::stream(client, Dialect::Anthropic, "claude-x", request);
     let out = Pipeline::new(stages, client).run_whole(anthropic_events());
@@ -140,16 +152,9 @@ fn a_search_anthropic_could_not_run_is_a_failed_web_search_call_streamed_and_who
                        "content": {"type": "web_search_tool_result_error", "error_code": "max_uses_exceeded"}});
     let text = json!({"type": "text", "text": "Sorry."});
     let blocks = [search("s1"), error, search("s2"), text];
-    let mut events = vec![json!({"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 5}}})];
-    for (i, b) in blocks.iter().enumerate() {
-        events.push(json!({"type": "content_block_start", "index": i, "content_block": b}));
-        events.push(json!({"type": "content_block_stop", "index": i}));
-    }
-    events.push(json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}));
-    events.push(json!({"type": "message_stop"}));
     let request = json!({"stream": true, "tools": [{"type": "web_search"}]});
     let stages = translate::stream(Dialect::Responses, Dialect::Anthropic, "claude-x", &request);
-    let out = Pipeline::new(stages, Dialect::Responses).run_whole(events.into_iter().map(ev).collect());
+    let out = Pipeline::new(stages, Dialect::Responses).run_whole(whole_blocks(&blocks));
     let v: Vec<Value> =
         out.iter().filter(|e| !e.is_comment()).map(|e| serde_json::from_str(&e.data).unwrap()).collect();
     assert!(v.iter().all(|e| e["type"] != "response.web_search_call.completed"), "{v:?}");
@@ -269,14 +274,7 @@ fn each_search_gets_the_status_of_its_own_result_when_results_come_later_or_out_
         json!({"type": "web_search_tool_result", "tool_use_id": id, "content": content})
     };
     let blocks = [search("s1", "a"), search("s2", "b"), result("s2", false), result("s1", true)];
-    let mut events = vec![json!({"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 5}}})];
-    for (i, b) in blocks.iter().enumerate() {
-        events.push(json!({"type": "content_block_start", "index": i, "content_block": b}));
-        events.push(json!({"type": "content_block_stop", "index": i}));
-    }
-    events.push(json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}));
-    events.push(json!({"type": "message_stop"}));
-    let done = responses_stream(events.into_iter().map(ev).collect());
+    let done = responses_stream(whole_blocks(&blocks));
     let mut got: Vec<(String, String)> = done.last().unwrap()["response"]["output"]
         .as_array()
         .unwrap()

@@ -201,11 +201,9 @@ impl OpenAiToResponses {
         let (id, first) = (id.clone(), annotations.len());
         annotations.extend(new.iter().cloned());
         for (k, a) in new.into_iter().enumerate() {
-            self.emit(
-                out,
-                json!({"type": "response.output_text.annotation.added", "item_id": id, "output_index": index,
-                                  "content_index": 0, "annotation_index": first + k, "annotation": a}),
-            );
+            let ev = json!({"type": "response.output_text.annotation.added", "item_id": id, "output_index": index,
+                            "content_index": 0, "annotation_index": first + k, "annotation": a});
+            self.emit(out, ev);
         }
     }
 
